@@ -1,0 +1,308 @@
+package taskdef
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Input limits. ECS caps a registered definition at 64 KiB; files bigger
+// than MaxInputSize are surely not task definitions and are refused before
+// any parsing work is spent on them.
+const (
+	MaxInputSize          = 4 << 20
+	MaxDepth              = 64
+	maxTaskDefinitionSize = 64 << 10
+)
+
+// Document is a decoded definition together with where each of its values
+// stands in the source, so problems can name a line and column.
+type Document struct {
+	// Definition is the decoded definition. It is only meaningful once
+	// Check has found the document free of schema errors.
+	Definition TaskDefinition
+	source     []byte
+	root       any            // the document as generic JSON, nulls removed
+	prefix     string         // "/taskDefinition" for describe output
+	offsets    map[string]int // JSON pointer -> offset of its value
+	keyOffsets map[string]int // JSON pointer -> offset of its key
+	notes      []Problem
+	warnings   []Problem
+	lines      []int // offsets of line starts, built on first use
+}
+
+// readOnlyFields are the fields describe-task-definition adds. They are
+// ignored on input, as ECS's own tooling does when the output is fed back.
+var readOnlyFields = []string{"taskDefinitionArn", "revision", "status", "compatibilities", "requiresAttributes", "registeredAt", "registeredBy", "deregisteredAt"}
+
+// emptyAsUnset are optional enum fields that some tools write as "" (and
+// omit when sending). ECS's API would refuse the empty string; berth takes
+// it as unset and says so.
+var emptyAsUnset = map[string]bool{"ipcMode": true, "pidMode": true, "appProtocol": true, "versionConsistency": true, "networkMode": true}
+
+// Decode reads a task definition: the RegisterTaskDefinition input, or the
+// output of describe-task-definition. Only unreadable input is an error.
+func Decode(data []byte) (*Document, error) {
+	if len(data) > MaxInputSize {
+		return nil, &InputError{Reason: fmt.Sprintf("input is %d bytes; a task definition is at most 64 KiB, and berth reads at most %d bytes", len(data), MaxInputSize)}
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	doc := &Document{source: data, offsets: map[string]int{}, keyOffsets: map[string]int{}}
+	root, err := doc.scan()
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := root.(map[string]any)
+	if !ok {
+		return nil, &InputError{Line: 1, Column: 1, Reason: fmt.Sprintf("a task definition is a JSON object, not %s", jsonKind(root))}
+	}
+	if inner, ok := obj["taskDefinition"].(map[string]any); ok && len(obj) <= 2 {
+		// describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}.
+		doc.prefix = "/taskDefinition"
+		doc.notes = append(doc.notes, Problem{Pointer: "/taskDefinition", Rule: "describe-output", Message: "describe-task-definition output: the definition inside \"taskDefinition\" is used"})
+		if tags, ok := obj["tags"]; ok {
+			if _, has := inner["tags"]; !has {
+				inner["tags"] = tags
+			}
+		}
+		obj = inner
+	}
+	for _, f := range readOnlyFields {
+		if _, ok := obj[f]; ok {
+			delete(obj, f)
+			doc.notes = append(doc.notes, doc.at("/"+f, "read-only-field", fmt.Sprintf("%q is set by ECS when a definition is registered; it is ignored", f)))
+		}
+	}
+	doc.dropUnset(obj, "")
+	doc.root = obj
+	return doc, nil
+}
+
+// dropUnset removes null values (the API treats them as absent) and the
+// empty strings of emptyAsUnset fields, recursively.
+func (d *Document) dropUnset(v any, ptr string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			p := ptr + "/" + escapePointer(k)
+			if e == nil {
+				delete(v, k)
+				continue
+			}
+			if s, ok := e.(string); ok && s == "" && emptyAsUnset[k] {
+				delete(v, k)
+				d.warnings = append(d.warnings, d.at(p, "empty-enum", fmt.Sprintf("%q is an empty string; taken as unset (the API refuses \"\")", k)))
+				continue
+			}
+			d.dropUnset(e, p)
+		}
+	case []any:
+		for i, e := range v {
+			d.dropUnset(e, ptr+"/"+strconv.Itoa(i))
+		}
+	}
+}
+
+// scanFrame is an object or array the scanner is inside of.
+type scanFrame struct {
+	ptr   string
+	obj   map[string]any
+	arr   []any
+	key   string // the pending key, inside an object
+	inKey bool   // the next token of the object is a key (or its end)
+}
+
+// scan parses the source into generic JSON, recording the offset of every
+// value and key. It is iterative, so deep nesting cannot exhaust the stack.
+func (d *Document) scan() (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(d.source))
+	dec.UseNumber()
+	var stack []*scanFrame
+	var root any
+	done := false
+	// complete stores a finished value in its parent, or as the root.
+	complete := func(v any) {
+		if len(stack) == 0 {
+			root, done = v, true
+			return
+		}
+		top := stack[len(stack)-1]
+		if top.obj != nil {
+			top.obj[top.key] = v
+			top.inKey = true
+		} else {
+			top.arr = append(top.arr, v)
+		}
+	}
+	for {
+		start := d.skipSpace(int(dec.InputOffset()))
+		tok, err := dec.Token()
+		if err == io.EOF {
+			if !done {
+				return nil, d.inputError(len(d.source), "the input ends before the task definition does")
+			}
+			return root, nil
+		}
+		if err != nil {
+			return nil, d.syntaxError(err, start)
+		}
+		if done {
+			return nil, d.inputError(start, "unexpected data after the end of the task definition")
+		}
+		var top *scanFrame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if delim, ok := tok.(json.Delim); ok && (delim == '}' || delim == ']') {
+			stack = stack[:len(stack)-1]
+			if top.obj != nil {
+				complete(top.obj)
+			} else {
+				complete(top.arr)
+			}
+			continue
+		}
+		if top != nil && top.obj != nil && top.inKey {
+			top.key = tok.(string)
+			top.inKey = false
+			d.keyOffsets[top.ptr+"/"+escapePointer(top.key)] = start
+			continue
+		}
+		ptr := ""
+		if top != nil {
+			if top.obj != nil {
+				ptr = top.ptr + "/" + escapePointer(top.key)
+			} else {
+				ptr = top.ptr + "/" + strconv.Itoa(len(top.arr))
+			}
+		}
+		d.offsets[ptr] = start
+		if delim, ok := tok.(json.Delim); ok {
+			if len(stack) >= MaxDepth {
+				return nil, d.inputError(start, fmt.Sprintf("nested deeper than %d levels", MaxDepth))
+			}
+			f := &scanFrame{ptr: ptr}
+			if delim == '{' {
+				f.obj, f.inKey = map[string]any{}, true
+			} else {
+				f.arr = []any{}
+			}
+			stack = append(stack, f)
+			continue
+		}
+		complete(tok)
+	}
+}
+
+// skipSpace returns the offset of the next token at or after off: past
+// white space and the separators the decoder consumes silently.
+func (d *Document) skipSpace(off int) int {
+	for off < len(d.source) {
+		switch d.source[off] {
+		case ' ', '\t', '\r', '\n', ',', ':':
+			off++
+		default:
+			return off
+		}
+	}
+	return off
+}
+
+func (d *Document) syntaxError(err error, start int) error {
+	var se *json.SyntaxError
+	off := start
+	msg := err.Error()
+	if errors.As(err, &se) {
+		off = int(se.Offset)
+		if off > 0 {
+			off-- // the offset counts the byte that broke the syntax
+		}
+		msg = se.Error()
+	}
+	msg = strings.TrimPrefix(msg, "json: ")
+	return d.inputError(off, "not valid JSON: "+msg)
+}
+
+func (d *Document) inputError(off int, reason string) error {
+	line, col := d.position(off)
+	return &InputError{Line: line, Column: col, Reason: reason}
+}
+
+// position turns a byte offset into a 1-based line and column (in
+// characters, counting a tab as one).
+func (d *Document) position(off int) (line, col int) {
+	if d.lines == nil {
+		d.lines = []int{0}
+		for i, b := range d.source {
+			if b == '\n' {
+				d.lines = append(d.lines, i+1)
+			}
+		}
+	}
+	lo, hi := 0, len(d.lines)-1
+	for lo < hi {
+		mid := (lo + hi + 1) / 2
+		if d.lines[mid] <= off {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	if off > len(d.source) {
+		off = len(d.source)
+	}
+	return lo + 1, utf8.RuneCount(d.source[d.lines[lo]:off]) + 1
+}
+
+// at makes a problem for the value at ptr (a pointer into the definition,
+// without the describe-output prefix), located in the source.
+func (d *Document) at(ptr, rule, msg string) Problem {
+	full := d.prefix + ptr
+	p := Problem{Pointer: full, Rule: rule, Message: msg}
+	off, ok := d.offsets[full]
+	if !ok {
+		off, ok = d.keyOffsets[full]
+	}
+	if ok {
+		p.Line, p.Column = d.position(off)
+	}
+	return p
+}
+
+// atKey is at for a problem with an object key itself (an unknown field).
+func (d *Document) atKey(ptr, rule, msg string) Problem {
+	full := d.prefix + ptr
+	p := Problem{Pointer: full, Rule: rule, Message: msg}
+	if off, ok := d.keyOffsets[full]; ok {
+		p.Line, p.Column = d.position(off)
+	}
+	return p
+}
+
+func escapePointer(s string) string {
+	if !strings.ContainsAny(s, "~/") {
+		return s
+	}
+	return strings.NewReplacer("~", "~0", "/", "~1").Replace(s)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case json.Number:
+		return "a number"
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	}
+	return "an object"
+}

@@ -1,0 +1,44 @@
+package taskdef
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Options says how a definition is checked.
+type Options struct {
+	// LaunchType is EC2 or FARGATE. Empty means the definition's own
+	// requiresCompatibilities decide: FARGATE when it names FARGATE alone,
+	// else EC2. FARGATE applies Fargate's rules whatever the definition says.
+	LaunchType string
+}
+
+// Load decodes, validates and normalises one task definition. It returns an
+// error only when the input is not a JSON object at all (*InputError); a
+// definition that breaks ECS's rules yields a nil Task and a Report whose
+// Errors say why.
+func Load(data []byte, opts Options) (*Task, *Report, error) {
+	doc, err := Decode(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	report := Check(doc, opts)
+	if !report.Valid() {
+		return nil, report, nil
+	}
+	return report.task, report, nil
+}
+
+// deepCopy copies a definition through JSON, the one representation every
+// field of it already round-trips through.
+func deepCopy(def *TaskDefinition) *TaskDefinition {
+	b, err := json.Marshal(def)
+	if err != nil {
+		panic(fmt.Sprintf("taskdef: a decoded definition failed to encode: %v", err))
+	}
+	var out TaskDefinition
+	if err := json.Unmarshal(b, &out); err != nil {
+		panic(fmt.Sprintf("taskdef: an encoded definition failed to decode: %v", err))
+	}
+	return &out
+}
