@@ -1,7 +1,6 @@
 package taskdef
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 )
@@ -18,23 +17,23 @@ func Check(doc *Document, opts Options) *Report {
 		sortProblems(r.Errors)
 		return r
 	}
-	b, err := json.Marshal(doc.root)
-	if err == nil {
-		err = json.Unmarshal(b, &doc.Definition)
-	}
-	if err != nil {
+	if err := doc.decodeDefinition(&doc.Definition); err != nil {
 		r.Errors = append(r.Errors, doc.at("", "decode", fmt.Sprintf("cannot decode the definition: %v", err)))
 		return r
 	}
 	c := &checker{doc: doc, def: &doc.Definition, launchType: launchTypeFor(&doc.Definition, opts)}
 	c.fargate = c.launchType == LaunchFargate || slices.Contains(c.def.RequiresCompatibilities, LaunchFargate)
-	c.run(len(b))
+	c.run(len(doc.source))
 	r.Errors = append(r.Errors, c.errors...)
 	r.Warnings = append(r.Warnings, c.warnings...)
 	sortProblems(r.Errors)
 	sortProblems(r.Warnings)
 	if len(r.Errors) == 0 {
-		r.task = normalize(&doc.Definition, c.launchType, c.cpu, c.memory)
+		var fresh TaskDefinition
+		if err := doc.decodeDefinition(&fresh); err != nil {
+			panic(fmt.Sprintf("taskdef: a definition decoded once failed the second time: %v", err))
+		}
+		r.task = normalize(&fresh, c.launchType, c.cpu, c.memory)
 		r.task.Warnings = r.Warnings
 	}
 	return r

@@ -72,15 +72,42 @@ func Decode(data []byte) (*Document, error) {
 		}
 		obj = inner
 	}
+	var ignored []string
 	for _, f := range readOnlyFields {
 		if _, ok := obj[f]; ok {
 			delete(obj, f)
-			doc.notes = append(doc.notes, doc.at("/"+f, "read-only-field", fmt.Sprintf("%q is set by ECS when a definition is registered; it is ignored", f)))
+			ignored = append(ignored, f)
 		}
+	}
+	if len(ignored) > 0 {
+		doc.notes = append(doc.notes, doc.at("/"+ignored[0], "read-only-field", fmt.Sprintf("fields set by ECS at registration are ignored: %s", strings.Join(ignored, ", "))))
 	}
 	doc.dropUnset(obj, "")
 	doc.root = obj
 	return doc, nil
+}
+
+// decodeDefinition decodes the source straight into the model. Fields the
+// model lacks (the read-only ones) are skipped and nulls leave fields unset,
+// which is what Decode's generic cleanup did for the schema.
+func (d *Document) decodeDefinition(def *TaskDefinition) error {
+	if d.prefix == "" {
+		return json.Unmarshal(d.source, def)
+	}
+	var wrapper struct {
+		TaskDefinition json.RawMessage `json:"taskDefinition"`
+		Tags           []Tag           `json:"tags"`
+	}
+	if err := json.Unmarshal(d.source, &wrapper); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(wrapper.TaskDefinition, def); err != nil {
+		return err
+	}
+	if len(def.Tags) == 0 {
+		def.Tags = wrapper.Tags // describe-task-definition --include TAGS puts them beside
+	}
+	return nil
 }
 
 // dropUnset removes null values (the API treats them as absent) and the
@@ -218,10 +245,7 @@ func (d *Document) syntaxError(err error, start int) error {
 	off := start
 	msg := err.Error()
 	if errors.As(err, &se) {
-		off = int(se.Offset)
-		if off > 0 {
-			off-- // the offset counts the byte that broke the syntax
-		}
+		off = int(se.Offset) // the decoder's offset is that of the offending byte
 		msg = se.Error()
 	}
 	msg = strings.TrimPrefix(msg, "json: ")

@@ -1,10 +1,5 @@
 package taskdef
 
-import (
-	"encoding/json"
-	"fmt"
-)
-
 // Options says how a definition is checked.
 type Options struct {
 	// LaunchType is EC2 or FARGATE. Empty means the definition's own
@@ -27,18 +22,4 @@ func Load(data []byte, opts Options) (*Task, *Report, error) {
 		return nil, report, nil
 	}
 	return report.task, report, nil
-}
-
-// deepCopy copies a definition through JSON, the one representation every
-// field of it already round-trips through.
-func deepCopy(def *TaskDefinition) *TaskDefinition {
-	b, err := json.Marshal(def)
-	if err != nil {
-		panic(fmt.Sprintf("taskdef: a decoded definition failed to encode: %v", err))
-	}
-	var out TaskDefinition
-	if err := json.Unmarshal(b, &out); err != nil {
-		panic(fmt.Sprintf("taskdef: an encoded definition failed to decode: %v", err))
-	}
-	return &out
 }

@@ -2,15 +2,14 @@ package taskdef
 
 // Defaults ECS applies when a field is left out.
 const (
-	DefaultStopTimeout         = 30  // seconds between SIGTERM and SIGKILL
-	DefaultStartTimeout        = 180 // seconds a dependency may take to reach its condition
-	DefaultHealthInterval      = 30
-	DefaultHealthTimeout       = 5
-	DefaultHealthRetries       = 3
-	DefaultDockerVolumeScope   = "task"
-	DefaultPortProtocol        = "tcp"
-	fargateMaxStopTimeout      = 120
-	defaultFargateEphemeralGiB = 20
+	DefaultStopTimeout       = 30  // seconds between SIGTERM and SIGKILL
+	DefaultStartTimeout      = 180 // seconds a dependency may take to reach its condition
+	DefaultHealthInterval    = 30
+	DefaultHealthTimeout     = 5
+	DefaultHealthRetries     = 3
+	DefaultDockerVolumeScope = "task"
+	DefaultPortProtocol      = "tcp"
+	fargateMaxStopTimeout    = 120
 )
 
 // Task is a task definition in the canonical form the scheduler and the agent
@@ -52,10 +51,9 @@ func (t *TaskDefinition) Volume(name string) *Volume {
 	return nil
 }
 
-// normalize fills the defaults of a definition that passed validation. It
-// works on a deep copy, so the caller's definition is never changed.
-func normalize(def *TaskDefinition, launchType string, cpu, memory int) *Task {
-	d := deepCopy(def)
+// normalize fills the defaults of a definition that passed validation, in
+// place: the caller hands it a copy of its own.
+func normalize(d *TaskDefinition, launchType string, cpu, memory int) *Task {
 	if d.NetworkMode == "" {
 		d.NetworkMode = NetworkBridge
 	}
@@ -121,9 +119,6 @@ func normalize(def *TaskDefinition, launchType string, cpu, memory int) *Task {
 			// A bare named volume is a host scratch volume, as in ECS.
 			v.Host = &HostVolumeProperties{}
 		}
-	}
-	if launchType == LaunchFargate && d.EphemeralStorage == nil {
-		d.EphemeralStorage = &EphemeralStorage{SizeInGiB: defaultFargateEphemeralGiB}
 	}
 	return &Task{Definition: *d, CPU: cpu, Memory: memory, LaunchType: launchType}
 }

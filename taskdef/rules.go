@@ -438,7 +438,11 @@ func (c *checker) fargateRules() {
 		c.fail("", "fargate-memory-required", "Fargate requires that 'memory' be defined at the task level.")
 	}
 	if c.def.NetworkMode != NetworkAWSVPC {
-		c.fail("/networkMode", "fargate-network-mode", "Fargate only supports network mode 'awsvpc'.")
+		ptr := "/networkMode"
+		if c.def.NetworkMode == "" {
+			ptr = "" // the default, bridge: no value to point at
+		}
+		c.fail(ptr, "fargate-network-mode", "Fargate only supports network mode 'awsvpc'.")
 	}
 	if c.def.IpcMode != "" {
 		c.fail("/ipcMode", "fargate-ipc-mode", "Tasks using the Fargate launch type do not support ipcMode.")

@@ -9,6 +9,8 @@ import (
 	"sync"
 )
 
+var typeOfTaskDefinition = reflect.TypeOf(TaskDefinition{})
+
 // fieldsOf lists the JSON field names of a model struct, cached per type.
 var fieldsOf = func() func(reflect.Type) map[string]reflect.Type {
 	var cache sync.Map
@@ -74,7 +76,7 @@ func (d *Document) unknownFields() []Problem {
 			}
 		}
 	}
-	walk(d.root, reflect.TypeOf(TaskDefinition{}), "")
+	walk(d.root, typeOfTaskDefinition, "")
 	return out
 }
 

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs berth's whole test suite on a fresh machine: it makes sure a Docker
+# engine is reachable (starting or installing one where needed), installs
+# the tools the checks use, then runs the format, vet and staticcheck checks
+# and every test with the race detector.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STATICCHECK_VERSION=v0.8.2
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+	log "installing $* from Debian's packages"
+	as_root apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_docker() {
+	if docker info >/dev/null 2>&1; then
+		return
+	fi
+	if ! command -v dockerd >/dev/null 2>&1; then
+		apt_install docker.io
+	fi
+	if ! docker info >/dev/null 2>&1; then
+		log "starting dockerd (log: /tmp/berth-dockerd.log)"
+		as_root sh -c 'nohup dockerd >/tmp/berth-dockerd.log 2>&1 &'
+		for _ in $(seq 1 60); do
+			docker info >/dev/null 2>&1 && break
+			sleep 1
+		done
+	fi
+	if ! docker info >/dev/null 2>&1; then
+		echo "FATAL: cannot reach a Docker engine; berth's tests run real containers." >&2
+		echo "dockerd's log:" >&2
+		tail -n 30 /tmp/berth-dockerd.log >&2 || true
+		exit 1
+	fi
+}
+
+ensure_tools() {
+	command -v aws >/dev/null 2>&1 || apt_install awscli
+	export PATH="$PATH:$(go env GOPATH)/bin"
+	if ! command -v staticcheck >/dev/null 2>&1; then
+		log "installing staticcheck $STATICCHECK_VERSION"
+		go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+	fi
+}
+
+ensure_docker
+ensure_tools
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+log "go vet"
+go vet ./...
+
+log "staticcheck"
+staticcheck ./...
+
+log "go test -race"
+go test -race -timeout 30m "$@" ./...

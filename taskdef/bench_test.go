@@ -1,0 +1,70 @@
+package taskdef
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// threeContainers is a typical small service: an app, a sidecar it waits
+// for, and a log router.
+var threeContainers = []byte(`{
+  "family": "shop",
+  "networkMode": "awsvpc",
+  "requiresCompatibilities": ["FARGATE"],
+  "cpu": "1024",
+  "memory": "2048",
+  "executionRoleArn": "arn:aws:iam::123456789012:role/ecsTaskExecutionRole",
+  "containerDefinitions": [
+    {"name": "app", "image": "public.ecr.aws/shop/app:1.4.2", "cpu": 512, "memoryReservation": 1024, "essential": true,
+     "portMappings": [{"containerPort": 8080, "protocol": "tcp", "name": "http", "appProtocol": "http"}],
+     "environment": [{"name": "MODE", "value": "production"}, {"name": "PORT", "value": "8080"}],
+     "dependsOn": [{"containerName": "cache", "condition": "HEALTHY"}, {"containerName": "log-router", "condition": "START"}],
+     "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}}},
+    {"name": "cache", "image": "redis:7", "cpu": 256, "memoryReservation": 512, "essential": true,
+     "healthCheck": {"command": ["CMD-SHELL", "redis-cli ping"], "interval": 10, "timeout": 3, "retries": 3}},
+    {"name": "log-router", "image": "fluent/fluent-bit:3", "cpu": 128, "memoryReservation": 128, "essential": false,
+     "mountPoints": [{"sourceVolume": "logs", "containerPath": "/logs", "readOnly": false}]}
+  ],
+  "volumes": [{"name": "logs"}]
+}`)
+
+func benchmarkLoad(b *testing.B, data []byte) {
+	b.Helper()
+	if _, r, err := Load(data, Options{}); err != nil || !r.Valid() {
+		b.Fatalf("benchmark input is not valid: %v %v", err, r.Errors)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Load(data, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "defs/s")
+}
+
+// BenchmarkLoad measures decode + validate + normalise per definition.
+func BenchmarkLoad(b *testing.B) {
+	b.Run("three-containers", func(b *testing.B) { benchmarkLoad(b, threeContainers) })
+	files, _ := filepath.Glob(filepath.Join(conformanceDir, "*.json"))
+	if len(files) == 0 {
+		b.Log("conformance corpus absent; only the three-container case runs")
+		return
+	}
+	sort.Slice(files, func(i, j int) bool { return size(files[i]) > size(files[j]) })
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("largest-conformance-file", func(b *testing.B) { benchmarkLoad(b, data) })
+}
+
+func size(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}

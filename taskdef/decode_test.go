@@ -1,0 +1,128 @@
+package taskdef
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecodeLocatesEveryProblemInTheSource(t *testing.T) {
+	src := "{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"app\", \"image\": \"nginx\",\n     \"memory\": 4, \"essential\": \"yes\"}\n  ],\n  \"contianer\": 1\n}\n"
+	_, report, err := Load([]byte(src), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		ptr       string
+		line, col int
+	}{
+		{"/containerDefinitions/0/memory", 5, 16},
+		{"/containerDefinitions/0/essential", 5, 32},
+		{"/contianer", 7, 3},
+	}
+	if len(report.Errors) != len(want) {
+		t.Fatalf("got %d errors, want %d: %v", len(report.Errors), len(want), report.Errors)
+	}
+	for i, w := range want {
+		p := report.Errors[i]
+		if p.Pointer != w.ptr || p.Line != w.line || p.Column != w.col {
+			t.Errorf("error %d at %s %d:%d, want %s %d:%d (%s)", i, p.Pointer, p.Line, p.Column, w.ptr, w.line, w.col, p.Message)
+		}
+	}
+}
+
+func TestDecodeRefusesWhatIsNotATaskDefinition(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"empty input", "", "ends before"},
+		{"an array", "[1]", "a JSON object, not an array"},
+		{"a string", `"x"`, "not a string"},
+		{"broken JSON", "{\n  \"family\": ,\n}", "line 2, column 13: not valid JSON"},
+		{"trailing data", `{"family":"a"} {}`, "unexpected data after the end"},
+		{"deep nesting", strings.Repeat("[", 100000), "nested deeper than 64 levels"},
+		{"binary bytes", "\x00\x01\x02\xff", "not valid JSON"},
+		{"too large", strings.Repeat(" ", MaxInputSize+1), "at most 64 KiB"},
+		{"unterminated string", `{"family": "a`, "not valid JSON"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Load([]byte(tt.in), Options{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %v, want one containing %q", err, tt.want)
+			}
+			if !errors.Is(err, ErrUnreadable) {
+				t.Errorf("error %v is not ErrUnreadable", err)
+			}
+		})
+	}
+}
+
+func TestDecodeAcceptsDescribeOutputAndIgnoresReadOnlyFields(t *testing.T) {
+	src := `{"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
+	  "revision": 3, "status": "ACTIVE", "family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 64}]},
+	  "tags": [{"key": "team", "value": "blue"}]}`
+	task, report, err := Load([]byte(src), Options{})
+	if err != nil || !report.Valid() {
+		t.Fatalf("Load: %v %v", err, report.Errors)
+	}
+	if task.Definition.Family != "web" || len(task.Definition.Tags) != 1 {
+		t.Errorf("definition not taken from the wrapper: %+v", task.Definition)
+	}
+	if len(report.Notes) != 2 {
+		t.Errorf("want a note for the wrapper and one for the read-only fields, got %v", report.Notes)
+	}
+}
+
+func TestNormalizeFillsECSDefaults(t *testing.T) {
+	src := `{"family": "f", "networkMode": "awsvpc", "cpu": "0.5 vCPU", "memory": "1 GB",
+	  "containerDefinitions": [{"name": "a", "image": "nginx", "portMappings": [{"containerPort": 80}],
+	    "healthCheck": {"command": ["CMD", "true"]}, "mountPoints": [{"sourceVolume": "v", "containerPath": "/v"}]}],
+	  "volumes": [{"name": "v"}, {"name": "d", "dockerVolumeConfiguration": {}}]}`
+	task, report, err := Load([]byte(src), Options{})
+	if err != nil || !report.Valid() {
+		t.Fatalf("Load: %v %v", err, report.Errors)
+	}
+	c := task.Definition.ContainerDefinitions[0]
+	checks := []struct {
+		what      string
+		got, want any
+	}{
+		{"task cpu units", task.CPU, 512},
+		{"task memory MiB", task.Memory, 1024},
+		{"launch type", task.LaunchType, LaunchEC2},
+		{"essential", *c.Essential, true},
+		{"protocol", c.PortMappings[0].Protocol, "tcp"},
+		{"awsvpc host port", *c.PortMappings[0].HostPort, 80},
+		{"stop timeout", *c.StopTimeout, 30},
+		{"health interval", *c.HealthCheck.Interval, 30},
+		{"health timeout", *c.HealthCheck.Timeout, 5},
+		{"health retries", *c.HealthCheck.Retries, 3},
+		{"mount read-only", *c.MountPoints[0].ReadOnly, false},
+		{"bare volume is scratch", task.Definition.Volumes[0].Host != nil, true},
+		{"docker volume scope", task.Definition.Volumes[1].DockerVolumeConfiguration.Scope, "task"},
+		{"docker volume driver", task.Definition.Volumes[1].DockerVolumeConfiguration.Driver, "local"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.what, ch.got, ch.want)
+		}
+	}
+}
+
+func TestLaunchTypeFargateAppliesFargateRules(t *testing.T) {
+	src := `{"family": "f", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 64}]}`
+	_, ec2, _ := Load([]byte(src), Options{})
+	if !ec2.Valid() {
+		t.Fatalf("valid on EC2, got %v", ec2.Errors)
+	}
+	_, fargate, _ := Load([]byte(src), Options{LaunchType: LaunchFargate})
+	var rules []string
+	for _, p := range fargate.Errors {
+		rules = append(rules, p.Rule)
+	}
+	want := "fargate-cpu-required fargate-memory-required fargate-network-mode"
+	if strings.Join(rules, " ") != want {
+		t.Errorf("rules %v, want %s", rules, want)
+	}
+}
