@@ -1,0 +1,60 @@
+// Package console prints what a foreground task does, the way
+// `docker compose up` does: each container's output prefixed by its name,
+// and one line for every change of state.
+package console
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+)
+
+// Printer writes whole lines from many goroutines without interleaving
+// them. Prefixes are padded to the longest name so output lines up.
+type Printer struct {
+	mu    sync.Mutex
+	w     io.Writer
+	width int
+	color bool
+	hues  map[string]int
+}
+
+// colours cycle through the ANSI colours that read on light and dark
+// terminals alike.
+var colours = []int{36, 33, 32, 35, 34, 31}
+
+// NewPrinter prints to w. names are the containers whose output will be
+// prefixed; color adds ANSI colours (for a terminal).
+func NewPrinter(w io.Writer, names []string, color bool) *Printer {
+	p := &Printer{w: w, color: color, hues: map[string]int{}}
+	for i, n := range names {
+		p.width = max(p.width, len(n))
+		p.hues[n] = colours[i%len(colours)]
+	}
+	return p
+}
+
+// Line prints one line under a prefix (a container name, or "berth").
+func (p *Printer) Line(prefix, text string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pad := strings.Repeat(" ", max(0, p.width-len(prefix)))
+	if hue, ok := p.hues[prefix]; ok && p.color {
+		fmt.Fprintf(p.w, "\x1b[%dm%s%s |\x1b[0m %s\n", hue, prefix, pad, text)
+		return
+	}
+	fmt.Fprintf(p.w, "%s%s | %s\n", prefix, pad, text)
+}
+
+// Copy prints every line read from r under prefix until r ends. A last
+// line without a newline is printed too.
+func (p *Printer) Copy(prefix string, r io.Reader) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		p.Line(prefix, strings.TrimRight(sc.Text(), "\r"))
+	}
+	return sc.Err()
+}

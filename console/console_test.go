@@ -1,0 +1,49 @@
+package console
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestPrinterPadsPrefixesToTheLongestName(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, []string{"app", "sidecar"}, false)
+	p.Line("app", "hello")
+	p.Line("sidecar", "ready")
+	want := "app     | hello\nsidecar | ready\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+func TestCopyPrintsEveryLineIncludingAnUnterminatedLast(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, []string{"a"}, false)
+	if err := p.Copy("a", strings.NewReader("one\r\ntwo\nthree")); err != nil {
+		t.Fatal(err)
+	}
+	if want := "a | one\na | two\na | three\n"; out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
+	}
+}
+
+func TestConcurrentWritersNeverSplitALine(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, []string{"a", "b"}, true)
+	var wg sync.WaitGroup
+	for _, name := range []string{"a", "b"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Copy(name, strings.NewReader(strings.Repeat(name+name+name+"\n", 500)))
+		}()
+	}
+	wg.Wait()
+	for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if !strings.HasSuffix(line, " aaa") && !strings.HasSuffix(line, " bbb") {
+			t.Fatalf("a line was split or mixed: %q", line)
+		}
+	}
+}
