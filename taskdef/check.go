@@ -23,7 +23,7 @@ func Check(doc *Document, opts Options) *Report {
 	}
 	c := &checker{doc: doc, def: &doc.Definition, launchType: launchTypeFor(&doc.Definition, opts)}
 	c.fargate = c.launchType == LaunchFargate || slices.Contains(c.def.RequiresCompatibilities, LaunchFargate)
-	c.run(len(doc.source))
+	c.run()
 	r.Errors = append(r.Errors, c.errors...)
 	r.Warnings = append(r.Warnings, c.warnings...)
 	sortProblems(r.Errors)

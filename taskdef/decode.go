@@ -33,7 +33,8 @@ type Document struct {
 	keyOffsets map[string]int // JSON pointer -> offset of its key
 	notes      []Problem
 	warnings   []Problem
-	lines      []int // offsets of line starts, built on first use
+	suggested  map[string]bool // pointers of fields a did-you-mean proposed
+	lines      []int           // offsets of line starts, built on first use
 }
 
 // readOnlyFields are the fields describe-task-definition adds. They are
@@ -52,7 +53,7 @@ func Decode(data []byte) (*Document, error) {
 		return nil, &InputError{Reason: fmt.Sprintf("input is %d bytes; a task definition is at most 64 KiB, and berth reads at most %d bytes", len(data), MaxInputSize)}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	doc := &Document{source: data, offsets: map[string]int{}, keyOffsets: map[string]int{}}
+	doc := &Document{source: data, offsets: map[string]int{}, keyOffsets: map[string]int{}, suggested: map[string]bool{}}
 	root, err := doc.scan()
 	if err != nil {
 		return nil, err
@@ -85,6 +86,19 @@ func Decode(data []byte) (*Document, error) {
 	doc.dropUnset(obj, "")
 	doc.root = obj
 	return doc, nil
+}
+
+// compactSize is the size of the definition as the API would receive it:
+// without the white space a file's indentation adds.
+func (d *Document) compactSize() int {
+	if len(d.source) <= maxTaskDefinitionSize {
+		return len(d.source) // compacting only shrinks it
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, d.source); err != nil {
+		return len(d.source)
+	}
+	return buf.Len()
 }
 
 // decodeDefinition decodes the source straight into the model. Fields the
@@ -175,11 +189,11 @@ func (d *Document) scan() (any, error) {
 			}
 			return root, nil
 		}
-		if err != nil {
-			return nil, d.syntaxError(err, start)
-		}
 		if done {
 			return nil, d.inputError(start, "unexpected data after the end of the task definition")
+		}
+		if err != nil {
+			return nil, d.syntaxError(err, start)
 		}
 		var top *scanFrame
 		if len(stack) > 0 {
@@ -240,16 +254,17 @@ func (d *Document) skipSpace(off int) int {
 	return off
 }
 
+// syntaxError locates a syntax error. The streaming decoder reports where
+// the token it was reading began; a plain Unmarshal of the same bytes
+// reports the offending byte itself, which is what a person needs to see.
 func (d *Document) syntaxError(err error, start int) error {
-	var se *json.SyntaxError
 	off := start
-	msg := err.Error()
-	if errors.As(err, &se) {
-		off = int(se.Offset) // the decoder's offset is that of the offending byte
-		msg = se.Error()
+	var se *json.SyntaxError
+	if uerr := json.Unmarshal(d.source, new(any)); errors.As(uerr, &se) {
+		err = se
+		off = max(int(se.Offset)-1, 0)
 	}
-	msg = strings.TrimPrefix(msg, "json: ")
-	return d.inputError(off, "not valid JSON: "+msg)
+	return d.inputError(off, "not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
 }
 
 func (d *Document) inputError(off int, reason string) error {

@@ -33,9 +33,9 @@ func containerPtr(i int) string { return "/containerDefinitions/" + strconv.Itoa
 
 // run applies every rule. Cheap, document-wide rules come first; rules that
 // need the task's cpu and memory run after those are parsed.
-func (c *checker) run(size int) {
-	if size > maxTaskDefinitionSize {
-		c.fail("", "definition-size", "The task definition is %d bytes; ECS accepts at most 64 KiB (65536 bytes).", size)
+func (c *checker) run() {
+	if size := c.doc.compactSize(); size > maxTaskDefinitionSize {
+		c.fail("", "definition-size", "The task definition is %d bytes without white space; ECS accepts at most 64 KiB (65536 bytes).", size)
 	}
 	c.containerCount()
 	c.taskSize()
@@ -132,6 +132,9 @@ func (c *checker) networkRules() {
 	}
 	for i, ctr := range c.def.ContainerDefinitions {
 		p := containerPtr(i)
+		if ctr.Hostname != "" && mode == NetworkAWSVPC {
+			c.fail(p+"/hostname", "hostname-awsvpc", "hostname is not supported on container when networkMode=awsvpc.")
+		}
 		if len(ctr.Links) > 0 && mode != NetworkBridge {
 			c.fail(p+"/links", "links-bridge-only", "Links are not supported when networkMode=%s.", mode)
 		}
@@ -451,7 +454,11 @@ func (c *checker) fargateRules() {
 		c.fail("/pidMode", "fargate-pid-mode", "Tasks using the Fargate launch type do not support pidMode 'host'.")
 	}
 	if c.cpu > 0 && c.memory > 0 && !ValidFargateSize(c.cpu, c.memory) {
-		c.fail("/memory", "fargate-size", "No Fargate configuration exists for given values: %d CPU, %d memory.", c.cpu, c.memory)
+		ptr := "/memory"
+		if !slices.ContainsFunc(FargateSizes, func(s FargateSize) bool { return s.CPU == c.cpu }) {
+			ptr = "/cpu" // no memory would do: the cpu value is what is wrong
+		}
+		c.fail(ptr, "fargate-size", "No Fargate configuration exists for given values: %d CPU, %d memory.", c.cpu, c.memory)
 	}
 	for i, v := range c.def.Volumes {
 		if v.Host != nil && v.Host.SourcePath != "" {
@@ -465,6 +472,14 @@ func (c *checker) fargateRules() {
 		}
 		if len(ctr.DockerSecurityOptions) > 0 {
 			c.fail(p+"/dockerSecurityOptions", "fargate-security-options", "Tasks using the Fargate launch type do not support dockerSecurityOptions.")
+		}
+		if lc := ctr.LogConfiguration; lc != nil && lc.LogDriver == "awslogs" {
+			if lc.Options["awslogs-stream-prefix"] == "" {
+				c.fail(p+"/logConfiguration", "fargate-awslogs-stream-prefix", "Fargate requires log configuration options to include awslogs-stream-prefix to support log driver awslogs.")
+			}
+			if c.def.ExecutionRoleArn == "" {
+				c.warn(p+"/logConfiguration", "fargate-awslogs-execution-role", "Fargate needs an executionRoleArn to send awslogs logs to CloudWatch; berth keeps the logs locally either way.")
+			}
 		}
 		if ctr.StopTimeout != nil && *ctr.StopTimeout > fargateMaxStopTimeout {
 			c.fail(p+"/stopTimeout", "fargate-stop-timeout", "Invalid 'stopTimeout' for container '%s': Fargate allows at most 120 seconds.", ctr.Name)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	_ "embed"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
@@ -70,6 +72,14 @@ func (d *Document) schemaProblems() []Problem {
 		for _, tok := range e.InstanceLocation {
 			ptr += "/" + escapePointer(tok)
 		}
+		if req, ok := e.ErrorKind.(*kind.Required); ok {
+			// A missing field that an unknown one was taken for is said once,
+			// by the did-you-mean.
+			req.Missing = slices.DeleteFunc(slices.Clone(req.Missing), func(name string) bool { return d.suggested[ptr+"/"+escapePointer(name)] })
+			if len(req.Missing) == 0 {
+				return
+			}
+		}
 		p := d.at(ptr, schemaRule(e.ErrorKind), schemaMessage(ptr, e.ErrorKind))
 		if key := p.Pointer + p.Message; !seen[key] {
 			seen[key] = true
@@ -108,8 +118,22 @@ func schemaMessage(ptr string, k jsonschema.ErrorKind) string {
 	case *kind.Required:
 		return fmt.Sprintf("missing required field %s", quoteList(k.Missing))
 	}
-	return field + ": " + k.LocalizedString(printer)
+	return field + ": " + withoutDigitGroups(k.LocalizedString(printer))
 }
+
+// withoutDigitGroups removes the commas the schema library's printer puts
+// in numbers ("65,535"), which read as lists in a field's message.
+func withoutDigitGroups(s string) string {
+	for {
+		t := thousands.ReplaceAllString(s, "$1$2")
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+var thousands = regexp.MustCompile(`(\d),(\d{3})\b`)
 
 // fieldName is the last named (non-index) token of a pointer.
 func fieldName(ptr string) string {

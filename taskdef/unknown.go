@@ -60,6 +60,7 @@ func (d *Document) unknownFields() []Problem {
 					msg := fmt.Sprintf("unknown field %q", k)
 					if s := suggest(k, fields); s != "" {
 						msg += fmt.Sprintf("; did you mean %q?", s)
+						d.suggested[ptr+"/"+escapePointer(s)] = true
 					}
 					out = append(out, d.atKey(p, "unknown-field", msg))
 					continue
