@@ -34,6 +34,9 @@ func newRootCommand() *cobra.Command {
 	})
 	root.AddCommand(
 		newVersionCommand(),
+		newValidateCommand(),
+		newSchemaCommand(),
+		newRunCommand(),
 		newDemoCommand(),
 		newPauseCommand(),
 		newImagesCommand(),

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Time to RUNNING: docker run vs berth (EC2, Fargate), and docker-compose vs
+# berth for a three-container task with dependsOn. Prints a Markdown table.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$(mktemp -d)/berth
+trap 'rm -rf "$(dirname "$bin")"' EXIT
+go build -o "$bin" ./cmd/berth
+go run ./bench/startup -berth "$bin" -rounds "${ROUNDS:-15}"

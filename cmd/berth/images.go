@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	units "github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/images"
+)
+
+type imagesOptions struct {
+	output string
+}
+
+func newImagesCommand() *cobra.Command {
+	var opts imagesOptions
+	cmd := &cobra.Command{
+		Use:   "images",
+		Short: "List the images berth builds from its own binary (pause, demo)",
+		Long: `List the images berth builds from its own binary: ` + images.PauseRef + ` (the awsvpc
+pause container) and ` + images.DemoRef + ` (the demo program). berth builds them
+when a task needs them; an image built from another berth binary is stale
+and is rebuilt on next use.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.output != "table" && opts.output != "json" {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("--output %q: want table or json\nSee '%s --help'.", opts.output, cmd.CommandPath())}
+			}
+			return runImages(cmd.Context(), cmd.OutOrStdout(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
+	cmd.AddCommand(newImagesBuildCommand())
+	return cmd
+}
+
+func runImages(ctx context.Context, out io.Writer, opts imagesOptions) error {
+	api, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	infos, err := images.List(ctx, api)
+	if err != nil {
+		return err
+	}
+	if opts.output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(infos)
+	}
+	writeImagesTable(out, infos, time.Now())
+	return nil
+}
+
+func writeImagesTable(out io.Writer, infos []images.Info, now time.Time) {
+	tw := tabwriter.NewWriter(out, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "IMAGE\tSTATUS\tID\tSIZE\tCREATED\tBINARY")
+	for _, i := range infos {
+		id, size, created, binary := "-", "-", "-", "-"
+		if i.ID != "" {
+			id = shortDigest(i.ID)
+			size = units.HumanSize(float64(i.Size))
+			created = units.HumanDuration(now.Sub(i.Created)) + " ago"
+			binary = shortDigest(i.BinaryDigest)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", i.Ref, i.Status, id, size, created, binary)
+	}
+	tw.Flush()
+}
+
+// shortDigest shortens "sha256:0123…" to its first 12 hex digits, as
+// `docker images` does.
+func shortDigest(d string) string {
+	if len(d) > 7 && d[:7] == "sha256:" {
+		d = d[7:]
+	}
+	if len(d) > 12 {
+		d = d[:12]
+	}
+	return d
+}
+
+type imagesBuildOptions struct {
+	all bool
+}
+
+func newImagesBuildCommand() *cobra.Command {
+	var opts imagesBuildOptions
+	cmd := &cobra.Command{
+		Use:   "build [--all | NAME...]",
+		Short: "Rebuild berth's images from this berth binary",
+		Long: `Rebuild berth's images from this berth binary, whether or not they are
+current. NAME is pause, demo or an image reference; no NAME (or --all)
+rebuilds every image.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.all && len(args) > 0 {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("--all and NAME exclude each other\nSee '%s --help'.", cmd.CommandPath())}
+			}
+			refs := images.Refs()
+			if len(args) > 0 {
+				refs = refs[:0]
+				for _, name := range args {
+					ref, err := images.KindNamed(name)
+					if err != nil {
+						return &exitError{code: exitUsage, msg: err.Error()}
+					}
+					refs = append(refs, ref)
+				}
+			}
+			return runImagesBuild(cmd.Context(), cmd.OutOrStdout(), refs)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.all, "all", false, "rebuild every image (the default)")
+	return cmd
+}
+
+func runImagesBuild(ctx context.Context, out io.Writer, refs []string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locate the berth binary: %w", err)
+	}
+	api, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	for _, ref := range refs {
+		start := time.Now()
+		if err := images.Build(ctx, api, self, ref); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "built %s in %s\n", ref, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
