@@ -1,0 +1,369 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/taskdef"
+)
+
+// Defaults of Config.
+const (
+	DefaultCluster     = "default"
+	DefaultRegion      = "us-east-1"
+	DefaultAccountID   = "000000000000"
+	DefaultHostIP      = "0.0.0.0"
+	DefaultCleanupWait = 3 * time.Hour // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
+	DefaultCgroupRoot  = "/sys/fs/cgroup"
+)
+
+// Config says which engine an agent drives and how.
+type Config struct {
+	// Docker is the engine's client (required).
+	Docker client.APIClient
+	// Cluster names the cluster the tasks belong to; Region and AccountID
+	// go into the task ARNs the agent makes.
+	Cluster, Region, AccountID string
+	// Instance tells apart agents sharing one engine and cluster (several
+	// container instances on one machine). Each agent sees only its own.
+	Instance string
+	// HostIP is the host address published ports bind to.
+	HostIP string
+	// CleanupWait is how long a stopped task's containers, volumes and
+	// cgroup stay before they are removed; 0 means DefaultCleanupWait.
+	CleanupWait time.Duration
+	// PullBehavior is the agent's ECS_IMAGE_PULL_BEHAVIOR.
+	PullBehavior PullBehavior
+	// PullProgress, when a terminal, shows a progress line per pull.
+	PullProgress io.Writer
+	// BinaryPath is the berth binary berth's own images are built from;
+	// empty means the running executable.
+	BinaryPath string
+	// TaskNetwork and TaskSubnet are the name and CIDR of the awsvpc
+	// network; empty means DefaultTaskNetwork and a free 10.x.0.0/16.
+	TaskNetwork, TaskSubnet string
+	// CgroupRoot is where the engine's cgroup hierarchies are mounted.
+	CgroupRoot string
+	// Labels are added to every container, network and volume the agent
+	// makes.
+	Labels map[string]string
+	// Logf receives diagnostics the agent cannot return as errors
+	// (cleanup failures); nil discards them.
+	Logf func(format string, args ...any)
+}
+
+// Agent runs tasks on one Docker engine, as the ECS agent does on a
+// container instance. Its methods are safe for concurrent use.
+type Agent struct {
+	cfg        Config
+	docker     client.APIClient
+	binaryPath string
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+
+	mu    sync.Mutex
+	tasks map[string]*task
+
+	hub     *hub
+	ports   *portAllocator
+	network *taskNetwork
+	cgroups *cgroups
+	puller  *puller
+}
+
+// New starts an agent on cfg.Docker: it starts following the engine's
+// events and resumes the tasks already on the engine for its cluster and
+// instance (found by their labels).
+func New(ctx context.Context, cfg Config) (*Agent, error) {
+	if cfg.Docker == nil {
+		return nil, errors.New("agent config: Docker is required")
+	}
+	if cfg.Cluster == "" {
+		cfg.Cluster = DefaultCluster
+	}
+	if cfg.Region == "" {
+		cfg.Region = DefaultRegion
+	}
+	if cfg.AccountID == "" {
+		cfg.AccountID = DefaultAccountID
+	}
+	if cfg.HostIP == "" {
+		cfg.HostIP = DefaultHostIP
+	}
+	if net.ParseIP(cfg.HostIP) == nil {
+		return nil, fmt.Errorf("agent config: HostIP %q is not an IP address", cfg.HostIP)
+	}
+	if cfg.CleanupWait == 0 {
+		cfg.CleanupWait = DefaultCleanupWait
+	}
+	pb, err := ParsePullBehavior(string(cfg.PullBehavior))
+	if err != nil {
+		return nil, fmt.Errorf("agent config: %w", err)
+	}
+	cfg.PullBehavior = pb
+	if cfg.TaskNetwork == "" {
+		cfg.TaskNetwork = DefaultTaskNetwork
+	}
+	if cfg.TaskSubnet != "" {
+		if _, _, err := net.ParseCIDR(cfg.TaskSubnet); err != nil {
+			return nil, fmt.Errorf("agent config: TaskSubnet: %w", err)
+		}
+	}
+	if cfg.CgroupRoot == "" {
+		cfg.CgroupRoot = DefaultCgroupRoot
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	binary := cfg.BinaryPath
+	if binary == "" {
+		if binary, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("agent config: find the berth binary: %w", err)
+		}
+	}
+	info, err := cfg.Docker.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("docker info: %w", err)
+	}
+	since, err := time.Parse(time.RFC3339Nano, info.SystemTime)
+	if err != nil {
+		since = time.Now()
+	}
+	cgVersion := 1
+	if info.CgroupVersion == "2" {
+		cgVersion = 2
+	}
+
+	a := &Agent{
+		cfg:        cfg,
+		docker:     cfg.Docker,
+		binaryPath: binary,
+		tasks:      map[string]*task{},
+		hub:        newHub(),
+		ports:      newPortAllocator(),
+		cgroups:    &cgroups{root: cfg.CgroupRoot, version: cgVersion, driver: info.CgroupDriver},
+	}
+	a.network = &taskNetwork{a: a, name: cfg.TaskNetwork, subnet: cfg.TaskSubnet}
+	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+
+	// Events are read from a point in the engine's time taken before the
+	// engine is listed, so nothing that happens in between is missed.
+	msgs, errs := a.subscribeEvents(since)
+	if err := a.recover(ctx); err != nil {
+		a.cancel()
+		return nil, err
+	}
+	a.wg.Add(1)
+	go a.watch(msgs, errs, since)
+	return a, nil
+}
+
+// Close stops following the engine and ends every subscription. The tasks
+// keep running: a new agent on the engine takes them over.
+func (a *Agent) Close() error {
+	a.cancel()
+	a.wg.Wait()
+	a.hub.close()
+	return nil
+}
+
+// StartTask accepts a task and starts it in the background; the returned
+// state is the task as accepted. Progress arrives through Subscribe, and
+// Wait blocks until the task reaches a status. An error means the spec was
+// refused and nothing was made.
+func (a *Agent) StartTask(ctx context.Context, spec TaskSpec) (TaskState, error) {
+	if err := checkSpec(&spec); err != nil {
+		return TaskState{}, err
+	}
+	if spec.ARN == "" {
+		spec.ARN = newTaskARN(a.cfg.Region, a.cfg.AccountID, a.cfg.Cluster)
+	}
+	t := newTask(a, &spec)
+	a.mu.Lock()
+	if a.ctx.Err() != nil {
+		a.mu.Unlock()
+		return TaskState{}, ErrClosed
+	}
+	if _, exists := a.tasks[spec.ARN]; exists {
+		a.mu.Unlock()
+		return TaskState{}, fmt.Errorf("%w: %s", ErrTaskExists, spec.ARN)
+	}
+	a.tasks[spec.ARN] = t
+	a.wg.Add(1)
+	a.mu.Unlock()
+	t.publish("")
+	go t.run(false)
+	return t.snapshotState(), nil
+}
+
+// StopTask asks a task to stop. reason is the stoppedReason ("Task stopped
+// by user" when empty); code defaults to UserInitiated. It returns at once;
+// the task moves to STOPPED through its containers' stop timeouts.
+func (a *Agent) StopTask(ctx context.Context, arn, reason string, code StopCode) error {
+	t, ok := a.lookup(arn)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	}
+	if code == "" {
+		code = StopUserInitiated
+	}
+	if reason == "" {
+		reason = reasonUserStopped
+	}
+	t.requestStop(code, reason)
+	return nil
+}
+
+// KillTask stops a task at once: every container of it gets SIGKILL now,
+// whatever its stopTimeout and dependsOn order. A task not yet stopping is
+// stopped as by StopTask with UserInitiated.
+func (a *Agent) KillTask(ctx context.Context, arn string) error {
+	t, ok := a.lookup(arn)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	}
+	t.requestStop(StopUserInitiated, reasonUserStopped)
+	t.mail.put(killRequest{})
+	return nil
+}
+
+// RemoveTask cleans a STOPPED task up now instead of after CleanupWait:
+// its containers, task volumes, cgroup and network go, and the agent
+// forgets it. It returns once that is done.
+func (a *Agent) RemoveTask(ctx context.Context, arn string) error {
+	t, ok := a.lookup(arn)
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	}
+	if s := t.snapshotState(); s.LastStatus < TaskStopped {
+		return fmt.Errorf("%w: task %s is %s", ErrTaskNotStopped, t.id, s.LastStatus)
+	}
+	done := make(chan struct{})
+	t.mail.put(removeRequest{done: done})
+	select {
+	case <-done:
+		return nil
+	case <-t.finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("remove task %s: %w", t.id, ctx.Err())
+	}
+}
+
+// Tasks returns every task the agent runs or has stopped and not yet
+// cleaned up, oldest first.
+func (a *Agent) Tasks() []TaskState {
+	a.mu.Lock()
+	tasks := make([]*task, 0, len(a.tasks))
+	for _, t := range a.tasks {
+		tasks = append(tasks, t)
+	}
+	a.mu.Unlock()
+	out := make([]TaskState, len(tasks))
+	for i, t := range tasks {
+		out[i] = t.snapshotState()
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
+			return out[i].CreatedAt.Before(out[j].CreatedAt)
+		}
+		return out[i].ARN < out[j].ARN
+	})
+	return out
+}
+
+// Task returns one task by ARN or task ID.
+func (a *Agent) Task(arn string) (TaskState, bool) {
+	t, ok := a.lookup(arn)
+	if !ok {
+		return TaskState{}, false
+	}
+	return t.snapshotState(), true
+}
+
+// Subscribe returns every state change from now on, in order, and a
+// function that ends the subscription. The channel is closed when the
+// subscription or the agent ends. buffer sizes the channel; changes are
+// queued without limit behind it, so none is lost.
+func (a *Agent) Subscribe(buffer int) (<-chan StateChange, func()) {
+	return a.hub.subscribe(buffer)
+}
+
+// Wait blocks until the task's lastStatus reaches status (or passes it)
+// and returns the task as it was then. A task cleaned up meanwhile
+// satisfies every status up to DELETED.
+func (a *Agent) Wait(ctx context.Context, arn string, status TaskStatus) (TaskState, error) {
+	changes, cancel := a.Subscribe(16)
+	defer cancel()
+	t, ok := a.lookup(arn)
+	if !ok {
+		return TaskState{}, fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	}
+	if s := t.snapshotState(); s.LastStatus >= status {
+		return s, nil
+	}
+	for {
+		select {
+		case c, ok := <-changes:
+			if !ok {
+				return TaskState{}, ErrClosed
+			}
+			if c.Task.ARN == t.arn && c.Task.LastStatus >= status {
+				return c.Task, nil
+			}
+		case <-ctx.Done():
+			return t.snapshotState(), fmt.Errorf("wait for task %s to reach %s: %w", t.id, status, ctx.Err())
+		}
+	}
+}
+
+// lookup finds a task by ARN or ID.
+func (a *Agent) lookup(arnOrID string) (*task, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.tasks[arnOrID]; ok {
+		return t, true
+	}
+	for _, t := range a.tasks {
+		if t.id == arnOrID {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+func (a *Agent) forget(arn string) {
+	a.mu.Lock()
+	delete(a.tasks, arn)
+	a.mu.Unlock()
+}
+
+// hostIP returns the host address a spec's ports bind to.
+func (a *Agent) hostIP(spec *TaskSpec) string {
+	if spec.HostIP != "" {
+		return spec.HostIP
+	}
+	return a.cfg.HostIP
+}
+
+// launchType returns the spec's launch type.
+func launchType(spec *TaskSpec) string {
+	switch {
+	case spec.LaunchType != "":
+		return spec.LaunchType
+	case spec.Task.LaunchType != "":
+		return spec.Task.LaunchType
+	}
+	return taskdef.LaunchEC2
+}

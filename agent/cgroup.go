@@ -1,0 +1,128 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// cgroups makes the per-task cgroup parent that holds task-level cpu and
+// memory: every container of the task is created under it (Docker's
+// CgroupParent), so the limits written on the parent bind all of them
+// together, as on ECS.
+//
+//	cgroup v1: ROOT/cpu/ecs/TASKID     cpu.cfs_period_us, cpu.cfs_quota_us
+//	           ROOT/memory/ecs/TASKID  memory.limit_in_bytes
+//	cgroup v2: ROOT/ecs/TASKID         cpu.max, memory.max (controllers
+//	                                   enabled in each cgroup.subtree_control)
+type cgroups struct {
+	root    string // where the hierarchies are mounted, /sys/fs/cgroup
+	version int    // 1 or 2, as the engine reports it
+	driver  string // cgroupfs or systemd
+}
+
+// errCgroupUnsupported: the engine manages cgroups through systemd, where a
+// parent must be a slice berth cannot shape with files.
+var errCgroupUnsupported = errors.New("the engine uses the systemd cgroup driver; berth shapes task cgroups with the cgroupfs driver only")
+
+// parent is the CgroupParent of the task's containers.
+func (c *cgroups) parent(taskID string) string { return "/ecs/" + taskID }
+
+// create makes the task's parent cgroup with a CPU quota of cpu/1024 CPUs
+// and a memory limit of memoryMiB; a zero value leaves that resource free.
+func (c *cgroups) create(taskID string, cpu, memoryMiB int) error {
+	if c.driver == "systemd" {
+		return errCgroupUnsupported
+	}
+	quota := int64(cpu) * cfsPeriodMicro / 1024
+	if cpu > 0 && quota < 1000 {
+		quota = 1000 // the kernel's floor
+	}
+	memory := int64(memoryMiB) * mib
+	if c.version == 2 {
+		return c.createV2(taskID, quota, memory)
+	}
+	return c.createV1(taskID, quota, memory)
+}
+
+func (c *cgroups) createV1(taskID string, quota, memory int64) error {
+	if quota > 0 {
+		dir := filepath.Join(c.root, "cpu", "ecs", taskID)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if err := writeFile(dir, "cpu.cfs_period_us", strconv.Itoa(cfsPeriodMicro)); err != nil {
+			return err
+		}
+		if err := writeFile(dir, "cpu.cfs_quota_us", strconv.FormatInt(quota, 10)); err != nil {
+			return err
+		}
+	}
+	if memory > 0 {
+		dir := filepath.Join(c.root, "memory", "ecs", taskID)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if err := writeFile(dir, "memory.limit_in_bytes", strconv.FormatInt(memory, 10)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *cgroups) createV2(taskID string, quota, memory int64) error {
+	ecs := filepath.Join(c.root, "ecs")
+	dir := filepath.Join(ecs, taskID)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	// A controller's files exist in a cgroup only when its parent enables
+	// the controller for its children.
+	for _, d := range []string{c.root, ecs, dir} {
+		if err := writeFile(d, "cgroup.subtree_control", "+cpu +memory"); err != nil {
+			return err
+		}
+	}
+	if quota > 0 {
+		if err := writeFile(dir, "cpu.max", fmt.Sprintf("%d %d", quota, cfsPeriodMicro)); err != nil {
+			return err
+		}
+	}
+	if memory > 0 {
+		if err := writeFile(dir, "memory.max", strconv.FormatInt(memory, 10)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// remove deletes the task's parent cgroup in every hierarchy the engine
+// created it in. The containers' own cgroups go when their containers do.
+func (c *cgroups) remove(taskID string) error {
+	var dirs []string
+	if c.version == 2 {
+		dirs = []string{filepath.Join(c.root, "ecs", taskID)}
+	} else {
+		found, err := filepath.Glob(filepath.Join(c.root, "*", "ecs", taskID))
+		if err != nil {
+			return err
+		}
+		dirs = found
+	}
+	var errs []error
+	for _, d := range dirs {
+		if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("remove cgroup: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func writeFile(dir, name, value string) error {
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(value), 0o644); err != nil {
+		return fmt.Errorf("write cgroup file: %w", err)
+	}
+	return nil
+}

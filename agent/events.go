@@ -1,0 +1,221 @@
+package agent
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/api/types/filters"
+)
+
+// subscribeEvents follows the engine's events for this agent's containers
+// from since on.
+func (a *Agent) subscribeEvents(since time.Time) (<-chan events.Message, <-chan error) {
+	return a.docker.Events(a.ctx, events.ListOptions{
+		Since: fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
+		Filters: filters.NewArgs(
+			filters.Arg("type", string(events.ContainerEventType)),
+			filters.Arg("label", LabelManaged+"=true"),
+			filters.Arg("label", LabelCluster+"="+a.cfg.Cluster),
+			filters.Arg("label", labelInstance+"="+a.cfg.Instance),
+		),
+	})
+}
+
+// watch hands each event to its task. When the stream breaks (the engine
+// restarted) it follows again from the last event seen and has every task
+// inspect its containers, in case an event fell in the gap.
+func (a *Agent) watch(msgs <-chan events.Message, errs <-chan error, since time.Time) {
+	defer a.wg.Done()
+	last := since
+	for {
+		select {
+		case m := <-msgs:
+			if m.TimeNano > 0 {
+				last = time.Unix(0, m.TimeNano)
+			}
+			if t, ok := a.lookup(m.Actor.Attributes[LabelTaskARN]); ok {
+				t.mail.put(m)
+			}
+		case err := <-errs:
+			if a.ctx.Err() != nil {
+				return
+			}
+			a.cfg.Logf("docker events: %v; following again", err)
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-a.ctx.Done():
+				return
+			}
+			msgs, errs = a.subscribeEvents(last)
+			a.mu.Lock()
+			for _, t := range a.tasks {
+				t.mail.put(resyncRequest{})
+			}
+			a.mu.Unlock()
+		case <-a.ctx.Done():
+			return
+		}
+	}
+}
+
+// onEvent applies one engine event to the task. The event only says that
+// something happened; an inspect says what the container is now.
+func (t *task) onEvent(m events.Message) {
+	id := m.Actor.ID
+	if id == t.pauseID {
+		if m.Action == events.ActionDie {
+			t.pauseStopped = true
+		}
+		return
+	}
+	c := t.byID[id]
+	if c == nil {
+		return
+	}
+	action := string(m.Action)
+	switch {
+	case action == string(events.ActionOOM):
+		c.oom = true
+	case action == string(events.ActionDestroy):
+		if c.st.LastStatus != ContainerStopped && !t.deleted {
+			t.vanished(c)
+		}
+	case action == string(events.ActionStart), action == string(events.ActionDie),
+		strings.HasPrefix(action, string(events.ActionHealthStatus)):
+		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
+		if err != nil {
+			if cerrdefs.IsNotFound(err) && action == string(events.ActionDie) {
+				t.exitedFromEvent(c, m)
+				return
+			}
+			if cerrdefs.IsNotFound(err) {
+				t.vanished(c)
+			}
+			return
+		}
+		t.observe(c, info)
+	}
+}
+
+// observe brings a container's state in line with an inspect of it.
+func (t *task) observe(c *ctr, info container.InspectResponse) {
+	before := *c.st
+	before.NetworkBindings = append([]NetworkBinding(nil), before.NetworkBindings...)
+	s := info.State
+	if s == nil {
+		return
+	}
+	if started := parseTime(s.StartedAt); !started.IsZero() {
+		if !c.started {
+			c.started = true
+			c.st.StartedAt = started
+			c.st.ImageID = info.Image
+			c.st.NetworkBindings = c.bindings
+			c.st.IP = t.containerIP(info)
+		}
+		if c.st.LastStatus < ContainerRunning {
+			c.st.LastStatus = ContainerRunning
+		}
+	}
+	if c.started && !s.Running && (s.Status == "exited" || s.Status == "dead") && c.st.LastStatus != ContainerStopped {
+		code := s.ExitCode
+		c.st.ExitCode = &code
+		c.st.FinishedAt = parseTime(s.FinishedAt)
+		c.st.LastStatus = ContainerStopped
+		if s.OOMKilled || c.oom {
+			c.st.Reason = reasonOutOfMemory
+		}
+	}
+	if h := s.Health; h != nil && c.st.LastStatus == ContainerRunning {
+		switch h.Status {
+		case container.Healthy:
+			c.st.HealthStatus = HealthHealthy
+		case container.Unhealthy:
+			c.st.HealthStatus = HealthUnhealthy
+		default:
+			c.st.HealthStatus = HealthUnknown
+		}
+	}
+	t.changed(c, before)
+	t.afterStop(c)
+}
+
+// exitedFromEvent records an exit whose container is already gone, from
+// what the die event itself carries.
+func (t *task) exitedFromEvent(c *ctr, m events.Message) {
+	before := *c.st
+	if code, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
+		c.st.ExitCode = &code
+	}
+	c.started = true
+	c.st.LastStatus = ContainerStopped
+	c.st.FinishedAt = time.Unix(0, m.TimeNano).UTC()
+	t.changed(c, before)
+	t.afterStop(c)
+}
+
+// vanished records a container that is gone from the engine without the
+// agent seeing it stop.
+func (t *task) vanished(c *ctr) {
+	before := *c.st
+	c.st.LastStatus = ContainerStopped
+	what := "the container " + c.st.DockerName
+	if c.st.DockerName == "" {
+		what = "container " + c.def.Name + " of the task"
+	}
+	c.st.Reason = string(ContainerVanishedError) + ": " + what + " is no longer on the engine"
+	t.changed(c, before)
+	t.afterStop(c)
+}
+
+// afterStop stops the task when an essential container has stopped.
+func (t *task) afterStop(c *ctr) {
+	if c.st.LastStatus == ContainerStopped && c.st.Essential && t.state.DesiredStatus == TaskRunning {
+		t.beginStop(StopEssentialContainerExited, reasonEssentialContainerExited)
+	}
+}
+
+// resync inspects every container of the task.
+func (t *task) resync() {
+	for _, c := range t.ctrs {
+		if c.st.DockerID == "" || c.st.LastStatus == ContainerStopped {
+			continue
+		}
+		info, err := t.a.docker.ContainerInspect(t.a.ctx, c.st.DockerID)
+		switch {
+		case err == nil:
+			t.observe(c, info)
+		case cerrdefs.IsNotFound(err):
+			t.vanished(c)
+		}
+	}
+}
+
+// containerIP is the address a container has on its network.
+func (t *task) containerIP(info container.InspectResponse) string {
+	if t.def().NetworkMode == "awsvpc" {
+		return t.state.Address
+	}
+	if info.NetworkSettings == nil {
+		return ""
+	}
+	for _, ep := range info.NetworkSettings.Networks {
+		if ep != nil && ep.IPAddress != "" {
+			return ep.IPAddress
+		}
+	}
+	return ""
+}
+
+func parseTime(s string) time.Time {
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || tm.Year() <= 1 {
+		return time.Time{}
+	}
+	return tm.UTC()
+}

@@ -1,0 +1,87 @@
+package agent
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strings"
+)
+
+// Labels the ECS agent puts on every container; they win over the user's
+// dockerLabels.
+const (
+	LabelTaskARN       = "com.amazonaws.ecs.task-arn"
+	LabelContainerName = "com.amazonaws.ecs.container-name"
+	LabelTaskFamily    = "com.amazonaws.ecs.task-definition-family"
+	LabelTaskVersion   = "com.amazonaws.ecs.task-definition-version"
+	LabelCluster       = "com.amazonaws.ecs.cluster"
+)
+
+// berth's own labels. LabelManaged marks everything berth creates (containers,
+// networks, volumes) so recovery and cleanup find it; labelTaskRecord holds
+// what a fresh agent needs to resume a task it did not start.
+const (
+	LabelManaged    = "berth.managed"
+	labelTaskRecord = "berth.task"
+	labelScope      = "berth.scope" // task | shared | efs | network
+)
+
+// pauseContainerName is the name the ECS agent gives the container that
+// owns a task's namespaces.
+const pauseContainerName = "~internal~ecs~pause"
+
+// dockerName returns a container name the way the ECS agent makes them:
+// ecs-FAMILY-REV-NAME-RANDHEX. Characters Docker does not accept in a name
+// (the pause container's "~") are dropped.
+func dockerName(family string, revision int, container string) string {
+	clean := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.':
+			return r
+		}
+		return -1
+	}, container)
+	return fmt.Sprintf("ecs-%s-%d-%s-%s", family, revision, clean, randHex(10))
+}
+
+// randHex returns n random bytes in hex.
+func randHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	return hex.EncodeToString(b)
+}
+
+// containerLabels are the labels of every container of a task.
+func (t *task) containerLabels(name string, extra map[string]string) map[string]string {
+	l := make(map[string]string, len(extra)+8)
+	for k, v := range extra {
+		l[k] = v
+	}
+	for k, v := range t.agentLabels {
+		l[k] = v
+	}
+	l[LabelTaskARN] = t.arn
+	l[LabelContainerName] = name
+	l[LabelTaskFamily] = t.def().Family
+	l[LabelTaskVersion] = fmt.Sprint(t.record.Revision)
+	l[LabelCluster] = t.record.Cluster
+	l[LabelManaged] = "true"
+	l[labelTaskRecord] = t.record.encode()
+	return l
+}
+
+// resourceLabels are the labels of a network or volume berth makes.
+func resourceLabels(agentLabels map[string]string, scope, taskARN string) map[string]string {
+	l := make(map[string]string, len(agentLabels)+3)
+	for k, v := range agentLabels {
+		l[k] = v
+	}
+	l[LabelManaged] = "true"
+	l[labelScope] = scope
+	if taskARN != "" {
+		l[LabelTaskARN] = taskARN
+	}
+	return l
+}

@@ -1,0 +1,558 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// start does what comes before the first container starts: the task's
+// cgroup, volumes and namespaces (PROVISIONING), its images (PENDING), and
+// its containers, created but not started. Any failure stops the task with
+// TaskFailedToStart; what was made is removed by the cleanup every stopped
+// task gets.
+func (t *task) start() {
+	ctx, cancel := context.WithCancel(t.a.ctx)
+	defer cancel()
+	t.smu.Lock()
+	if t.stopRequested {
+		t.smu.Unlock()
+		return
+	}
+	t.setupCancel = cancel
+	t.smu.Unlock()
+	defer func() {
+		t.smu.Lock()
+		t.setupCancel = nil
+		t.smu.Unlock()
+	}()
+
+	if err := t.provision(ctx); err != nil {
+		t.failStart(ctx, err)
+		return
+	}
+	if t.setLast(TaskPending) {
+		t.publish("")
+	}
+	if err := t.pullImages(ctx); err != nil {
+		t.failStart(ctx, err)
+		return
+	}
+	if err := t.createContainers(ctx); err != nil {
+		t.failStart(ctx, err)
+	}
+}
+
+// failStart stops the task for err, unless err only says that a stop
+// request or the agent's end interrupted the start.
+func (t *task) failStart(ctx context.Context, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	t.fail(err)
+}
+
+func (t *task) provision(ctx context.Context) error {
+	if t.record.CPU > 0 || t.record.Memory > 0 {
+		if err := t.a.cgroups.create(t.id, t.record.CPU, t.record.Memory); err != nil {
+			t.warn(fmt.Sprintf("task-level cpu and memory are not enforced: %v", err))
+			// Remove whatever part of it was made.
+			_ = t.a.cgroups.remove(t.id)
+		} else {
+			t.cgroupParent = t.a.cgroups.parent(t.id)
+		}
+	}
+	mounts, err := t.setupVolumes(ctx)
+	if err != nil {
+		return err
+	}
+	t.mounts = mounts
+	if needsPause(t.def()) {
+		_, addr, err := t.startPause(ctx)
+		if err != nil {
+			return err
+		}
+		t.state.Address = addr
+		t.record.Address = addr
+	}
+	t.publish("")
+	return nil
+}
+
+func (t *task) pullImages(ctx context.Context) error {
+	t.state.PullStartedAt = time.Now().UTC()
+	t.publish("")
+	seen := map[string]bool{}
+	for _, c := range t.ctrs {
+		if seen[c.def.Image] {
+			continue
+		}
+		seen[c.def.Image] = true
+		warning, err := t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior)
+		if err != nil {
+			return err
+		}
+		if warning != "" {
+			t.warn(warning)
+		}
+	}
+	t.state.PullStoppedAt = time.Now().UTC()
+	t.record.PullStarted, t.record.PullStopped = t.state.PullStartedAt, t.state.PullStoppedAt
+	t.publish("")
+	return nil
+}
+
+// createContainers creates every container, sources of volumesFrom before
+// the containers that mount them.
+func (t *task) createContainers(ctx context.Context) error {
+	def := t.def()
+	names := map[string]string{}
+	for _, c := range creationOrder(t.ctrs) {
+		ports, err := t.hostPorts(c)
+		if err != nil {
+			return engineErr(CannotCreateContainerError, "%v", err)
+		}
+		plan := &containerPlan{
+			Def:          c.def,
+			NetworkMode:  def.NetworkMode,
+			PidMode:      def.PidMode,
+			IpcMode:      def.IpcMode,
+			Pause:        t.pauseID,
+			CgroupParent: t.cgroupParent,
+			Labels:       t.containerLabels(c.def.Name, c.def.DockerLabels),
+			Env:          t.env,
+			Override:     t.overrides[c.def.Name],
+			HostIP:       t.record.HostIP,
+			Volumes:      t.mounts,
+			DockerNames:  names,
+		}
+		if def.NetworkMode == taskdef.NetworkBridge || def.NetworkMode == "" {
+			plan.Ports = ports
+		}
+		cfg, host, netCfg, warnings, err := dockerConfig(plan)
+		if err != nil {
+			return engineErr(CannotCreateContainerError, "%v", err)
+		}
+		for _, w := range warnings {
+			t.warn(w)
+		}
+		name := dockerName(def.Family, t.record.Revision, c.def.Name)
+		created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+		if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
+			// Another berth on the engine, built from another binary, may
+			// have just replaced the image: ensure it again, once.
+			if _, err = t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior); err == nil {
+				created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+			}
+		}
+		if err != nil {
+			return engineErr(CannotCreateContainerError, "%v", err)
+		}
+		names[c.def.Name] = name
+		t.byID[created.ID] = c
+		c.st.DockerID = created.ID
+		c.st.DockerName = name
+		c.st.CreatedAt = time.Now().UTC()
+		c.st.LastStatus = ContainerCreated
+		c.bindings = t.bindingsFor(ports)
+		t.publish(c.def.Name)
+	}
+	return nil
+}
+
+// hostPorts decides the host port of each of the container's port mappings,
+// taking dynamic ones from the allocator. Under host and awsvpc the host
+// port is the container port.
+func (t *task) hostPorts(c *ctr) ([]portBinding, error) {
+	ports, err := portPlan(c.def)
+	if err != nil {
+		return nil, err
+	}
+	mode := t.def().NetworkMode
+	for i := range ports {
+		p := &ports[i]
+		switch {
+		case mode == taskdef.NetworkHost || mode == taskdef.NetworkAWSVPC:
+			p.HostPort = p.ContainerPort
+		case p.HostPort == 0:
+			port, err := t.a.ports.allocate(t.arn, t.record.HostIP, p.Protocol)
+			if err != nil {
+				return nil, err
+			}
+			p.HostPort = port
+		}
+	}
+	return ports, nil
+}
+
+// bindingsFor returns what the API reports as networkBindings. awsvpc tasks
+// report none: their ports are reached at the task's own address.
+func (t *task) bindingsFor(ports []portBinding) []NetworkBinding {
+	mode := t.def().NetworkMode
+	if mode == taskdef.NetworkAWSVPC || mode == taskdef.NetworkNone {
+		return nil
+	}
+	out := make([]NetworkBinding, len(ports))
+	for i, p := range ports {
+		out[i] = NetworkBinding{BindIP: t.record.HostIP, ContainerPort: p.ContainerPort, HostPort: p.HostPort, Protocol: p.Protocol}
+	}
+	return out
+}
+
+// creationOrder puts every volumesFrom source before the containers using
+// it, keeping definition order otherwise.
+func creationOrder(ctrs []*ctr) []*ctr {
+	byName := map[string]*ctr{}
+	for _, c := range ctrs {
+		byName[c.def.Name] = c
+	}
+	var out []*ctr
+	placed := map[*ctr]bool{}
+	var place func(c *ctr, depth int)
+	place = func(c *ctr, depth int) {
+		if placed[c] || depth > len(ctrs) {
+			return
+		}
+		for _, v := range c.def.VolumesFrom {
+			if src := byName[v.SourceContainer]; src != nil {
+				place(src, depth+1)
+			}
+		}
+		placed[c] = true
+		out = append(out, c)
+	}
+	for _, c := range ctrs {
+		place(c, 0)
+	}
+	return out
+}
+
+// advance does whatever the task's state now allows: start containers
+// whose dependencies are met, stop containers whose dependents have
+// stopped, finish the task and clean it up when its time comes.
+func (t *task) advance() {
+	now := time.Now()
+	t.nextWake = time.Time{}
+	if t.state.DesiredStatus == TaskRunning {
+		t.startReady(now)
+	}
+	if t.state.DesiredStatus == TaskRunning && t.state.LastStatus < TaskRunning && t.allStarted() {
+		t.setLast(TaskRunning)
+		t.state.StartedAt = now.UTC()
+		t.publish("")
+	}
+	if t.state.DesiredStatus == TaskStopped && t.state.LastStatus < TaskStopped {
+		if t.setLast(TaskStopping) {
+			t.publish("")
+		}
+		t.stopReady()
+		if t.allStopped() {
+			t.finish()
+		}
+	}
+	if t.state.LastStatus == TaskStopped {
+		if !time.Now().Before(t.cleanupAt) {
+			t.cleanup()
+			return
+		}
+		t.wakeAt(t.cleanupAt)
+	}
+}
+
+func (t *task) wakeAt(at time.Time) {
+	if t.nextWake.IsZero() || at.Before(t.nextWake) {
+		t.nextWake = at
+	}
+}
+
+// allStarted reports whether every container has started or is gone.
+func (t *task) allStarted() bool {
+	for _, c := range t.ctrs {
+		if !c.started && c.st.LastStatus != ContainerStopped {
+			return false
+		}
+	}
+	return true
+}
+
+func (t *task) allStopped() bool {
+	for _, c := range t.ctrs {
+		if c.st.LastStatus != ContainerStopped {
+			return false
+		}
+	}
+	return true
+}
+
+// startReady starts the created containers whose dependencies are met.
+func (t *task) startReady(now time.Time) {
+	for _, c := range t.ctrs {
+		if c.st.LastStatus != ContainerCreated || c.startRequested {
+			continue
+		}
+		if c.waitingSince.IsZero() {
+			c.waitingSince = now
+		}
+		ready, deadline, err := t.gate(c, now)
+		if err != nil {
+			t.fail(err)
+			return
+		}
+		if !ready {
+			t.wakeAt(deadline)
+			continue
+		}
+		c.startRequested = true
+		if err := t.a.docker.ContainerStart(t.a.ctx, c.st.DockerID, container.StartOptions{}); err != nil {
+			if t.a.ctx.Err() != nil {
+				return
+			}
+			t.fail(engineErr(CannotStartContainerError, "%v", err))
+			return
+		}
+	}
+}
+
+// gate reports whether c's dependencies are met. When they are not, it
+// returns when the earliest of them times out; an error means they never
+// will be.
+func (t *task) gate(c *ctr, now time.Time) (bool, time.Time, error) {
+	ready := true
+	var deadline time.Time
+	for _, dep := range c.def.DependsOn {
+		d := t.ctr(dep.ContainerName)
+		if d == nil {
+			return false, time.Time{}, engineErr(DependencyConditionError, "container %s depends on %s, which is not in the task", c.def.Name, dep.ContainerName)
+		}
+		met, err := condition(c, d, dep.Condition)
+		if err != nil {
+			return false, time.Time{}, err
+		}
+		if met {
+			continue
+		}
+		ready = false
+		since := d.st.StartedAt
+		if since.IsZero() || since.Before(c.waitingSince) {
+			since = c.waitingSince
+		}
+		limit := since.Add(time.Duration(startTimeout(d.def)) * time.Second)
+		if !now.Before(limit) {
+			return false, time.Time{}, engineErr(DependencyConditionError,
+				"container %s did not reach %s within its startTimeout of %ds, so %s was not started", d.def.Name, dep.Condition, startTimeout(d.def), c.def.Name)
+		}
+		if deadline.IsZero() || limit.Before(deadline) {
+			deadline = limit
+		}
+	}
+	return ready, deadline, nil
+}
+
+func startTimeout(d *taskdef.ContainerDefinition) int {
+	if d.StartTimeout != nil {
+		return *d.StartTimeout
+	}
+	return taskdef.DefaultStartTimeout
+}
+
+// condition reports whether dependency d meets cond for c.
+func condition(c, d *ctr, cond string) (bool, error) {
+	stopped := d.st.LastStatus == ContainerStopped
+	if stopped && !d.started {
+		return false, engineErr(DependencyConditionError, "container %s stopped without starting, so %s cannot start", d.def.Name, c.def.Name)
+	}
+	switch cond {
+	case taskdef.ConditionStart:
+		return d.started, nil
+	case taskdef.ConditionComplete:
+		return stopped, nil
+	case taskdef.ConditionSuccess:
+		if !stopped {
+			return false, nil
+		}
+		if d.st.ExitCode == nil || *d.st.ExitCode != 0 {
+			code := "no exit code"
+			if d.st.ExitCode != nil {
+				code = fmt.Sprintf("exit code %d", *d.st.ExitCode)
+			}
+			return false, engineErr(DependencyConditionError, "container %s exited with %s, so its SUCCESS condition for %s cannot be met", d.def.Name, code, c.def.Name)
+		}
+		return true, nil
+	case taskdef.ConditionHealthy:
+		if stopped {
+			return false, engineErr(DependencyConditionError, "container %s exited before it was healthy, so %s cannot start", d.def.Name, c.def.Name)
+		}
+		return d.st.HealthStatus == HealthHealthy, nil
+	}
+	return false, engineErr(DependencyConditionError, "dependsOn condition %q is not START, COMPLETE, SUCCESS or HEALTHY", cond)
+}
+
+// stopReady stops the containers that no running container depends on:
+// containers stop in the reverse of dependsOn order, each given its
+// stopTimeout between SIGTERM and SIGKILL. Containers that never started
+// are simply marked STOPPED.
+func (t *task) stopReady() {
+	for _, c := range t.ctrs {
+		if c.st.LastStatus == ContainerStopped || c.stopRequested {
+			continue
+		}
+		if c.st.DockerID == "" || (!c.startRequested && !c.started) {
+			before := *c.st
+			c.st.LastStatus = ContainerStopped
+			t.changed(c, before)
+			continue
+		}
+		if !t.killing && !t.dependentsStopped(c) {
+			continue
+		}
+		c.stopRequested = true
+		timeout := taskdef.DefaultStopTimeout
+		if c.def.StopTimeout != nil {
+			timeout = *c.def.StopTimeout
+		}
+		if t.killing {
+			timeout = 0
+		}
+		go func(c *ctr, id string) {
+			err := t.a.docker.ContainerStop(t.a.ctx, id, container.StopOptions{Timeout: &timeout})
+			t.mail.put(stopResult{c: c, err: err})
+		}(c, c.st.DockerID)
+	}
+}
+
+// kill sends SIGKILL to every container of the task that may be running,
+// including those already given a gentler stop.
+func (t *task) kill() {
+	t.killing = true
+	for _, c := range t.ctrs {
+		if c.st.LastStatus == ContainerStopped || c.st.DockerID == "" || (!c.startRequested && !c.started) {
+			continue
+		}
+		if err := t.a.docker.ContainerKill(t.a.ctx, c.st.DockerID, "KILL"); err != nil && !cerrdefs.IsNotFound(err) {
+			t.logf("kill %s: %v", c, err)
+		}
+		c.stopRequested = true
+	}
+}
+
+func (t *task) dependentsStopped(c *ctr) bool {
+	for _, other := range t.ctrs {
+		for _, dep := range other.def.DependsOn {
+			if dep.ContainerName == c.def.Name && other.st.LastStatus != ContainerStopped {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (t *task) onStopResult(m stopResult) {
+	switch {
+	case m.err == nil:
+		// The die event reports the exit.
+	case cerrdefs.IsNotFound(m.err):
+		t.vanished(m.c)
+	case t.a.ctx.Err() != nil:
+	default:
+		t.logf("stop %s: %v; trying again", m.c, m.err)
+		m.c.stopRequested = false
+		t.wakeAt(time.Now().Add(time.Second))
+	}
+}
+
+// finish moves a task whose containers have all stopped to STOPPED:
+// its namespaces go (DEPROVISIONING), its dynamic ports are free again.
+func (t *task) finish() {
+	now := time.Now().UTC()
+	if t.state.ExecutionStoppedAt.IsZero() {
+		t.state.ExecutionStoppedAt = now
+		t.publish("")
+	}
+	if t.pauseID != "" && !t.pauseStopped {
+		if t.setLast(TaskDeprovisioning) {
+			t.publish("")
+		}
+		timeout := 5
+		if err := t.a.docker.ContainerStop(t.a.ctx, t.pauseID, container.StopOptions{Timeout: &timeout}); err != nil && !cerrdefs.IsNotFound(err) {
+			t.logf("stop the pause container: %v", err)
+		}
+		t.pauseStopped = true
+	}
+	t.a.ports.release(t.arn)
+	t.setLast(TaskStopped)
+	t.state.StoppedAt = time.Now().UTC()
+	t.publish("")
+	t.cleanupAt = time.Now().Add(t.a.cfg.CleanupWait)
+}
+
+// cleanup removes everything the task made: containers, task volumes, its
+// cgroup, its place on the task network. The task is then forgotten and
+// reported DELETED.
+func (t *task) cleanup() {
+	ctx, cancel := context.WithTimeout(t.a.ctx, time.Minute)
+	defer cancel()
+	t.deleted = true
+	if err := t.a.removeTaskResources(ctx, t.arn); err != nil {
+		t.logf("cleanup: %v", err)
+	}
+	if t.cgroupParent != "" || t.record.CPU > 0 || t.record.Memory > 0 {
+		if err := removeCgroup(ctx, t.a.cgroups, t.id); err != nil {
+			t.logf("cleanup: %v", err)
+		}
+	}
+	if t.usesNetwork {
+		if err := t.a.network.release(ctx); err != nil {
+			t.logf("cleanup: %v", err)
+		}
+	}
+	t.a.forget(t.arn)
+	t.setLast(TaskDeleted)
+	t.publish("")
+	for _, done := range t.removeWaiters {
+		close(done)
+	}
+}
+
+// removeCgroup removes the task's cgroup, trying a few times: the runtime
+// removes the containers' own cgroups just after they exit.
+func removeCgroup(ctx context.Context, c *cgroups, id string) error {
+	var err error
+	for range 20 {
+		if err = c.remove(id); err == nil {
+			return nil
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		}
+	}
+	return err
+}
+
+// removeTaskResources removes the containers and task-scoped volumes that
+// carry the task's ARN.
+func (a *Agent) removeTaskResources(ctx context.Context, arn string) error {
+	list, err := a.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelTaskARN+"="+arn))})
+	if err != nil {
+		return fmt.Errorf("list the task's containers: %w", err)
+	}
+	var errs []error
+	for _, c := range list {
+		if err := a.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID[:12], err))
+		}
+	}
+	if err := a.removeTaskVolumes(ctx, arn); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}

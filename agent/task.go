@@ -1,0 +1,363 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/docker/docker/api/types/events"
+
+	"github.com/berthdev/berth/taskdef"
+)
+
+// task is one task on the agent. A single goroutine (run) owns everything
+// below "owned by run" and moves the task forward: it applies the engine's
+// events, StopTask requests and the results of container stops, which all
+// arrive through mail. Readers see the snapshot, a copy published after
+// every change.
+type task struct {
+	a            *Agent
+	arn, id      string
+	record       taskRecord
+	agentLabels  map[string]string
+	pullBehavior PullBehavior
+	overrides    map[string]*ContainerOverride
+	env          []taskdef.KeyValuePair
+	mail         mailbox[any]
+
+	// owned by run
+	state        TaskState
+	ctrs         []*ctr
+	byID         map[string]*ctr
+	pauseID      string
+	pauseStopped bool
+	cgroupParent string
+	usesNetwork  bool
+	mounts       map[string]mountSource
+	nextWake     time.Time
+	cleanupAt    time.Time
+	deleted      bool
+	killing      bool
+	// removeWaiters are RemoveTask calls waiting for the cleanup.
+	removeWaiters []chan struct{}
+	// finished is closed when the run goroutine ends.
+	finished chan struct{}
+
+	smu           sync.Mutex
+	snapshot      TaskState
+	setupCancel   context.CancelFunc
+	stopRequested bool
+}
+
+// ctr is one container of a task, as the run goroutine tracks it.
+type ctr struct {
+	def            *taskdef.ContainerDefinition
+	st             *ContainerState
+	bindings       []NetworkBinding
+	startRequested bool
+	started        bool
+	stopRequested  bool
+	oom            bool
+	waitingSince   time.Time
+}
+
+// Messages the run goroutine receives besides the engine's events.
+type (
+	stopRequest struct {
+		code   StopCode
+		reason string
+	}
+	stopResult struct {
+		c   *ctr
+		err error
+	}
+	resyncRequest struct{}
+	killRequest   struct{}
+	removeRequest struct{ done chan struct{} }
+)
+
+const labelInstance = "berth.container-instance"
+
+func newTask(a *Agent, spec *TaskSpec) *task {
+	rev := spec.Revision
+	if rev == 0 {
+		rev = 1
+	}
+	group := spec.Group
+	if group == "" {
+		group = "family:" + spec.Task.Definition.Family
+	}
+	rec := taskRecord{
+		ARN:        spec.ARN,
+		Cluster:    a.cfg.Cluster,
+		Revision:   rev,
+		LaunchType: launchType(spec),
+		Group:      group,
+		StartedBy:  spec.StartedBy,
+		CPU:        spec.Task.CPU,
+		Memory:     spec.Task.Memory,
+		HostIP:     a.hostIP(spec),
+		Address:    spec.Address,
+		CreatedAt:  time.Now().UTC(),
+		Definition: spec.Task.Definition,
+	}
+	// A round trip through the label encoding gives the task its own deep
+	// copy of the definition.
+	copied, err := decodeRecord(rec.encode())
+	if err != nil {
+		panic(err)
+	}
+	t := baseTask(a, *copied)
+	t.pullBehavior = spec.PullBehavior
+	if t.pullBehavior == "" {
+		t.pullBehavior = a.cfg.PullBehavior
+	}
+	t.env = spec.Environment
+	for i := range spec.Overrides {
+		o := spec.Overrides[i]
+		t.overrides[o.Name] = &o
+	}
+	for _, w := range spec.Task.Warnings {
+		t.warn(w.Message)
+	}
+	if needsPause(t.def()) {
+		t.state.LastStatus = TaskProvisioning
+	}
+	return t
+}
+
+// baseTask builds the task's state from its record, every container
+// PENDING.
+func baseTask(a *Agent, rec taskRecord) *task {
+	t := &task{
+		a:           a,
+		arn:         rec.ARN,
+		id:          taskID(rec.ARN),
+		record:      rec,
+		agentLabels: map[string]string{labelInstance: a.cfg.Instance},
+		overrides:   map[string]*ContainerOverride{},
+		mail:        newMailbox[any](),
+		byID:        map[string]*ctr{},
+		finished:    make(chan struct{}),
+	}
+	for k, v := range a.cfg.Labels {
+		t.agentLabels[k] = v
+	}
+	def := t.def()
+	t.state = TaskState{
+		ARN:           rec.ARN,
+		Cluster:       rec.Cluster,
+		Family:        def.Family,
+		Revision:      rec.Revision,
+		LaunchType:    rec.LaunchType,
+		Group:         rec.Group,
+		StartedBy:     rec.StartedBy,
+		CPU:           rec.CPU,
+		Memory:        rec.Memory,
+		LastStatus:    TaskPending,
+		DesiredStatus: TaskRunning,
+		CreatedAt:     rec.CreatedAt,
+		PullStartedAt: rec.PullStarted,
+		PullStoppedAt: rec.PullStopped,
+		NetworkMode:   def.NetworkMode,
+		Address:       rec.Address,
+		HostIP:        rec.HostIP,
+		Containers:    make([]ContainerState, len(def.ContainerDefinitions)),
+	}
+	for i := range def.ContainerDefinitions {
+		d := &def.ContainerDefinitions[i]
+		t.state.Containers[i] = ContainerState{
+			Name:          d.Name,
+			Image:         d.Image,
+			Essential:     d.IsEssential(),
+			LastStatus:    ContainerPending,
+			DesiredStatus: ContainerRunning,
+		}
+		t.ctrs = append(t.ctrs, &ctr{def: d, st: &t.state.Containers[i]})
+	}
+	return t
+}
+
+func (t *task) def() *taskdef.TaskDefinition { return &t.record.Definition }
+
+func (t *task) ctr(name string) *ctr {
+	for _, c := range t.ctrs {
+		if c.def.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func (t *task) warn(msg string) {
+	for _, w := range t.state.Warnings {
+		if w == msg {
+			return
+		}
+	}
+	t.state.Warnings = append(t.state.Warnings, msg)
+}
+
+// publish records a change: the version moves on, readers get a new
+// snapshot and subscribers the change.
+func (t *task) publish(container string) {
+	t.state.Version++
+	snap := t.state.clone()
+	t.smu.Lock()
+	t.snapshot = snap
+	t.smu.Unlock()
+	t.a.hub.publish(StateChange{Task: snap.clone(), Container: container})
+}
+
+func (t *task) snapshotState() TaskState {
+	t.smu.Lock()
+	defer t.smu.Unlock()
+	return t.snapshot.clone()
+}
+
+// requestStop is StopTask's way in: it interrupts a start in progress and
+// leaves the rest to the run goroutine.
+func (t *task) requestStop(code StopCode, reason string) {
+	t.smu.Lock()
+	t.stopRequested = true
+	if t.setupCancel != nil {
+		t.setupCancel()
+	}
+	t.smu.Unlock()
+	t.mail.put(stopRequest{code: code, reason: reason})
+}
+
+// run is the task's goroutine. A recovered task skips the start: its
+// containers already exist.
+func (t *task) run(recovered bool) {
+	defer t.a.wg.Done()
+	defer close(t.finished)
+	if !recovered {
+		t.start()
+	}
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		t.advance()
+		if t.deleted {
+			return
+		}
+		wait := time.Hour
+		if !t.nextWake.IsZero() {
+			wait = max(time.Until(t.nextWake), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-t.mail.signal:
+			for _, m := range t.mail.take() {
+				t.handle(m)
+			}
+		case <-timer.C:
+		case <-t.a.ctx.Done():
+			return
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func (t *task) handle(m any) {
+	switch m := m.(type) {
+	case events.Message:
+		t.onEvent(m)
+	case stopRequest:
+		t.beginStop(m.code, m.reason)
+	case stopResult:
+		t.onStopResult(m)
+	case resyncRequest:
+		t.resync()
+	case killRequest:
+		t.kill()
+	case removeRequest:
+		if t.state.LastStatus == TaskStopped {
+			t.cleanupAt = time.Now()
+		}
+		t.removeWaiters = append(t.removeWaiters, m.done)
+	}
+}
+
+// setLast moves the task's lastStatus forward; it never moves back.
+func (t *task) setLast(s TaskStatus) bool {
+	if s <= t.state.LastStatus {
+		return false
+	}
+	t.state.LastStatus = s
+	return true
+}
+
+// beginStop sets the task's desired status to STOPPED. The first reason
+// wins: a task stopped by its user whose containers then exit still says
+// it was stopped by its user.
+func (t *task) beginStop(code StopCode, reason string) {
+	if t.state.DesiredStatus == TaskStopped {
+		return
+	}
+	t.smu.Lock()
+	if t.setupCancel != nil {
+		t.setupCancel()
+	}
+	t.smu.Unlock()
+	t.state.DesiredStatus = TaskStopped
+	t.state.StopCode = code
+	t.state.StoppedReason = reason
+	t.state.StoppingAt = time.Now().UTC()
+	for _, c := range t.ctrs {
+		c.st.DesiredStatus = ContainerStopped
+	}
+	t.publish("")
+}
+
+// fail stops a task whose start went wrong.
+func (t *task) fail(err error) {
+	t.beginStop(StopTaskFailedToStart, err.Error())
+}
+
+// changed publishes a container's change if there was one.
+func (t *task) changed(c *ctr, before ContainerState) {
+	if !reflect.DeepEqual(before, *c.st) {
+		t.updateHealth()
+		t.publish(c.def.Name)
+	}
+}
+
+// updateHealth derives the task's health from its essential containers
+// that have health checks: any unhealthy makes it UNHEALTHY, all healthy
+// make it HEALTHY, anything else (or no such container) is UNKNOWN.
+func (t *task) updateHealth() {
+	health, checked := HealthHealthy, false
+	for _, c := range t.ctrs {
+		if !c.st.Essential || c.def.HealthCheck == nil {
+			continue
+		}
+		checked = true
+		switch c.st.HealthStatus {
+		case HealthUnhealthy:
+			health = HealthUnhealthy
+		case HealthUnknown:
+			if health != HealthUnhealthy {
+				health = HealthUnknown
+			}
+		}
+	}
+	if !checked {
+		health = HealthUnknown
+	}
+	t.state.HealthStatus = health
+}
+
+func (t *task) logf(format string, args ...any) {
+	t.a.cfg.Logf("task %s: "+format, append([]any{t.id}, args...)...)
+}
+
+func (c *ctr) String() string { return fmt.Sprintf("container %s", c.def.Name) }

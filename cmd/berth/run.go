@@ -1,0 +1,348 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/console"
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// Exit codes of `berth run` when no essential container's exit code can
+// stand for the task, chosen to match `docker run`.
+const (
+	exitTaskFailedToStart = 125 // the task never ran: pull, create or start failed
+	exitInterrupted       = 130 // killed by a second Ctrl-C
+)
+
+type runOptions struct {
+	launchType string
+	env        []string
+	keep       bool
+	hostIP     string
+	pull       string
+	cluster    string
+	quiet      bool
+}
+
+func newRunCommand() *cobra.Command {
+	var opts runOptions
+	cmd := &cobra.Command{
+		Use:   "run FILE|FAMILY[:REVISION]",
+		Short: "Run a task definition on the local Docker engine, in the foreground",
+		Long: `Run a task definition on the local Docker engine, as ECS would run it,
+and stay attached: each container's output is printed under its name, and
+every change of the task's state on a line of its own.
+
+A FILE is validated and registered (a new revision only when it changed);
+FAMILY[:REVISION] runs a definition registered before. Ctrl-C stops the
+task as StopTask does (SIGTERM, then SIGKILL after each container's
+stopTimeout); a second Ctrl-C kills it. When the task has stopped, its
+containers, networks and volumes are removed unless --keep is given.
+
+The exit status is the exit code of the essential container that stopped
+the task; 125 when the task failed to start, 1 when the definition is
+invalid, 2 for usage errors.`,
+		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := context.WithCancel(cmd.Context())
+			defer stop()
+			return runRun(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.launchType, "launch-type", "", "EC2 or FARGATE (default: from requiresCompatibilities)")
+	f.StringArrayVarP(&opts.env, "env", "e", nil, "set an environment variable in every container: NAME=VALUE (repeatable)")
+	f.BoolVar(&opts.keep, "keep", false, "leave the stopped task's containers, networks and volumes on the engine")
+	f.StringVar(&opts.hostIP, "host-ip", "127.0.0.1", "host address the task's ports bind to")
+	f.StringVar(&opts.pull, "pull", "default", "image pull behaviour: default, always, once or prefer-cached")
+	f.StringVar(&opts.cluster, "cluster", "default", "cluster the task belongs to")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print the containers' output only, not the state changes")
+	return cmd
+}
+
+func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts runOptions) error {
+	if err := checkLaunchType(opts.launchType); err != nil {
+		return err
+	}
+	env, err := parseEnv(opts.env)
+	if err != nil {
+		return err
+	}
+	task, name, err := resolveTask(stdout, target, opts.launchType)
+	if err != nil {
+		return err
+	}
+	docker, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer docker.Close()
+	ag, err := agent.New(ctx, agent.Config{
+		Docker:       docker,
+		Cluster:      opts.cluster,
+		HostIP:       opts.hostIP,
+		PullBehavior: agent.PullBehavior(opts.pull),
+		PullProgress: stderr,
+		Instance:     "run-" + strconv.Itoa(os.Getpid()),
+	})
+	if err != nil {
+		return usageError("%v", err)
+	}
+	defer ag.Close()
+
+	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
+	for _, c := range task.Definition.ContainerDefinitions {
+		names = append(names, c.Name)
+	}
+	out := console.NewPrinter(stdout, append(names, "berth"), isTerminal(stdout))
+	for _, w := range task.Warnings {
+		out.Line("berth", "warning: "+w.String())
+	}
+	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC {
+		out.Line("berth", "awsvpc: no network configuration given; the task gets an address on berth's local task network")
+	}
+
+	changes, unsubscribe := ag.Subscribe(64)
+	defer unsubscribe()
+	started, err := ag.StartTask(ctx, agent.TaskSpec{Task: task, Environment: env, LaunchType: task.LaunchType})
+	if err != nil {
+		return fmt.Errorf("start task %s: %w", name, err)
+	}
+	arn := started.ARN
+	out.Line("berth", fmt.Sprintf("task %s (%s) started as %s", started.ID(), name, arn))
+
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
+	logs := &logFollower{agent: ag, arn: arn, out: out, following: map[string]bool{}}
+	defer logs.wait()
+	var final agent.TaskState
+	interrupts := 0
+	for final.ARN == "" {
+		select {
+		case c, ok := <-changes:
+			if !ok {
+				return errors.New("the agent stopped before the task did")
+			}
+			if c.Task.ARN != arn {
+				continue
+			}
+			if !opts.quiet {
+				printChange(out, c)
+			}
+			logs.follow(ctx, c.Task)
+			if c.Task.LastStatus >= agent.TaskStopped {
+				final = c.Task
+			}
+		case <-signals:
+			interrupts++
+			if interrupts == 1 {
+				out.Line("berth", "stopping the task (Ctrl-C again to kill it)")
+				if err := ag.StopTask(ctx, arn, "", agent.StopUserInitiated); err != nil {
+					return err
+				}
+				continue
+			}
+			out.Line("berth", "killing the task")
+			if err := ag.KillTask(ctx, arn); err != nil {
+				return err
+			}
+		}
+	}
+	logs.wait()
+	out.Line("berth", fmt.Sprintf("task %s stopped: %s (%s)", final.ID(), final.StoppedReason, final.StopCode))
+	if !opts.keep {
+		if err := ag.RemoveTask(context.WithoutCancel(ctx), arn); err != nil {
+			fmt.Fprintf(stderr, "berth: remove task %s: %v\n", final.ID(), err)
+		}
+	} else {
+		out.Line("berth", "--keep: the task's containers, networks and volumes stay on the engine")
+	}
+	if code := taskExitCode(final, interrupts); code != 0 {
+		return &exitError{code: code}
+	}
+	return nil
+}
+
+// taskExitCode is the exit code of the essential container that stopped
+// the task: the first essential container to finish.
+func taskExitCode(t agent.TaskState, interrupts int) int {
+	var first *agent.ContainerState
+	for i := range t.Containers {
+		c := &t.Containers[i]
+		if c.Essential && c.ExitCode != nil && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
+			first = c
+		}
+	}
+	switch {
+	case first != nil:
+		return *first.ExitCode
+	case interrupts > 1:
+		return exitInterrupted
+	}
+	return exitTaskFailedToStart
+}
+
+// resolveTask loads a task definition file, or a registered FAMILY[:REV],
+// and registers a file's definition in the state store.
+func resolveTask(stdout io.Writer, target, launchType string) (*taskdef.Task, string, error) {
+	st, err := openStore()
+	if err != nil {
+		return nil, "", err
+	}
+	defer st.Close()
+	var data []byte
+	file := target
+	if _, statErr := os.Stat(target); statErr == nil || strings.HasSuffix(target, ".json") {
+		if data, err = readDefinition(nil, target); err != nil {
+			return nil, "", usageError("%s: cannot read: %v", target, err)
+		}
+	} else {
+		family, rev, err := parseFamilyRevision(target)
+		if err != nil {
+			return nil, "", err
+		}
+		rec, err := st.TaskDefinition(family, rev)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, "", usageError("%s is neither a file nor a registered task definition (berth run FILE registers one)", target)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		if data, err = json.Marshal(rec.Definition); err != nil {
+			return nil, "", err
+		}
+		file = rec.Name()
+	}
+	task, report, err := taskdef.Load(data, taskdef.Options{LaunchType: launchType})
+	if err != nil {
+		return nil, "", usageError("%s: cannot read: %v", file, err)
+	}
+	if !report.Valid() {
+		writeTextReport(stdout, fileReport{File: file, Errors: report.Errors})
+		return nil, "", &exitError{code: exitInvalid}
+	}
+	if file != target {
+		return task, file, nil
+	}
+	rec, _, err := st.RegisterIfChanged(task.Definition, time.Now())
+	if err != nil {
+		return nil, "", err
+	}
+	return task, rec.Name(), nil
+}
+
+func parseFamilyRevision(s string) (string, int, error) {
+	family, revText, hasRev := strings.Cut(s, ":")
+	rev := 0
+	if hasRev {
+		n, err := strconv.Atoi(revText)
+		if err != nil || n < 1 {
+			return "", 0, usageError("%q: the revision after ':' must be a positive whole number", s)
+		}
+		rev = n
+	}
+	return family, rev, nil
+}
+
+func openStore() (*store.Store, error) {
+	path, err := store.DefaultPath()
+	if err != nil {
+		return nil, err
+	}
+	return store.Open(path)
+}
+
+// parseEnv reads --env NAME=VALUE flags.
+func parseEnv(flags []string) ([]taskdef.KeyValuePair, error) {
+	out := make([]taskdef.KeyValuePair, 0, len(flags))
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, usageError("--env %q: want NAME=VALUE", f)
+		}
+		out = append(out, taskdef.KeyValuePair{Name: name, Value: value})
+	}
+	return out, nil
+}
+
+// printChange prints a task's or a container's new status.
+func printChange(out *console.Printer, c agent.StateChange) {
+	if c.Container == "" {
+		line := "task " + c.Task.LastStatus.String()
+		if c.Task.HealthStatus != agent.HealthUnknown {
+			line += ", " + c.Task.HealthStatus.String()
+		}
+		out.Line("berth", line)
+		return
+	}
+	ctr, ok := c.Task.Container(c.Container)
+	if !ok {
+		return
+	}
+	line := ctr.LastStatus.String()
+	if ctr.HealthStatus != agent.HealthUnknown {
+		line += ", " + ctr.HealthStatus.String()
+	}
+	for _, b := range ctr.NetworkBindings {
+		line += fmt.Sprintf(", %s:%d->%d/%s", b.BindIP, b.HostPort, b.ContainerPort, b.Protocol)
+	}
+	if ctr.ExitCode != nil {
+		line += fmt.Sprintf(", exit code %d", *ctr.ExitCode)
+	}
+	if ctr.Reason != "" {
+		line += ", " + ctr.Reason
+	}
+	out.Line("berth", c.Container+" "+line)
+}
+
+// logFollower streams each container's output once it has started.
+type logFollower struct {
+	agent     *agent.Agent
+	arn       string
+	out       *console.Printer
+	mu        sync.Mutex
+	following map[string]bool
+	wg        sync.WaitGroup
+}
+
+func (l *logFollower) follow(ctx context.Context, t agent.TaskState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range t.Containers {
+		if c.DockerID == "" || l.following[c.Name] || c.LastStatus < agent.ContainerRunning {
+			continue
+		}
+		l.following[c.Name] = true
+		rc, err := l.agent.Logs(ctx, l.arn, c.Name, true)
+		if err != nil {
+			l.out.Line("berth", fmt.Sprintf("cannot read the output of %s: %v", c.Name, err))
+			continue
+		}
+		l.wg.Add(1)
+		go func(name string) {
+			defer l.wg.Done()
+			defer rc.Close()
+			l.out.Copy(name, rc)
+		}(c.Name)
+	}
+}
+
+func (l *logFollower) wait() { l.wg.Wait() }
