@@ -1,6 +1,7 @@
 package taskdef
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
@@ -45,9 +46,26 @@ func benchmarkLoad(b *testing.B, data []byte) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "defs/s")
 }
 
-// BenchmarkLoad measures decode + validate + normalise per definition.
+// benchmarkUnmarshal is the baseline: encoding/json decoding the same bytes
+// into the model, with no validation at all.
+func benchmarkUnmarshal(b *testing.B, data []byte) {
+	b.Helper()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var def TaskDefinition
+		if err := json.Unmarshal(data, &def); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "defs/s")
+}
+
+// BenchmarkLoad measures decode + validate + normalise per definition,
+// beside its baseline, a plain json.Unmarshal of the same bytes.
 func BenchmarkLoad(b *testing.B) {
 	b.Run("three-containers", func(b *testing.B) { benchmarkLoad(b, threeContainers) })
+	b.Run("three-containers/baseline-json-unmarshal", func(b *testing.B) { benchmarkUnmarshal(b, threeContainers) })
 	files, _ := filepath.Glob(filepath.Join(conformanceDir, "*.json"))
 	if len(files) == 0 {
 		b.Log("conformance corpus absent; only the three-container case runs")
@@ -59,6 +77,7 @@ func BenchmarkLoad(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("largest-conformance-file", func(b *testing.B) { benchmarkLoad(b, data) })
+	b.Run("largest-conformance-file/baseline-json-unmarshal", func(b *testing.B) { benchmarkUnmarshal(b, data) })
 }
 
 func size(path string) int64 {

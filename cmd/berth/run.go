@@ -118,7 +118,8 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		out.Line("berth", "awsvpc: no network configuration given; the task gets an address on berth's local task network")
 	}
 
-	changes, unsubscribe := ag.Subscribe(64)
+	updates, unsubscribe := ag.Subscribe(64)
+	changes := stateLines{}
 	defer unsubscribe()
 	started, err := ag.StartTask(ctx, agent.TaskSpec{Task: task, Environment: env, LaunchType: task.LaunchType})
 	if err != nil {
@@ -137,7 +138,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	interrupts := 0
 	for final.ARN == "" {
 		select {
-		case c, ok := <-changes:
+		case c, ok := <-updates:
 			if !ok {
 				return errors.New("the agent stopped before the task did")
 			}
@@ -145,7 +146,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 				continue
 			}
 			if !opts.quiet {
-				printChange(out, c)
+				changes.print(out, c)
 			}
 			logs.follow(ctx, c.Task)
 			if c.Task.LastStatus >= agent.TaskStopped {
@@ -283,19 +284,34 @@ func parseEnv(flags []string) ([]taskdef.KeyValuePair, error) {
 	return out, nil
 }
 
-// printChange prints a task's or a container's new status.
-func printChange(out *console.Printer, c agent.StateChange) {
+// stateLines prints a line when the task or a container changes in a way a
+// person sees (status, health, ports, exit code), not at every version.
+type stateLines map[string]string
+
+func (s stateLines) print(out *console.Printer, c agent.StateChange) {
+	line := describeChange(c)
+	if line == "" || s[c.Container] == line {
+		return
+	}
+	s[c.Container] = line
+	out.Line("berth", line)
+}
+
+// describeChange renders a task's or a container's status as one line.
+func describeChange(c agent.StateChange) string {
 	if c.Container == "" {
 		line := "task " + c.Task.LastStatus.String()
 		if c.Task.HealthStatus != agent.HealthUnknown {
 			line += ", " + c.Task.HealthStatus.String()
 		}
-		out.Line("berth", line)
-		return
+		if c.Task.Address != "" {
+			line += ", address " + c.Task.Address
+		}
+		return line
 	}
 	ctr, ok := c.Task.Container(c.Container)
 	if !ok {
-		return
+		return ""
 	}
 	line := ctr.LastStatus.String()
 	if ctr.HealthStatus != agent.HealthUnknown {
@@ -310,7 +326,7 @@ func printChange(out *console.Printer, c agent.StateChange) {
 	if ctr.Reason != "" {
 		line += ", " + ctr.Reason
 	}
-	out.Line("berth", c.Container+" "+line)
+	return c.Container + " " + line
 }
 
 // logFollower streams each container's output once it has started.

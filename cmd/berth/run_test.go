@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/api/types/volume"
+
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// runEnv runs the berth binary as a person would, in a cluster of its own
+// and with a state directory of its own, and checks when the test ends
+// that nothing of the cluster is left on the engine.
+type runEnv struct {
+	t        *testing.T
+	bin      string
+	cluster  string
+	stateDir string
+	dir      string
+}
+
+func newRunEnv(t *testing.T) *runEnv {
+	t.Helper()
+	bin := testenv.EnsureImages(t)
+	api := testenv.Docker(t)
+	var b [4]byte
+	rand.Read(b[:])
+	e := &runEnv{t: t, bin: bin, cluster: "run-test-" + hex.EncodeToString(b[:]), stateDir: t.TempDir(), dir: t.TempDir()}
+	label := "com.amazonaws.ecs.cluster=" + e.cluster
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		f := filters.NewArgs(filters.Arg("label", label))
+		left, _ := api.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+		nets, _ := api.NetworkList(ctx, network.ListOptions{Filters: f})
+		vols, _ := api.VolumeList(ctx, volume.ListOptions{Filters: f})
+		if n := len(left) + len(nets) + len(vols.Volumes); n > 0 && !t.Failed() {
+			t.Errorf("berth run left %d containers, %d networks and %d volumes on the engine", len(left), len(nets), len(vols.Volumes))
+		}
+		if err := testenv.RemoveLabelled(ctx, api, label); err != nil {
+			t.Errorf("clean up: %v", err)
+		}
+	})
+	return e
+}
+
+// file writes a task definition into the test's directory.
+func (e *runEnv) file(name, def string) string {
+	path := filepath.Join(e.dir, name)
+	if err := os.WriteFile(path, []byte(def), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return path
+}
+
+func (e *runEnv) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(e.bin, append([]string{"run", "--cluster", e.cluster}, args...)...)
+	cmd.Env = append(os.Environ(), "BERTH_STATE_DIR="+e.stateDir)
+	return cmd
+}
+
+// run runs berth to the end and returns its output and exit code.
+func (e *runEnv) run(args ...string) (string, int) {
+	e.t.Helper()
+	cmd := e.command(args...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		e.t.Fatalf("berth run: %v", err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
+// lineWatcher collects a running berth's output and tells when a line
+// containing some text has appeared.
+type lineWatcher struct {
+	mu    sync.Mutex
+	out   bytes.Buffer
+	lines chan string
+}
+
+func watch(r io.Reader) *lineWatcher {
+	w := &lineWatcher{lines: make(chan string, 1024)}
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			w.mu.Lock()
+			w.out.WriteString(sc.Text() + "\n")
+			w.mu.Unlock()
+			w.lines <- sc.Text()
+		}
+		close(w.lines)
+	}()
+	return w
+}
+
+func (w *lineWatcher) waitFor(t *testing.T, text string) {
+	t.Helper()
+	timeout := time.After(2 * time.Minute)
+	for {
+		select {
+		case line, ok := <-w.lines:
+			if !ok {
+				t.Fatalf("berth ended before printing %q:\n%s", text, w.String())
+			}
+			if strings.Contains(line, text) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no line with %q:\n%s", text, w.String())
+		}
+	}
+}
+
+func (w *lineWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.String()
+}
+
+const jobDef = `{"family": "job", "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 64,
+  "command": ["exit", "3"]}]}`
+
+func TestRunExitsWithTheEssentialContainersExitCode(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	out, code := e.run(e.file("job.json", jobDef))
+	if code != 3 {
+		t.Fatalf("exit code %d, want 3:\n%s", code, out)
+	}
+	for _, want := range []string{"job   | demo: exiting with code 3", "job STOPPED, exit code 3", "task STOPPED", "Essential container in task exited (EssentialContainerExited)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestRunRegistersTheFileSoFamilyAndRevisionRunItAgain(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	path := e.file("job.json", jobDef)
+	if out, code := e.run(path); code != 3 || !strings.Contains(out, "(job:1)") {
+		t.Fatalf("first run: exit %d:\n%s", code, out)
+	}
+	if out, code := e.run(path); code != 3 || !strings.Contains(out, "(job:1)") {
+		t.Fatalf("an unchanged file registered a new revision: exit %d:\n%s", code, out)
+	}
+	if out, code := e.run("job:1"); code != 3 || !strings.Contains(out, "(job:1)") {
+		t.Fatalf("job:1: exit %d:\n%s", code, out)
+	}
+	if out, code := e.run("job"); code != 3 {
+		t.Fatalf("job (latest): exit %d:\n%s", code, out)
+	}
+	out, code := e.run("nosuch:2")
+	if code != exitUsage || !strings.Contains(out, "nosuch:2 is neither a file nor a registered task definition") {
+		t.Fatalf("unknown family: exit %d:\n%s", code, out)
+	}
+}
+
+func TestRunRefusesAnInvalidDefinitionBeforeRunningAnything(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	path := e.file("bad.json", `{"family": "bad", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest"}]}`)
+	out, code := e.run(path)
+	if code != exitInvalid || !strings.Contains(out, "At least one of 'memory' or 'memoryReservation' must be specified. (container-memory-required)") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	out, code = e.run("--launch-type", "FARGATE", e.file("job.json", jobDef))
+	if code != exitInvalid || !strings.Contains(out, "Fargate requires that 'cpu' be defined at the task level.") {
+		t.Fatalf("run as Fargate: exit %d:\n%s", code, out)
+	}
+}
+
+func TestRunPassesEnvironmentToEveryContainer(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	path := e.file("env.json", `{"family": "env", "containerDefinitions": [{"name": "env", "image": "berth/demo:latest", "memory": 64,
+	  "environment": [{"name": "FROM_DEFINITION", "value": "yes"}], "command": ["env"]}]}`)
+	out, code := e.run("--env", "GREETING=hello world", path)
+	if code != 0 || !strings.Contains(out, "GREETING=hello world") || !strings.Contains(out, "FROM_DEFINITION=yes") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if out, code := e.run("--env", "NOEQUALS", path); code != exitUsage || !strings.Contains(out, `--env "NOEQUALS": want NAME=VALUE`) {
+		t.Fatalf("bad --env: exit %d:\n%s", code, out)
+	}
+}
+
+func TestCtrlCStopsTheTaskAsStopTaskDoes(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	cmd := e.command(e.file("web.json", `{"family": "web", "containerDefinitions": [{"name": "web", "image": "berth/demo:latest",
+	  "memory": 64, "stopTimeout": 10, "command": ["serve"], "portMappings": [{"containerPort": 8080}]}]}`))
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := watch(stdout)
+	// The demo program is PID 1: until it has set up its handler, the
+	// kernel drops SIGTERM, as it would for any container's first process.
+	w.waitFor(t, "demo: serving on")
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if err != nil {
+		t.Fatalf("berth run: %v\n%s", err, w.String())
+	}
+	for _, want := range []string{"stopping the task", "web   | demo: received SIGTERM", "Task stopped by user (UserInitiated)"} {
+		if !strings.Contains(w.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, w.String())
+		}
+	}
+}
+
+func TestASecondCtrlCKillsTheTask(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	cmd := e.command(e.file("stubborn.json", `{"family": "stubborn", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
+	  "memory": 64, "stopTimeout": 600, "command": ["sleep", "600", "--ignore-sigterm"]}]}`))
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := watch(stdout)
+	w.waitFor(t, "demo: sleeping")
+	cmd.Process.Signal(syscall.SIGINT)
+	w.waitFor(t, "task STOPPING")
+	cmd.Process.Signal(syscall.SIGINT)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 137 {
+		t.Fatalf("exit code %d, want 137 (SIGKILL):\n%s", code, w.String())
+	}
+	if !strings.Contains(w.String(), "killing the task") {
+		t.Errorf("output lacks the kill:\n%s", w.String())
+	}
+}
+
+func TestKeepLeavesTheStoppedTaskOnTheEngine(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	out, code := e.run("--keep", e.file("job.json", jobDef))
+	if code != 3 || !strings.Contains(out, "--keep: the task's containers, networks and volumes stay on the engine") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	api := testenv.Docker(t)
+	left, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+e.cluster))})
+	if err != nil || len(left) != 1 {
+		t.Fatalf("want the job's container kept, found %d (%v)", len(left), err)
+	}
+	testenv.RemoveLabelled(context.Background(), api, "com.amazonaws.ecs.cluster="+e.cluster)
+}
+
+func TestMain(m *testing.M) { testenv.Main(m) }
