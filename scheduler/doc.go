@@ -1,0 +1,38 @@
+// Package scheduler decides where ECS tasks run. It is pure code: a snapshot
+// of the cluster in, a decision out; it starts nothing and touches no Docker.
+//
+// Under the EC2 launch type a task goes to one of the cluster's container
+// instances, chosen the way ECS documents it:
+//
+//	Snapshot (ACTIVE instances, remaining CPU/memory/ports, tasks per group)
+//	    │
+//	    ▼  filters: hard, each rejection carries a Verdict
+//	agent connected → CPU → memory → network interface → ports
+//	    → required attributes
+//	    → distinctInstance → memberOf (cached) → memberOf (task-dependent)
+//	    │
+//	    ▼  rankers: best effort, lower score wins, later ones break ties
+//	strategy 1 → … → strategy 5 → random tie-breaker (seeded)
+//	    │
+//	    ▼  select
+//	the best instance; its resources count against the next task of the
+//	same request (Count 1–10)
+//	    │
+//	    ▼
+//	Decision{Placements, Failures}
+//
+// When no instance passes the filters, the Decision's Failures carry ECS's
+// reasons (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT,
+// MISSING) and, first, the closest matching instance with what it lacks, in
+// the words of the ECS service events ("The closest matching
+// (container-instance ID) has insufficient memory available.").
+//
+// Constraints and strategies arrive as API strings (Constraint, Strategy);
+// Compile validates them into a Policy, reporting *ValidationError naming
+// the field and the rule. memberOf expressions are the cluster query
+// language of package scheduler/query.
+//
+// Under the Fargate launch type nobody manages instances: package
+// scheduler/fargate provisions capacity of exactly the task's size, with its
+// own address, spread over availability zones.
+package scheduler

@@ -1,0 +1,390 @@
+package scheduler
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// Request asks for Count tasks of one task definition to be placed.
+type Request struct {
+	// Needs is what one task consumes (see Consumption).
+	Needs Resources
+	// Group is the task group: "service:NAME", "family:FAMILY" or the
+	// group given to RunTask. Spread and distinctInstance work over it.
+	Group string
+	// Count is how many tasks to place, 1–10.
+	Count int
+	// Policy holds the constraints and strategies (see Compile); nil means
+	// no constraints and the standalone default strategy.
+	Policy *Policy
+	// RequiredAttributes are attributes the instance must have, such as
+	// those a task definition requires or its runtime platform implies
+	// (ecs.os-type, ecs.cpu-architecture). An empty Value only requires the
+	// attribute to exist.
+	RequiredAttributes []RequiredAttribute
+	// Seed drives random placement and tie-breaking; the same snapshot,
+	// request and seed give the same placement.
+	Seed uint64
+}
+
+// RequiredAttribute is an attribute a task needs on its instance.
+type RequiredAttribute struct {
+	Name  string
+	Value string
+}
+
+// Reason is a failure reason in ECS's words.
+type Reason string
+
+// The failure reasons ECS returns from RunTask and StartTask.
+const (
+	ReasonCPU       Reason = "RESOURCE:CPU"
+	ReasonMemory    Reason = "RESOURCE:MEMORY"
+	ReasonPorts     Reason = "RESOURCE:PORTS"
+	ReasonENI       Reason = "RESOURCE:ENI"
+	ReasonAttribute Reason = "ATTRIBUTE"
+	ReasonMissing   Reason = "MISSING"
+	ReasonAgent     Reason = "AGENT"
+)
+
+// Failure is one entry of a RunTask response's failures: the instance that
+// was tried (Arn), why it could not take the task, and that in a sentence.
+type Failure struct {
+	Arn    string
+	Reason Reason
+	Detail string
+}
+
+// Decision is the outcome of a placement.
+type Decision struct {
+	// Placements are the instance ARNs chosen, one per placed task, in
+	// order. Fewer than Count means the rest could not be placed.
+	Placements []string
+	// Failures explain why the rest could not be placed: the closest
+	// matching instance first, then every other ACTIVE instance with what
+	// it lacks. With no ACTIVE instance, a single MISSING failure.
+	Failures []Failure
+}
+
+// Closest is the closest matching instance of a failed placement.
+func (d Decision) Closest() (Failure, bool) {
+	if len(d.Failures) == 0 {
+		return Failure{}, false
+	}
+	return d.Failures[0], true
+}
+
+// ServiceEvent is the service event ECS writes when a task of the service
+// cannot be placed, or "" when every task was placed.
+func (d Decision) ServiceEvent(service string) string {
+	f, ok := d.Closest()
+	if !ok {
+		return ""
+	}
+	if f.Reason == ReasonMissing {
+		return fmt.Sprintf("(service %s) was unable to place a task because no container instance met all of its requirements. Reason: %s", service, f.Detail)
+	}
+	return fmt.Sprintf("(service %s) was unable to place a task because no container instance met all of its requirements. %s", service, f.Detail)
+}
+
+// noInstances is ECS's message for a cluster without usable instances.
+const noInstances = "No Container Instances were found in your cluster."
+
+// lacking is what ECS says an instance lacks, completing "The closest
+// matching (container-instance ID) …".
+func lacking(v Verdict) string {
+	switch v {
+	case AgentDisconnected:
+		return `encountered error "AGENT".`
+	case InsufficientCPU:
+		return "has insufficient CPU units available."
+	case InsufficientMemory:
+		return "has insufficient memory available."
+	case InsufficientENIs:
+		return "has no elastic network interface available for an awsvpc task."
+	case PortInUse:
+		return "is already using a port required by your task."
+	case MissingAttribute:
+		return "is missing an attribute required by your task."
+	case NotDistinct:
+		return "already runs a task of the group, and a distinctInstance constraint allows one."
+	case NotMember:
+		return "does not match the memberOf constraint expression of your task."
+	}
+	return "met all of its requirements."
+}
+
+// Place chooses instances for req.Count tasks. It is pure: the snapshot is
+// not changed, and each task placed counts against the instances for the
+// ones after it in the same request. The returned error is a
+// *ValidationError for a malformed request; an unplaceable task is not an
+// error but a Decision with Failures.
+func Place(s *Snapshot, req Request) (Decision, error) {
+	if err := validateRequest(req); err != nil {
+		return Decision{}, err
+	}
+	policy := req.Policy
+	if policy == nil {
+		policy = &Policy{strategies: DefaultStrategies(Standalone)}
+	}
+	if len(s.active) == 0 {
+		return Decision{Failures: []Failure{{Reason: ReasonMissing, Detail: noInstances}}}, nil
+	}
+
+	r := rounds.Get().(*round)
+	defer r.release()
+	r.reset(s, req, policy)
+
+	var d Decision
+	for k := range req.Count {
+		r.k = uint64(k)
+		i := r.selectInstance()
+		if i < 0 {
+			d.Failures = r.explain()
+			break
+		}
+		r.place(i)
+		d.Placements = append(d.Placements, s.instances[i].ARN)
+	}
+	return d, nil
+}
+
+func validateRequest(req Request) error {
+	switch {
+	case req.Count < MinCount || req.Count > MaxCount:
+		return &ValidationError{Field: "count", Rule: fmt.Sprintf("must be between %d and %d; got %d", MinCount, MaxCount, req.Count)}
+	case req.Needs.CPU < 0:
+		return &ValidationError{Field: "cpu", Rule: fmt.Sprintf("must not be negative; got %d", req.Needs.CPU)}
+	case req.Needs.ENIs < 0:
+		return &ValidationError{Field: "enis", Rule: fmt.Sprintf("must not be negative; got %d", req.Needs.ENIs)}
+	case req.Needs.MemoryMiB < 0:
+		return &ValidationError{Field: "memory", Rule: fmt.Sprintf("must not be negative; got %d", req.Needs.MemoryMiB)}
+	case strings.TrimSpace(req.Group) == "":
+		return &ValidationError{Field: "group", Rule: "is required (service:NAME or family:FAMILY)"}
+	}
+	return nil
+}
+
+// round is the working state of one Place call, pooled so that a placement
+// allocates next to nothing.
+type round struct {
+	s     *Snapshot
+	needs Resources
+	group string
+	seed  uint64
+	k     uint64 // number of the task being placed within the request
+
+	connected  []bool  // the snapshot's, read only
+	cpu, mem   []int   // left on instance i, after this request's tasks
+	placed     []uint8 // tasks of this request on instance i
+	groupCount []int32 // tasks of the group on instance i, placed ones included
+	view       instanceView
+
+	resources resourceFilter
+	filters   []Filter // the filters after resources
+	rankers   []Ranker
+	observers []placedObserver
+	spreads   [MaxStrategies]spreadAttribute
+	best      [MaxStrategies + 1]int64
+}
+
+var rounds = sync.Pool{New: func() any { return new(round) }}
+
+// release returns the round to the pool without keeping the snapshot alive.
+func (r *round) release() {
+	r.s, r.view, r.connected = nil, instanceView{}, nil
+	for j := range r.spreads {
+		r.spreads[j].col = nil
+	}
+	clear(r.filters)
+	clear(r.rankers)
+	clear(r.observers)
+	rounds.Put(r)
+}
+
+func (r *round) cpuLeft(i int) int { return r.cpu[i] }
+func (r *round) memLeft(i int) int { return r.mem[i] }
+
+func (r *round) reset(s *Snapshot, req Request, p *Policy) {
+	n := len(s.instances)
+	r.s, r.needs, r.group, r.seed = s, req.Needs, req.Group, req.Seed
+	r.connected = s.connected
+	// Copying what is left is a memmove per request; it spares the hot
+	// loop a multiplication per instance.
+	r.cpu = append(r.cpu[:0], s.cpuLeft...)
+	r.mem = append(r.mem[:0], s.memLeft...)
+	r.placed = resize(r.placed, n)
+	r.groupCount = resize(r.groupCount, n)
+	for i, c := range s.groups[req.Group] {
+		r.groupCount[i] = c
+	}
+	r.view = instanceView{s: s, group: req.Group, placed: r.placed}
+
+	// The filters, in the order ECS documents: the instance must be
+	// reachable and have the CPU and memory (resources, always first and
+	// called directly in the hot loop), the network interface and the
+	// ports the task needs; then the task's required attributes and the
+	// constraints apply, the cheapest first.
+	r.resources = resourceFilter{r}
+	r.filters = r.filters[:0]
+	if req.Needs.ENIs > 0 {
+		r.filters = append(r.filters, eniFilter{r})
+	}
+	if len(req.Needs.TCPPorts)+len(req.Needs.UDPPorts) > 0 {
+		r.filters = append(r.filters, portsFilter{r})
+	}
+	if len(req.RequiredAttributes) > 0 {
+		r.filters = append(r.filters, attributesFilter{r, req.RequiredAttributes})
+	}
+	if p.distinct {
+		r.filters = append(r.filters, distinctInstanceFilter{r})
+	}
+	// memberOf expressions that only read the instance's registration are
+	// answered from the snapshot's cache and go before those that must be
+	// evaluated per instance and per task.
+	for _, e := range p.memberOf {
+		if !e.DependsOnTasks() {
+			r.filters = append(r.filters, memberOfFilter{s.members(e)})
+		}
+	}
+	for _, e := range p.memberOf {
+		if e.DependsOnTasks() {
+			r.filters = append(r.filters, memberOfTasksFilter{r, e})
+		}
+	}
+
+	// The rankers: the strategies in the order given, then a random
+	// tie-breaker so that equal instances are chosen evenly and
+	// reproducibly.
+	r.rankers, r.observers = r.rankers[:0], r.observers[:0]
+	for j, st := range p.strategies {
+		switch {
+		case st.Type == Binpack && st.Field == "cpu":
+			r.rankers = append(r.rankers, binpackCPU{r})
+		case st.Type == Binpack:
+			r.rankers = append(r.rankers, binpackMemory{r})
+		case st.Type == Spread && st.Field == "instanceId":
+			r.rankers = append(r.rankers, spreadInstance{r})
+		case st.Type == Spread:
+			sa := &r.spreads[j]
+			sa.reset(r, s.column(strings.TrimPrefix(st.Field, "attribute:")))
+			r.rankers = append(r.rankers, sa)
+			r.observers = append(r.observers, sa)
+		default:
+			r.rankers = append(r.rankers, randomRanker{r})
+		}
+	}
+	r.rankers = append(r.rankers, randomRanker{r})
+}
+
+// selectInstance runs the filters and rankers over the ACTIVE instances and
+// returns the best, or -1 when none fits. Rankers are evaluated lazily: a
+// later strategy is consulted only to break a tie of the earlier ones.
+func (r *round) selectInstance() int {
+	best := -1
+	filters, rankers := r.filters, r.rankers
+next:
+	for _, i32 := range r.s.active {
+		i := int(i32)
+		if r.resources.Check(i) != Fits {
+			continue
+		}
+		for _, f := range filters {
+			if f.Check(i) != Fits {
+				continue next
+			}
+		}
+		if best < 0 {
+			for j, rk := range rankers {
+				r.best[j] = rk.Rank(i)
+			}
+			best = i
+			continue
+		}
+		for j, rk := range rankers {
+			score := rk.Rank(i)
+			if score > r.best[j] {
+				break
+			}
+			if score < r.best[j] {
+				r.best[j] = score
+				for l := j + 1; l < len(rankers); l++ {
+					r.best[l] = rankers[l].Rank(i)
+				}
+				best = i
+				break
+			}
+		}
+	}
+	return best
+}
+
+// place records a task of the request on instance i.
+func (r *round) place(i int) {
+	r.cpu[i] -= r.needs.CPU
+	r.mem[i] -= r.needs.MemoryMiB
+	r.placed[i]++
+	r.groupCount[i]++
+	for _, o := range r.observers {
+		o.placed(i)
+	}
+}
+
+// explain builds the failures of a task no instance could take: each ACTIVE
+// instance with the first filter that rejected it, the closest first.
+// Closest is the instance that passed the most filters; among those short
+// of CPU or memory, the one with the most of it left.
+func (r *round) explain() []Failure {
+	type rejection struct {
+		i int
+		v Verdict
+	}
+	rejections := make([]rejection, 0, len(r.s.active))
+	closest := -1
+	for _, i32 := range r.s.active {
+		i := int(i32)
+		v := r.resources.Check(i)
+		for _, f := range r.filters {
+			if v != Fits {
+				break
+			}
+			v = f.Check(i)
+		}
+		rejections = append(rejections, rejection{i, v})
+		if closest < 0 || r.closer(i, v, rejections[closest].i, rejections[closest].v) {
+			closest = len(rejections) - 1
+		}
+	}
+	failures := make([]Failure, 0, len(rejections))
+	c := rejections[closest]
+	failures = append(failures, Failure{
+		Arn:    r.s.instances[c.i].ARN,
+		Reason: c.v.Reason(),
+		Detail: fmt.Sprintf("The closest matching (container-instance %s) %s", r.s.instances[c.i].ID(), lacking(c.v)),
+	})
+	for j, rej := range rejections {
+		if j == closest {
+			continue
+		}
+		failures = append(failures, Failure{
+			Arn:    r.s.instances[rej.i].ARN,
+			Reason: rej.v.Reason(),
+			Detail: fmt.Sprintf("(container-instance %s) %s", r.s.instances[rej.i].ID(), lacking(rej.v)),
+		})
+	}
+	return failures
+}
+
+func (r *round) closer(i int, v Verdict, j int, w Verdict) bool {
+	if v != w {
+		return v > w
+	}
+	switch v {
+	case InsufficientCPU:
+		return r.cpuLeft(i) > r.cpuLeft(j)
+	case InsufficientMemory:
+		return r.memLeft(i) > r.memLeft(j)
+	}
+	return false
+}

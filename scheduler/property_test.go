@@ -1,0 +1,178 @@
+package scheduler
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// randomCluster makes n instances of assorted sizes over zones, some with
+// extra reserved ports and some already running tasks.
+func randomCluster(rng *rand.Rand, n, zones int) []Instance {
+	sizes := [][2]int{{1024, 2048}, {2048, 4096}, {4096, 8192}, {8192, 16384}}
+	instances := make([]Instance, n)
+	for i := range instances {
+		size := sizes[rng.IntN(len(sizes))]
+		in := instance(fmt.Sprintf("i%03d", i), fmt.Sprintf("zone-%d", rng.IntN(zones)), size[0], size[1])
+		if rng.IntN(4) == 0 {
+			in.Registered.TCPPorts = append(slices.Clone(DefaultReservedPorts), 8080)
+		}
+		for range rng.IntN(3) {
+			running(fmt.Sprintf("family:f%d", rng.IntN(3)), 128*rng.IntN(4), 256*rng.IntN(4))(&in)
+		}
+		instances[i] = in
+	}
+	return instances
+}
+
+var strategyChoices = [][]Strategy{
+	{{Type: Binpack, Field: "cpu"}},
+	{{Type: Binpack, Field: "memory"}},
+	{{Type: Spread, Field: "instanceId"}},
+	{{Type: Spread, Field: "attribute:ecs.availability-zone"}, {Type: Binpack, Field: "memory"}},
+	{{Type: Random}},
+}
+
+func randomRequest(t *testing.T, rng *rand.Rand) Request {
+	var ports []uint16
+	if rng.IntN(3) == 0 {
+		ports = []uint16{[]uint16{80, 443, 8080}[rng.IntN(3)]}
+	}
+	var constraints []Constraint
+	if rng.IntN(4) == 0 {
+		constraints = []Constraint{{Type: DistinctInstance}}
+	}
+	return Request{
+		Needs:  Resources{CPU: 128 * (1 + rng.IntN(8)), MemoryMiB: 256 * (1 + rng.IntN(8)), TCPPorts: ports},
+		Group:  fmt.Sprintf("family:f%d", rng.IntN(3)),
+		Count:  1 + rng.IntN(MaxCount),
+		Policy: policy(t, constraints, strategyChoices[rng.IntN(len(strategyChoices))], Standalone),
+		Seed:   rng.Uint64(),
+	}
+}
+
+// ledger recomputes what each instance holds from scratch, independently of
+// the snapshot's bookkeeping.
+type ledger map[string]*struct {
+	cpu, mem int
+	ports    map[uint16]int
+}
+
+func newLedger(instances []Instance) ledger {
+	l := ledger{}
+	for _, in := range instances {
+		e := &struct {
+			cpu, mem int
+			ports    map[uint16]int
+		}{ports: map[uint16]int{}}
+		for _, p := range in.Registered.TCPPorts {
+			e.ports[p]++
+		}
+		for _, t := range in.Tasks {
+			e.cpu += t.Needs.CPU
+			e.mem += t.Needs.MemoryMiB
+			for _, p := range t.Needs.TCPPorts {
+				e.ports[p]++
+			}
+		}
+		l[in.ARN] = e
+	}
+	return l
+}
+
+func TestPropertyPlacementNeverOvercommitsAnInstance(t *testing.T) {
+	for trial := range 30 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 1))
+		instances := randomCluster(rng, 5+rng.IntN(20), 3)
+		registered := map[string]Resources{}
+		for _, in := range instances {
+			registered[in.ARN] = in.Registered
+		}
+		held := newLedger(instances)
+		s := snapshot(t, instances...)
+		for n := range 200 {
+			req := randomRequest(t, rng)
+			d, err := Place(s, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, arn := range d.Placements {
+				task := Task{ARN: fmt.Sprintf("t%d-%d-%d", trial, n, k), Group: req.Group, Needs: req.Needs}
+				if err := s.AddTask(arn, task); err != nil {
+					t.Fatal(err)
+				}
+				e := held[arn]
+				e.cpu += req.Needs.CPU
+				e.mem += req.Needs.MemoryMiB
+				for _, p := range req.Needs.TCPPorts {
+					e.ports[p]++
+				}
+				reg := registered[arn]
+				if e.cpu > reg.CPU || e.mem > reg.MemoryMiB {
+					t.Fatalf("trial %d request %d: %s holds cpu %d/%d, memory %d/%d", trial, n, arn, e.cpu, reg.CPU, e.mem, reg.MemoryMiB)
+				}
+				for p, c := range e.ports {
+					if c > 1 {
+						t.Fatalf("trial %d request %d: port %d on %s is held %d times", trial, n, p, arn, c)
+					}
+				}
+			}
+			// Retire some tasks so the cluster keeps changing.
+			if rng.IntN(3) == 0 && len(d.Placements) > 0 {
+				arn := d.Placements[0]
+				if s.RemoveTask(fmt.Sprintf("t%d-%d-0", trial, n)) {
+					e := held[arn]
+					e.cpu -= req.Needs.CPU
+					e.mem -= req.Needs.MemoryMiB
+					for _, p := range req.Needs.TCPPorts {
+						e.ports[p]--
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestPropertySpreadKeepsZonesWithinOneTaskOfEachOther(t *testing.T) {
+	for trial := range 50 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 2))
+		zones := 2 + rng.IntN(4)
+		var instances []Instance
+		for z := range zones {
+			for j := range 1 + rng.IntN(4) {
+				instances = append(instances, instance(fmt.Sprintf("z%d-%d", z, j), fmt.Sprintf("zone-%d", z), 1<<20, 1<<20))
+			}
+		}
+		s := snapshot(t, instances...)
+		p := policy(t, nil, nil, ServiceTasks)
+		perZone := make([]int, zones)
+		for n := range 30 {
+			d := place(t, s, Request{Needs: Resources{CPU: 256, MemoryMiB: 512}, Group: "service:web", Count: 1 + rng.IntN(MaxCount), Policy: p, Seed: rng.Uint64()})
+			for k, arn := range d.Placements {
+				var z int
+				fmt.Sscanf(ids([]string{arn})[0], "z%d-", &z)
+				perZone[z]++
+				if err := s.AddTask(arn, Task{ARN: fmt.Sprintf("t%d-%d", n, k), Group: "service:web", Needs: Resources{CPU: 256, MemoryMiB: 512}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if slices.Max(perZone)-slices.Min(perZone) > 1 {
+				t.Fatalf("trial %d after request %d: tasks per zone %v", trial, n, perZone)
+			}
+		}
+	}
+}
+
+func TestPropertyTheSameSeedGivesTheSamePlacement(t *testing.T) {
+	for trial := range 100 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 3))
+		instances := randomCluster(rng, 10+rng.IntN(40), 4)
+		req := randomRequest(t, rng)
+		first := place(t, snapshot(t, instances...), req)
+		second := place(t, snapshot(t, instances...), req)
+		if !slices.Equal(first.Placements, second.Placements) || !slices.Equal(first.Failures, second.Failures) {
+			t.Fatalf("trial %d: %v then %v", trial, first, second)
+		}
+	}
+}
