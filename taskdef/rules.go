@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/berthdev/berth/scheduler/query"
 )
 
 // checker holds one definition while ECS's rules run over it. Each rule is
@@ -392,8 +394,13 @@ func (c *checker) healthChecks() {
 
 func (c *checker) placementConstraints() {
 	for i, pc := range c.def.PlacementConstraints {
+		p := "/placementConstraints/" + strconv.Itoa(i)
 		if pc.Expression == "" {
-			c.fail("/placementConstraints/"+strconv.Itoa(i), "placement-expression", "A memberOf placement constraint requires an expression.")
+			c.fail(p, "placement-expression", "A memberOf placement constraint requires an expression.")
+			continue
+		}
+		if _, err := query.Parse(pc.Expression); err != nil {
+			c.fail(p+"/expression", "placement-expression-syntax", "Invalid placement constraint expression %q: %v.", pc.Expression, err)
 		}
 	}
 }
