@@ -99,3 +99,15 @@ func TestStateSurvivesReopening(t *testing.T) {
 		t.Errorf("after reopening: %+v, %v", rec, err)
 	}
 }
+
+func TestASecondOpenOfAHeldStoreSaysItIsInUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(path); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open: %v, want ErrLocked", err)
+	}
+}
