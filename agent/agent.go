@@ -161,7 +161,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	// engine is listed, so nothing that happens in between is missed.
 	msgs, errs := a.subscribeEvents(since)
 	if err := a.recover(ctx); err != nil {
-		a.cancel()
+		// Tasks already resumed end with the agent; their containers stay
+		// for the next one.
+		a.Close()
 		return nil, err
 	}
 	a.wg.Add(1)
@@ -172,7 +174,11 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 // Close stops following the engine and ends every subscription. The tasks
 // keep running: a new agent on the engine takes them over.
 func (a *Agent) Close() error {
+	// Cancelling under the lock orders it with StartTask's check, so no
+	// task goroutine starts after Close has begun waiting.
+	a.mu.Lock()
 	a.cancel()
+	a.mu.Unlock()
 	a.wg.Wait()
 	a.hub.close()
 	return nil
@@ -221,7 +227,7 @@ func (a *Agent) StopTask(ctx context.Context, arn, reason string, code StopCode)
 	if reason == "" {
 		reason = reasonUserStopped
 	}
-	t.requestStop(code, reason)
+	t.requestStop(code, reason, false)
 	return nil
 }
 
@@ -233,8 +239,7 @@ func (a *Agent) KillTask(ctx context.Context, arn string) error {
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
 	}
-	t.requestStop(StopUserInitiated, reasonUserStopped)
-	t.mail.put(killRequest{})
+	t.requestStop(StopUserInitiated, reasonUserStopped, true)
 	return nil
 }
 
@@ -255,6 +260,11 @@ func (a *Agent) RemoveTask(ctx context.Context, arn string) error {
 	case <-done:
 		return nil
 	case <-t.finished:
+		// The run goroutine ended: the task was cleaned up, or the agent
+		// closed before it was.
+		if !t.deleted {
+			return fmt.Errorf("remove task %s: %w", t.id, ErrClosed)
+		}
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("remove task %s: %w", t.id, ctx.Err())

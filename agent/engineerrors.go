@@ -17,7 +17,6 @@ const (
 	CannotStopContainerError    ErrorName = "CannotStopContainerError"
 	ResourceInitializationError ErrorName = "ResourceInitializationError"
 	ContainerVanishedError      ErrorName = "ContainerVanishedError"
-	DependencyConditionError    ErrorName = "DependencyConditionError"
 	OutOfMemoryError            ErrorName = "OutOfMemoryError"
 )
 

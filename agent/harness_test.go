@@ -1,10 +1,11 @@
 package agent_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
-
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,6 +157,25 @@ func (e *env) logs(arn, name string) string {
 	return string(b)
 }
 
+// waitForOutput follows a container's output until a line contains text.
+func (e *env) waitForOutput(arn, name, text string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	rc, err := e.agent.Logs(ctx, arn, name, true)
+	if err != nil {
+		e.t.Fatalf("logs of %s: %v", name, err)
+	}
+	defer rc.Close()
+	lines := bufio.NewScanner(rc)
+	for lines.Scan() {
+		if strings.Contains(lines.Text(), text) {
+			return
+		}
+	}
+	e.t.Fatalf("%s never printed %q (%v)", name, text, lines.Err())
+}
+
 // assertNothingLeft fails the test if anything of it is on the engine.
 func (e *env) assertNothingLeft() {
 	e.t.Helper()
@@ -190,7 +210,23 @@ func (e *env) assertNothingLeft() {
 		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", "ecs", id))
 		for _, d := range dirs {
 			e.t.Errorf("cgroup %s was left behind", d)
+			removeCgroupDir(e.t, d)
 		}
+	}
+}
+
+// removeCgroupDir removes a cgroup directory left on the host, its child
+// cgroups first, so that a failed test does not leave it to the next.
+func removeCgroupDir(t *testing.T, dir string) {
+	t.Helper()
+	children, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, c := range children {
+		if fi, err := os.Stat(c); err == nil && fi.IsDir() {
+			removeCgroupDir(t, c)
+		}
+	}
+	if err := os.Remove(dir); err != nil {
+		t.Logf("remove cgroup %s: %v", dir, err)
 	}
 }
 

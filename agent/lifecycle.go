@@ -98,6 +98,9 @@ func (t *task) pullImages(ctx context.Context) error {
 		seen[c.def.Image] = true
 		warning, err := t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior)
 		if err != nil {
+			if ctx.Err() == nil {
+				t.containersFailed(err, func(o *ctr) bool { return o.def.Image == c.def.Image })
+			}
 			return err
 		}
 		if warning != "" {
@@ -113,58 +116,83 @@ func (t *task) pullImages(ctx context.Context) error {
 // createContainers creates every container, sources of volumesFrom before
 // the containers that mount them.
 func (t *task) createContainers(ctx context.Context) error {
-	def := t.def()
 	names := map[string]string{}
 	for _, c := range creationOrder(t.ctrs) {
-		ports, err := t.hostPorts(c)
-		if err != nil {
-			return engineErr(CannotCreateContainerError, "%v", err)
-		}
-		plan := &containerPlan{
-			Def:          c.def,
-			NetworkMode:  def.NetworkMode,
-			PidMode:      def.PidMode,
-			IpcMode:      def.IpcMode,
-			Pause:        t.pauseID,
-			CgroupParent: t.cgroupParent,
-			Labels:       t.containerLabels(c.def.Name, c.def.DockerLabels),
-			Env:          t.env,
-			Override:     t.overrides[c.def.Name],
-			HostIP:       t.record.HostIP,
-			Volumes:      t.mounts,
-			DockerNames:  names,
-		}
-		if def.NetworkMode == taskdef.NetworkBridge || def.NetworkMode == "" {
-			plan.Ports = ports
-		}
-		cfg, host, netCfg, warnings, err := dockerConfig(plan)
-		if err != nil {
-			return engineErr(CannotCreateContainerError, "%v", err)
-		}
-		for _, w := range warnings {
-			t.warn(w)
-		}
-		name := dockerName(def.Family, t.record.Revision, c.def.Name)
-		created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
-		if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
-			// Another berth on the engine, built from another binary, may
-			// have just replaced the image: ensure it again, once.
-			if _, err = t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior); err == nil {
-				created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+		if err := t.createContainer(ctx, c, names); err != nil {
+			if ctx.Err() == nil {
+				t.containersFailed(err, func(o *ctr) bool { return o == c })
 			}
+			return err
 		}
-		if err != nil {
-			return engineErr(CannotCreateContainerError, "%v", err)
-		}
-		names[c.def.Name] = name
-		t.byID[created.ID] = c
-		c.st.DockerID = created.ID
-		c.st.DockerName = name
-		c.st.CreatedAt = time.Now().UTC()
-		c.st.LastStatus = ContainerCreated
-		c.bindings = t.bindingsFor(ports)
-		t.publish(c.def.Name)
 	}
+	return nil
+}
+
+// containersFailed makes err, which stops the task, the reason of the
+// containers match picks: ECS shows a failed pull or create on the
+// container it concerns as well as on the task.
+func (t *task) containersFailed(err error, match func(*ctr) bool) {
+	for _, c := range t.ctrs {
+		if match(c) && c.st.Reason == "" {
+			before := *c.st
+			c.st.Reason = err.Error()
+			t.changed(c, before)
+		}
+	}
+}
+
+// createContainer creates one container; names maps the task's containers
+// created so far to their Docker names, for volumesFrom.
+func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]string) error {
+	def := t.def()
+	ports, err := t.hostPorts(c)
+	if err != nil {
+		return engineErr(CannotCreateContainerError, "%w", err)
+	}
+	plan := &containerPlan{
+		Def:          c.def,
+		NetworkMode:  def.NetworkMode,
+		PidMode:      def.PidMode,
+		IpcMode:      def.IpcMode,
+		Pause:        t.pauseID,
+		CgroupParent: t.cgroupParent,
+		Labels:       t.containerLabels(c.def.Name, c.def.DockerLabels),
+		Env:          t.env,
+		Override:     t.overrides[c.def.Name],
+		HostIP:       t.record.HostIP,
+		Volumes:      t.mounts,
+		DockerNames:  names,
+	}
+	if def.NetworkMode == taskdef.NetworkBridge || def.NetworkMode == "" {
+		plan.Ports = ports
+	}
+	cfg, host, netCfg, warnings, err := dockerConfig(plan)
+	if err != nil {
+		return engineErr(CannotCreateContainerError, "%w", err)
+	}
+	for _, w := range warnings {
+		t.warn(w)
+	}
+	name := dockerName(def.Family, t.record.Revision, c.def.Name)
+	created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+	if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
+		// Another berth on the engine, built from another binary, may
+		// have just replaced the image: ensure it again, once.
+		if _, err = t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior); err == nil {
+			created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+		}
+	}
+	if err != nil {
+		return engineErr(CannotCreateContainerError, "%w", err)
+	}
+	names[c.def.Name] = name
+	t.byID[created.ID] = c
+	c.st.DockerID = created.ID
+	c.st.DockerName = name
+	c.st.CreatedAt = time.Now().UTC()
+	c.st.LastStatus = ContainerCreated
+	c.bindings = t.bindingsFor(ports)
+	t.publish(c.def.Name)
 	return nil
 }
 
@@ -267,7 +295,11 @@ func (t *task) advance() {
 	}
 }
 
+// wakeAt has the run goroutine come back at at; a zero at asks nothing.
 func (t *task) wakeAt(at time.Time) {
+	if at.IsZero() {
+		return
+	}
 	if t.nextWake.IsZero() || at.Before(t.nextWake) {
 		t.nextWake = at
 	}
@@ -292,45 +324,92 @@ func (t *task) allStopped() bool {
 	return true
 }
 
-// startReady starts the created containers whose dependencies are met.
+// startReady starts the created containers whose dependencies are met and
+// fails those whose dependencies never will be. It goes over the containers
+// until nothing more changes, since one container's failure settles its
+// dependants'.
 func (t *task) startReady(now time.Time) {
-	for _, c := range t.ctrs {
-		if c.st.LastStatus != ContainerCreated || c.startRequested {
-			continue
-		}
-		if c.waitingSince.IsZero() {
-			c.waitingSince = now
-		}
-		ready, deadline, err := t.gate(c, now)
-		if err != nil {
-			t.fail(err)
-			return
-		}
-		if !ready {
-			t.wakeAt(deadline)
-			continue
-		}
-		c.startRequested = true
-		if err := t.a.docker.ContainerStart(t.a.ctx, c.st.DockerID, container.StartOptions{}); err != nil {
-			if t.a.ctx.Err() != nil {
+	for changed := true; changed; {
+		changed = false
+		for _, c := range t.ctrs {
+			if t.state.DesiredStatus != TaskRunning {
 				return
 			}
-			t.fail(engineErr(CannotStartContainerError, "%v", err))
-			return
+			if c.st.LastStatus != ContainerCreated || c.startRequested {
+				continue
+			}
+			ready, deadline, err := t.gate(c, now)
+			if err != nil {
+				code := dependencyExitCode
+				t.cannotStart(c, err, &code)
+				changed = true
+				continue
+			}
+			if !ready {
+				t.wakeAt(deadline)
+				continue
+			}
+			c.startRequested = true
+			if err := t.a.docker.ContainerStart(t.a.ctx, c.st.DockerID, container.StartOptions{}); err != nil {
+				if t.a.ctx.Err() != nil {
+					return
+				}
+				t.startFailed(c, err)
+				changed = true
+			}
 		}
 	}
 }
 
+// dependencyExitCode is the exit code the ECS agent gives a container it
+// stops, unstarted, because its dependencies can never be met: the code of
+// a SIGTERM, the nearest there is to what happened.
+const dependencyExitCode = 143
+
+// cannotStart records that c will never start: it is STOPPED without having
+// run, with err as its reason and exitCode (nil for none). An essential
+// container's failure fails the task; a non-essential one's fails only the
+// containers depending on it.
+func (t *task) cannotStart(c *ctr, err error, exitCode *int) {
+	before := *c.st
+	c.st.LastStatus = ContainerStopped
+	c.st.DesiredStatus = ContainerStopped
+	c.st.ExitCode = exitCode
+	c.st.Reason = err.Error()
+	t.changed(c, before)
+	if c.st.Essential {
+		t.fail(err)
+	}
+}
+
+// startFailed handles an engine that refused to start c. The engine sends
+// no event for a container that never ran, so its state is read here; a
+// container that did start after all (the error came late) is followed on.
+func (t *task) startFailed(c *ctr, startErr error) {
+	info, err := t.a.docker.ContainerInspect(t.a.ctx, c.st.DockerID)
+	if err == nil && info.State != nil && !parseTime(info.State.StartedAt).IsZero() {
+		t.observe(c, info)
+		return
+	}
+	t.cannotStart(c, engineErr(CannotStartContainerError, "%w", startErr), nil)
+}
+
 // gate reports whether c's dependencies are met. When they are not, it
-// returns when the earliest of them times out; an error means they never
-// will be.
+// returns when the earliest of them times out (zero if none can); an error
+// means they never will be.
+//
+// As on ECS, a dependency has its own startTimeout, counted from its start,
+// to reach COMPLETE, SUCCESS or HEALTHY. START has no timeout, nor has a
+// dependency that has not started yet: one that cannot start fails in turn,
+// which fails its dependants.
 func (t *task) gate(c *ctr, now time.Time) (bool, time.Time, error) {
 	ready := true
 	var deadline time.Time
 	for _, dep := range c.def.DependsOn {
 		d := t.ctr(dep.ContainerName)
 		if d == nil {
-			return false, time.Time{}, engineErr(DependencyConditionError, "container %s depends on %s, which is not in the task", c.def.Name, dep.ContainerName)
+			return false, time.Time{}, engineErr(CannotStartContainerError,
+				"dependency graph: container ordering dependency [%s] for target [%s] does not exist", dep.ContainerName, c.def.Name)
 		}
 		met, err := condition(c, d, dep.Condition)
 		if err != nil {
@@ -340,14 +419,15 @@ func (t *task) gate(c *ctr, now time.Time) (bool, time.Time, error) {
 			continue
 		}
 		ready = false
-		since := d.st.StartedAt
-		if since.IsZero() || since.Before(c.waitingSince) {
-			since = c.waitingSince
+		timeout := startTimeout(d.def)
+		if dep.Condition == taskdef.ConditionStart || !d.started || timeout <= 0 {
+			continue
 		}
-		limit := since.Add(time.Duration(startTimeout(d.def)) * time.Second)
+		limit := d.st.StartedAt.Add(time.Duration(timeout) * time.Second)
 		if !now.Before(limit) {
-			return false, time.Time{}, engineErr(DependencyConditionError,
-				"container %s did not reach %s within its startTimeout of %ds, so %s was not started", d.def.Name, dep.Condition, startTimeout(d.def), c.def.Name)
+			return false, time.Time{}, engineErr(CannotStartContainerError,
+				"dependency graph: container ordering dependency [%s] for target [%s] has timed out: %s did not reach %s within its startTimeout of %ds",
+				d.def.Name, c.def.Name, d.def.Name, dep.Condition, timeout)
 		}
 		if deadline.IsZero() || limit.Before(deadline) {
 			deadline = limit
@@ -363,11 +443,16 @@ func startTimeout(d *taskdef.ContainerDefinition) int {
 	return taskdef.DefaultStartTimeout
 }
 
-// condition reports whether dependency d meets cond for c.
+// condition reports whether dependency d meets cond for c. An error, worded
+// as the ECS agent words it, says it never will.
 func condition(c, d *ctr, cond string) (bool, error) {
+	unresolvable := func(why string, args ...any) error {
+		return engineErr(CannotStartContainerError, "dependency graph: failed to resolve container ordering dependency [%s] for target [%s] as dependency %s",
+			d.def.Name, c.def.Name, fmt.Sprintf(why, args...))
+	}
 	stopped := d.st.LastStatus == ContainerStopped
 	if stopped && !d.started {
-		return false, engineErr(DependencyConditionError, "container %s stopped without starting, so %s cannot start", d.def.Name, c.def.Name)
+		return false, unresolvable("stopped without starting")
 	}
 	switch cond {
 	case taskdef.ConditionStart:
@@ -378,21 +463,21 @@ func condition(c, d *ctr, cond string) (bool, error) {
 		if !stopped {
 			return false, nil
 		}
-		if d.st.ExitCode == nil || *d.st.ExitCode != 0 {
-			code := "no exit code"
-			if d.st.ExitCode != nil {
-				code = fmt.Sprintf("exit code %d", *d.st.ExitCode)
-			}
-			return false, engineErr(DependencyConditionError, "container %s exited with %s, so its SUCCESS condition for %s cannot be met", d.def.Name, code, c.def.Name)
+		if d.st.ExitCode == nil {
+			return false, unresolvable("did not exit successfully (no exit code)")
+		}
+		if *d.st.ExitCode != 0 {
+			return false, unresolvable("did not exit successfully (exit code %d)", *d.st.ExitCode)
 		}
 		return true, nil
 	case taskdef.ConditionHealthy:
 		if stopped {
-			return false, engineErr(DependencyConditionError, "container %s exited before it was healthy, so %s cannot start", d.def.Name, c.def.Name)
+			return false, unresolvable("exited before it was healthy")
 		}
 		return d.st.HealthStatus == HealthHealthy, nil
 	}
-	return false, engineErr(DependencyConditionError, "dependsOn condition %q is not START, COMPLETE, SUCCESS or HEALTHY", cond)
+	return false, engineErr(CannotStartContainerError, "dependency graph: container ordering dependency [%s] for target [%s] has condition %q, not START, COMPLETE, SUCCESS or HEALTHY",
+		d.def.Name, c.def.Name, cond)
 }
 
 // stopReady stops the containers that no running container depends on:
@@ -413,6 +498,10 @@ func (t *task) stopReady() {
 		if !t.killing && !t.dependentsStopped(c) {
 			continue
 		}
+		if time.Now().Before(c.stopRetryAt) {
+			t.wakeAt(c.stopRetryAt)
+			continue
+		}
 		c.stopRequested = true
 		timeout := taskdef.DefaultStopTimeout
 		if c.def.StopTimeout != nil {
@@ -421,7 +510,11 @@ func (t *task) stopReady() {
 		if t.killing {
 			timeout = 0
 		}
+		// The run goroutine holds the wait group, so Close waits for this
+		// one too.
+		t.a.wg.Add(1)
 		go func(c *ctr, id string) {
+			defer t.a.wg.Done()
 			err := t.a.docker.ContainerStop(t.a.ctx, id, container.StopOptions{Timeout: &timeout})
 			t.mail.put(stopResult{c: c, err: err})
 		}(c, c.st.DockerID)
@@ -436,10 +529,15 @@ func (t *task) kill() {
 		if c.st.LastStatus == ContainerStopped || c.st.DockerID == "" || (!c.startRequested && !c.started) {
 			continue
 		}
-		if err := t.a.docker.ContainerKill(t.a.ctx, c.st.DockerID, "KILL"); err != nil && !cerrdefs.IsNotFound(err) {
-			t.logf("kill %s: %v", c, err)
+		switch err := t.a.docker.ContainerKill(t.a.ctx, c.st.DockerID, "KILL"); {
+		case err == nil, cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
+			// Killed, gone or no longer running: the engine's events
+			// tell the rest.
+			c.stopRequested = true
+		case t.a.ctx.Err() == nil:
+			// stopReady stops it instead, with no time to spare.
+			t.logf("kill %s: %v; stopping it instead", c, err)
 		}
-		c.stopRequested = true
 	}
 }
 
@@ -457,14 +555,41 @@ func (t *task) dependentsStopped(c *ctr) bool {
 func (t *task) onStopResult(m stopResult) {
 	switch {
 	case m.err == nil:
-		// The die event reports the exit.
+		// The die event reports the exit; reading the container's state
+		// now as well settles it should the event have been missed.
+		t.settle(m.c)
 	case cerrdefs.IsNotFound(m.err):
 		t.vanished(m.c)
 	case t.a.ctx.Err() != nil:
 	default:
 		t.logf("stop %s: %v; trying again", m.c, m.err)
 		m.c.stopRequested = false
-		t.wakeAt(time.Now().Add(time.Second))
+		m.c.stopRetryAt = time.Now().Add(time.Second)
+	}
+}
+
+// settle brings a container the engine has stopped in line with its state.
+// One that never ran (the engine sends no die event for it) is STOPPED
+// without an exit code.
+func (t *task) settle(c *ctr) {
+	if c.st.LastStatus == ContainerStopped {
+		return
+	}
+	info, err := t.a.docker.ContainerInspect(t.a.ctx, c.st.DockerID)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		t.vanished(c)
+		return
+	case err != nil:
+		t.logf("inspect %s after stopping it: %v", c, err)
+		return
+	}
+	t.observe(c, info)
+	if s := info.State; s != nil && !c.started && !s.Running && parseTime(s.StartedAt).IsZero() {
+		before := *c.st
+		c.st.LastStatus = ContainerStopped
+		t.changed(c, before)
+		t.afterStop(c)
 	}
 }
 

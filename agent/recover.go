@@ -39,6 +39,7 @@ func (a *Agent) recover(ctx context.Context) error {
 	for _, arn := range order {
 		t, err := a.recoverTask(ctx, byTask[arn])
 		if err != nil {
+			a.ports.release(arn)
 			a.cfg.Logf("recover task %s: %v", arn, err)
 			continue
 		}
@@ -93,12 +94,6 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 		if name == pauseContainerName {
 			t.pauseID = s.ID
 			t.pauseStopped = info.State == nil || !info.State.Running
-			if t.def().NetworkMode == taskdef.NetworkAWSVPC {
-				if err := a.network.acquire(ctx); err != nil {
-					return nil, err
-				}
-				t.usesNetwork = true
-			}
 			continue
 		}
 		c := t.ctr(name)
@@ -110,12 +105,20 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 		c.st.DockerName = strings.TrimPrefix(info.Name, "/")
 		c.st.CreatedAt = parseTime(info.Created)
 		c.st.LastStatus = ContainerCreated
-		c.bindings = recoveredBindings(t, info)
+		c.bindings = recoveredBindings(t, c, info)
 		for _, b := range c.bindings {
 			a.ports.hold(t.arn, b.HostPort, b.Protocol)
 		}
 		t.observe(c, info)
 		c.startRequested = c.started
+	}
+	// The network is counted last, once nothing can fail: a task given up
+	// on must not hold it.
+	if t.pauseID != "" && t.def().NetworkMode == taskdef.NetworkAWSVPC {
+		if err := a.network.acquire(ctx); err != nil {
+			return nil, fmt.Errorf("task network: %w", err)
+		}
+		t.usesNetwork = true
 	}
 	for _, c := range t.ctrs {
 		if c.st.DockerID == "" {
@@ -146,14 +149,14 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 }
 
 // recoveredBindings reads a container's published ports back from Docker.
-func recoveredBindings(t *task, info container.InspectResponse) []NetworkBinding {
+func recoveredBindings(t *task, c *ctr, info container.InspectResponse) []NetworkBinding {
 	mode := t.def().NetworkMode
 	if mode == taskdef.NetworkAWSVPC || mode == taskdef.NetworkNone {
 		return nil
 	}
 	var out []NetworkBinding
 	if mode == taskdef.NetworkHost {
-		ports, _ := portPlan(t.ctr(info.Config.Labels[LabelContainerName]).def)
+		ports, _ := portPlan(c.def)
 		for _, p := range ports {
 			out = append(out, NetworkBinding{BindIP: t.record.HostIP, ContainerPort: p.ContainerPort, HostPort: p.ContainerPort, Protocol: p.Protocol})
 		}

@@ -190,11 +190,14 @@ func TestFailedSuccessDependencyFailsTheTask(t *testing.T) {
 		{"name":"app","image":"berth/demo","memory":32,"command":["sleep","60"],
 		 "dependsOn":[{"containerName":"init","condition":"SUCCESS"}]}]}`)
 	st := e.waitStatus(arn, agent.TaskStopped)
-	if st.StopCode != agent.StopTaskFailedToStart || !strings.HasPrefix(st.StoppedReason, "DependencyConditionError: ") {
-		t.Errorf("stopCode %q reason %q, want TaskFailedToStart and a DependencyConditionError", st.StopCode, st.StoppedReason)
+	const reason = "CannotStartContainerError: dependency graph: failed to resolve container ordering dependency [init] for target [app] as dependency did not exit successfully (exit code 3)"
+	if st.StopCode != agent.StopTaskFailedToStart || st.StoppedReason != reason {
+		t.Errorf("stopCode %q reason %q, want TaskFailedToStart and %q", st.StopCode, st.StoppedReason, reason)
 	}
-	if app := ctrOf(t, st, "app"); !app.StartedAt.IsZero() || app.ExitCode != nil {
-		t.Errorf("app started (at %v, exit %s) though its dependency failed", app.StartedAt, exitCode(app))
+	// As the ECS agent does, the container that cannot start is stopped
+	// with the exit code of a SIGTERM and the failure as its reason.
+	if app := ctrOf(t, st, "app"); !app.StartedAt.IsZero() || exitCode(app) != "143" || app.Reason != reason {
+		t.Errorf("app: started at %v, exit %s, reason %q; want never started, 143 and the task's reason", app.StartedAt, exitCode(app), app.Reason)
 	}
 	if c := ctrOf(t, st, "init"); exitCode(c) != "3" {
 		t.Errorf("init exit code %s, want 3", exitCode(c))

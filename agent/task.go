@@ -60,21 +60,24 @@ type ctr struct {
 	started        bool
 	stopRequested  bool
 	oom            bool
-	waitingSince   time.Time
+	// stopRetryAt is when a stop the engine refused is tried again.
+	stopRetryAt time.Time
 }
 
 // Messages the run goroutine receives besides the engine's events.
 type (
+	// stopRequest asks the task to stop; kill asks for SIGKILL at once, in
+	// the same message so that no SIGTERM goes out before it.
 	stopRequest struct {
 		code   StopCode
 		reason string
+		kill   bool
 	}
 	stopResult struct {
 		c   *ctr
 		err error
 	}
 	resyncRequest struct{}
-	killRequest   struct{}
 	removeRequest struct{ done chan struct{} }
 )
 
@@ -217,16 +220,16 @@ func (t *task) snapshotState() TaskState {
 	return t.snapshot.clone()
 }
 
-// requestStop is StopTask's way in: it interrupts a start in progress and
-// leaves the rest to the run goroutine.
-func (t *task) requestStop(code StopCode, reason string) {
+// requestStop is StopTask's and KillTask's way in: it interrupts a start in
+// progress and leaves the rest to the run goroutine.
+func (t *task) requestStop(code StopCode, reason string, kill bool) {
 	t.smu.Lock()
 	t.stopRequested = true
 	if t.setupCancel != nil {
 		t.setupCancel()
 	}
 	t.smu.Unlock()
-	t.mail.put(stopRequest{code: code, reason: reason})
+	t.mail.put(stopRequest{code: code, reason: reason, kill: kill})
 }
 
 // run is the task's goroutine. A recovered task skips the start: its
@@ -273,12 +276,13 @@ func (t *task) handle(m any) {
 		t.onEvent(m)
 	case stopRequest:
 		t.beginStop(m.code, m.reason)
+		if m.kill {
+			t.kill()
+		}
 	case stopResult:
 		t.onStopResult(m)
 	case resyncRequest:
 		t.resync()
-	case killRequest:
-		t.kill()
 	case removeRequest:
 		if t.state.LastStatus == TaskStopped {
 			t.cleanupAt = time.Now()
