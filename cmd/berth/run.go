@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -84,6 +85,12 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	if err != nil {
 		return err
 	}
+	if _, err := agent.ParsePullBehavior(opts.pull); err != nil {
+		return usageError("--pull: %v", err)
+	}
+	if net.ParseIP(opts.hostIP) == nil {
+		return usageError("--host-ip %q is not an IP address", opts.hostIP)
+	}
 	task, name, err := resolveTask(stdout, target, opts.launchType)
 	if err != nil {
 		return err
@@ -102,7 +109,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		Instance:     "run-" + strconv.Itoa(os.Getpid()),
 	})
 	if err != nil {
-		return usageError("%v", err)
+		return &exitError{code: exitTaskFailedToStart, msg: err.Error()}
 	}
 	defer ag.Close()
 
