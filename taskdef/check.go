@@ -29,11 +29,7 @@ func Check(doc *Document, opts Options) *Report {
 	sortProblems(r.Errors)
 	sortProblems(r.Warnings)
 	if len(r.Errors) == 0 {
-		var fresh TaskDefinition
-		if err := doc.decodeDefinition(&fresh); err != nil {
-			panic(fmt.Sprintf("taskdef: a definition decoded once failed the second time: %v", err))
-		}
-		r.task = normalize(&fresh, c.launchType, c.cpu, c.memory)
+		r.task = normalize(&doc.Definition, c.launchType, c.cpu, c.memory)
 		r.task.Warnings = r.Warnings
 	}
 	return r

@@ -24,7 +24,8 @@ const (
 // stands in the source, so problems can name a line and column.
 type Document struct {
 	// Definition is the decoded definition. It is only meaningful once
-	// Check has found the document free of schema errors.
+	// Check has found the document free of schema errors, and once Check
+	// has found it valid it holds the normalised form.
 	Definition TaskDefinition
 	source     []byte
 	root       any            // the document as generic JSON, nulls removed
@@ -53,8 +54,8 @@ func Decode(data []byte) (*Document, error) {
 		return nil, &InputError{Reason: fmt.Sprintf("input is %d bytes; a task definition is at most 64 KiB, and berth reads at most %d bytes", len(data), MaxInputSize)}
 	}
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
-	doc := &Document{source: data, offsets: map[string]int{}, keyOffsets: map[string]int{}, suggested: map[string]bool{}}
-	root, err := doc.scan()
+	doc := &Document{source: data, suggested: map[string]bool{}}
+	root, err := doc.parse()
 	if err != nil {
 		return nil, err
 	}
@@ -86,6 +87,66 @@ func Decode(data []byte) (*Document, error) {
 	doc.dropUnset(obj, "")
 	doc.root = obj
 	return doc, nil
+}
+
+// parse reads the source as generic JSON the fast way. Where that fails,
+// or the document nests too deeply, the position-recording scan reads it
+// again to say exactly where: the slow path is paid by bad input only.
+func (d *Document) parse() (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(d.source))
+	dec.UseNumber()
+	var root any
+	err := dec.Decode(&root)
+	if err == nil {
+		if _, tail := dec.Token(); tail != io.EOF {
+			err = errors.New("unexpected data after the end")
+		}
+	}
+	if err == nil && deeperThan(root, MaxDepth) {
+		err = errors.New("nested too deeply")
+	}
+	if err == nil {
+		return root, nil
+	}
+	if scanErr := d.scan(); scanErr != nil {
+		return nil, scanErr
+	}
+	return nil, &InputError{Reason: "not valid JSON: " + err.Error()} // the scan found nothing: a last resort
+}
+
+// deeperThan reports whether v nests objects and arrays more than limit
+// levels deep.
+func deeperThan(v any, limit int) bool {
+	if limit < 0 {
+		return true
+	}
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			if deeperThan(e, limit-1) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range v {
+			if deeperThan(e, limit-1) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// index records where every value and key stands in the source, once, the
+// first time a problem needs a line and column.
+func (d *Document) index() {
+	if d.offsets != nil {
+		return
+	}
+	if err := d.scan(); err != nil {
+		// parse read the same bytes without error; the scan cannot fail on them.
+		panic(fmt.Sprintf("taskdef: the position scan failed on JSON that parsed: %v", err))
+	}
 }
 
 // compactSize is the size of the definition as the API would receive it:
@@ -152,32 +213,32 @@ func (d *Document) dropUnset(v any, ptr string) {
 // scanFrame is an object or array the scanner is inside of.
 type scanFrame struct {
 	ptr   string
-	obj   map[string]any
-	arr   []any
+	isObj bool
 	key   string // the pending key, inside an object
 	inKey bool   // the next token of the object is a key (or its end)
+	n     int    // values seen so far, inside an array
 }
 
-// scan parses the source into generic JSON, recording the offset of every
-// value and key. It is iterative, so deep nesting cannot exhaust the stack.
-func (d *Document) scan() (any, error) {
+// scan reads the source token by token, recording the offset of every value
+// and key, and reports the first thing that makes it unreadable, located.
+// It is iterative, so deep nesting cannot exhaust the stack.
+func (d *Document) scan() error {
+	d.offsets, d.keyOffsets = map[string]int{}, map[string]int{}
 	dec := json.NewDecoder(bytes.NewReader(d.source))
 	dec.UseNumber()
 	var stack []*scanFrame
-	var root any
 	done := false
-	// complete stores a finished value in its parent, or as the root.
-	complete := func(v any) {
+	// complete notes a finished value in its parent, or as the root.
+	complete := func() {
 		if len(stack) == 0 {
-			root, done = v, true
+			done = true
 			return
 		}
 		top := stack[len(stack)-1]
-		if top.obj != nil {
-			top.obj[top.key] = v
+		if top.isObj {
 			top.inKey = true
 		} else {
-			top.arr = append(top.arr, v)
+			top.n++
 		}
 	}
 	for {
@@ -185,15 +246,15 @@ func (d *Document) scan() (any, error) {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if !done {
-				return nil, d.inputError(len(d.source), "the input ends before the task definition does")
+				return d.inputError(len(d.source), "the input ends before the task definition does")
 			}
-			return root, nil
+			return nil
 		}
 		if done {
-			return nil, d.inputError(start, "unexpected data after the end of the task definition")
+			return d.inputError(start, "unexpected data after the end of the task definition")
 		}
 		if err != nil {
-			return nil, d.syntaxError(err, start)
+			return d.syntaxError(err, start)
 		}
 		var top *scanFrame
 		if len(stack) > 0 {
@@ -201,14 +262,10 @@ func (d *Document) scan() (any, error) {
 		}
 		if delim, ok := tok.(json.Delim); ok && (delim == '}' || delim == ']') {
 			stack = stack[:len(stack)-1]
-			if top.obj != nil {
-				complete(top.obj)
-			} else {
-				complete(top.arr)
-			}
+			complete()
 			continue
 		}
-		if top != nil && top.obj != nil && top.inKey {
+		if top != nil && top.isObj && top.inKey {
 			top.key = tok.(string)
 			top.inKey = false
 			d.keyOffsets[top.ptr+"/"+escapePointer(top.key)] = start
@@ -216,27 +273,21 @@ func (d *Document) scan() (any, error) {
 		}
 		ptr := ""
 		if top != nil {
-			if top.obj != nil {
+			if top.isObj {
 				ptr = top.ptr + "/" + escapePointer(top.key)
 			} else {
-				ptr = top.ptr + "/" + strconv.Itoa(len(top.arr))
+				ptr = top.ptr + "/" + strconv.Itoa(top.n)
 			}
 		}
 		d.offsets[ptr] = start
 		if delim, ok := tok.(json.Delim); ok {
 			if len(stack) >= MaxDepth {
-				return nil, d.inputError(start, fmt.Sprintf("nested deeper than %d levels", MaxDepth))
+				return d.inputError(start, fmt.Sprintf("nested deeper than %d levels", MaxDepth))
 			}
-			f := &scanFrame{ptr: ptr}
-			if delim == '{' {
-				f.obj, f.inKey = map[string]any{}, true
-			} else {
-				f.arr = []any{}
-			}
-			stack = append(stack, f)
+			stack = append(stack, &scanFrame{ptr: ptr, isObj: delim == '{', inKey: delim == '{'})
 			continue
 		}
-		complete(tok)
+		complete()
 	}
 }
 
@@ -303,6 +354,7 @@ func (d *Document) position(off int) (line, col int) {
 func (d *Document) at(ptr, rule, msg string) Problem {
 	full := d.prefix + ptr
 	p := Problem{Pointer: full, Rule: rule, Message: msg}
+	d.index()
 	off, ok := d.offsets[full]
 	if !ok {
 		off, ok = d.keyOffsets[full]
@@ -317,6 +369,7 @@ func (d *Document) at(ptr, rule, msg string) Problem {
 func (d *Document) atKey(ptr, rule, msg string) Problem {
 	full := d.prefix + ptr
 	p := Problem{Pointer: full, Rule: rule, Message: msg}
+	d.index()
 	if off, ok := d.keyOffsets[full]; ok {
 		p.Line, p.Column = d.position(off)
 	}
