@@ -56,6 +56,11 @@ type Config struct {
 	// Labels are added to every container, network and volume the agent
 	// makes.
 	Labels map[string]string
+	// SparePause keeps one started pause container ready for the next
+	// awsvpc task (see doc.go). It pays off for an agent that runs many
+	// tasks; an agent that runs one task and closes (berth run) leaves it
+	// off, so it never starts a container nobody will use.
+	SparePause bool
 	// Logf receives diagnostics the agent cannot return as errors
 	// (cleanup failures); nil discards them.
 	Logf func(format string, args ...any)
@@ -77,6 +82,7 @@ type Agent struct {
 	hub     *hub
 	ports   *portAllocator
 	network *taskNetwork
+	spares  *spares
 	cgroups *cgroups
 	puller  *puller
 }
@@ -154,6 +160,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		cgroups:    &cgroups{root: cfg.CgroupRoot, version: cgVersion, driver: info.CgroupDriver},
 	}
 	a.network = &taskNetwork{a: a, name: cfg.TaskNetwork, subnet: cfg.TaskSubnet}
+	a.spares = &spares{a: a}
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 
@@ -172,7 +179,9 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 }
 
 // Close stops following the engine and ends every subscription. The tasks
-// keep running: a new agent on the engine takes them over.
+// keep running: a new agent on the engine takes them over. The agent's
+// spare pause container goes, and the task network with it when nothing
+// else is attached to it.
 func (a *Agent) Close() error {
 	// Cancelling under the lock orders it with StartTask's check, so no
 	// task goroutine starts after Close has begun waiting.
@@ -180,8 +189,12 @@ func (a *Agent) Close() error {
 	a.cancel()
 	a.mu.Unlock()
 	a.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a.spares.close(ctx)
+	err := a.network.removeIfUnused(ctx)
 	a.hub.close()
-	return nil
+	return err
 }
 
 // StartTask accepts a task and starts it in the background; the returned
@@ -244,8 +257,7 @@ func (a *Agent) KillTask(ctx context.Context, arn string) error {
 }
 
 // RemoveTask cleans a STOPPED task up now instead of after CleanupWait:
-// its containers, task volumes, cgroup and network go, and the agent
-// forgets it. It returns once that is done.
+// its containers, task volumes and cgroup go, and the agent forgets it. It returns once that is done.
 func (a *Agent) RemoveTask(ctx context.Context, arn string) error {
 	t, ok := a.lookup(arn)
 	if !ok {

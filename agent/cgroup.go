@@ -1,11 +1,17 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 )
 
 // cgroups makes the per-task cgroup parent that holds task-level cpu and
@@ -125,4 +131,72 @@ func writeFile(dir, name, value string) error {
 		return fmt.Errorf("write cgroup file: %w", err)
 	}
 	return nil
+}
+
+// taskDirs lists the task cgroups under the root, by task ID.
+func (c *cgroups) taskDirs() map[string][]string {
+	pattern := filepath.Join(c.root, "*", "ecs", "*")
+	if c.version == 2 {
+		pattern = filepath.Join(c.root, "ecs", "*")
+	}
+	found, _ := filepath.Glob(pattern)
+	out := map[string][]string{}
+	for _, d := range found {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			id := filepath.Base(d)
+			out[id] = append(out[id], d)
+		}
+	}
+	return out
+}
+
+// hasProcesses reports whether any process is in the cgroup dir or below.
+func hasProcesses(dir string) bool {
+	procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		// Unreadable: assume it is in use.
+		return true
+	}
+	if len(strings.TrimSpace(string(procs))) > 0 {
+		return true
+	}
+	children, _ := os.ReadDir(dir)
+	for _, child := range children {
+		if child.IsDir() && hasProcesses(filepath.Join(dir, child.Name())) {
+			return true
+		}
+	}
+	return false
+}
+
+// sweepCgroups removes the task cgroups whose task has no container on the
+// engine, of any agent, and no process: their task ended (or failed before
+// its first container ran) while no agent was there to clean up. A task
+// makes its cgroup just before creating its first container, and the
+// directories are read before the containers are listed, so a task starting
+// meanwhile is left alone but for a window of one container create.
+func (a *Agent) sweepCgroups(ctx context.Context) {
+	dirs := a.cgroups.taskDirs()
+	if len(dirs) == 0 {
+		return
+	}
+	list, err := a.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelTaskARN))})
+	if err != nil {
+		a.cfg.Logf("list the engine's task containers: %v", err)
+		return
+	}
+	live := map[string]bool{}
+	for _, c := range list {
+		live[taskID(c.Labels[LabelTaskARN])] = true
+	}
+	for id, ds := range dirs {
+		if live[id] || slices.ContainsFunc(ds, hasProcesses) {
+			continue
+		}
+		for _, d := range ds {
+			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
+				a.cfg.Logf("remove the cgroup left behind %s: %v", d, err)
+			}
+		}
+	}
 }

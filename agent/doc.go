@@ -6,14 +6,17 @@
 // Starting a task (StartTask returns at once; the rest happens in the
 // task's own goroutine):
 //
-//	PROVISIONING  task cgroup /ecs/TASKID (task cpu → CPU quota, memory → limit)
-//	              volumes: scratch and task-scoped Docker volumes made, shared
+//	PROVISIONING  volumes: scratch and task-scoped Docker volumes made, shared
 //	              ones found or autoprovisioned, EFS as a local volume per
 //	              file system and root directory, which outlives its tasks
 //	              as the file system would (the agent never removes it)
 //	              pause container (awsvpc, pidMode/ipcMode task) on the
-//	              task network, holding the task's address
+//	              task network, holding the task's address: under awsvpc
+//	              the agent's spare when it has one (below)
 //	PENDING       images: pulled per the pull behaviour (berth's own built)
+//	              task cgroup /ecs/TASKID (task cpu → CPU quota, memory →
+//	              limit), made just before the task's first container
+//	              (its own pause container, when it makes one)
 //	              containers created, volumesFrom sources first, dynamic
 //	              host ports chosen from 49153-65535
 //	              containers started as their dependsOn conditions are met
@@ -33,8 +36,22 @@
 //	SIGTERM then SIGKILL after its stopTimeout
 //	DEPROVISIONING: the pause container goes
 //	STOPPED: stopCode, stoppedReason, exit codes and reasons final
-//	after CleanupWait (or RemoveTask): containers, task volumes, cgroup
-//	and, with its last task, the task network are removed → DELETED
+//	after CleanupWait (or RemoveTask): containers, task volumes and
+//	cgroup are removed → DELETED
+//
+// The awsvpc task network, once made, stays while the agent lives; Close
+// removes it when no container of any agent is attached. Starting a pause
+// container on it costs about as much as a whole docker run, so an agent
+// with Config.SparePause (one that runs many tasks) starts a spare one in
+// the background once an awsvpc task is RUNNING,
+// labelled berth.spare-pause and owned by no task, and the next awsvpc task
+// takes it, address and all (then another is made). A spare is not under
+// its task's cgroup; it runs nothing but the pause. The containers of a
+// task name its pause container in berth.pause-container, which is how a
+// new agent finds a pause container that was a spare. Nothing outlives the
+// agent: Close removes the spare no task took, and New removes such spares
+// (after a crash), an unused task network, and task cgroups whose task has
+// no container on the engine and no process.
 //
 // State moves only on the engine's event stream (start, die, oom,
 // health_status, destroy), each event confirmed by an inspect (as is each

@@ -54,6 +54,7 @@ func newEnv(t *testing.T, configure ...func(*agent.Config)) *env {
 		BinaryPath:  bin,
 		CleanupWait: time.Millisecond,
 		TaskNetwork: "berth-test-" + value,
+		SparePause:  true,
 		Labels:      map[string]string{key: value},
 		Logf:        t.Logf,
 	}

@@ -69,6 +69,9 @@ func (t *task) containerLabels(name string, extra map[string]string) map[string]
 	l[LabelCluster] = t.record.Cluster
 	l[LabelManaged] = "true"
 	l[labelTaskRecord] = t.record.encode()
+	if name != pauseContainerName && t.pauseID != "" {
+		l[labelPause] = t.pauseID
+	}
 	return l
 }
 

@@ -61,30 +61,42 @@ func (t *task) failStart(ctx context.Context, err error) {
 }
 
 func (t *task) provision(ctx context.Context) error {
-	if t.record.CPU > 0 || t.record.Memory > 0 {
-		if err := t.a.cgroups.create(t.id, t.record.CPU, t.record.Memory); err != nil {
-			t.warn(fmt.Sprintf("task-level cpu and memory are not enforced: %v", err))
-			// Remove whatever part of it was made.
-			_ = t.a.cgroups.remove(t.id)
-		} else {
-			t.cgroupParent = t.a.cgroups.parent(t.id)
-		}
-	}
 	mounts, err := t.setupVolumes(ctx)
 	if err != nil {
 		return err
 	}
 	t.mounts = mounts
 	if needsPause(t.def()) {
-		_, addr, err := t.startPause(ctx)
+		addr, err := t.startPause(ctx)
 		if err != nil {
 			return err
 		}
-		t.state.Address = addr
-		t.record.Address = addr
+		if t.def().NetworkMode == taskdef.NetworkAWSVPC {
+			t.state.Address = addr
+			t.record.Address = addr
+		}
 	}
 	t.publish("")
 	return nil
+}
+
+// makeCgroup makes the task's cgroup (task-level cpu and memory) just
+// before the first container of the task is created, so that a task
+// cgroup without a container of its task is one left behind (see
+// sweepCgroups). It does not fail the task: a cgroup the host refuses
+// leaves the task unlimited, with a warning.
+func (t *task) makeCgroup() {
+	if t.cgroupTried || (t.record.CPU == 0 && t.record.Memory == 0) {
+		return
+	}
+	t.cgroupTried = true
+	if err := t.a.cgroups.create(t.id, t.record.CPU, t.record.Memory); err != nil {
+		t.warn(fmt.Sprintf("task-level cpu and memory are not enforced: %v", err))
+		// Remove whatever part of it was made.
+		_ = t.a.cgroups.remove(t.id)
+		return
+	}
+	t.cgroupParent = t.a.cgroups.parent(t.id)
 }
 
 func (t *task) pullImages(ctx context.Context) error {
@@ -145,6 +157,7 @@ func (t *task) containersFailed(err error, match func(*ctr) bool) {
 // created so far to their Docker names, for volumesFrom.
 func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]string) error {
 	def := t.def()
+	t.makeCgroup()
 	ports, err := t.hostPorts(c)
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
@@ -276,6 +289,11 @@ func (t *task) advance() {
 		t.setLast(TaskRunning)
 		t.state.StartedAt = now.UTC()
 		t.publish("")
+		if t.def().NetworkMode == taskdef.NetworkAWSVPC {
+			// The next awsvpc task finds a pause container started; made
+			// now, the spare does not slow this one down.
+			t.a.spares.replenish()
+		}
 	}
 	if t.state.DesiredStatus == TaskStopped && t.state.LastStatus < TaskStopped {
 		if t.setLast(TaskStopping) {
@@ -619,8 +637,8 @@ func (t *task) finish() {
 }
 
 // cleanup removes everything the task made: containers, task volumes, its
-// cgroup, its place on the task network. The task is then forgotten and
-// reported DELETED.
+// cgroup. The task network stays for the agent's next awsvpc task. The
+// task is then forgotten and reported DELETED.
 func (t *task) cleanup() {
 	ctx, cancel := context.WithTimeout(t.a.ctx, time.Minute)
 	defer cancel()
@@ -633,10 +651,9 @@ func (t *task) cleanup() {
 			t.logf("cleanup: %v", err)
 		}
 	}
-	if t.usesNetwork {
-		if err := t.a.network.release(ctx); err != nil {
-			t.logf("cleanup: %v", err)
-		}
+	if t.pauseID != "" {
+		// A pause container that was a spare carries no task label.
+		t.a.removeContainer(ctx, t.pauseID)
 	}
 	t.a.forget(t.arn)
 	t.setLast(TaskDeleted)

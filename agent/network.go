@@ -9,10 +9,8 @@ import (
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/network"
 
-	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -32,28 +30,43 @@ var subnetCandidates = func() []string {
 	return out
 }()
 
-// taskNetwork is the awsvpc network, created on first use and removed when
-// the last task using it is gone.
+// taskNetwork is the awsvpc network. Once found or made it stays for as
+// long as the agent lives: making a bridge network costs a third of a
+// container start, too much to pay for every task. Close removes it when
+// nothing is attached to it any more, and so does a new agent that finds
+// it so; the engine refuses to remove a network with endpoints, which only
+// means that another agent's tasks (or spare) still use it.
 type taskNetwork struct {
 	a      *Agent
 	name   string
 	subnet string // configured subnet, or "" to pick one
 	mu     sync.Mutex
-	users  int
+	known  bool // the network was found or made by this agent
 }
 
-// acquire makes sure the network exists and counts one more task on it.
-func (n *taskNetwork) acquire(ctx context.Context) error {
+// ensure makes sure the network exists.
+func (n *taskNetwork) ensure(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if err := n.ensure(ctx); err != nil {
+	if n.known {
+		return nil
+	}
+	if err := n.findOrCreate(ctx); err != nil {
 		return err
 	}
-	n.users++
+	n.known = true
 	return nil
 }
 
-func (n *taskNetwork) ensure(ctx context.Context) error {
+// forget makes the next ensure look at the engine again: another agent may
+// have removed the network while nothing was attached to it.
+func (n *taskNetwork) forget() {
+	n.mu.Lock()
+	n.known = false
+	n.mu.Unlock()
+}
+
+func (n *taskNetwork) findOrCreate(ctx context.Context) error {
 	api := n.a.docker
 	if _, err := api.NetworkInspect(ctx, n.name, network.InspectOptions{}); err == nil {
 		return nil
@@ -134,19 +147,22 @@ func overlapsAny(cidr *net.IPNet, used []*net.IPNet) bool {
 	return false
 }
 
-// release counts one task fewer and removes the network after the last.
-// Another agent's task may still be attached, in which case the engine
-// refuses and the network stays for that agent to remove.
-func (n *taskNetwork) release(ctx context.Context) error {
+// removeIfUnused removes the network if berth made it and no container of
+// any agent is attached to it. A network still in use is not an error.
+func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.users > 0 {
-		n.users--
-	}
-	if n.users > 0 {
+	n.known = false
+	info, err := n.a.docker.NetworkInspect(ctx, n.name, network.InspectOptions{})
+	switch {
+	case cerrdefs.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("inspect network %s: %w", n.name, err)
+	case info.Labels[LabelManaged] != "true" || len(info.Containers) > 0:
 		return nil
 	}
-	err := n.a.docker.NetworkRemove(ctx, n.name)
+	err = n.a.docker.NetworkRemove(ctx, n.name)
 	if err == nil || cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "active endpoints") {
 		return nil
 	}
@@ -157,59 +173,4 @@ func (n *taskNetwork) release(ctx context.Context) error {
 // its containers share: the network under awsvpc, PID and IPC under "task".
 func needsPause(def *taskdef.TaskDefinition) bool {
 	return def.NetworkMode == taskdef.NetworkAWSVPC || def.PidMode == "task" || def.IpcMode == "task"
-}
-
-// startPause creates and starts the task's pause container and returns its
-// ID and, under awsvpc, the task's address.
-func (t *task) startPause(ctx context.Context) (id, addr string, err error) {
-	def := t.def()
-	if err := images.Ensure(ctx, t.a.docker, t.a.binaryPath, images.PauseRef); err != nil {
-		return "", "", engineErr(ResourceInitializationError, "build the pause image: %w", err)
-	}
-	stop := 5
-	cfg := &container.Config{
-		Image:       images.PauseRef,
-		Labels:      t.containerLabels(pauseContainerName, nil),
-		StopTimeout: &stop,
-	}
-	host := &container.HostConfig{
-		NetworkMode: network.NetworkNone,
-		Resources:   container.Resources{CgroupParent: t.cgroupParent},
-		LogConfig:   container.LogConfig{Type: "json-file"},
-	}
-	if def.IpcMode == "task" {
-		host.IpcMode = "shareable"
-	}
-	netCfg := &network.NetworkingConfig{}
-	if def.NetworkMode == taskdef.NetworkAWSVPC {
-		if err := t.a.network.acquire(ctx); err != nil {
-			return "", "", engineErr(ResourceInitializationError, "%w", err)
-		}
-		t.usesNetwork = true
-		host.NetworkMode = container.NetworkMode(t.a.network.name)
-		ep := &network.EndpointSettings{}
-		if t.record.Address != "" {
-			ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: t.record.Address}
-		}
-		netCfg.EndpointsConfig = map[string]*network.EndpointSettings{t.a.network.name: ep}
-	}
-	name := dockerName(def.Family, t.record.Revision, pauseContainerName)
-	created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
-	if err != nil {
-		return "", "", engineErr(ResourceInitializationError, "create the task's pause container: %w", err)
-	}
-	t.pauseID = created.ID
-	if err := t.a.docker.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		return "", "", engineErr(ResourceInitializationError, "start the task's pause container: %w", err)
-	}
-	info, err := t.a.docker.ContainerInspect(ctx, created.ID)
-	if err != nil {
-		return "", "", engineErr(ResourceInitializationError, "inspect the task's pause container: %w", err)
-	}
-	if info.NetworkSettings != nil {
-		if ep := info.NetworkSettings.Networks[t.a.network.name]; ep != nil {
-			addr = ep.IPAddress
-		}
-	}
-	return created.ID, addr, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -183,8 +184,9 @@ func TestNoneNetworkHasOnlyLoopbackAndCannotReachOut(t *testing.T) {
 	}
 }
 
-// A new agent takes over awsvpc tasks: each keeps its address, and the
-// task network, counted again from the tasks found, goes with the last.
+// A new agent takes over awsvpc tasks: each keeps its address. The task
+// network stays while the agent lives and goes when it closes with nothing
+// attached.
 func TestNewAgentRecoversAWSVPCTasksAndStopsThem(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -216,10 +218,6 @@ func TestNewAgentRecoversAWSVPCTasksAndStopsThem(t *testing.T) {
 		}
 	}
 
-	networkExists := func() bool {
-		_, err := e.api.NetworkInspect(context.Background(), e.cfg.TaskNetwork, network.InspectOptions{})
-		return err == nil
-	}
 	for i, arn := range []string{first, second} {
 		st := e.stop(arn)
 		if st.StopCode != agent.StopUserInitiated || exitCode(ctrOf(t, st, "web")) != "0" {
@@ -228,8 +226,8 @@ func TestNewAgentRecoversAWSVPCTasksAndStopsThem(t *testing.T) {
 		if _, err := e.api.ContainerInspect(context.Background(), pauses[arn]); err == nil {
 			t.Errorf("the pause container %s is still on the engine", pauses[arn])
 		}
-		if last := i == 1; networkExists() == last {
-			t.Errorf("after %d of 2 tasks stopped, the task network exists: %v", i+1, !last)
+		if !networkExists(e) {
+			t.Errorf("after %d of 2 tasks stopped, the task network is gone while the agent lives", i+1)
 		}
 		if i == 0 {
 			// The task left on the network still answers.
@@ -238,4 +236,193 @@ func TestNewAgentRecoversAWSVPCTasksAndStopsThem(t *testing.T) {
 			}
 		}
 	}
+}
+
+func networkExists(e *env) bool {
+	_, err := e.api.NetworkInspect(context.Background(), e.cfg.TaskNetwork, network.InspectOptions{})
+	return err == nil
+}
+
+// waitSpare waits for the agent to have a started spare pause container
+// and returns its ID and address.
+func waitSpare(t *testing.T, e *env) (id, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for time.Now().Before(deadline) {
+		for _, id := range spares(t, e) {
+			info, err := e.api.ContainerInspect(context.Background(), id)
+			if err != nil || info.State == nil || !info.State.Running {
+				continue
+			}
+			if ep := info.NetworkSettings.Networks[e.cfg.TaskNetwork]; ep != nil && ep.IPAddress != "" {
+				return id, ep.IPAddress
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the agent made no spare pause container")
+	return "", ""
+}
+
+// spares lists the agent's spare pause containers that no task took,
+// running or not. A task's containers name the spare it took.
+func spares(t *testing.T, e *env) []string {
+	t.Helper()
+	list, err := e.api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", e.label))})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	taken := map[string]bool{}
+	for _, c := range list {
+		taken[c.Labels["berth.pause-container"]] = true
+	}
+	var ids []string
+	for _, c := range list {
+		if c.Labels["berth.spare-pause"] == "true" && !taken[c.ID] {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+const spareTask = `{"family":"spare","networkMode":"awsvpc","cpu":"256","memory":"512","containerDefinitions":[
+	{"name":"web","image":"berth/demo","command":["serve","--port","8080"],"stopTimeout":2,"portMappings":[{"containerPort":8080}]}]}`
+
+// An agent told to keep no spare (one that runs a single task, as berth run
+// does) starts no container beyond the task's own.
+func TestAgentWithoutSparePauseMakesNone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *agent.Config) { c.SparePause = false })
+	first := e.run(spareTask)
+	e.waitRunning(first)
+	// With spares on, this task would take (or wait for) the spare made
+	// when the first one ran; its pause container tells which it got.
+	second := e.run(spareTask)
+	st := e.waitRunning(second)
+	info, err := e.api.ContainerInspect(context.Background(), ctrOf(t, st, "web").DockerID)
+	if err != nil {
+		t.Fatalf("inspect web: %v", err)
+	}
+	pause, err := e.api.ContainerInspect(context.Background(), strings.TrimPrefix(string(info.HostConfig.NetworkMode), "container:"))
+	if err != nil {
+		t.Fatalf("inspect the pause container: %v", err)
+	}
+	if pause.Config.Labels["berth.spare-pause"] == "true" {
+		t.Errorf("the second task got a spare pause container from an agent without SparePause")
+	}
+	e.stop(first)
+	e.stop(second)
+	if left := spares(t, e); len(left) != 0 {
+		t.Errorf("an agent without SparePause made spares %v", left)
+	}
+}
+
+// Once an awsvpc task runs, the agent starts a spare pause container; the
+// next awsvpc task takes it, address and all, and a new agent recovers that
+// task through it. Nothing of it outlives the agents.
+func TestAWSVPCTaskTakesTheSparePauseContainerAndIsRecovered(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first := e.run(spareTask)
+	e.waitRunning(first)
+	spareID, spareAddr := waitSpare(t, e)
+
+	second := e.run(spareTask)
+	st := e.waitRunning(second)
+	if st.Address != spareAddr {
+		t.Errorf("the task took address %q, want the spare's %s", st.Address, spareAddr)
+	}
+	if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+		t.Errorf("GET on the task's address answered %d", code)
+	}
+	info, err := e.api.ContainerInspect(context.Background(), ctrOf(t, st, "web").DockerID)
+	if err != nil {
+		t.Fatalf("inspect web: %v", err)
+	}
+	if want := "container:" + spareID; string(info.HostConfig.NetworkMode) != want {
+		t.Errorf("web joins %s, want %s", info.HostConfig.NetworkMode, want)
+	}
+	// The task took the spare, so the agent makes another.
+	if next, _ := waitSpare(t, e); next == spareID {
+		t.Errorf("the spare %s was taken but is still the spare", spareID)
+	}
+
+	e.agent.Close()
+	if left := spares(t, e); len(left) != 0 {
+		t.Errorf("the closed agent left spares %v", left)
+	}
+	e.start()
+	after, ok := e.agent.Task(second)
+	if !ok || after.LastStatus != agent.TaskRunning || after.Address != spareAddr {
+		t.Fatalf("recovered task: %s at %q, want RUNNING at %s", describe(after), after.Address, spareAddr)
+	}
+	e.stop(second)
+	if _, err := e.api.ContainerInspect(context.Background(), spareID); err == nil {
+		t.Errorf("the pause container %s the task took from the spare is still on the engine", spareID)
+	}
+	e.stop(first)
+}
+
+// A new agent removes a spare that no task took, as after a crash of the
+// agent that made it; an agent whose spare is gone makes the next task a
+// pause container of its own.
+func TestNewAgentRemovesSparesNoTaskTook(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	first := e.run(spareTask)
+	e.waitRunning(first)
+	spareID, _ := waitSpare(t, e)
+
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	other, err := agent.New(ctx, e.cfg)
+	if err != nil {
+		t.Fatalf("start a second agent: %v", err)
+	}
+	if _, err := e.api.ContainerInspect(ctx, spareID); err == nil {
+		t.Errorf("the new agent left the spare %s no task took", spareID)
+	}
+	if running, ok := other.Task(first); !ok || running.LastStatus != agent.TaskRunning {
+		t.Errorf("the new agent does not see task %s running: %s", first, describe(running))
+	}
+	other.Close()
+
+	second := e.run(spareTask)
+	st := e.waitRunning(second)
+	if pause := pauseContainer(t, e, second); pause == spareID {
+		t.Errorf("the task took the removed spare %s", spareID)
+	}
+	if st.Address == "" {
+		t.Error("the task has no address")
+	}
+	e.stop(second)
+	e.stop(first)
+}
+
+// The task network stays while the agent lives, but another agent on the
+// engine may remove it whenever nothing is attached: the agent's next
+// awsvpc task makes it again.
+func TestAWSVPCTaskMakesTheTaskNetworkAgainWhenAnotherAgentRemovedIt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	// A task that fails before it runs leaves the network made and empty
+	// (no spare is made before an awsvpc task runs).
+	failed := e.run(`{"family":"netgone","networkMode":"awsvpc","cpu":"256","memory":"512","containerDefinitions":[
+		{"name":"app","image":"localhost:1/berth-agent-test/missing:latest"}]}`,
+		func(s *agent.TaskSpec) { s.PullBehavior = agent.PullPreferCached })
+	if st := e.waitStatus(failed, agent.TaskDeleted); st.StopCode != agent.StopTaskFailedToStart {
+		t.Fatalf("task: %s, want it to fail to start", describe(st))
+	}
+	if !networkExists(e) {
+		t.Fatal("the task network is gone while the agent lives")
+	}
+	if err := e.api.NetworkRemove(context.Background(), e.cfg.TaskNetwork); err != nil {
+		t.Fatalf("remove the task network as another agent would: %v", err)
+	}
+	arn := e.run(spareTask)
+	st := e.waitRunning(arn)
+	if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+		t.Errorf("GET on the task's address answered %d", code)
+	}
+	e.stop(arn)
 }

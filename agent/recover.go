@@ -26,7 +26,18 @@ func (a *Agent) recover(ctx context.Context) error {
 	}
 	byTask := map[string][]container.Summary{}
 	var order []string
+	taken := map[string]bool{} // pause containers the tasks' containers name
 	for _, c := range list {
+		if id := c.Labels[labelPause]; id != "" {
+			taken[id] = true
+		}
+	}
+	for _, c := range list {
+		if c.Labels[labelSpare] == "true" && !taken[c.ID] {
+			// A spare of an agent that ended without removing it.
+			a.removeContainer(ctx, c.ID)
+			continue
+		}
 		arn := c.Labels[LabelTaskARN]
 		if arn == "" {
 			continue
@@ -50,6 +61,10 @@ func (a *Agent) recover(ctx context.Context) error {
 		t.publish("")
 		go t.run(true)
 	}
+	if err := a.network.removeIfUnused(ctx); err != nil {
+		a.cfg.Logf("%v", err)
+	}
+	a.sweepCgroups(ctx)
 	return a.removeOrphanVolumes(ctx)
 }
 
@@ -82,6 +97,28 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 	if rec.CPU > 0 || rec.Memory > 0 {
 		t.cgroupParent = a.cgroups.parent(t.id)
 	}
+	// A pause container that was a spare carries no task label: the
+	// task's containers name it.
+	pause := ""
+	for _, s := range summaries {
+		if s.Labels[LabelContainerName] == pauseContainerName {
+			pause = ""
+			break
+		}
+		if id := s.Labels[labelPause]; id != "" {
+			pause = id
+		}
+	}
+	if pause != "" {
+		info, err := a.docker.ContainerInspect(ctx, pause)
+		switch {
+		case err == nil:
+			t.pauseID = pause
+			t.pauseStopped = info.State == nil || !info.State.Running
+		case !cerrdefs.IsNotFound(err):
+			return nil, fmt.Errorf("inspect the pause container %s: %w", pause, err)
+		}
+	}
 	for _, s := range summaries {
 		info, err := a.docker.ContainerInspect(ctx, s.ID)
 		if cerrdefs.IsNotFound(err) {
@@ -111,14 +148,6 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 		}
 		t.observe(c, info)
 		c.startRequested = c.started
-	}
-	// The network is counted last, once nothing can fail: a task given up
-	// on must not hold it.
-	if t.pauseID != "" && t.def().NetworkMode == taskdef.NetworkAWSVPC {
-		if err := a.network.acquire(ctx); err != nil {
-			return nil, fmt.Errorf("task network: %w", err)
-		}
-		t.usesNetwork = true
 	}
 	for _, c := range t.ctrs {
 		if c.st.DockerID == "" {

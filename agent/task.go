@@ -34,7 +34,7 @@ type task struct {
 	pauseID      string
 	pauseStopped bool
 	cgroupParent string
-	usesNetwork  bool
+	cgroupTried  bool
 	mounts       map[string]mountSource
 	nextWake     time.Time
 	cleanupAt    time.Time

@@ -1,0 +1,240 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/network"
+
+	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// labelSpare marks a spare pause container: started ahead of the awsvpc task
+// that will take it, and owned by no task until then.
+const labelSpare = "berth.spare-pause"
+
+// labelPause, on a task's containers, holds the ID of the task's pause
+// container, which carries no task label when it was a spare.
+const labelPause = "berth.pause-container"
+
+// startPause gives the task its started pause container and returns, under
+// awsvpc, the task's address: the agent's spare when there is one (not for
+// a task asking for an address of its own), otherwise a new one.
+func (t *task) startPause(ctx context.Context) (addr string, err error) {
+	def := t.def()
+	awsvpc := def.NetworkMode == taskdef.NetworkAWSVPC
+	if awsvpc && t.record.Address == "" {
+		if id, addr, ok := t.a.spares.take(ctx); ok {
+			t.pauseID = id
+			return addr, nil
+		}
+	}
+	if err := images.Ensure(ctx, t.a.docker, t.a.binaryPath, images.PauseRef); err != nil {
+		return "", engineErr(ResourceInitializationError, "build the pause image: %w", err)
+	}
+	t.makeCgroup()
+	cfg, host, netCfg := t.a.pauseConfig(t.containerLabels(pauseContainerName, nil))
+	host.Resources.CgroupParent = t.cgroupParent
+	if def.NetworkMode != taskdef.NetworkAWSVPC {
+		host.NetworkMode = network.NetworkNone
+		netCfg = &network.NetworkingConfig{}
+	} else if t.record.Address != "" {
+		netCfg.EndpointsConfig[t.a.network.name].IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: t.record.Address}
+	}
+	if def.IpcMode != "task" {
+		host.IpcMode = ""
+	}
+	name := dockerName(def.Family, t.record.Revision, pauseContainerName)
+	id, err := t.a.createPause(ctx, cfg, host, netCfg, name, awsvpc)
+	if err != nil {
+		return "", engineErr(ResourceInitializationError, "create the task's pause container: %w", err)
+	}
+	t.pauseID = id
+	if addr, err = t.a.runPause(ctx, id, awsvpc); err != nil {
+		return "", engineErr(ResourceInitializationError, "start the task's pause container: %w", err)
+	}
+	return addr, nil
+}
+
+// pauseConfig is a pause container on the task network: the one of an
+// awsvpc task, or a spare. Its IPC namespace is shareable so that a spare
+// suits a task whose ipcMode is task as well.
+func (a *Agent) pauseConfig(labels map[string]string) (*container.Config, *container.HostConfig, *network.NetworkingConfig) {
+	stop := 5
+	cfg := &container.Config{Image: images.PauseRef, Labels: labels, StopTimeout: &stop}
+	host := &container.HostConfig{
+		NetworkMode: container.NetworkMode(a.network.name),
+		IpcMode:     "shareable",
+		LogConfig:   container.LogConfig{Type: "json-file"},
+	}
+	netCfg := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{a.network.name: {}}}
+	return cfg, host, netCfg
+}
+
+// createPause creates a pause container, on the task network when
+// onNetwork, which it makes sure exists.
+func (a *Agent) createPause(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, name string, onNetwork bool) (string, error) {
+	if onNetwork {
+		if err := a.network.ensure(ctx); err != nil {
+			return "", err
+		}
+	}
+	created, err := a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+	if err != nil {
+		return "", err
+	}
+	return created.ID, nil
+}
+
+// runPause starts a pause container and returns its address on the task
+// network, if it is on it. The engine looks the network up at the start:
+// should another agent have just removed it, it is made again and the
+// start tried once more.
+func (a *Agent) runPause(ctx context.Context, id string, onNetwork bool) (string, error) {
+	err := a.docker.ContainerStart(ctx, id, container.StartOptions{})
+	if err != nil && onNetwork && cerrdefs.IsNotFound(err) {
+		a.network.forget()
+		if err = a.network.ensure(ctx); err == nil {
+			err = a.docker.ContainerStart(ctx, id, container.StartOptions{})
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	info, err := a.docker.ContainerInspect(ctx, id)
+	if err != nil {
+		return "", fmt.Errorf("inspect: %w", err)
+	}
+	return a.pauseAddress(info), nil
+}
+
+func (a *Agent) pauseAddress(info container.InspectResponse) string {
+	if info.NetworkSettings == nil {
+		return ""
+	}
+	if ep := info.NetworkSettings.Networks[a.network.name]; ep != nil {
+		return ep.IPAddress
+	}
+	return ""
+}
+
+// spares keeps one started pause container on the task network for the
+// agent's next awsvpc task: starting a pause container on a user-defined
+// network costs as much as a whole docker run, and a spare takes it off the
+// task's way. The first spare is made once an awsvpc task is RUNNING, and a
+// new one each time a task has taken it; none outlives the agent: Close
+// removes it, and a new agent removes those no task took (New, after a
+// crash).
+type spares struct {
+	a     *Agent
+	mu    sync.Mutex
+	ready string // the started spare's ID, "" for none
+	// made, while a spare is being made, is closed when that is over.
+	made chan struct{}
+}
+
+// take hands the spare over to a task: its ID and address. A spare being
+// made is waited for, as it is further on than a pause container the task
+// would begin now. It is false when there is none, or when the one there is
+// no longer runs.
+func (s *spares) take(ctx context.Context) (id, addr string, ok bool) {
+	s.mu.Lock()
+	if made := s.made; made != nil {
+		s.mu.Unlock()
+		select {
+		case <-made:
+		case <-ctx.Done():
+			return "", "", false
+		}
+		s.mu.Lock()
+	}
+	id, s.ready = s.ready, ""
+	s.mu.Unlock()
+	if id == "" {
+		return "", "", false
+	}
+	info, err := s.a.docker.ContainerInspect(ctx, id)
+	if err == nil && info.State != nil && info.State.Running {
+		if addr := s.a.pauseAddress(info); addr != "" {
+			return id, addr, true
+		}
+	}
+	s.a.removeContainer(ctx, id)
+	return "", "", false
+}
+
+// replenish makes a spare in the background unless there is one. Its
+// callers hold the agent's wait group, so Close waits for it.
+func (s *spares) replenish() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.a.cfg.SparePause || s.ready != "" || s.made != nil || s.a.ctx.Err() != nil {
+		return
+	}
+	s.made = make(chan struct{})
+	s.a.wg.Add(1)
+	go s.make()
+}
+
+func (s *spares) make() {
+	defer s.a.wg.Done()
+	// Close does not interrupt the making: a container created but not
+	// known by its ID would be left behind. It waits instead, then removes
+	// the spare.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(s.a.ctx), time.Minute)
+	defer cancel()
+	labels := map[string]string{}
+	for k, v := range s.a.cfg.Labels {
+		labels[k] = v
+	}
+	labels[LabelManaged] = "true"
+	labels[LabelCluster] = s.a.cfg.Cluster
+	labels[labelInstance] = s.a.cfg.Instance
+	labels[labelSpare] = "true"
+	cfg, host, netCfg := s.a.pauseConfig(labels)
+	id, err := s.a.createPause(ctx, cfg, host, netCfg, "berth-spare-pause-"+randHex(6), true)
+	if err == nil {
+		_, err = s.a.runPause(ctx, id, true)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	defer func() {
+		close(s.made)
+		s.made = nil
+	}()
+	if err != nil || s.a.ctx.Err() != nil {
+		if err != nil {
+			s.a.cfg.Logf("make a spare pause container: %v", err)
+		}
+		if id != "" {
+			s.a.removeContainer(ctx, id)
+		}
+		return
+	}
+	s.ready = id
+}
+
+// close removes the spare no task took.
+func (s *spares) close(ctx context.Context) {
+	s.mu.Lock()
+	id := s.ready
+	s.ready = ""
+	s.mu.Unlock()
+	if id != "" {
+		s.a.removeContainer(ctx, id)
+	}
+}
+
+// removeContainer removes a container the agent made outside any task's
+// cleanup, logging what goes wrong.
+func (a *Agent) removeContainer(ctx context.Context, id string) {
+	err := a.docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		a.cfg.Logf("remove container %s: %v", id, err)
+	}
+}
