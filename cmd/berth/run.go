@@ -100,13 +100,14 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		return err
 	}
 	defer docker.Close()
+	reaped, reapErr := reapOrphans(ctx, docker)
 	ag, err := agent.New(ctx, agent.Config{
 		Docker:       docker,
 		Cluster:      opts.cluster,
 		HostIP:       opts.hostIP,
 		PullBehavior: agent.PullBehavior(opts.pull),
 		PullProgress: stderr,
-		Instance:     "run-" + strconv.Itoa(os.Getpid()),
+		Instance:     runInstance(os.Getpid()),
 	})
 	if err != nil {
 		return &exitError{code: exitTaskFailedToStart, msg: err.Error()}
@@ -118,6 +119,12 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		names = append(names, c.Name)
 	}
 	out := console.NewPrinter(stdout, append(names, "berth"), isTerminal(stdout))
+	if reaped > 0 {
+		out.Line("berth", fmt.Sprintf("removed %d tasks left by berth run processes that ended without stopping them", reaped))
+	}
+	if reapErr != nil {
+		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", reapErr))
+	}
 	for _, w := range task.Warnings {
 		out.Line("berth", "warning: "+w.String())
 	}

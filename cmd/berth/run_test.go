@@ -295,3 +295,36 @@ func TestRunRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
 		})
 	}
 }
+
+// A berth run that dies without stopping its task (killed, or its machine
+// restarted under it) leaves the task running; the next berth run finds it
+// and removes it, so nothing outlives what the user asked for.
+func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	cmd := e.command(e.file("sleeper.json", `{"family": "sleeper", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
+	  "memory": 64, "command": ["sleep", "600"]}]}`))
+	stdout, _ := cmd.StdoutPipe()
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := watch(stdout)
+	w.waitFor(t, "task RUNNING")
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	api := testenv.Docker(t)
+	byCluster := filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+e.cluster))
+	left, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster})
+	if err != nil || len(left) != 1 {
+		t.Fatalf("the killed run should have left its container behind, found %d (%v)", len(left), err)
+	}
+	out, code := e.run(e.file("job.json", jobDef))
+	if code != 3 || !strings.Contains(out, "removed 1 tasks left by berth run processes that ended without stopping them") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if left, _ := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster}); len(left) != 0 {
+		t.Errorf("%d containers of the killed run are still on the engine", len(left))
+	}
+}
