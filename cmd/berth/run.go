@@ -53,7 +53,10 @@ A FILE is validated and registered (a new revision only when it changed);
 FAMILY[:REVISION] runs a definition registered before. Ctrl-C stops the
 task as StopTask does (SIGTERM, then SIGKILL after each container's
 stopTimeout); a second Ctrl-C kills it. When the task has stopped, its
-containers, networks and volumes are removed unless --keep is given.
+containers, networks and volumes are removed unless --keep is given. A
+berth run that dies without stopping its task (killed, or the machine
+restarted) leaves it behind; the next berth run kills and removes it, and
+removes kept tasks three hours after they stopped, as ECS cleans up.
 
 The exit status is the exit code of the essential container that stopped
 the task; 125 when the task failed to start, 1 when the definition is
