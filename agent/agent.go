@@ -91,8 +91,30 @@ type Agent struct {
 // events and resumes the tasks already on the engine for its cluster and
 // instance (found by their labels).
 func New(ctx context.Context, cfg Config) (*Agent, error) {
+	a, since, err := newAgent(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	// Events are read from a point in the engine's time taken before the
+	// engine is listed, so nothing that happens in between is missed.
+	msgs, errs := a.subscribeEvents(since)
+	if err := a.recover(ctx); err != nil {
+		// Tasks already resumed end with the agent; their containers stay
+		// for the next one.
+		a.Close()
+		return nil, err
+	}
+	a.wg.Add(1)
+	go a.watch(msgs, errs, since)
+	return a, nil
+}
+
+// newAgent checks cfg, fills its defaults and builds an agent that neither
+// follows the engine nor knows any task yet. It also returns the engine's
+// clock, from which New follows the engine's events.
+func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	if cfg.Docker == nil {
-		return nil, errors.New("agent config: Docker is required")
+		return nil, time.Time{}, errors.New("agent config: Docker is required")
 	}
 	if cfg.Cluster == "" {
 		cfg.Cluster = DefaultCluster
@@ -107,14 +129,14 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 		cfg.HostIP = DefaultHostIP
 	}
 	if net.ParseIP(cfg.HostIP) == nil {
-		return nil, fmt.Errorf("agent config: HostIP %q is not an IP address", cfg.HostIP)
+		return nil, time.Time{}, fmt.Errorf("agent config: HostIP %q is not an IP address", cfg.HostIP)
 	}
 	if cfg.CleanupWait == 0 {
 		cfg.CleanupWait = DefaultCleanupWait
 	}
 	pb, err := ParsePullBehavior(string(cfg.PullBehavior))
 	if err != nil {
-		return nil, fmt.Errorf("agent config: %w", err)
+		return nil, time.Time{}, fmt.Errorf("agent config: %w", err)
 	}
 	cfg.PullBehavior = pb
 	if cfg.TaskNetwork == "" {
@@ -122,7 +144,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	if cfg.TaskSubnet != "" {
 		if _, _, err := net.ParseCIDR(cfg.TaskSubnet); err != nil {
-			return nil, fmt.Errorf("agent config: TaskSubnet: %w", err)
+			return nil, time.Time{}, fmt.Errorf("agent config: TaskSubnet: %w", err)
 		}
 	}
 	if cfg.CgroupRoot == "" {
@@ -134,12 +156,12 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	binary := cfg.BinaryPath
 	if binary == "" {
 		if binary, err = os.Executable(); err != nil {
-			return nil, fmt.Errorf("agent config: find the berth binary: %w", err)
+			return nil, time.Time{}, fmt.Errorf("agent config: find the berth binary: %w", err)
 		}
 	}
 	info, err := cfg.Docker.Info(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("docker info: %w", err)
+		return nil, time.Time{}, fmt.Errorf("docker info: %w", err)
 	}
 	since, err := time.Parse(time.RFC3339Nano, info.SystemTime)
 	if err != nil {
@@ -163,19 +185,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	a.spares = &spares{a: a}
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-
-	// Events are read from a point in the engine's time taken before the
-	// engine is listed, so nothing that happens in between is missed.
-	msgs, errs := a.subscribeEvents(since)
-	if err := a.recover(ctx); err != nil {
-		// Tasks already resumed end with the agent; their containers stay
-		// for the next one.
-		a.Close()
-		return nil, err
-	}
-	a.wg.Add(1)
-	go a.watch(msgs, errs, since)
-	return a, nil
+	return a, since, nil
 }
 
 // Close stops following the engine and ends every subscription. The tasks

@@ -410,9 +410,9 @@ func portPlan(d *taskdef.ContainerDefinition) ([]portBinding, error) {
 			proto = taskdef.DefaultPortProtocol
 		}
 		if pm.ContainerPortRange != "" {
-			lo, hi, err := parsePortRange(pm.ContainerPortRange)
-			if err != nil {
-				return nil, fmt.Errorf("container %s: portMappings[%d].containerPortRange: %w", d.Name, i, err)
+			lo, hi, ok := taskdef.ParsePortRange(pm.ContainerPortRange)
+			if !ok {
+				return nil, fmt.Errorf("container %s: portMappings[%d].containerPortRange: %q is not a range of ports like 8000-8010", d.Name, i, pm.ContainerPortRange)
 			}
 			for port := lo; port <= hi; port++ {
 				out = append(out, portBinding{ContainerPort: port, Protocol: proto})
@@ -431,12 +431,3 @@ func portPlan(d *taskdef.ContainerDefinition) ([]portBinding, error) {
 	return out, nil
 }
 
-func parsePortRange(s string) (int, int, error) {
-	a, b, ok := strings.Cut(s, "-")
-	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
-	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
-	if !ok || err1 != nil || err2 != nil || lo < 1 || hi > 65535 || lo > hi {
-		return 0, 0, fmt.Errorf("%q is not a range of ports like 8000-8010", s)
-	}
-	return lo, hi, nil
-}

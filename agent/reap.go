@@ -46,42 +46,112 @@ func Instances(ctx context.Context, docker client.APIClient) ([]InstanceRef, err
 	return out, nil
 }
 
-// Reap takes over the tasks of an agent that is gone for good, named by
-// cfg's Cluster and Instance: it kills the tasks still running (whoever
-// would have stopped them is gone) and removes every stopped task whose
-// cleanup wait (cfg.CleanupWait after it stopped) has passed, as that agent
-// would have. A task stopped more recently stays until a later Reap. It
-// returns how many tasks it removed.
+// Reap removes what an agent that is gone for good (its process died) left
+// on the engine, named by cfg's Cluster and Instance. Nothing of it is
+// started again: a task with a container that is not exited (running, or
+// created and never started) is killed and removed with everything it
+// made, and a task whose containers all exited is removed once its cleanup
+// wait (cfg.CleanupWait after its last container finished) has passed, as
+// that agent would have; one that stopped more recently stays for a later
+// Reap. It returns how many tasks it removed.
 func Reap(ctx context.Context, cfg Config) (int, error) {
-	cfg.SparePause = false
-	a, err := New(ctx, cfg)
+	a, _, err := newAgent(ctx, cfg)
 	if err != nil {
 		return 0, err
 	}
-	defer a.Close()
+	defer a.cancel()
+	list, err := a.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: a.ownFilters()})
+	if err != nil {
+		return 0, fmt.Errorf("list the containers of %s/%s: %w", a.cfg.Cluster, a.cfg.Instance, err)
+	}
+	byTask := map[string][]container.Summary{}
+	var order []string
+	for _, c := range list {
+		arn := c.Labels[LabelTaskARN]
+		if arn == "" {
+			continue // a spare: the sweep below removes it
+		}
+		if _, seen := byTask[arn]; !seen {
+			order = append(order, arn)
+		}
+		byTask[arn] = append(byTask[arn], c)
+	}
 	removed := 0
 	var errs []error
-	for _, st := range a.Tasks() {
-		if st.LastStatus < TaskStopped {
-			if err := a.KillTask(ctx, st.ARN); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			if st, err = a.Wait(ctx, st.ARN, TaskStopped); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-		} else if time.Since(st.StoppedAt) < a.cfg.CleanupWait {
+	for _, arn := range order {
+		due, err := a.cleanupDue(ctx, byTask[arn])
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		if err := a.RemoveTask(ctx, st.ARN); err != nil {
+		if !due {
+			continue
+		}
+		if err := a.reapTask(ctx, arn, byTask[arn]); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		removed++
 	}
+	// What no task holds any more: spares, the task network, cgroups and
+	// volumes of tasks that are gone.
+	for _, c := range list {
+		if c.Labels[labelSpare] == "true" && c.Labels[LabelTaskARN] == "" {
+			a.removeContainer(ctx, c.ID)
+		}
+	}
+	if err := a.network.removeIfUnused(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	a.sweepCgroups(ctx)
+	if err := a.removeOrphanVolumes(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
-		return removed, fmt.Errorf("reap the tasks of %s/%s: %w", cfg.Cluster, cfg.Instance, err)
+		return removed, fmt.Errorf("reap the tasks of %s/%s: %w", a.cfg.Cluster, a.cfg.Instance, err)
 	}
 	return removed, nil
+}
+
+// cleanupDue reports whether a dead agent's task is to be removed now: it
+// still has a container that has not exited, or its last container exited
+// longer than the cleanup wait ago.
+func (a *Agent) cleanupDue(ctx context.Context, ctrs []container.Summary) (bool, error) {
+	var last time.Time
+	for _, c := range ctrs {
+		if c.State != "exited" && c.State != "dead" {
+			return true, nil
+		}
+		info, err := a.docker.ContainerInspect(ctx, c.ID)
+		if err != nil {
+			return false, fmt.Errorf("inspect container %s: %w", c.ID[:12], err)
+		}
+		if info.State == nil {
+			return true, nil
+		}
+		finished, err := time.Parse(time.RFC3339Nano, info.State.FinishedAt)
+		if err != nil {
+			return true, nil // no finishing time to wait from
+		}
+		if finished.After(last) {
+			last = finished
+		}
+	}
+	return time.Since(last) >= a.cfg.CleanupWait, nil
+}
+
+// reapTask removes a dead agent's task: its containers (killing those
+// still running), the pause container it took, its task volumes and its
+// cgroup.
+func (a *Agent) reapTask(ctx context.Context, arn string, ctrs []container.Summary) error {
+	err := a.removeTaskResources(ctx, arn)
+	for _, c := range ctrs {
+		if id := c.Labels[labelPause]; id != "" {
+			a.removeContainer(ctx, id)
+		}
+	}
+	if cgErr := removeCgroup(ctx, a.cgroups, taskID(arn)); cgErr != nil {
+		err = errors.Join(err, cgErr)
+	}
+	return err
 }

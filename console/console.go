@@ -5,6 +5,7 @@ package console
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -49,12 +50,25 @@ func (p *Printer) Line(prefix, text string) {
 }
 
 // Copy prints every line read from r under prefix until r ends. A last
-// line without a newline is printed too.
+// line without a newline is printed too, and a line longer than maxLine is
+// printed in pieces of maxLine bytes rather than held whole.
 func (p *Printer) Copy(prefix string, r io.Reader) error {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		p.Line(prefix, strings.TrimRight(sc.Text(), "\r"))
+	br := bufio.NewReaderSize(r, maxLine)
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(line) > 0 {
+			p.Line(prefix, strings.TrimRight(string(line), "\r\n"))
+		}
+		switch {
+		case err == nil, errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF):
+			return nil
+		default:
+			return err
+		}
 	}
-	return sc.Err()
 }
+
+// maxLine bounds the memory one line of a container's output may take.
+const maxLine = 64 * 1024

@@ -47,3 +47,16 @@ func TestConcurrentWritersNeverSplitALine(t *testing.T) {
 		}
 	}
 }
+
+func TestCopyPrintsAnOverlongLineInPiecesAndGoesOn(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, []string{"a"}, false)
+	long := strings.Repeat("x", maxLine+10)
+	if err := p.Copy("a", strings.NewReader(long+"\nafter\n")); err != nil {
+		t.Fatal(err)
+	}
+	want := "a | " + long[:maxLine] + "\na | " + long[maxLine:] + "\na | after\n"
+	if out.String() != want {
+		t.Errorf("got %d bytes, want %d: the long line was lost or the rest dropped", out.Len(), len(want))
+	}
+}

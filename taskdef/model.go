@@ -225,7 +225,7 @@ type FirelensConfiguration struct {
 // Volume is a task volume: a host path or scratch space, a Docker volume, or
 // an EFS or FSx file system.
 type Volume struct {
-	Name                                    string                                   `json:"name"`
+	Name                                    string                                   `json:"name,omitempty"`
 	Host                                    *HostVolumeProperties                    `json:"host,omitempty"`
 	DockerVolumeConfiguration               *DockerVolumeConfiguration               `json:"dockerVolumeConfiguration,omitempty"`
 	EFSVolumeConfiguration                  *EFSVolumeConfiguration                  `json:"efsVolumeConfiguration,omitempty"`

@@ -19,6 +19,7 @@ type checker struct {
 	fargate    bool // Fargate's rules apply
 	cpu        int  // task-level CPU units, 0 when unset or unreadable
 	memory     int  // task-level MiB, 0 when unset or unreadable
+	sized      bool // both task-level cpu and memory were read
 	errors     []Problem
 	warnings   []Problem
 }
@@ -69,6 +70,8 @@ func (c *checker) containerCount() {
 
 // taskSize parses the task-level cpu and memory strings.
 func (c *checker) taskSize() {
+	cpuRead, memoryRead := false, false
+	defer func() { c.sized = cpuRead && memoryRead }()
 	if c.def.CPU != "" {
 		n, err := ParseCPU(c.def.CPU)
 		switch {
@@ -77,7 +80,7 @@ func (c *checker) taskSize() {
 		case !c.fargate && (n < 128 || n > 196608):
 			c.fail("/cpu", "task-cpu-range", "Invalid 'cpu' setting for task: %d CPU units; it must be between 128 and 196608 (0.125 to 192 vCPU).", n)
 		default:
-			c.cpu = n
+			c.cpu, cpuRead = n, true
 		}
 	}
 	if c.def.Memory != "" {
@@ -88,7 +91,7 @@ func (c *checker) taskSize() {
 		case n < 6:
 			c.fail("/memory", "task-memory-range", "Invalid 'memory' setting for task: %d MiB is below Docker's minimum of 6 MiB.", n)
 		default:
-			c.memory = n
+			c.memory, memoryRead = n, true
 		}
 	}
 }
@@ -315,7 +318,7 @@ func (c *checker) portRules() {
 				proto = DefaultPortProtocol
 			}
 			if pm.ContainerPortRange != "" {
-				lo, hi, ok := parsePortRange(pm.ContainerPortRange)
+				lo, hi, ok := ParsePortRange(pm.ContainerPortRange)
 				switch {
 				case !ok:
 					c.fail(pp+"/containerPortRange", "port-range-format", "Invalid containerPortRange %q for container '%s': it must be two ports 1-65535, the first below the second.", pm.ContainerPortRange, ctr.Name)
@@ -351,7 +354,9 @@ func (c *checker) portRules() {
 	}
 }
 
-func parsePortRange(s string) (lo, hi int, ok bool) {
+// ParsePortRange reads a containerPortRange, "8000-8010": two ports from 1
+// to 65535, the first below the second.
+func ParsePortRange(s string) (lo, hi int, ok bool) {
 	a, b, found := strings.Cut(s, "-")
 	if !found {
 		return 0, 0, false
@@ -460,7 +465,7 @@ func (c *checker) fargateRules() {
 	if c.def.PidMode == "host" {
 		c.fail("/pidMode", "fargate-pid-mode", "Tasks using the Fargate launch type do not support pidMode 'host'.")
 	}
-	if c.cpu > 0 && c.memory > 0 && !ValidFargateSize(c.cpu, c.memory) {
+	if c.sized && !ValidFargateSize(c.cpu, c.memory) {
 		ptr := "/memory"
 		if !slices.ContainsFunc(FargateSizes, func(s FargateSize) bool { return s.CPU == c.cpu }) {
 			ptr = "/cpu" // no memory would do: the cpu value is what is wrong

@@ -43,7 +43,7 @@ func (c *checker) approximations() {
 		if len(ctr.EnvironmentFiles) > 0 {
 			c.warn(p+"/environmentFiles", "approximated-environment-files", "Environment files in S3 are not read; give their variables with berth run --env NAME=VALUE.")
 		}
-		if lc := ctr.LogConfiguration; lc != nil && lc.LogDriver != "json-file" && lc.LogDriver != "journald" && lc.LogDriver != "syslog" {
+		if lc := ctr.LogConfiguration; lc != nil && lc.LogDriver != "json-file" {
 			c.warn(p+"/logConfiguration/logDriver", "approximated-log-driver", "Log driver %s is replaced locally by json-file, so berth can always read the logs.", lc.LogDriver)
 		}
 		if ctr.FirelensConfiguration != nil {

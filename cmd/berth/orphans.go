@@ -14,32 +14,46 @@ import (
 	"github.com/berthdev/berth/agent"
 )
 
-// runInstancePrefix names the agent of one berth run process: the prefix
-// and the process ID. The ID tells a later berth run whether the process
-// that owns the tasks is still there.
-const runInstancePrefix = "run-"
+// A berth run process's agent is the instance "run/HOST/BOOT/PID": the
+// host and boot it runs on and its process ID. They tell a later berth run
+// whether the process that owns some tasks is gone for good: on this host,
+// it is when the machine has restarted since or the process has ended. A
+// berth run on another host sharing the engine is never judged from here.
+const runInstancePrefix = "run/"
 
-func runInstance(pid int) string { return runInstancePrefix + strconv.Itoa(pid) }
+// runInstance names this process's agent.
+func runInstance() string {
+	host, boot := hostIdentity()
+	return runInstancePrefix + host + "/" + boot + "/" + strconv.Itoa(os.Getpid())
+}
 
-// reapOrphans removes what berth run processes that died without stopping
-// their tasks (killed, or the machine restarted under them) left on the
-// engine: their running tasks are killed and removed, and their stopped
-// ones are removed once the cleanup wait has passed (so a --keep run's task
-// stays for a while). It returns how many tasks it removed.
+// hostIdentity is the host name and the kernel's boot ID (which changes at
+// every restart).
+func hostIdentity() (host, boot string) {
+	host, _ = os.Hostname()
+	id, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	return host, strings.TrimSpace(string(id))
+}
+
+// reapOrphans removes what berth run processes of this host that died
+// without stopping their tasks (killed, or the machine restarted under
+// them) left on the engine; see agent.Reap for what stays. It returns how
+// many tasks it removed.
 func reapOrphans(ctx context.Context, docker client.APIClient) (int, error) {
 	instances, err := agent.Instances(ctx, docker)
 	if err != nil {
 		return 0, err
 	}
+	host, boot := hostIdentity()
 	removed := 0
 	var errs []error
 	for _, ref := range instances {
-		pidText, ok := strings.CutPrefix(ref.Instance, runInstancePrefix)
-		if !ok {
+		parts := strings.Split(strings.TrimPrefix(ref.Instance, runInstancePrefix), "/")
+		if !strings.HasPrefix(ref.Instance, runInstancePrefix) || len(parts) != 3 || parts[0] != host {
 			continue
 		}
-		pid, err := strconv.Atoi(pidText)
-		if err != nil || pid == os.Getpid() || berthRunAlive(pid) {
+		pid, err := strconv.Atoi(parts[2])
+		if err != nil || parts[1] == boot && (pid == os.Getpid() || berthRunAlive(pid)) {
 			continue
 		}
 		n, err := agent.Reap(ctx, agent.Config{Docker: docker, Cluster: ref.Cluster, Instance: ref.Instance})

@@ -81,6 +81,12 @@ invalid, 2 for usage errors.`,
 }
 
 func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts runOptions) error {
+	// Ctrl-C is ours from the start: one that comes before the task has
+	// started stops it as soon as it has.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+
 	if err := checkLaunchType(opts.launchType); err != nil {
 		return err
 	}
@@ -94,63 +100,63 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	if net.ParseIP(opts.hostIP) == nil {
 		return usageError("--host-ip %q is not an IP address", opts.hostIP)
 	}
-	task, name, err := resolveTask(stdout, target, opts.launchType)
+	task, rec, err := resolveTask(stdout, target, opts.launchType)
 	if err != nil {
 		return err
 	}
+	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
+	for _, c := range task.Definition.ContainerDefinitions {
+		names = append(names, c.Name)
+	}
+	out := console.NewPrinter(stdout, append(names, "berth"), isTerminal(stdout))
+	for _, w := range task.Warnings {
+		out.Line("berth", "warning: "+w.String())
+	}
+
 	docker, err := dockerClient()
 	if err != nil {
 		return err
 	}
 	defer docker.Close()
-	reaped, reapErr := reapOrphans(ctx, docker)
+	if reaped, err := reapOrphans(ctx, docker); err != nil {
+		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", err))
+	} else if reaped > 0 {
+		out.Line("berth", fmt.Sprintf("removed %d tasks left by berth run processes that ended without stopping them", reaped))
+	}
 	ag, err := agent.New(ctx, agent.Config{
 		Docker:       docker,
 		Cluster:      opts.cluster,
 		HostIP:       opts.hostIP,
 		PullBehavior: agent.PullBehavior(opts.pull),
 		PullProgress: stderr,
-		Instance:     runInstance(os.Getpid()),
+		Instance:     runInstance(),
+		Logf:         func(format string, args ...any) { out.Line("berth", "warning: "+fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
 		return &exitError{code: exitTaskFailedToStart, msg: err.Error()}
 	}
 	defer ag.Close()
-
-	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
-	for _, c := range task.Definition.ContainerDefinitions {
-		names = append(names, c.Name)
-	}
-	out := console.NewPrinter(stdout, append(names, "berth"), isTerminal(stdout))
-	if reaped > 0 {
-		out.Line("berth", fmt.Sprintf("removed %d tasks left by berth run processes that ended without stopping them", reaped))
-	}
-	if reapErr != nil {
-		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", reapErr))
-	}
-	for _, w := range task.Warnings {
-		out.Line("berth", "warning: "+w.String())
-	}
 	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC {
 		out.Line("berth", "awsvpc: no network configuration given; the task gets an address on berth's local task network")
 	}
 
 	updates, unsubscribe := ag.Subscribe(64)
-	changes := stateLines{}
 	defer unsubscribe()
-	started, err := ag.StartTask(ctx, agent.TaskSpec{Task: task, Environment: env, LaunchType: task.LaunchType})
+	started, err := ag.StartTask(ctx, agent.TaskSpec{
+		Task:       task,
+		Revision:   rec.Revision,
+		LaunchType: task.LaunchType,
+		Overrides:  envOverrides(task, env),
+	})
 	if err != nil {
-		return fmt.Errorf("start task %s: %w", name, err)
+		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("start task %s: %v", rec.Name(), err)}
 	}
 	arn := started.ARN
-	out.Line("berth", fmt.Sprintf("task %s (%s) started as %s", started.ID(), name, arn))
+	out.Line("berth", fmt.Sprintf("task %s (%s) started as %s", started.ID(), rec.Name(), arn))
 
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
-
-	logs := &logFollower{agent: ag, arn: arn, out: out, following: map[string]bool{}}
-	defer logs.wait()
+	logs := newLogFollower(ctx, ag, arn, out)
+	defer logs.close()
+	changes := stateLines{}
 	var final agent.TaskState
 	interrupts := 0
 	for final.ARN == "" {
@@ -165,7 +171,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 			if !opts.quiet {
 				changes.print(out, c)
 			}
-			logs.follow(ctx, c.Task)
+			logs.follow(c.Task)
 			if c.Task.LastStatus >= agent.TaskStopped {
 				final = c.Task
 			}
@@ -199,13 +205,31 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	return nil
 }
 
+// envOverrides turns --env flags into a container override for every
+// container, so that they win over the definition's own environment, as a
+// RunTask containerOverride does.
+func envOverrides(task *taskdef.Task, env []taskdef.KeyValuePair) []agent.ContainerOverride {
+	if len(env) == 0 {
+		return nil
+	}
+	out := make([]agent.ContainerOverride, 0, len(task.Definition.ContainerDefinitions))
+	for _, c := range task.Definition.ContainerDefinitions {
+		out = append(out, agent.ContainerOverride{Name: c.Name, Environment: env})
+	}
+	return out
+}
+
 // taskExitCode is the exit code of the essential container that stopped
-// the task: the first essential container to finish.
+// the task: the first essential container to finish after it had started.
+// A task that failed to start has none: 125, as docker run says.
 func taskExitCode(t agent.TaskState, interrupts int) int {
+	if t.StopCode == agent.StopTaskFailedToStart {
+		return exitTaskFailedToStart
+	}
 	var first *agent.ContainerState
 	for i := range t.Containers {
 		c := &t.Containers[i]
-		if c.Essential && c.ExitCode != nil && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
+		if c.Essential && c.ExitCode != nil && !c.StartedAt.IsZero() && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
 			first = c
 		}
 	}
@@ -219,52 +243,56 @@ func taskExitCode(t agent.TaskState, interrupts int) int {
 }
 
 // resolveTask loads a task definition file, or a registered FAMILY[:REV],
-// and registers a file's definition in the state store.
-func resolveTask(stdout io.Writer, target, launchType string) (*taskdef.Task, string, error) {
+// and registers a file's definition in the state store (a new revision
+// only when it changed). It returns the task and its registered revision.
+func resolveTask(stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
 	st, err := openStore()
 	if err != nil {
-		return nil, "", err
+		return nil, store.TaskDefinition{}, err
 	}
 	defer st.Close()
-	var data []byte
-	file := target
+	var (
+		data       []byte
+		registered *store.TaskDefinition
+		file       = target
+	)
 	if _, statErr := os.Stat(target); statErr == nil || strings.HasSuffix(target, ".json") {
 		if data, err = readDefinition(nil, target); err != nil {
-			return nil, "", usageError("%s: cannot read: %v", target, err)
+			return nil, store.TaskDefinition{}, usageError("%s: cannot read: %v", target, err)
 		}
 	} else {
 		family, rev, err := parseFamilyRevision(target)
 		if err != nil {
-			return nil, "", err
+			return nil, store.TaskDefinition{}, err
 		}
 		rec, err := st.TaskDefinition(family, rev)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, "", usageError("%s is neither a file nor a registered task definition (berth run FILE registers one)", target)
+			return nil, store.TaskDefinition{}, usageError("%s is neither a file nor a registered task definition (berth run FILE registers one)", target)
 		}
 		if err != nil {
-			return nil, "", err
+			return nil, store.TaskDefinition{}, err
 		}
 		if data, err = json.Marshal(rec.Definition); err != nil {
-			return nil, "", err
+			return nil, store.TaskDefinition{}, err
 		}
-		file = rec.Name()
+		registered, file = &rec, rec.Name()
 	}
 	task, report, err := taskdef.Load(data, taskdef.Options{LaunchType: launchType})
 	if err != nil {
-		return nil, "", usageError("%s: cannot read: %v", file, err)
+		return nil, store.TaskDefinition{}, usageError("%s: cannot read: %v", file, err)
 	}
 	if !report.Valid() {
 		writeTextReport(stdout, fileReport{File: file, Errors: report.Errors})
-		return nil, "", &exitError{code: exitInvalid}
+		return nil, store.TaskDefinition{}, &exitError{code: exitInvalid}
 	}
-	if file != target {
-		return task, file, nil
+	if registered != nil {
+		return task, *registered, nil
 	}
 	rec, _, err := st.RegisterIfChanged(task.Definition, time.Now())
 	if err != nil {
-		return nil, "", err
+		return nil, store.TaskDefinition{}, err
 	}
-	return task, rec.Name(), nil
+	return task, rec, nil
 }
 
 func parseFamilyRevision(s string) (string, int, error) {
@@ -346,25 +374,32 @@ func describeChange(c agent.StateChange) string {
 	return c.Container + " " + line
 }
 
-// logFollower streams each container's output once it has started.
+// logFollower streams each container's output once it has started, until
+// the container stops or close is called.
 type logFollower struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
 	agent     *agent.Agent
 	arn       string
 	out       *console.Printer
-	mu        sync.Mutex
 	following map[string]bool
 	wg        sync.WaitGroup
 }
 
-func (l *logFollower) follow(ctx context.Context, t agent.TaskState) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func newLogFollower(ctx context.Context, ag *agent.Agent, arn string, out *console.Printer) *logFollower {
+	ctx, cancel := context.WithCancel(ctx)
+	return &logFollower{ctx: ctx, cancel: cancel, agent: ag, arn: arn, out: out, following: map[string]bool{}}
+}
+
+// follow starts reading the output of the task's containers that have
+// started since the last call. Only the run loop calls it.
+func (l *logFollower) follow(t agent.TaskState) {
 	for _, c := range t.Containers {
 		if c.DockerID == "" || l.following[c.Name] || c.LastStatus < agent.ContainerRunning {
 			continue
 		}
 		l.following[c.Name] = true
-		rc, err := l.agent.Logs(ctx, l.arn, c.Name, true)
+		rc, err := l.agent.Logs(l.ctx, l.arn, c.Name, true)
 		if err != nil {
 			l.out.Line("berth", fmt.Sprintf("cannot read the output of %s: %v", c.Name, err))
 			continue
@@ -373,9 +408,19 @@ func (l *logFollower) follow(ctx context.Context, t agent.TaskState) {
 		go func(name string) {
 			defer l.wg.Done()
 			defer rc.Close()
-			l.out.Copy(name, rc)
+			if err := l.out.Copy(name, rc); err != nil && l.ctx.Err() == nil {
+				l.out.Line("berth", fmt.Sprintf("stopped reading the output of %s: %v", name, err))
+			}
 		}(c.Name)
 	}
 }
 
+// wait waits for every followed output to end, as it does when the
+// containers have stopped.
 func (l *logFollower) wait() { l.wg.Wait() }
+
+// close stops following and waits for the readers to end.
+func (l *logFollower) close() {
+	l.cancel()
+	l.wg.Wait()
+}

@@ -172,6 +172,22 @@ func TestRunRegistersTheFileSoFamilyAndRevisionRunItAgain(t *testing.T) {
 	if code != exitUsage || !strings.Contains(out, "nosuch:2 is neither a file nor a registered task definition") {
 		t.Fatalf("unknown family: exit %d:\n%s", code, out)
 	}
+
+	// A changed file is a new revision, and its containers say so.
+	e.file("job.json", strings.Replace(jobDef, `"exit", "3"`, `"exit", "4"`, 1))
+	if out, code := e.run("--keep", path); code != 4 || !strings.Contains(out, "(job:2)") {
+		t.Fatalf("changed file: exit %d:\n%s", code, out)
+	}
+	api := testenv.Docker(t)
+	byCluster := filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+e.cluster))
+	kept, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster})
+	if err != nil || len(kept) != 1 {
+		t.Fatalf("want the kept container, found %d (%v)", len(kept), err)
+	}
+	if v := kept[0].Labels["com.amazonaws.ecs.task-definition-version"]; v != "2" || !strings.HasPrefix(kept[0].Names[0], "/ecs-job-2-job-") {
+		t.Errorf("container %s has task-definition-version %q, want revision 2", kept[0].Names[0], v)
+	}
+	testenv.RemoveLabelled(context.Background(), api, "com.amazonaws.ecs.cluster="+e.cluster)
 }
 
 func TestRunRefusesAnInvalidDefinitionBeforeRunningAnything(t *testing.T) {
@@ -192,10 +208,13 @@ func TestRunPassesEnvironmentToEveryContainer(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t)
 	path := e.file("env.json", `{"family": "env", "containerDefinitions": [{"name": "env", "image": "berth/demo:latest", "memory": 64,
-	  "environment": [{"name": "FROM_DEFINITION", "value": "yes"}], "command": ["env"]}]}`)
-	out, code := e.run("--env", "GREETING=hello world", path)
+	  "environment": [{"name": "FROM_DEFINITION", "value": "yes"}, {"name": "MODE", "value": "production"}], "command": ["env"]}]}`)
+	out, code := e.run("--env", "GREETING=hello world", "--env", "MODE=debug", path)
 	if code != 0 || !strings.Contains(out, "GREETING=hello world") || !strings.Contains(out, "FROM_DEFINITION=yes") {
 		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	if !strings.Contains(out, "MODE=debug") || strings.Contains(out, "MODE=production") {
+		t.Errorf("--env did not win over the definition's own MODE, as a RunTask override does:\n%s", out)
 	}
 	if out, code := e.run("--env", "NOEQUALS", path); code != exitUsage || !strings.Contains(out, `--env "NOEQUALS": want NAME=VALUE`) {
 		t.Fatalf("bad --env: exit %d:\n%s", code, out)
@@ -260,9 +279,18 @@ func TestKeepLeavesTheStoppedTaskOnTheEngine(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	api := testenv.Docker(t)
-	left, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+e.cluster))})
+	byCluster := filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+e.cluster))
+	left, err := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster})
 	if err != nil || len(left) != 1 {
 		t.Fatalf("want the job's container kept, found %d (%v)", len(left), err)
+	}
+	// The next berth run removes what dead runs left, but a kept task
+	// only once its cleanup wait has passed.
+	if out, code := e.run(e.file("job2.json", strings.Replace(jobDef, `"family": "job"`, `"family": "job2"`, 1))); code != 3 {
+		t.Fatalf("second run: exit %d:\n%s", code, out)
+	}
+	if left, _ := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster}); len(left) != 1 {
+		t.Errorf("the next run removed the kept task: %d containers left", len(left))
 	}
 	testenv.RemoveLabelled(context.Background(), api, "com.amazonaws.ecs.cluster="+e.cluster)
 }
@@ -300,7 +328,8 @@ func TestRunRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
 // restarted under it) leaves the task running; the next berth run finds it
 // and removes it, so nothing outlives what the user asked for.
 func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
-	t.Parallel()
+	// Not parallel: every berth run removes what dead runs left, and the
+	// count this test checks is of its own orphan only.
 	e := newRunEnv(t)
 	cmd := e.command(e.file("sleeper.json", `{"family": "sleeper", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
 	  "memory": 64, "command": ["sleep", "600"]}]}`))
