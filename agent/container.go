@@ -430,4 +430,3 @@ func portPlan(d *taskdef.ContainerDefinition) ([]portBinding, error) {
 	}
 	return out, nil
 }
-
