@@ -15,8 +15,9 @@ import (
 )
 
 // start does what comes before the first container starts: the task's
-// cgroup, volumes and namespaces (PROVISIONING), its images (PENDING), and
-// its containers, created but not started. Any failure stops the task with
+// volumes and namespaces (PROVISIONING), its images (PENDING), and its
+// containers, created but not started (the task's cgroup just before
+// them). Any failure stops the task with
 // TaskFailedToStart; what was made is removed by the cleanup every stopped
 // task gets.
 func (t *task) start() {

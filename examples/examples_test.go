@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -60,12 +61,35 @@ func TestExamplesAreValidWithoutWarnings(t *testing.T) {
 	}
 }
 
-func TestInvalidExamplesAreRejected(t *testing.T) {
+// TestInvalidExamplesAreRejectedForTheMistakeTheyShow checks each file in
+// invalid/ fails for the rule the README's table names beside it, so a
+// file that broke another rule by accident would not pass.
+func TestInvalidExamplesAreRejectedForTheMistakeTheyShow(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `(invalid/[^`]+\\.json)` \\|.*\\(([a-z-]+)\\) \\|$")
+	rules := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		rules[m[1]] = m[2]
+	}
 	for _, file := range examples(t, filepath.Join("invalid", "*.json")) {
 		t.Run(file, func(t *testing.T) {
 			task, report := load(t, file)
 			if report.Valid() || task != nil {
-				t.Errorf("%s is accepted, but it is here to show a mistake ECS rejects", file)
+				t.Fatalf("%s is accepted, but it is here to show a mistake ECS rejects", file)
+			}
+			want, ok := rules[filepath.ToSlash(file)]
+			if !ok {
+				t.Fatalf("the README's table of mistakes has no row for %s naming its rule", file)
+			}
+			var got []string
+			for _, p := range report.Errors {
+				got = append(got, p.Rule)
+			}
+			if !slices.Contains(got, want) {
+				t.Errorf("%s fails for %v, not for %s as the README says", file, got, want)
 			}
 		})
 	}

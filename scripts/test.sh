@@ -44,7 +44,6 @@ ensure_docker() {
 }
 
 ensure_tools() {
-	command -v aws >/dev/null 2>&1 || apt_install awscli
 	export PATH="$PATH:$(go env GOPATH)/bin"
 	if ! command -v staticcheck >/dev/null 2>&1; then
 		log "installing staticcheck $STATICCHECK_VERSION"

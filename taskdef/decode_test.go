@@ -126,3 +126,19 @@ func TestLaunchTypeFargateAppliesFargateRules(t *testing.T) {
 		t.Errorf("rules %v, want %s", rules, want)
 	}
 }
+
+func TestReportErrSaysWhatECSSaysFirst(t *testing.T) {
+	_, valid, _ := Load([]byte(`{"family":"f","containerDefinitions":[{"name":"a","image":"i","memory":64}]}`), Options{})
+	if err := valid.Err(); err != nil {
+		t.Errorf("a valid definition's Err is %v", err)
+	}
+	_, report, _ := Load([]byte(`{"family":"f","containerDefinitions":[{"name":"a","image":"i"},{"name":"b","image":"i"}]}`), Options{})
+	var invalid *InvalidError
+	if err := report.Err(); !errors.As(err, &invalid) || len(invalid.Problems) != 2 {
+		t.Fatalf("Err = %v, want an *InvalidError with both problems", err)
+	}
+	want := "Invalid setting for container 'a'. At least one of 'memory' or 'memoryReservation' must be specified. (and 1 more problem)"
+	if got := report.Err().Error(); got != want {
+		t.Errorf("Err().Error() = %q, want %q", got, want)
+	}
+}

@@ -28,7 +28,7 @@ type Task struct {
 	Warnings []Problem
 }
 
-// Essential reports whether the container's exit stops the task.
+// IsEssential reports whether the container's exit stops the task.
 func (c *ContainerDefinition) IsEssential() bool { return c.Essential == nil || *c.Essential }
 
 // Container returns the container named name, or nil.

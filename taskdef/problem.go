@@ -63,7 +63,11 @@ func (e *InvalidError) Error() string {
 	}
 	var b strings.Builder
 	b.WriteString(e.Problems[0].Message)
-	fmt.Fprintf(&b, " (and %d more problems)", len(e.Problems)-1)
+	if more := len(e.Problems) - 1; more == 1 {
+		b.WriteString(" (and 1 more problem)")
+	} else {
+		fmt.Fprintf(&b, " (and %d more problems)", more)
+	}
 	return b.String()
 }
 

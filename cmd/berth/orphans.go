@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"strconv"
@@ -33,6 +35,14 @@ func hostIdentity() (host, boot string) {
 	host, _ = os.Hostname()
 	id, _ := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	return host, strings.TrimSpace(string(id))
+}
+
+// localInstanceID is the local engine's container instance ID: 32 hex
+// digits, as ECS's are, the same for every berth run on this host.
+func localInstanceID() string {
+	host, _ := hostIdentity()
+	sum := sha256.Sum256([]byte("berth container instance " + host))
+	return hex.EncodeToString(sum[:16])
 }
 
 // reapOrphans removes what berth run processes of this host that died

@@ -15,11 +15,16 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/console"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/placement"
+	"github.com/berthdev/berth/scheduler"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -38,6 +43,7 @@ type runOptions struct {
 	pull       string
 	cluster    string
 	quiet      bool
+	attributes []string
 }
 
 func newRunCommand() *cobra.Command {
@@ -50,17 +56,23 @@ and stay attached: each container's output is printed under its name, and
 every change of the task's state on a line of its own.
 
 A FILE is validated and registered (a new revision only when it changed);
-FAMILY[:REVISION] runs a definition registered before. Ctrl-C stops the
-task as StopTask does (SIGTERM, then SIGKILL after each container's
-stopTimeout); a second Ctrl-C kills it. When the task has stopped, its
-containers, networks and volumes are removed unless --keep is given. A
-berth run that dies without stopping its task (killed, or the machine
-restarted) leaves it behind; the next berth run kills and removes it, and
-removes kept tasks three hours after they stopped, as ECS cleans up.
+FAMILY[:REVISION] runs a definition registered before. An EC2 task is first
+placed on the local engine as RunTask would place it on a container
+instance: it must fit the engine's CPUs and memory and the ports other berth
+tasks hold, and its memberOf constraints must hold for the instance's
+attributes (set more with --attribute). A Fargate task gets a network
+interface of its own on berth's task network.
+
+Ctrl-C stops the task as StopTask does (SIGTERM, then SIGKILL after each
+container's stopTimeout); a second Ctrl-C kills it. When the task has
+stopped, its containers, networks and volumes are removed unless --keep is
+given. A berth run that dies without stopping its task (killed, or the
+machine restarted) leaves it behind; the next berth run kills and removes
+it, and removes kept tasks three hours after they stopped, as ECS cleans up.
 
 The exit status is the exit code of the essential container that stopped
-the task; 125 when the task failed to start, 1 when the definition is
-invalid, 2 for usage errors.`,
+the task; 125 when the task could not be placed or failed to start, 1 when
+the definition is invalid, 2 for usage errors.`,
 		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -77,6 +89,7 @@ invalid, 2 for usage errors.`,
 	f.StringVar(&opts.pull, "pull", "default", "image pull behaviour: default, always, once or prefer-cached")
 	f.StringVar(&opts.cluster, "cluster", "default", "cluster the task belongs to")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print the containers' output only, not the state changes")
+	f.StringArrayVar(&opts.attributes, "attribute", nil, "set an attribute of the local container instance for placement constraints: NAME=VALUE (repeatable)")
 	return cmd
 }
 
@@ -86,6 +99,10 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(signals)
+	// Output piped into a reader that quits (berth run … | head) must not
+	// kill berth with the task still running: the task runs to its end and
+	// is cleaned up as usual, its output unread.
+	signal.Ignore(syscall.SIGPIPE)
 
 	if err := checkLaunchType(opts.launchType); err != nil {
 		return err
@@ -99,6 +116,10 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	}
 	if net.ParseIP(opts.hostIP) == nil {
 		return usageError("--host-ip %q is not an IP address", opts.hostIP)
+	}
+	attributes, err := parseAttributes(opts.attributes)
+	if err != nil {
+		return err
 	}
 	task, rec, err := resolveTask(stdout, target, opts.launchType)
 	if err != nil {
@@ -118,6 +139,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		return err
 	}
 	defer docker.Close()
+	if err := placeLocally(ctx, docker, opts.cluster, opts.hostIP, task, attributes); err != nil {
+		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)}
+	}
 	if reaped, err := reapOrphans(ctx, docker); err != nil {
 		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", err))
 	} else if reaped > 0 {
@@ -203,6 +227,70 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		return &exitError{code: code}
 	}
 	return nil
+}
+
+// placeLocally places an EC2 task on the local engine as the one container
+// instance of the cluster, as RunTask would: its resources must fit the
+// engine's CPUs and memory, its static host ports must be free of other
+// berth tasks' on the same address, and its placement constraints must
+// hold for the instance's attributes. Fargate tasks get capacity of their
+// own size.
+func placeLocally(ctx context.Context, docker client.APIClient, cluster, hostIP string, task *taskdef.Task, extra map[string]string) error {
+	if task.LaunchType == taskdef.LaunchFargate {
+		return nil
+	}
+	info, err := docker.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("docker info: %w", err)
+	}
+	attrs := placement.LocalAttributes(agent.DefaultRegion)
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	local := placement.Local(agent.DefaultRegion, agent.DefaultAccountID, cluster, localInstanceID(), info.NCPU*1024, int(info.MemTotal>>20), attrs)
+	held, err := heldPorts(ctx, docker, hostIP)
+	if err != nil {
+		return err
+	}
+	local.Tasks = append(local.Tasks, held)
+	return placement.PlaceOn(local, task)
+}
+
+// heldPorts is what other berth tasks hold on the engine that a new task
+// on hostIP cannot share: the host ports they publish on that address (or
+// on every address).
+func heldPorts(ctx context.Context, docker client.APIClient, hostIP string) (scheduler.Task, error) {
+	list, err := docker.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", agent.LabelManaged+"=true"))})
+	if err != nil {
+		return scheduler.Task{}, fmt.Errorf("list berth's running containers: %w", err)
+	}
+	held := scheduler.Task{ARN: "other-berth-tasks", Group: "other-berth-tasks"}
+	for _, c := range list {
+		for _, p := range c.Ports {
+			if p.PublicPort == 0 || p.IP != hostIP && p.IP != "0.0.0.0" && p.IP != "::" && hostIP != "0.0.0.0" {
+				continue
+			}
+			if p.Type == "udp" {
+				held.Needs.UDPPorts = append(held.Needs.UDPPorts, p.PublicPort)
+			} else {
+				held.Needs.TCPPorts = append(held.Needs.TCPPorts, p.PublicPort)
+			}
+		}
+	}
+	return held, nil
+}
+
+// parseAttributes reads --attribute NAME=VALUE flags.
+func parseAttributes(flags []string) (map[string]string, error) {
+	out := make(map[string]string, len(flags))
+	for _, f := range flags {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, usageError("--attribute %q: want NAME=VALUE", f)
+		}
+		out[name] = value
+	}
+	return out, nil
 }
 
 // envOverrides turns --env flags into a container override for every

@@ -308,6 +308,7 @@ func TestRunRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
 		{"pull behaviour", runOptions{pull: "sometimes", hostIP: "127.0.0.1"}, `--pull: pull behavior "sometimes" is not default, always, once or prefer-cached`},
 		{"host address", runOptions{pull: "default", hostIP: "localhost"}, `--host-ip "localhost" is not an IP address`},
 		{"environment", runOptions{pull: "default", hostIP: "127.0.0.1", env: []string{"=x"}}, `--env "=x": want NAME=VALUE`},
+		{"attribute", runOptions{pull: "default", hostIP: "127.0.0.1", attributes: []string{"ecs.instance-type"}}, `--attribute "ecs.instance-type": want NAME=VALUE`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -355,5 +356,26 @@ func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	}
 	if left, _ := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster}); len(left) != 0 {
 		t.Errorf("%d containers of the killed run are still on the engine", len(left))
+	}
+}
+
+func TestRunPlacesTheTaskOnTheLocalInstanceByItsAttributes(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	path := e.file("placed.json", `{"family": "placed", "placementConstraints": [{"type": "memberOf", "expression": "attribute:ecs.instance-type =~ t3.*"}],
+	  "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 64, "command": ["exit", "0"]}]}`)
+	out, code := e.run(path)
+	if code != exitTaskFailedToStart || !strings.Contains(out, "the task could not be placed: ATTRIBUTE: The closest matching (container-instance") {
+		t.Fatalf("an unmet constraint: exit %d:\n%s", code, out)
+	}
+	if strings.Contains(out, "started as") {
+		t.Errorf("a task that could not be placed was started:\n%s", out)
+	}
+	if out, code := e.run("--attribute", "ecs.instance-type=t3.micro", path); code != 0 {
+		t.Fatalf("with the attribute set: exit %d:\n%s", code, out)
+	}
+	out, code = e.run(e.file("huge.json", `{"family": "huge", "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 100000000, "command": ["exit", "0"]}]}`))
+	if code != exitTaskFailedToStart || !strings.Contains(out, "RESOURCE:MEMORY") {
+		t.Fatalf("more memory than the engine has: exit %d:\n%s", code, out)
 	}
 }
