@@ -2,9 +2,11 @@ package taskdef
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -86,4 +88,28 @@ func size(path string) int64 {
 		return 0
 	}
 	return st.Size()
+}
+
+// BenchmarkLoadByContainers shows how validation grows with the number of
+// containers (1 to ECS's limit of 10), each container like the app of
+// threeContainers, beside json.Unmarshal of the same bytes.
+func BenchmarkLoadByContainers(b *testing.B) {
+	for _, n := range []int{1, 5, 10} {
+		data := definitionWith(n)
+		b.Run(fmt.Sprintf("containers=%d", n), func(b *testing.B) { benchmarkLoad(b, data) })
+		b.Run(fmt.Sprintf("containers=%d/baseline-json-unmarshal", n), func(b *testing.B) { benchmarkUnmarshal(b, data) })
+	}
+}
+
+func definitionWith(n int) []byte {
+	var ctrs []string
+	for i := range n {
+		ctrs = append(ctrs, fmt.Sprintf(`{"name": "app%d", "image": "public.ecr.aws/shop/app:1.4.2", "cpu": 64, "memoryReservation": 128,
+	  "portMappings": [{"containerPort": %d, "protocol": "tcp", "name": "http%d"}],
+	  "environment": [{"name": "MODE", "value": "production"}, {"name": "PORT", "value": "%d"}],
+	  "healthCheck": {"command": ["CMD-SHELL", "true"], "interval": 10},
+	  "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "10m"}}}`, i, 8080+i, i, 8080+i))
+	}
+	return []byte(`{"family": "sweep", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "2048", "memory": "4096",
+	  "containerDefinitions": [` + strings.Join(ctrs, ",") + `]}`)
 }
