@@ -9,6 +9,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -138,6 +139,8 @@ func run(berthBinary string, rounds int) error {
 			return d, err
 		}},
 		{"berth EC2 task with dependsOn (3 containers)", berthVariant(ag, threeTask, "")},
+		{"docker run -d ×10 at once (10 containers)", dockerParallel(10)},
+		{"berth 10 EC2 tasks at once (10 containers)", berthParallel(ag, ec2Task, 10)},
 	}
 	samples := make([][]time.Duration, len(variants))
 	for r := 0; r < rounds; r++ {
@@ -156,7 +159,7 @@ func run(berthBinary string, rounds int) error {
 		medians[i] = median(samples[i])
 	}
 	fmt.Printf("| variant | median to RUNNING | ratio |\n|---|---|---|\n")
-	baselines := map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 6: 5}
+	baselines := map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 6: 5, 8: 7}
 	for i, v := range variants {
 		ratio := "baseline"
 		if b, ok := baselines[i]; ok {
@@ -165,6 +168,65 @@ func run(berthBinary string, rounds int) error {
 		fmt.Printf("| %s | %s | %s |\n", v.name, medians[i].Round(100*time.Microsecond), ratio)
 	}
 	return nil
+}
+
+// dockerParallel times n docker run -d commands started at once, until the
+// last has returned.
+func dockerParallel(n int) func(ctx context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		return timed(func() error {
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					errs <- exec.CommandContext(ctx, "docker", "run", "-d", "--label", benchLabel+"=true", "-m", "64m", "-p", "127.0.0.1::8080", images.DemoRef, "serve").Run()
+				}()
+			}
+			var err error
+			for range n {
+				err = errors.Join(err, <-errs)
+			}
+			return err
+		})
+	}
+}
+
+// berthParallel times n tasks started at once until the last is RUNNING,
+// then kills and removes them outside the measured time.
+func berthParallel(ag *agent.Agent, def string, n int) func(ctx context.Context) (time.Duration, error) {
+	task, report, err := taskdef.Load([]byte(def), taskdef.Options{})
+	if err != nil || !report.Valid() {
+		panic(fmt.Sprintf("bench task definition invalid: %v %v", err, report.Errors))
+	}
+	return func(ctx context.Context) (time.Duration, error) {
+		arns := make([]string, 0, n)
+		d, err := timed(func() error {
+			for range n {
+				st, err := ag.StartTask(ctx, agent.TaskSpec{Task: task})
+				if err != nil {
+					return err
+				}
+				arns = append(arns, st.ARN)
+			}
+			for _, arn := range arns {
+				final, err := ag.Wait(ctx, arn, agent.TaskRunning)
+				if err != nil {
+					return err
+				}
+				if final.LastStatus != agent.TaskRunning {
+					return fmt.Errorf("task reached %s: %s", final.LastStatus, final.StoppedReason)
+				}
+			}
+			return nil
+		})
+		for _, arn := range arns {
+			ag.KillTask(ctx, arn)
+		}
+		for _, arn := range arns {
+			ag.Wait(ctx, arn, agent.TaskStopped)
+			ag.RemoveTask(ctx, arn)
+		}
+		return d, err
+	}
 }
 
 // berthVariant starts a task and times it to RUNNING, then stops and
