@@ -29,12 +29,12 @@ pause container) and ` + images.DemoRef + ` (the demo program). berth builds the
 when a task needs them; an image built from another berth binary is stale
 and is rebuilt on next use.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			if opts.output != "table" && opts.output != "json" {
 				return &exitError{code: exitUsage, msg: fmt.Sprintf("--output %q: want table or json\nSee '%s --help'.", opts.output, cmd.CommandPath())}
 			}
 			return runImages(cmd.Context(), cmd.OutOrStdout(), opts)
-		},
+		}),
 	}
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
 	cmd.AddCommand(newImagesBuildCommand())
@@ -100,7 +100,7 @@ func newImagesBuildCommand() *cobra.Command {
 		Long: `Rebuild berth's images from this berth binary, whether or not they are
 current. NAME is pause, demo or an image reference; no NAME (or --all)
 rebuilds every image.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			if opts.all && len(args) > 0 {
 				return &exitError{code: exitUsage, msg: fmt.Sprintf("--all and NAME exclude each other\nSee '%s --help'.", cmd.CommandPath())}
 			}
@@ -116,7 +116,7 @@ rebuilds every image.`,
 				}
 			}
 			return runImagesBuild(cmd.Context(), cmd.OutOrStdout(), refs)
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.all, "all", false, "rebuild every image (the default)")
 	return cmd

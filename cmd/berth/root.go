@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 )
 
@@ -10,6 +12,7 @@ import (
 const (
 	exitOK      = 0
 	exitInvalid = 1
+	exitFailure = 1 // a command that could not do its work (no engine, …)
 	exitUsage   = 2
 )
 
@@ -21,6 +24,20 @@ type exitError struct {
 }
 
 func (e *exitError) Error() string { return e.msg }
+
+// failingWith gives a command's own failures the exit code code. Usage
+// errors (bad flags and arguments) never reach RunE: cobra reports them, and
+// main exits with exitUsage.
+func failingWith(code int, run func(*cobra.Command, []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		err := run(cmd, args)
+		var exit *exitError
+		if err == nil || errors.As(err, &exit) {
+			return err
+		}
+		return &exitError{code: code, msg: err.Error()}
+	}
+}
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{

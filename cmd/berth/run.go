@@ -75,11 +75,11 @@ the task; 125 when the task could not be placed or failed to start, 1 when
 the definition is invalid, 2 for usage errors.`,
 		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: failingWith(exitTaskFailedToStart, func(cmd *cobra.Command, args []string) error {
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
 			return runRun(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], opts)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.launchType, "launch-type", "", "EC2 or FARGATE (default: from requiresCompatibilities)")

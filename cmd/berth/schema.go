@@ -13,9 +13,9 @@ func newSchemaCommand() *cobra.Command {
 		Long: `Print the JSON Schema berth validates task definitions against.
 Point an editor at it for completion: berth schema > task-definition.schema.json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			_, err := cmd.OutOrStdout().Write(taskdef.SchemaJSON)
 			return err
-		},
+		}),
 	}
 }

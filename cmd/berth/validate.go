@@ -29,9 +29,9 @@ FILE may be - for standard input. Exit status: 0 when every file is valid,
 1 when any is invalid, 2 when a file cannot be read as JSON or the call is wrong.`,
 		Example: "  berth validate examples/web-server.json\n  berth validate --launch-type FARGATE -o json task.json",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runValidate(cmd.InOrStdin(), cmd.OutOrStdout(), args, opts)
-		},
+		}),
 	}
 	cmd.Flags().StringVar(&opts.launchType, "launch-type", "", "apply the rules of this launch type: EC2 or FARGATE (default: from requiresCompatibilities)")
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "text", "output format: text or json")

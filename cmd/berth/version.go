@@ -16,7 +16,7 @@ func newVersionCommand() *cobra.Command {
 		Use:   "version",
 		Short: "Print berth's version",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			rev := "unknown"
 			if info, ok := debug.ReadBuildInfo(); ok {
 				for _, s := range info.Settings {
@@ -27,6 +27,6 @@ func newVersionCommand() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "berth %s (commit %s, %s, %s/%s)\n", version, rev, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
-		},
+		}),
 	}
 }
