@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/berthdev/berth/taskdef"
@@ -41,7 +44,8 @@ type taskNetwork struct {
 	name   string
 	subnet string // configured subnet, or "" to pick one
 	mu     sync.Mutex
-	known  bool // the network was found or made by this agent
+	known  bool   // the network was found or made by this agent
+	id     string // its ID: two agents making it at once can leave two of that name
 }
 
 // ensure makes sure the network exists.
@@ -66,12 +70,106 @@ func (n *taskNetwork) forget() {
 	n.mu.Unlock()
 }
 
+// attach puts a container on the task network, by the network's ID, so a
+// name that two agents' networks briefly share is never looked up. It is
+// called after ensure.
+func (n *taskNetwork) attach(host *container.HostConfig, netCfg *network.NetworkingConfig) {
+	n.mu.Lock()
+	id := n.id
+	n.mu.Unlock()
+	host.NetworkMode = container.NetworkMode(id)
+	if ep, ok := netCfg.EndpointsConfig[n.name]; ok {
+		delete(netCfg.EndpointsConfig, n.name)
+		netCfg.EndpointsConfig[id] = ep
+	}
+}
+
+// reattach moves a created container whose network has gone onto the task
+// network as it is now, keeping the address it asked for.
+func (n *taskNetwork) reattach(ctx context.Context, containerID string) error {
+	info, err := n.a.docker.ContainerInspect(ctx, containerID)
+	if err != nil {
+		return fmt.Errorf("inspect: %w", err)
+	}
+	settings := &network.EndpointSettings{}
+	if info.NetworkSettings != nil {
+		for old, ep := range info.NetworkSettings.Networks {
+			if ep != nil && ep.IPAMConfig != nil {
+				settings.IPAMConfig = ep.IPAMConfig
+			}
+			// The network is gone; the engine only forgets the endpoint.
+			_ = n.a.docker.NetworkDisconnect(ctx, old, containerID, true)
+		}
+	}
+	n.mu.Lock()
+	id := n.id
+	n.mu.Unlock()
+	if err := n.a.docker.NetworkConnect(ctx, id, containerID, settings); err != nil {
+		return fmt.Errorf("connect to network %s: %w", n.name, err)
+	}
+	return nil
+}
+
+// findOrCreate finds the network or makes it, and settles on one network of
+// that name: agents that made it at the same moment (the engine does not
+// refuse a second network of a name) all take the oldest, and the others
+// are removed.
 func (n *taskNetwork) findOrCreate(ctx context.Context) error {
+	if err := n.create(ctx); err != nil {
+		return err
+	}
+	return n.settle(ctx)
+}
+
+// settle picks the oldest network of the name as the task network and
+// removes the other berth-made ones that nothing is attached to.
+func (n *taskNetwork) settle(ctx context.Context) error {
+	same, err := n.sameName(ctx)
+	if err != nil {
+		return err
+	}
+	if len(same) == 0 {
+		return fmt.Errorf("network %s: gone right after it was made", n.name)
+	}
+	sort.Slice(same, func(i, j int) bool {
+		if !same[i].Created.Equal(same[j].Created) {
+			return same[i].Created.Before(same[j].Created)
+		}
+		return same[i].ID < same[j].ID
+	})
+	n.id = same[0].ID
+	for _, other := range same[1:] {
+		if other.Labels[LabelManaged] == "true" {
+			// Refused while another agent's container is on it: that agent
+			// removes it when it is done.
+			_ = n.a.docker.NetworkRemove(ctx, other.ID)
+		}
+	}
+	return nil
+}
+
+// sameName lists the networks called exactly n.name.
+func (n *taskNetwork) sameName(ctx context.Context) ([]network.Summary, error) {
+	list, err := n.a.docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", n.name))})
+	if err != nil {
+		return nil, fmt.Errorf("list networks named %s: %w", n.name, err)
+	}
+	out := list[:0]
+	for _, nw := range list {
+		if nw.Name == n.name { // the filter also matches names that contain it
+			out = append(out, nw)
+		}
+	}
+	return out, nil
+}
+
+// create makes the network unless one of its name exists.
+func (n *taskNetwork) create(ctx context.Context) error {
 	api := n.a.docker
-	if _, err := api.NetworkInspect(ctx, n.name, network.InspectOptions{}); err == nil {
+	if same, err := n.sameName(ctx); err != nil {
+		return err
+	} else if len(same) > 0 {
 		return nil
-	} else if !cerrdefs.IsNotFound(err) {
-		return fmt.Errorf("inspect network %s: %w", n.name, err)
 	}
 	candidates := []string{n.subnet}
 	if n.subnet == "" {
@@ -100,7 +198,7 @@ func (n *taskNetwork) findOrCreate(ctx context.Context) error {
 		lastErr = err
 		// Another agent on the engine may have made it meanwhile, or taken
 		// the subnet: look again, then try the next subnet.
-		if _, ierr := api.NetworkInspect(ctx, n.name, network.InspectOptions{}); ierr == nil {
+		if same, lerr := n.sameName(ctx); lerr == nil && len(same) > 0 {
 			return nil
 		}
 		if n.subnet != "" || !strings.Contains(err.Error(), "overlap") {
@@ -152,21 +250,29 @@ func overlapsAny(cidr *net.IPNet, used []*net.IPNet) bool {
 func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.known = false
-	info, err := n.a.docker.NetworkInspect(ctx, n.name, network.InspectOptions{})
-	switch {
-	case cerrdefs.IsNotFound(err):
-		return nil
-	case err != nil:
-		return fmt.Errorf("inspect network %s: %w", n.name, err)
-	case info.Labels[LabelManaged] != "true" || len(info.Containers) > 0:
-		return nil
+	n.known, n.id = false, ""
+	same, err := n.sameName(ctx)
+	if err != nil {
+		return err
 	}
-	err = n.a.docker.NetworkRemove(ctx, n.name)
-	if err == nil || cerrdefs.IsNotFound(err) || strings.Contains(err.Error(), "active endpoints") {
-		return nil
+	var errs []error
+	for _, nw := range same {
+		info, err := n.a.docker.NetworkInspect(ctx, nw.ID, network.InspectOptions{})
+		switch {
+		case cerrdefs.IsNotFound(err):
+			continue
+		case err != nil:
+			errs = append(errs, fmt.Errorf("inspect network %s: %w", n.name, err))
+			continue
+		case info.Labels[LabelManaged] != "true" || len(info.Containers) > 0:
+			continue
+		}
+		err = n.a.docker.NetworkRemove(ctx, nw.ID)
+		if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "active endpoints") {
+			errs = append(errs, fmt.Errorf("remove network %s: %w", n.name, err))
+		}
 	}
-	return fmt.Errorf("remove network %s: %w", n.name, err)
+	return errors.Join(errs...)
 }
 
 // needsPause reports whether the task needs a container to own namespaces

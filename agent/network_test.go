@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -425,4 +426,62 @@ func TestAWSVPCTaskMakesTheTaskNetworkAgainWhenAnotherAgentRemovedIt(t *testing.
 		t.Errorf("GET on the task's address answered %d", code)
 	}
 	e.stop(arn)
+}
+
+// Two agents that make the task network at the same moment (the engine
+// does not refuse a second network of one name) settle on one: both tasks
+// run on it, the other network goes, and nothing stays once both close.
+func TestTwoAgentsMakingTheTaskNetworkAtOnceShareOne(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *agent.Config) { c.SparePause = false })
+	otherCfg := e.cfg
+	otherCfg.Instance = "other"
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	other, err := agent.New(ctx, otherCfg)
+	if err != nil {
+		t.Fatalf("start the second agent: %v", err)
+	}
+	defer other.Close()
+
+	task := load(t, spareTask)
+	var wg sync.WaitGroup
+	states := make([]agent.TaskState, 2)
+	errs := make([]error, 2)
+	for i, ag := range []*agent.Agent{e.agent, other} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := ag.StartTask(ctx, agent.TaskSpec{Task: task})
+			if err == nil {
+				st, err = ag.Wait(ctx, st.ARN, agent.TaskRunning)
+			}
+			states[i], errs[i] = st, err
+		}()
+	}
+	wg.Wait()
+	for i, st := range states {
+		if errs[i] != nil || st.LastStatus != agent.TaskRunning {
+			t.Fatalf("agent %d's task: %v, %s", i, errs[i], describe(st))
+		}
+	}
+	nets, err := e.api.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", e.cfg.TaskNetwork))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nets) != 1 {
+		t.Errorf("%d networks named %s, want the one both agents settled on", len(nets), e.cfg.TaskNetwork)
+	}
+	for i, ag := range []*agent.Agent{e.agent, other} {
+		if err := ag.KillTask(ctx, states[i].ARN); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ag.Wait(ctx, states[i].ARN, agent.TaskStopped); err != nil {
+			t.Fatal(err)
+		}
+		if err := ag.RemoveTask(ctx, states[i].ARN); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other.Close()
 }

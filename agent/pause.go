@@ -83,6 +83,7 @@ func (a *Agent) createPause(ctx context.Context, cfg *container.Config, host *co
 		if err := a.network.ensure(ctx); err != nil {
 			return "", err
 		}
+		a.network.attach(host, netCfg)
 	}
 	created, err := a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
 	if err != nil {
@@ -100,6 +101,9 @@ func (a *Agent) runPause(ctx context.Context, id string, onNetwork bool) (string
 	if err != nil && onNetwork && cerrdefs.IsNotFound(err) {
 		a.network.forget()
 		if err = a.network.ensure(ctx); err == nil {
+			err = a.network.reattach(ctx, id)
+		}
+		if err == nil {
 			err = a.docker.ContainerStart(ctx, id, container.StartOptions{})
 		}
 	}
