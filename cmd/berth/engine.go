@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/docker/docker/client"
+	"github.com/moby/term"
 )
 
 // dockerClient connects to the engine the environment names (DOCKER_HOST
@@ -23,9 +24,5 @@ func dockerClient() (*client.Client, error) {
 // lines are welcome.
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(f.Fd())
 }

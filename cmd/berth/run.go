@@ -282,13 +282,13 @@ func heldPorts(ctx context.Context, docker client.APIClient, hostIP string) (sch
 
 // parseAttributes reads --attribute NAME=VALUE flags.
 func parseAttributes(flags []string) (map[string]string, error) {
-	out := make(map[string]string, len(flags))
-	for _, f := range flags {
-		name, value, ok := strings.Cut(f, "=")
-		if !ok || name == "" {
-			return nil, usageError("--attribute %q: want NAME=VALUE", f)
-		}
-		out[name] = value
+	pairs, err := parseNameValues("--attribute", flags)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(pairs))
+	for _, p := range pairs {
+		out[p.Name] = p.Value
 	}
 	return out, nil
 }
@@ -406,11 +406,16 @@ func openStore() (*store.Store, error) {
 
 // parseEnv reads --env NAME=VALUE flags.
 func parseEnv(flags []string) ([]taskdef.KeyValuePair, error) {
-	out := make([]taskdef.KeyValuePair, 0, len(flags))
-	for _, f := range flags {
-		name, value, ok := strings.Cut(f, "=")
+	return parseNameValues("--env", flags)
+}
+
+// parseNameValues reads the NAME=VALUE values of a repeatable flag.
+func parseNameValues(flag string, values []string) ([]taskdef.KeyValuePair, error) {
+	out := make([]taskdef.KeyValuePair, 0, len(values))
+	for _, v := range values {
+		name, value, ok := strings.Cut(v, "=")
 		if !ok || name == "" {
-			return nil, usageError("--env %q: want NAME=VALUE", f)
+			return nil, usageError("%s %q: want NAME=VALUE", flag, v)
 		}
 		out = append(out, taskdef.KeyValuePair{Name: name, Value: value})
 	}
