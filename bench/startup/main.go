@@ -26,6 +26,7 @@ import (
 
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -95,7 +96,7 @@ func run(berthBinary string, rounds int) error {
 	}
 	defer docker.Close()
 	// Deferred before the agent's Close, so it runs after it.
-	defer removeLabelled(docker, true)
+	defer testenv.RemoveLabelled(context.Background(), docker, benchLabel+"=true")
 	for _, ref := range []string{images.DemoRef, images.PauseRef} {
 		if err := images.Ensure(ctx, docker, berthBinary, ref); err != nil {
 			return err
@@ -150,7 +151,7 @@ func run(berthBinary string, rounds int) error {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
 			samples[i] = append(samples[i], d)
-			removeLabelled(docker, false)
+			removeBaselineContainers(docker)
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, rounds)
 	}
@@ -307,21 +308,18 @@ func median(ds []time.Duration) time.Duration {
 	return s[len(s)/2]
 }
 
-// removeLabelled removes what the docker run baseline left. Between runs
-// berth's own containers are the agent's to remove: its tasks' go with
-// RemoveTask, and its spare pause container stays for the next Fargate
-// task, as it would on a container instance. all, once the agent has
-// closed, removes whatever is left.
-func removeLabelled(docker client.APIClient, all bool) {
+// removeBaselineContainers removes what the docker run and docker-compose
+// baselines left between runs; berth's own containers (the agent's spare
+// pause container) stay, as they would under a running agent.
+func removeBaselineContainers(docker client.APIClient) {
 	ctx := context.Background()
 	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", benchLabel+"=true"))})
 	if err != nil {
 		return
 	}
 	for _, c := range list {
-		if !all && c.Labels[agent.LabelManaged] == "true" {
-			continue
+		if c.Labels[agent.LabelManaged] != "true" {
+			docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 		}
-		docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	}
 }
