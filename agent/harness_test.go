@@ -206,6 +206,12 @@ func (e *env) assertNothingLeft() {
 			e.t.Errorf("volume %s was left behind", v.Name)
 		}
 	}
+	if len(cs) > 0 {
+		// A task cgroup cannot go while the containers in it run.
+		if err := testenv.RemoveLabelled(ctx, e.api, e.label); err != nil {
+			e.t.Errorf("remove what the test left: %v", err)
+		}
+	}
 	for _, arn := range e.events.arns() {
 		id := arn[strings.LastIndex(arn, "/")+1:]
 		dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", "ecs", id))

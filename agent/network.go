@@ -70,18 +70,23 @@ func (n *taskNetwork) forget() {
 	n.mu.Unlock()
 }
 
-// attach puts a container on the task network, by the network's ID, so a
-// name that two agents' networks briefly share is never looked up. It is
-// called after ensure.
+// attach puts a container on the task network by the network's ID, so a
+// name that two agents' networks briefly share is never looked up: not at
+// the create, which takes the network mode, nor at the start, which finds
+// the network by the endpoint's NetworkID when it is set and by name
+// otherwise. It is called after ensure.
 func (n *taskNetwork) attach(host *container.HostConfig, netCfg *network.NetworkingConfig) {
 	n.mu.Lock()
 	id := n.id
 	n.mu.Unlock()
 	host.NetworkMode = container.NetworkMode(id)
-	if ep, ok := netCfg.EndpointsConfig[n.name]; ok {
-		delete(netCfg.EndpointsConfig, n.name)
-		netCfg.EndpointsConfig[id] = ep
+	ep := netCfg.EndpointsConfig[n.name]
+	if ep == nil {
+		ep = &network.EndpointSettings{}
 	}
+	delete(netCfg.EndpointsConfig, n.name)
+	ep.NetworkID = id
+	netCfg.EndpointsConfig[id] = ep
 }
 
 // reattach moves a created container whose network has gone onto the task
@@ -104,6 +109,7 @@ func (n *taskNetwork) reattach(ctx context.Context, containerID string) error {
 	n.mu.Lock()
 	id := n.id
 	n.mu.Unlock()
+	settings.NetworkID = id
 	if err := n.a.docker.NetworkConnect(ctx, id, containerID, settings); err != nil {
 		return fmt.Errorf("connect to network %s: %w", n.name, err)
 	}

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
@@ -484,4 +486,78 @@ func TestTwoAgentsMakingTheTaskNetworkAtOnceShareOne(t *testing.T) {
 		}
 	}
 	other.Close()
+}
+
+// Where two networks carry the task network's name and berth may remove
+// neither (the user made them), the task takes the older one and starts:
+// its pause container names the network by ID at the create and at the
+// start, so the engine never has to pick between the two names.
+func TestAWSVPCTaskStartsWhileTwoNetworksShareTheTaskNetworkName(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *agent.Config) { c.SparePause = false })
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	older := createDuplicateNetwork(t, e, ctx)
+	createDuplicateNetwork(t, e, ctx)
+
+	arn := e.run(spareTask)
+	st := e.waitRunning(arn)
+	info, err := e.api.ContainerInspect(ctx, pauseContainer(t, e, arn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep := info.NetworkSettings.Networks[e.cfg.TaskNetwork]; ep == nil || ep.NetworkID != older {
+		t.Errorf("the pause container is on %+v, want the older network %s", info.NetworkSettings.Networks, older)
+	}
+	if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+		t.Errorf("GET on the task's address answered %d", code)
+	}
+	e.stop(arn)
+}
+
+// createDuplicateNetwork makes a network of the test's task network name
+// as a user would, with no berth label, even when one of that name exists:
+// the engine's duplicate check is asked off, through the API itself, since
+// the Go client always asks it on of engines older than API 1.44. An
+// engine that refuses duplicates whatever it is asked skips the test. The
+// network is removed when the test ends; it returns the network's ID.
+func createDuplicateNetwork(t *testing.T, e *env, ctx context.Context) string {
+	t.Helper()
+	dockerAPI, ok := e.api.(*client.Client)
+	if !ok {
+		t.Fatalf("the test needs the engine's own client, not %T", e.api)
+	}
+	dial := dockerAPI.Dialer()
+	hc := &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
+	}}
+	key, value, _ := strings.Cut(e.label, "=")
+	body := fmt.Sprintf(`{"Name":%q,"CheckDuplicate":false,"Driver":"bridge","Labels":{%q:%q}}`, e.cfg.TaskNetwork, key, value)
+	url := "http://engine/v" + dockerAPI.ClientVersion() + "/networks/create"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatalf("create a network named %s: %v", e.cfg.TaskNetwork, err)
+	}
+	defer resp.Body.Close()
+	var created struct{ ID, Message string }
+	if err := json.NewDecoder(resp.Body).Decode(&created); err != nil {
+		t.Fatalf("create a network named %s: %s: %v", e.cfg.TaskNetwork, resp.Status, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusConflict:
+		t.Skipf("this engine refuses a second network of one name (%s), so two can only meet in a race", created.Message)
+	case resp.StatusCode != http.StatusCreated:
+		t.Fatalf("create a network named %s: %s: %s", e.cfg.TaskNetwork, resp.Status, created.Message)
+	}
+	t.Cleanup(func() {
+		if err := e.api.NetworkRemove(context.Background(), created.ID); err != nil && !cerrdefs.IsNotFound(err) {
+			t.Errorf("remove the test's network %s: %v", created.ID, err)
+		}
+	})
+	return created.ID
 }
