@@ -208,8 +208,11 @@ func TestFailedSuccessDependencyFailsTheTask(t *testing.T) {
 func TestEssentialExitStopsTheOthersWithSIGTERMThenSIGKILL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
+	// app starts once the other two run, so that they have made up their
+	// minds about SIGTERM by the time it exits, however slow the engine.
 	arn := e.run(`{"family":"essential","containerDefinitions":[
-		{"name":"app","image":"berth/demo","memory":32,"command":["exit","3","--after","1s"]},
+		{"name":"app","image":"berth/demo","memory":32,"command":["exit","3","--after","1s"],
+		 "dependsOn":[{"containerName":"gentle","condition":"START"},{"containerName":"stubborn","condition":"START"}]},
 		{"name":"gentle","image":"berth/demo","memory":32,"essential":false,"command":["sleep","120"],"stopTimeout":30},
 		{"name":"stubborn","image":"berth/demo","memory":32,"essential":false,"command":["sleep","--ignore-sigterm","120"],"stopTimeout":2}]}`)
 	st := e.waitStatus(arn, agent.TaskStopped)
