@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
@@ -150,6 +151,13 @@ func (c *cgroups) taskDirs() map[string][]string {
 	return out
 }
 
+// madeAfter reports whether the cgroup dir was made (or touched) after t,
+// or cannot be looked at.
+func madeAfter(dir string, t time.Time) bool {
+	fi, err := os.Stat(dir)
+	return err != nil || fi.ModTime().After(t)
+}
+
 // hasProcesses reports whether any process is in the cgroup dir or below.
 func hasProcesses(dir string) bool {
 	procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
@@ -169,14 +177,28 @@ func hasProcesses(dir string) bool {
 	return false
 }
 
+// cgroupSweepGrace is how old a task cgroup must be before an agent may
+// take it for one left behind. A task makes its cgroup just before creating
+// its first container, and another agent's task may be in that moment: a
+// container create takes far less than this.
+const cgroupSweepGrace = time.Minute
+
 // sweepCgroups removes the task cgroups whose task has no container on the
-// engine, of any agent, and no process: their task ended (or failed before
-// its first container ran) while no agent was there to clean up. A task
-// makes its cgroup just before creating its first container, and the
-// directories are read before the containers are listed, so a task starting
-// meanwhile is left alone but for a window of one container create.
+// engine, of any agent, and no process, and that were made more than
+// cgroupSweepGrace ago: their task ended (or failed before its first
+// container ran) while no agent was there to clean up. A task that failed
+// so under a live agent loses nothing by it: the cgroup holds nothing.
 func (a *Agent) sweepCgroups(ctx context.Context) {
 	dirs := a.cgroups.taskDirs()
+	if len(dirs) == 0 {
+		return
+	}
+	made := time.Now().Add(-cgroupSweepGrace)
+	for id, ds := range dirs {
+		if slices.ContainsFunc(ds, func(d string) bool { return madeAfter(d, made) }) {
+			delete(dirs, id)
+		}
+	}
 	if len(dirs) == 0 {
 		return
 	}

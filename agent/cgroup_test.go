@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,8 +10,10 @@ import (
 )
 
 // A task that fails before any of its containers is created, on an agent
-// that closes before the task's cleanup, leaves its cgroup behind; the next
-// agent removes it, since no container of that task is on the engine.
+// that closes before the task's cleanup, leaves its cgroup behind. A new
+// agent leaves it alone while it is young, since another agent's task may
+// be about to create its first container in it, and removes it once it is
+// older than that: no container of its task is on the engine.
 func TestNewAgentRemovesTaskCgroupsLeftBehind(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *agent.Config) { c.CleanupWait = time.Hour })
@@ -27,6 +30,17 @@ func TestNewAgentRemovesTaskCgroupsLeftBehind(t *testing.T) {
 	e.agent.Close()
 	if len(cgroups()) == 0 {
 		t.Fatal("the failed task made no cgroup: the test proves nothing")
+	}
+	e.start()
+	if len(cgroups()) == 0 {
+		t.Fatal("a new agent removed the cgroup of a task that may be starting")
+	}
+	e.agent.Close()
+	old := time.Now().Add(-time.Hour)
+	for _, d := range cgroups() {
+		if err := os.Chtimes(d, old, old); err != nil {
+			t.Fatalf("age the cgroup: %v", err)
+		}
 	}
 	e.start()
 	if left := cgroups(); len(left) != 0 {

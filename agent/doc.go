@@ -51,7 +51,9 @@
 // new agent finds a pause container that was a spare. Nothing outlives the
 // agent: Close removes the spare no task took, and New removes such spares
 // (after a crash), an unused task network, and task cgroups whose task has
-// no container on the engine and no process.
+// no container on the engine and no process and that are over a minute old
+// (a younger one may be another agent's task about to create its first
+// container).
 //
 // State moves only on the engine's event stream (start, die, oom,
 // health_status, destroy), each event confirmed by an inspect (as is each
