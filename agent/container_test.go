@@ -295,22 +295,6 @@ func TestEngineErrorsNameThemselvesInTheReason(t *testing.T) {
 	}
 }
 
-func TestPortAllocatorSkipsHeldAndBusyPorts(t *testing.T) {
-	busy := map[int]bool{dynamicPortFirst + 1: true}
-	p := newPortAllocator()
-	p.free = func(ip string, port int, proto string) bool { return !busy[port] }
-	a, _ := p.allocate("task-a", "0.0.0.0", "tcp")
-	b, _ := p.allocate("task-b", "0.0.0.0", "tcp")
-	if a != dynamicPortFirst || b != dynamicPortFirst+2 {
-		t.Errorf("got %d and %d, want %d and %d", a, b, dynamicPortFirst, dynamicPortFirst+2)
-	}
-	p.release("task-a")
-	p.next = dynamicPortFirst
-	if c, _ := p.allocate("task-c", "0.0.0.0", "tcp"); c != dynamicPortFirst {
-		t.Errorf("a released port was not reused: got %d", c)
-	}
-}
-
 func TestCreationOrderPutsVolumeSourcesFirst(t *testing.T) {
 	mk := func(name string, from ...string) *ctr {
 		d := &taskdef.ContainerDefinition{Name: name}

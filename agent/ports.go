@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -15,7 +16,10 @@ const (
 
 // portAllocator hands out dynamic host ports. The agent chooses them itself,
 // rather than letting Docker, so that they come from ECS's range and are
-// known before the container exists.
+// known before the container exists. Each allocator starts at a random
+// place in the range: agents sharing an engine (two berth runs, say) then
+// do not offer the same port to two tasks in the moment before either has
+// bound it, which the check that a port is free cannot see.
 type portAllocator struct {
 	mu   sync.Mutex
 	held map[portKey]string // port → task ARN holding it
@@ -30,7 +34,8 @@ type portKey struct {
 }
 
 func newPortAllocator() *portAllocator {
-	return &portAllocator{held: map[portKey]string{}, next: dynamicPortFirst, free: portFree}
+	start := dynamicPortFirst + rand.IntN(dynamicPortLast-dynamicPortFirst+1)
+	return &portAllocator{held: map[portKey]string{}, next: start, free: portFree}
 }
 
 // allocate returns a dynamic port for the task, free on ip.
