@@ -13,6 +13,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -159,6 +160,9 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 			return nil, time.Time{}, fmt.Errorf("agent config: find the berth binary: %w", err)
 		}
 	}
+	// The first task's image check needs the binary's digest; reading the
+	// binary overlaps with the engine's answers from here on.
+	images.Prehash(binary)
 	info, err := cfg.Docker.Info(ctx)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("docker info: %w", err)
