@@ -23,6 +23,7 @@ import (
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/console"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/placement"
 	"github.com/berthdev/berth/scheduler"
 	"github.com/berthdev/berth/taskdef"
@@ -103,6 +104,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	// kill berth with the task still running: the task runs to its end and
 	// is cleaned up as usual, its output unread.
 	signal.Ignore(syscall.SIGPIPE)
+	// The task's image check hashes this binary; begin while the
+	// definition is read and the engine asked.
+	if exe, err := os.Executable(); err == nil {
+		images.Prehash(exe)
+	}
 
 	if err := checkLaunchType(opts.launchType); err != nil {
 		return err
@@ -139,13 +145,15 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		return err
 	}
 	defer docker.Close()
-	if err := placeLocally(ctx, docker, opts.cluster, opts.hostIP, task, attributes); err != nil {
-		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)}
-	}
+	// What dead runs left goes first: its tasks must not hold host ports
+	// the placement then finds taken.
 	if reaped, err := reapOrphans(ctx, docker); err != nil {
 		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", err))
 	} else if reaped > 0 {
 		out.Line("berth", fmt.Sprintf("removed %d tasks left by berth run processes that ended without stopping them", reaped))
+	}
+	if err := placeLocally(ctx, docker, opts.cluster, opts.hostIP, task, attributes); err != nil {
+		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)}
 	}
 	ag, err := agent.New(ctx, agent.Config{
 		Docker:       docker,

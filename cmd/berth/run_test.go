@@ -7,7 +7,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -328,12 +330,21 @@ func TestRunRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
 // A berth run that dies without stopping its task (killed, or its machine
 // restarted under it) leaves the task running; the next berth run finds it
 // and removes it, so nothing outlives what the user asked for.
+// A killed run's task still holds its static host port; the next run
+// removes it before placing its own task, which then gets the port.
 func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	// Not parallel: every berth run removes what dead runs left, and the
 	// count this test checks is of its own orphan only.
 	e := newRunEnv(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	mapping := fmt.Sprintf(`"portMappings": [{"containerPort": 8080, "hostPort": %d}]`, port)
 	cmd := e.command(e.file("sleeper.json", `{"family": "sleeper", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
-	  "memory": 64, "command": ["sleep", "600"]}]}`))
+	  "memory": 64, "command": ["sleep", "600"], `+mapping+`}]}`))
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
@@ -350,7 +361,8 @@ func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	if err != nil || len(left) != 1 {
 		t.Fatalf("the killed run should have left its container behind, found %d (%v)", len(left), err)
 	}
-	out, code := e.run(e.file("job.json", jobDef))
+	out, code := e.run(e.file("job.json", `{"family": "job", "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 64,
+	  "command": ["exit", "3"], `+mapping+`}]}`))
 	if code != 3 || !strings.Contains(out, "removed 1 tasks left by berth run processes that ended without stopping them") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
