@@ -59,9 +59,10 @@ every change of the task's state on a line of its own.
 A FILE is validated and registered (a new revision only when it changed);
 FAMILY[:REVISION] runs a definition registered before. An EC2 task is first
 placed on the local engine as RunTask would place it on a container
-instance: it must fit the engine's CPUs and memory and the ports other berth
-tasks hold, and its memberOf constraints must hold for the instance's
-attributes (set more with --attribute). A Fargate task gets a network
+instance: it must fit what the engine's CPUs and memory leave after the
+other berth EC2 tasks running on it, its static host ports must be free of
+other berth tasks', and its memberOf constraints must hold for the
+instance's attributes (set more with --attribute). A Fargate task gets a network
 interface of its own on berth's task network.
 
 Ctrl-C stops the task as StopTask does (SIGTERM, then SIGKILL after each
@@ -238,11 +239,11 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 }
 
 // placeLocally places an EC2 task on the local engine as the one container
-// instance of the cluster, as RunTask would: its resources must fit the
-// engine's CPUs and memory, its static host ports must be free of other
-// berth tasks' on the same address, and its placement constraints must
-// hold for the instance's attributes. Fargate tasks get capacity of their
-// own size.
+// instance of the cluster, as RunTask would: its resources must fit what
+// the engine's CPUs and memory leave after the other berth EC2 tasks
+// running on it, its static host ports must be free of other berth tasks'
+// on the same address, and its placement constraints must hold for the
+// instance's attributes. Fargate tasks get capacity of their own size.
 func placeLocally(ctx context.Context, docker client.APIClient, cluster, hostIP string, task *taskdef.Task, extra map[string]string) error {
 	if task.LaunchType == taskdef.LaunchFargate {
 		return nil
@@ -261,7 +262,32 @@ func placeLocally(ctx context.Context, docker client.APIClient, cluster, hostIP 
 		return err
 	}
 	local.Tasks = append(local.Tasks, held)
+	others, err := otherEC2Tasks(ctx, docker)
+	if err != nil {
+		return err
+	}
+	local.Tasks = append(local.Tasks, others...)
 	return placement.PlaceOn(local, task)
+}
+
+// otherEC2Tasks is the CPU and memory that the engine's running berth
+// tasks of the EC2 launch type take of the instance, whichever berth run
+// or agent started them. A Fargate task runs on capacity of its own and
+// takes nothing. Their ports are heldPorts' to count, by address.
+func otherEC2Tasks(ctx context.Context, docker client.APIClient) ([]scheduler.Task, error) {
+	active, err := agent.ActiveTasks(ctx, docker)
+	if err != nil {
+		return nil, err
+	}
+	var out []scheduler.Task
+	for _, a := range active {
+		if a.LaunchType == taskdef.LaunchFargate {
+			continue
+		}
+		needs := placement.Needs(&a.Task)
+		out = append(out, scheduler.Task{ARN: a.ARN, Group: a.Group, Needs: scheduler.Resources{CPU: needs.CPU, MemoryMiB: needs.MemoryMiB}})
+	}
+	return out, nil
 }
 
 // heldPorts is what other berth tasks hold on the engine that a new task

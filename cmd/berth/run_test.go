@@ -78,6 +78,20 @@ func (e *runEnv) command(args ...string) *exec.Cmd {
 	return cmd
 }
 
+// start starts berth and follows its output, standard error included.
+func (e *runEnv) start(cmd *exec.Cmd) *lineWatcher {
+	e.t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	if err := cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	return watch(stdout)
+}
+
 // run runs berth to the end and returns its output and exit code.
 func (e *runEnv) run(args ...string) (string, int) {
 	e.t.Helper()
@@ -228,12 +242,7 @@ func TestCtrlCStopsTheTaskAsStopTaskDoes(t *testing.T) {
 	e := newRunEnv(t)
 	cmd := e.command(e.file("web.json", `{"family": "web", "containerDefinitions": [{"name": "web", "image": "berth/demo:latest",
 	  "memory": 64, "stopTimeout": 10, "command": ["serve"], "portMappings": [{"containerPort": 8080}]}]}`))
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := watch(stdout)
+	w := e.start(cmd)
 	// The demo program is PID 1: until it has set up its handler, the
 	// kernel drops SIGTERM, as it would for any container's first process.
 	w.waitFor(t, "demo: serving on")
@@ -254,12 +263,7 @@ func TestASecondCtrlCKillsTheTask(t *testing.T) {
 	e := newRunEnv(t)
 	cmd := e.command(e.file("stubborn.json", `{"family": "stubborn", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
 	  "memory": 64, "stopTimeout": 600, "command": ["sleep", "600", "--ignore-sigterm"]}]}`))
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := watch(stdout)
+	w := e.start(cmd)
 	w.waitFor(t, "demo: sleeping")
 	cmd.Process.Signal(syscall.SIGINT)
 	w.waitFor(t, "task STOPPING")
@@ -345,12 +349,7 @@ func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	mapping := fmt.Sprintf(`"portMappings": [{"containerPort": 8080, "hostPort": %d}]`, port)
 	cmd := e.command(e.file("sleeper.json", `{"family": "sleeper", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
 	  "memory": 64, "command": ["sleep", "600"], `+mapping+`}]}`))
-	stdout, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	w := watch(stdout)
+	w := e.start(cmd)
 	w.waitFor(t, "task RUNNING")
 	cmd.Process.Kill()
 	cmd.Wait()
@@ -389,5 +388,48 @@ func TestRunPlacesTheTaskOnTheLocalInstanceByItsAttributes(t *testing.T) {
 	out, code = e.run(e.file("huge.json", `{"family": "huge", "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 100000000, "command": ["exit", "0"]}]}`))
 	if code != exitTaskFailedToStart || !strings.Contains(out, "RESOURCE:MEMORY") {
 		t.Fatalf("more memory than the engine has: exit %d:\n%s", code, out)
+	}
+}
+
+// The engine is one container instance for every berth run: an EC2 task
+// that wants most of its memory leaves no room for a second one, whichever
+// run started the first, while a Fargate task, on capacity of its own, is
+// placed all the same.
+func TestRunCountsTheMemoryOfTheEnginesOtherEC2Tasks(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	info, err := testenv.Docker(t).Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	most := int(info.MemTotal>>20) * 6 / 10
+	big := func(name, command string) string {
+		return e.file(name+".json", fmt.Sprintf(`{"family": %q, "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
+		  "memory": %d, "command": %s}]}`, name, most, command))
+	}
+
+	first := e.command(big("first", `["sleep", "600"]`))
+	w := e.start(first)
+	w.waitFor(t, "task RUNNING")
+
+	out, code := e.run(big("second", `["exit", "0"]`))
+	if code != exitTaskFailedToStart || !strings.Contains(out, "RESOURCE:MEMORY") || !strings.Contains(out, "has insufficient memory available") {
+		t.Errorf("a second EC2 task wanting most of the memory: exit %d:\n%s", code, out)
+	}
+
+	// The Fargate size nearest below that memory, with 4 vCPU (8-30 GiB).
+	if gib := most / 1024; gib >= 8 && gib <= 30 {
+		fargate := e.file("fargate.json", fmt.Sprintf(`{"family": "fargate", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc",
+		  "cpu": "4096", "memory": "%d", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "command": ["exit", "0"]}]}`, gib*1024))
+		if out, code := e.run("--launch-type", "FARGATE", fargate); code != 0 {
+			t.Errorf("a Fargate task of that size: exit %d:\n%s", code, out)
+		}
+	} else {
+		t.Logf("no Fargate size with 4 vCPU holds %d MiB: the Fargate half is left out", most)
+	}
+
+	first.Process.Signal(syscall.SIGINT)
+	if err := first.Wait(); err != nil {
+		t.Errorf("the first run: %v\n%s", err, w.String())
 	}
 }

@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/taskdef"
+)
+
+// ActiveTask is a task of any agent on the engine that still holds its
+// resources: one of its containers is running or has yet to run. It is
+// read from the containers' labels, so that a caller can count what every
+// agent's tasks take of the engine without asking the agents.
+type ActiveTask struct {
+	ARN, Cluster, Instance string
+	LaunchType             string
+	Group                  string
+	// Task is the task as it was started: its definition, normalised,
+	// and its task-level cpu and memory.
+	Task taskdef.Task
+}
+
+// ActiveTasks lists the tasks of every agent on the engine whose
+// containers have not all exited, by ARN.
+func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, error) {
+	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))})
+	if err != nil {
+		return nil, fmt.Errorf("list berth's containers: %w", err)
+	}
+	active := map[string]bool{}
+	labels := map[string]map[string]string{} // one container's labels per task
+	for _, c := range list {
+		arn := c.Labels[LabelTaskARN]
+		if arn == "" || c.Labels[labelTaskRecord] == "" {
+			continue // a spare pause container, or not a task's
+		}
+		labels[arn] = c.Labels
+		if c.State != "exited" && c.State != "dead" {
+			active[arn] = true
+		}
+	}
+	out := make([]ActiveTask, 0, len(active))
+	for arn := range active {
+		rec, err := decodeRecord(labels[arn][labelTaskRecord])
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", arn, err)
+		}
+		out = append(out, ActiveTask{
+			ARN:        rec.ARN,
+			Cluster:    rec.Cluster,
+			Instance:   labels[arn][labelInstance],
+			LaunchType: rec.LaunchType,
+			Group:      rec.Group,
+			Task:       taskdef.Task{Definition: rec.Definition, CPU: rec.CPU, Memory: rec.Memory, LaunchType: rec.LaunchType},
+		})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })
+	return out, nil
+}
