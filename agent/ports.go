@@ -17,8 +17,8 @@ const (
 // portAllocator hands out dynamic host ports. The agent chooses them itself,
 // rather than letting Docker, so that they come from ECS's range and are
 // known before the container exists. Each allocator starts at a random
-// place in the range: agents sharing an engine (two berth runs, say) then
-// do not offer the same port to two tasks in the moment before either has
+// place in the range, so that agents sharing an engine (two berth runs,
+// say) seldom offer one port to two tasks in the moment before either has
 // bound it, which the check that a port is free cannot see.
 type portAllocator struct {
 	mu   sync.Mutex
