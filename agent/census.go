@@ -18,10 +18,9 @@ import (
 // agent's tasks take of the engine without asking the agents.
 type ActiveTask struct {
 	ARN, Cluster, Instance string
-	LaunchType             string
 	Group                  string
 	// Task is the task as it was started: its definition, normalised,
-	// and its task-level cpu and memory.
+	// its task-level cpu and memory, and its launch type.
 	Task taskdef.Task
 }
 
@@ -51,12 +50,11 @@ func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, er
 			return nil, fmt.Errorf("task %s: %w", arn, err)
 		}
 		out = append(out, ActiveTask{
-			ARN:        rec.ARN,
-			Cluster:    rec.Cluster,
-			Instance:   labels[arn][labelInstance],
-			LaunchType: rec.LaunchType,
-			Group:      rec.Group,
-			Task:       taskdef.Task{Definition: rec.Definition, CPU: rec.CPU, Memory: rec.Memory, LaunchType: rec.LaunchType},
+			ARN:      rec.ARN,
+			Cluster:  rec.Cluster,
+			Instance: labels[arn][labelInstance],
+			Group:    rec.Group,
+			Task:     taskdef.Task{Definition: rec.Definition, CPU: rec.CPU, Memory: rec.Memory, LaunchType: rec.LaunchType},
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })

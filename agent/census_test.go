@@ -37,7 +37,7 @@ func TestActiveTasksListsRunningTasksWithTheirDefinitionAndSize(t *testing.T) {
 		t.Fatalf("active tasks of the test's cluster: %+v, want only %s", mine, running)
 	}
 	got := mine[0]
-	if got.LaunchType != "EC2" || got.Group != "family:census" || got.Task.CPU != 256 || got.Task.Memory != 512 ||
+	if got.Task.LaunchType != "EC2" || got.Group != "family:census" || got.Task.CPU != 256 || got.Task.Memory != 512 ||
 		got.Task.Definition.Family != "census" || len(got.Task.Definition.ContainerDefinitions) != 1 {
 		t.Errorf("active task %+v: want an EC2 task of family census, group family:census, 256 CPU units and 512 MiB", got)
 	}

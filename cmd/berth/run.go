@@ -62,8 +62,9 @@ placed on the local engine as RunTask would place it on a container
 instance: it must fit what the engine's CPUs and memory leave after the
 other berth EC2 tasks running on it, its static host ports must be free of
 other berth tasks', and its memberOf constraints must hold for the
-instance's attributes (set more with --attribute). A Fargate task gets a network
-interface of its own on berth's task network.
+instance's attributes (set more with --attribute). A Fargate task gets
+capacity of its own size and a network interface of its own on berth's
+task network.
 
 Ctrl-C stops the task as StopTask does (SIGTERM, then SIGKILL after each
 container's stopTimeout); a second Ctrl-C kills it. When the task has
@@ -281,7 +282,7 @@ func otherEC2Tasks(ctx context.Context, docker client.APIClient) ([]scheduler.Ta
 	}
 	var out []scheduler.Task
 	for _, a := range active {
-		if a.LaunchType == taskdef.LaunchFargate {
+		if a.Task.LaunchType == taskdef.LaunchFargate {
 			continue
 		}
 		needs := placement.Needs(&a.Task)
