@@ -208,8 +208,8 @@ func TestFailedSuccessDependencyFailsTheTask(t *testing.T) {
 func TestEssentialExitStopsTheOthersWithSIGTERMThenSIGKILL(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	// app starts once the other two run, so that they have made up their
-	// minds about SIGTERM by the time it exits, however slow the engine.
+	// app starts once the other two run and exits a second later, by when
+	// they have set up their signal handling, however slow their start.
 	arn := e.run(`{"family":"essential","containerDefinitions":[
 		{"name":"app","image":"berth/demo","memory":32,"command":["exit","3","--after","1s"],
 		 "dependsOn":[{"containerName":"gentle","condition":"START"},{"containerName":"stubborn","condition":"START"}]},
