@@ -12,10 +12,12 @@ import (
 	"github.com/berthdev/berth/taskdef"
 )
 
-// ActiveTask is a task of any agent on the engine that still holds its
-// resources: one of its containers is running or has yet to run. It is
-// read from the containers' labels, so that a caller can count what every
-// agent's tasks take of the engine without asking the agents.
+// ActiveTask is a task of any agent on the engine that holds its resources:
+// one of its containers runs. It is read from the containers' labels, so
+// that a caller can count what every agent's tasks take of the engine
+// without asking the agents. A task whose containers have all exited, or
+// were never started (a stopped task's, kept until its cleanup), holds
+// nothing.
 type ActiveTask struct {
 	ARN, Cluster, Instance string
 	Group                  string
@@ -24,8 +26,8 @@ type ActiveTask struct {
 	Task taskdef.Task
 }
 
-// ActiveTasks lists the tasks of every agent on the engine whose
-// containers have not all exited, by ARN.
+// ActiveTasks lists the tasks of every agent on the engine of which a
+// container runs, by ARN.
 func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, error) {
 	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))})
 	if err != nil {
@@ -39,7 +41,8 @@ func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, er
 			continue // a spare pause container, or not a task's
 		}
 		labels[arn] = c.Labels
-		if c.State != "exited" && c.State != "dead" {
+		switch c.State {
+		case "running", "paused", "restarting":
 			active[arn] = true
 		}
 	}

@@ -10,15 +10,19 @@ import (
 
 // ActiveTasks finds the tasks on the engine (of any agent) whose
 // containers still run, with the definition and task size they started
-// with, and leaves out the ones that have stopped but are not yet removed.
+// with, and leaves out the ones that have stopped but are not yet removed,
+// also when a container of theirs was created and never started.
 func TestActiveTasksListsRunningTasksWithTheirDefinitionAndSize(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *agent.Config) { c.CleanupWait = time.Hour })
 	running := e.run(`{"family":"census","cpu":"256","memory":"512","containerDefinitions":[
 		{"name":"app","image":"berth/demo","command":["sleep","600"]}]}`)
 	e.waitRunning(running)
-	stopped := e.run(`{"family":"census-done","containerDefinitions":[
-		{"name":"app","image":"berth/demo","memory":32,"command":["exit","0"]}]}`)
+	// Stopped and kept: init exited, app was created but never started.
+	stopped := e.run(`{"family":"census-failed","containerDefinitions":[
+		{"name":"init","image":"berth/demo","memory":32,"essential":false,"command":["exit","3"]},
+		{"name":"app","image":"berth/demo","memory":32,"command":["sleep","60"],
+		 "dependsOn":[{"containerName":"init","condition":"SUCCESS"}]}]}`)
 	e.waitStatus(stopped, agent.TaskStopped)
 
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -28,13 +32,15 @@ func TestActiveTasksListsRunningTasksWithTheirDefinitionAndSize(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mine []agent.ActiveTask
+	var arns []string
 	for _, a := range active {
 		if a.Cluster == e.cfg.Cluster {
 			mine = append(mine, a)
+			arns = append(arns, a.ARN)
 		}
 	}
 	if len(mine) != 1 || mine[0].ARN != running {
-		t.Fatalf("active tasks of the test's cluster: %+v, want only %s", mine, running)
+		t.Fatalf("active tasks of the test's cluster: %v, want only %s", arns, running)
 	}
 	got := mine[0]
 	if got.Task.LaunchType != "EC2" || got.Group != "family:census" || got.Task.CPU != 256 || got.Task.Memory != 512 ||
