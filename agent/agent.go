@@ -244,9 +244,9 @@ func (a *Agent) StartTask(ctx context.Context, spec TaskSpec) (TaskState, error)
 // by user" when empty); code defaults to UserInitiated. It returns at once;
 // the task moves to STOPPED through its containers' stop timeouts.
 func (a *Agent) StopTask(ctx context.Context, arn, reason string, code StopCode) error {
-	t, ok := a.lookup(arn)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	t, err := a.find(arn)
+	if err != nil {
+		return err
 	}
 	if code == "" {
 		code = StopUserInitiated
@@ -262,9 +262,9 @@ func (a *Agent) StopTask(ctx context.Context, arn, reason string, code StopCode)
 // whatever its stopTimeout and dependsOn order. A task not yet stopping is
 // stopped as by StopTask with UserInitiated.
 func (a *Agent) KillTask(ctx context.Context, arn string) error {
-	t, ok := a.lookup(arn)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	t, err := a.find(arn)
+	if err != nil {
+		return err
 	}
 	t.requestStop(StopUserInitiated, reasonUserStopped, true)
 	return nil
@@ -273,9 +273,9 @@ func (a *Agent) KillTask(ctx context.Context, arn string) error {
 // RemoveTask cleans a STOPPED task up now instead of after CleanupWait:
 // its containers, task volumes and cgroup go, and the agent forgets it. It returns once that is done.
 func (a *Agent) RemoveTask(ctx context.Context, arn string) error {
-	t, ok := a.lookup(arn)
-	if !ok {
-		return fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	t, err := a.find(arn)
+	if err != nil {
+		return err
 	}
 	if s := t.snapshotState(); s.LastStatus < TaskStopped {
 		return fmt.Errorf("%w: task %s is %s", ErrTaskNotStopped, t.id, s.LastStatus)
@@ -342,9 +342,9 @@ func (a *Agent) Subscribe(buffer int) (<-chan StateChange, func()) {
 func (a *Agent) Wait(ctx context.Context, arn string, status TaskStatus) (TaskState, error) {
 	changes, cancel := a.Subscribe(16)
 	defer cancel()
-	t, ok := a.lookup(arn)
-	if !ok {
-		return TaskState{}, fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	t, err := a.find(arn)
+	if err != nil {
+		return TaskState{}, err
 	}
 	if s := t.snapshotState(); s.LastStatus >= status {
 		return s, nil
@@ -377,6 +377,15 @@ func (a *Agent) lookup(arnOrID string) (*task, bool) {
 		}
 	}
 	return nil, false
+}
+
+// find is lookup for the API's calls: a task it does not know is an
+// ErrTaskNotFound naming what was asked for.
+func (a *Agent) find(arnOrID string) (*task, error) {
+	if t, ok := a.lookup(arnOrID); ok {
+		return t, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrTaskNotFound, arnOrID)
 }
 
 func (a *Agent) forget(arn string) {

@@ -287,11 +287,13 @@ func logConfig(d *taskdef.ContainerDefinition) (container.LogConfig, string) {
 // published ports.
 func namespaces(p *containerPlan, cfg *container.Config, host *container.HostConfig) (*network.NetworkingConfig, error) {
 	d := p.Def
-	joinPause := func(what string) (container.NetworkMode, error) {
+	// joinPause is the mode ("container:ID") of a namespace the task's
+	// pause container owns.
+	joinPause := func(what string) (string, error) {
 		if p.Pause == "" {
 			return "", fmt.Errorf("%s needs the task's pause container, which was not made", what)
 		}
-		return container.NetworkMode("container:" + p.Pause), nil
+		return "container:" + p.Pause, nil
 	}
 	switch p.NetworkMode {
 	case taskdef.NetworkBridge, "":
@@ -317,49 +319,44 @@ func namespaces(p *containerPlan, cfg *container.Config, host *container.HostCon
 		if err != nil {
 			return nil, err
 		}
-		host.NetworkMode = mode
+		host.NetworkMode = container.NetworkMode(mode)
 		// The namespace's owner decides these; Docker refuses them on a
 		// container that joins another's network.
-		for field, set := range map[string]bool{
-			"hostname":   d.Hostname != "",
-			"dnsServers": len(d.DNSServers) > 0,
-			"extraHosts": len(d.ExtraHosts) > 0,
+		for _, f := range []struct {
+			field string
+			set   bool
+		}{
+			{"hostname", d.Hostname != ""},
+			{"dnsServers", len(d.DNSServers) > 0},
+			{"dnsSearchDomains", len(d.DNSSearchDomains) > 0},
+			{"extraHosts", len(d.ExtraHosts) > 0},
 		} {
-			if set {
-				return nil, fmt.Errorf("container %s: %s is not supported with networkMode awsvpc", d.Name, field)
+			if f.set {
+				return nil, fmt.Errorf("container %s: %s is not supported with networkMode awsvpc", d.Name, f.field)
 			}
-		}
-		host.DNSSearch = nil
-		if len(d.DNSSearchDomains) > 0 {
-			return nil, fmt.Errorf("container %s: dnsSearchDomains is not supported with networkMode awsvpc", d.Name)
 		}
 	default:
 		return nil, fmt.Errorf("networkMode %q is not bridge, host, awsvpc or none", p.NetworkMode)
 	}
-	var err error
 	switch p.PidMode {
 	case "host":
 		host.PidMode = "host"
 	case "task":
-		var m container.NetworkMode
-		m, err = joinPause("pidMode task")
-		host.PidMode = container.PidMode(m)
-	}
-	if err != nil {
-		return nil, err
+		mode, err := joinPause("pidMode task")
+		if err != nil {
+			return nil, err
+		}
+		host.PidMode = container.PidMode(mode)
 	}
 	switch p.IpcMode {
-	case "host":
-		host.IpcMode = "host"
-	case "none":
-		host.IpcMode = "none"
+	case "host", "none":
+		host.IpcMode = container.IpcMode(p.IpcMode)
 	case "task":
-		var m container.NetworkMode
-		m, err = joinPause("ipcMode task")
-		host.IpcMode = container.IpcMode(m)
-	}
-	if err != nil {
-		return nil, err
+		mode, err := joinPause("ipcMode task")
+		if err != nil {
+			return nil, err
+		}
+		host.IpcMode = container.IpcMode(mode)
 	}
 	return &network.NetworkingConfig{}, nil
 }

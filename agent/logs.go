@@ -15,9 +15,9 @@ import (
 // read back (see logConfig), so this works whatever driver the definition
 // names.
 func (a *Agent) Logs(ctx context.Context, arn, containerName string, follow bool) (io.ReadCloser, error) {
-	t, ok := a.lookup(arn)
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", ErrTaskNotFound, arn)
+	t, err := a.find(arn)
+	if err != nil {
+		return nil, err
 	}
 	st := t.snapshotState()
 	c, ok := st.Container(containerName)
