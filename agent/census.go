@@ -24,6 +24,8 @@ type ActiveTask struct {
 	// Task is the task as it was started: its definition, normalised,
 	// its task-level cpu and memory, and its launch type.
 	Task taskdef.Task
+	// Ports are the ports its running containers publish on the host.
+	Ports []container.Port
 }
 
 // ActiveTasks lists the tasks of every agent on the engine of which a
@@ -35,6 +37,7 @@ func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, er
 	}
 	active := map[string]bool{}
 	labels := map[string]map[string]string{} // one container's labels per task
+	ports := map[string][]container.Port{}
 	for _, c := range list {
 		arn := c.Labels[LabelTaskARN]
 		if arn == "" || c.Labels[labelTaskRecord] == "" {
@@ -44,6 +47,7 @@ func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, er
 		switch c.State {
 		case "running", "paused", "restarting":
 			active[arn] = true
+			ports[arn] = append(ports[arn], c.Ports...)
 		}
 	}
 	out := make([]ActiveTask, 0, len(active))
@@ -58,6 +62,7 @@ func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, er
 			Instance: labels[arn][labelInstance],
 			Group:    rec.Group,
 			Task:     taskdef.Task{Definition: rec.Definition, CPU: rec.CPU, Memory: rec.Memory, LaunchType: rec.LaunchType},
+			Ports:    ports[arn],
 		})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ARN < out[j].ARN })

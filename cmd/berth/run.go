@@ -15,8 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
@@ -258,12 +256,7 @@ func placeLocally(ctx context.Context, docker client.APIClient, cluster, hostIP 
 		attrs[k] = v
 	}
 	local := placement.Local(agent.DefaultRegion, agent.DefaultAccountID, cluster, localInstanceID(), info.NCPU*1024, int(info.MemTotal>>20), attrs)
-	held, err := heldPorts(ctx, docker, hostIP)
-	if err != nil {
-		return err
-	}
-	local.Tasks = append(local.Tasks, held)
-	others, err := otherEC2Tasks(ctx, docker)
+	others, err := otherTasks(ctx, docker, hostIP)
 	if err != nil {
 		return err
 	}
@@ -271,48 +264,36 @@ func placeLocally(ctx context.Context, docker client.APIClient, cluster, hostIP 
 	return placement.PlaceOn(local, task)
 }
 
-// otherEC2Tasks is the CPU and memory that the engine's running berth
-// tasks of the EC2 launch type take of the instance, whichever berth run
-// or agent started them. A Fargate task runs on capacity of its own and
-// takes nothing. Their ports are heldPorts' to count, by address.
-func otherEC2Tasks(ctx context.Context, docker client.APIClient) ([]scheduler.Task, error) {
+// otherTasks is what the engine's running berth tasks, whichever berth run
+// or agent started them, take of the instance that a task on hostIP would
+// need: the CPU and memory of the EC2 ones (a Fargate task runs on
+// capacity of its own), and the host ports any of them publishes on that
+// address, or on every address.
+func otherTasks(ctx context.Context, docker client.APIClient, hostIP string) ([]scheduler.Task, error) {
 	active, err := agent.ActiveTasks(ctx, docker)
 	if err != nil {
 		return nil, err
 	}
-	var out []scheduler.Task
+	out := make([]scheduler.Task, 0, len(active))
 	for _, a := range active {
-		if a.Task.LaunchType == taskdef.LaunchFargate {
-			continue
+		other := scheduler.Task{ARN: a.ARN, Group: a.Group}
+		if a.Task.LaunchType != taskdef.LaunchFargate {
+			needs := placement.Needs(&a.Task)
+			other.Needs.CPU, other.Needs.MemoryMiB = needs.CPU, needs.MemoryMiB
 		}
-		needs := placement.Needs(&a.Task)
-		out = append(out, scheduler.Task{ARN: a.ARN, Group: a.Group, Needs: scheduler.Resources{CPU: needs.CPU, MemoryMiB: needs.MemoryMiB}})
-	}
-	return out, nil
-}
-
-// heldPorts is what other berth tasks hold on the engine that a new task
-// on hostIP cannot share: the host ports they publish on that address (or
-// on every address).
-func heldPorts(ctx context.Context, docker client.APIClient, hostIP string) (scheduler.Task, error) {
-	list, err := docker.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(filters.Arg("label", agent.LabelManaged+"=true"))})
-	if err != nil {
-		return scheduler.Task{}, fmt.Errorf("list berth's running containers: %w", err)
-	}
-	held := scheduler.Task{ARN: "other-berth-tasks", Group: "other-berth-tasks"}
-	for _, c := range list {
-		for _, p := range c.Ports {
+		for _, p := range a.Ports {
 			if p.PublicPort == 0 || p.IP != hostIP && p.IP != "0.0.0.0" && p.IP != "::" && hostIP != "0.0.0.0" {
 				continue
 			}
 			if p.Type == "udp" {
-				held.Needs.UDPPorts = append(held.Needs.UDPPorts, p.PublicPort)
+				other.Needs.UDPPorts = append(other.Needs.UDPPorts, p.PublicPort)
 			} else {
-				held.Needs.TCPPorts = append(held.Needs.TCPPorts, p.PublicPort)
+				other.Needs.TCPPorts = append(other.Needs.TCPPorts, p.PublicPort)
 			}
 		}
+		out = append(out, other)
 	}
-	return held, nil
+	return out, nil
 }
 
 // parseAttributes reads --attribute NAME=VALUE flags.

@@ -333,9 +333,10 @@ func TestRunRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
 
 // A berth run that dies without stopping its task (killed, or its machine
 // restarted under it) leaves the task running; the next berth run finds it
-// and removes it, so nothing outlives what the user asked for.
-// A killed run's task still holds its static host port; the next run
-// removes it before placing its own task, which then gets the port.
+// and removes it, so nothing outlives what the user asked for. The killed
+// run's task still holds its static host port (a live run's task keeps a
+// second task on that port from being placed); the next run removes it
+// before placing its own task, which then gets the port.
 func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	// Not parallel: every berth run removes what dead runs left, and the
 	// count this test checks is of its own orphan only.
@@ -351,6 +352,11 @@ func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	  "memory": 64, "command": ["sleep", "600"], `+mapping+`}]}`))
 	w := e.start(cmd)
 	w.waitFor(t, "task RUNNING")
+	job := e.file("job.json", `{"family": "job", "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 64,
+	  "command": ["exit", "3"], `+mapping+`}]}`)
+	if out, code := e.run(job); code != exitTaskFailedToStart || !strings.Contains(out, "RESOURCE:PORTS") {
+		t.Errorf("a task wanting the port a live run's task holds: exit %d:\n%s", code, out)
+	}
 	cmd.Process.Kill()
 	cmd.Wait()
 
@@ -360,8 +366,7 @@ func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 	if err != nil || len(left) != 1 {
 		t.Fatalf("the killed run should have left its container behind, found %d (%v)", len(left), err)
 	}
-	out, code := e.run(e.file("job.json", `{"family": "job", "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 64,
-	  "command": ["exit", "3"], `+mapping+`}]}`))
+	out, code := e.run(job)
 	if code != 3 || !strings.Contains(out, "removed 1 tasks left by berth run processes that ended without stopping them") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
