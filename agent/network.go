@@ -70,21 +70,25 @@ func (n *taskNetwork) forget() {
 	n.mu.Unlock()
 }
 
-// attach puts a container on the task network by the network's ID, so a
-// name that two agents' networks briefly share is never looked up: not at
-// the create, which takes the network mode, nor at the start, which finds
-// the network by the endpoint's NetworkID when it is set and by name
-// otherwise. It is called after ensure.
+// attach puts the pause container on the task network by the network's
+// ID, so a name that two agents' networks briefly share is never looked
+// up: not at the create, which takes the network mode, nor at the start,
+// which finds the network by the endpoint's NetworkID when it is set and by
+// name otherwise. It is called after ensure, and again after each ensure
+// that follows a network gone missing: the container's one endpoint is
+// keyed by the network's name at first and by the earlier ID after.
 func (n *taskNetwork) attach(host *container.HostConfig, netCfg *network.NetworkingConfig) {
 	n.mu.Lock()
 	id := n.id
 	n.mu.Unlock()
 	host.NetworkMode = container.NetworkMode(id)
-	ep := netCfg.EndpointsConfig[n.name]
-	if ep == nil {
-		ep = &network.EndpointSettings{}
+	ep := &network.EndpointSettings{}
+	for key, e := range netCfg.EndpointsConfig {
+		if e != nil {
+			ep = e
+		}
+		delete(netCfg.EndpointsConfig, key)
 	}
-	delete(netCfg.EndpointsConfig, n.name)
 	ep.NetworkID = id
 	netCfg.EndpointsConfig[id] = ep
 }
@@ -116,15 +120,31 @@ func (n *taskNetwork) reattach(ctx context.Context, containerID string) error {
 	return nil
 }
 
+// networkAttempts bounds how often the agent makes the task network again
+// when another agent on the engine removes it between its making and the
+// pause container's start (an agent removes it whenever nothing is
+// attached, as it closes or reaps). Each removal needs another agent to
+// close in that instant, so a third in a row means something else is wrong.
+const networkAttempts = 3
+
+// errNetworkGone is the task network removed by someone else between its
+// making and its use.
+var errNetworkGone = errors.New("gone right after it was made")
+
 // findOrCreate finds the network or makes it, and settles on one network of
 // that name: agents that made it at the same moment (the engine does not
 // refuse a second network of a name) all take the oldest, and the others
 // are removed.
 func (n *taskNetwork) findOrCreate(ctx context.Context) error {
-	if err := n.create(ctx); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		if err := n.create(ctx); err != nil {
+			return err
+		}
+		err := n.settle(ctx)
+		if !errors.Is(err, errNetworkGone) || attempt == networkAttempts {
+			return err
+		}
 	}
-	return n.settle(ctx)
 }
 
 // settle picks the oldest network of the name as the task network and
@@ -135,7 +155,7 @@ func (n *taskNetwork) settle(ctx context.Context) error {
 		return err
 	}
 	if len(same) == 0 {
-		return fmt.Errorf("network %s: gone right after it was made", n.name)
+		return fmt.Errorf("network %s: %w", n.name, errNetworkGone)
 	}
 	sort.Slice(same, func(i, j int) bool {
 		if !same[i].Created.Equal(same[j].Created) {

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,8 +20,10 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -428,6 +431,84 @@ func TestAWSVPCTaskMakesTheTaskNetworkAgainWhenAnotherAgentRemovedIt(t *testing.
 		t.Errorf("GET on the task's address answered %d", code)
 	}
 	e.stop(arn)
+}
+
+// The moments at which networkRemover removes the task network.
+const (
+	afterNetworkCreate = "right after the agent made it"
+	beforePauseCreate  = "before the pause container is created on it"
+	beforePauseStart   = "before the pause container is started on it"
+)
+
+// networkRemover is the engine's client with another agent beside it that
+// removes the task network, while nothing is attached, at one moment of a
+// pause container's making: the instant another agent closes or reaps.
+// It removes it once.
+type networkRemover struct {
+	client.APIClient
+	t       *testing.T
+	moment  string
+	removed atomic.Bool
+}
+
+func (r *networkRemover) removeOnce(ctx context.Context, networkID string) {
+	if r.removed.CompareAndSwap(false, true) {
+		if err := r.APIClient.NetworkRemove(ctx, networkID); err != nil {
+			r.t.Errorf("remove the task network %s as another agent would: %v", r.moment, err)
+		}
+	}
+}
+
+func (r *networkRemover) NetworkCreate(ctx context.Context, name string, opts network.CreateOptions) (network.CreateResponse, error) {
+	created, err := r.APIClient.NetworkCreate(ctx, name, opts)
+	if err == nil && r.moment == afterNetworkCreate {
+		r.removeOnce(ctx, created.ID)
+	}
+	return created, err
+}
+
+func (r *networkRemover) ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error) {
+	if r.moment == beforePauseCreate && cfg.Image == images.PauseRef {
+		r.removeOnce(ctx, string(host.NetworkMode))
+	}
+	return r.APIClient.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
+}
+
+func (r *networkRemover) ContainerStart(ctx context.Context, id string, opts container.StartOptions) error {
+	if r.moment == beforePauseStart {
+		info, err := r.APIClient.ContainerInspect(ctx, id)
+		if err == nil && info.Config.Image == images.PauseRef {
+			r.removeOnce(ctx, string(info.HostConfig.NetworkMode))
+		}
+	}
+	return r.APIClient.ContainerStart(ctx, id, opts)
+}
+
+// Another agent on the engine removes the task network whenever nothing is
+// attached to it, which includes the instants between this agent's making
+// it and its pause container's start: the task makes it again and runs.
+func TestAWSVPCTaskRunsWhenAnotherAgentRemovesTheTaskNetworkMidStart(t *testing.T) {
+	t.Parallel()
+	for _, moment := range []string{afterNetworkCreate, beforePauseCreate, beforePauseStart} {
+		t.Run(moment, func(t *testing.T) {
+			t.Parallel()
+			remover := &networkRemover{t: t, moment: moment}
+			e := newEnv(t, func(c *agent.Config) {
+				c.SparePause = false
+				remover.APIClient = c.Docker
+				c.Docker = remover
+			})
+			arn := e.run(spareTask)
+			st := e.waitRunning(arn)
+			if !remover.removed.Load() {
+				t.Fatalf("the task network was never removed %s: the test tests nothing", moment)
+			}
+			if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+				t.Errorf("GET on the task's address answered %d", code)
+			}
+			e.stop(arn)
+		})
+	}
 }
 
 // Two agents that make the task network at the same moment (the engine

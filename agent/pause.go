@@ -77,38 +77,47 @@ func (a *Agent) pauseConfig(labels map[string]string) (*container.Config, *conta
 }
 
 // createPause creates a pause container, on the task network when
-// onNetwork, which it makes sure exists.
+// onNetwork, which it makes sure exists. Should another agent remove the
+// network between that and the create, it is made again.
 func (a *Agent) createPause(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, name string, onNetwork bool) (string, error) {
-	if onNetwork {
-		if err := a.network.ensure(ctx); err != nil {
+	for attempt := 1; ; attempt++ {
+		if onNetwork {
+			if err := a.network.ensure(ctx); err != nil {
+				return "", err
+			}
+			a.network.attach(host, netCfg)
+		}
+		created, err := a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+		if err == nil {
+			return created.ID, nil
+		}
+		if !onNetwork || !cerrdefs.IsNotFound(err) || attempt == networkAttempts {
 			return "", err
 		}
-		a.network.attach(host, netCfg)
+		a.network.forget()
 	}
-	created, err := a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
-	if err != nil {
-		return "", err
-	}
-	return created.ID, nil
 }
 
 // runPause starts a pause container and returns its address on the task
 // network, if it is on it. The engine looks the network up at the start:
-// should another agent have just removed it, it is made again and the
-// start tried once more.
+// should another agent have just removed it, it is made again, the
+// container moved onto it and the start tried once more.
 func (a *Agent) runPause(ctx context.Context, id string, onNetwork bool) (string, error) {
-	err := a.docker.ContainerStart(ctx, id, container.StartOptions{})
-	if err != nil && onNetwork && cerrdefs.IsNotFound(err) {
-		a.network.forget()
-		if err = a.network.ensure(ctx); err == nil {
-			err = a.network.reattach(ctx, id)
-		}
+	for attempt := 1; ; attempt++ {
+		err := a.docker.ContainerStart(ctx, id, container.StartOptions{})
 		if err == nil {
-			err = a.docker.ContainerStart(ctx, id, container.StartOptions{})
+			break
 		}
-	}
-	if err != nil {
-		return "", err
+		if !onNetwork || !cerrdefs.IsNotFound(err) || attempt == networkAttempts {
+			return "", err
+		}
+		a.network.forget()
+		if err := a.network.ensure(ctx); err != nil {
+			return "", err
+		}
+		if err := a.network.reattach(ctx, id); err != nil {
+			return "", err
+		}
 	}
 	info, err := a.docker.ContainerInspect(ctx, id)
 	if err != nil {
