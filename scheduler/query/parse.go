@@ -285,7 +285,8 @@ func (p *parser) parseOperator() (Operator, error) {
 // white space, a parenthesis, bracket or comma, or && / ||. A regular
 // expression is read up to white space or &&, keeping balanced parentheses so that
 // `(a|b)` is one pattern while the ) closing an enclosing group is not
-// swallowed.
+// swallowed. Parentheses that the pattern escapes (`\(`) or holds in a
+// character class (`[()]`) are the pattern's own characters, not groups.
 func (p *parser) parseValue(regex bool) (string, error) {
 	if p.eof() {
 		return "", p.errorf(p.pos, "expected an argument but found end of expression")
@@ -300,31 +301,62 @@ func (p *parser) parseValue(regex bool) (string, error) {
 		return v, nil
 	}
 	start := p.pos
-	depth := 0
-	for !p.eof() {
-		c := p.src[p.pos]
-		if isSpace(c) || strings.HasPrefix(p.src[p.pos:], "&&") {
-			break
-		}
-		if regex {
-			if c == '(' {
-				depth++
-			} else if c == ')' {
-				if depth == 0 {
-					break
-				}
-				depth--
+	if regex {
+		p.pos = regexEnd(p.src, p.pos)
+	} else {
+		for !p.eof() {
+			c := p.src[p.pos]
+			if isSpace(c) || c == '(' || c == ')' || c == '[' || c == ']' || c == ',' ||
+				strings.HasPrefix(p.src[p.pos:], "&&") || strings.HasPrefix(p.src[p.pos:], "||") {
+				break
 			}
-		} else if c == '(' || c == ')' || c == '[' || c == ']' || c == ',' ||
-			strings.HasPrefix(p.src[p.pos:], "||") {
-			break
+			p.pos++
 		}
-		p.pos++
 	}
 	if p.pos == start {
 		return "", p.errorf(start, "expected an argument but found %q", p.word())
 	}
 	return p.src[start:p.pos], nil
+}
+
+// regexEnd returns where a bare regular expression that begins at start
+// ends: at white space, at &&, or at a ) that closes no group of its own.
+func regexEnd(src string, start int) int {
+	depth := 0
+	inClass := false // inside [...], where ( and ) are plain characters
+	i := start
+	for i < len(src) {
+		c := src[i]
+		if isSpace(c) || (!inClass && strings.HasPrefix(src[i:], "&&")) {
+			break
+		}
+		switch {
+		case c == '\\':
+			i++ // the escaped character is the pattern's, whatever it is
+		case inClass:
+			if c == ']' {
+				inClass = false
+			}
+		case c == '[':
+			inClass = true
+			// A ] first in the class, after an optional ^, is a member.
+			if strings.HasPrefix(src[i+1:], "^") {
+				i++
+			}
+			if strings.HasPrefix(src[i+1:], "]") {
+				i++
+			}
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+		i++
+	}
+	return min(i, len(src))
 }
 
 func (p *parser) parseList() ([]string, error) {

@@ -123,6 +123,11 @@ func TestMatchEvaluatesEveryOperatorAndSubject(t *testing.T) {
 		{"attribute:stack == dev or attribute:stack == qa", false},
 		{"attribute:stack=='prod'&&attribute:cores>8", true},
 		{"((attribute:stack =~ (prod|dev)))", true},
+		{`(attribute:stack =~ pro\(?d)`, true},
+		{"(attribute:stack =~ [()p]rod)", true},
+		{"(attribute:stack =~ [^)]rod)", true},
+		{"(attribute:stack =~ []p]rod)", true},
+		{"(attribute:stack =~ [&&p]rod)", true},
 		{"!!attribute:stack exists", true},
 	}
 	for _, tt := range tests {
