@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/spf13/cobra"
 )
@@ -59,4 +60,17 @@ func newRootCommand() *cobra.Command {
 		newImagesCommand(),
 	)
 	return root
+}
+
+// argsBetween checks a command's arguments by count (max < 0: no upper
+// bound), saying in the command's own words what it takes, and pointing at
+// --help as a flag error does.
+func argsBetween(min, max int, takes string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) >= min && (max < 0 || len(args) <= max) {
+			return nil
+		}
+		return &exitError{code: exitUsage, msg: fmt.Sprintf("%s takes %s, not %d arguments\nSee '%s --help'.",
+			cmd.CommandPath(), takes, len(args), cmd.CommandPath())}
+	}
 }

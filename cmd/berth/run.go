@@ -75,7 +75,7 @@ The exit status is the exit code of the essential container that stopped
 the task; 125 when the task could not be placed or failed to start, 1 when
 the definition is invalid, 2 for usage errors.`,
 		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
-		Args:    cobra.ExactArgs(1),
+		Args:    argsBetween(1, 1, "one task definition: a FILE or FAMILY[:REVISION]"),
 		RunE: failingWith(exitTaskFailedToStart, func(cmd *cobra.Command, args []string) error {
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
@@ -122,6 +122,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	}
 	if net.ParseIP(opts.hostIP) == nil {
 		return usageError("--host-ip %q is not an IP address", opts.hostIP)
+	}
+	if err := taskdef.CheckName("cluster", opts.cluster); err != nil {
+		return usageError("--cluster: %v", err)
 	}
 	attributes, err := parseAttributes(opts.attributes)
 	if err != nil {
@@ -304,6 +307,9 @@ func parseAttributes(flags []string) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(pairs))
 	for _, p := range pairs {
+		if err := scheduler.CheckAttribute(p.Name, p.Value); err != nil {
+			return nil, usageError("--attribute %q: %v", p.Name+"="+p.Value, err)
+		}
 		out[p.Name] = p.Value
 	}
 	return out, nil

@@ -303,34 +303,6 @@ func TestKeepLeavesTheStoppedTaskOnTheEngine(t *testing.T) {
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestRunRefusesBadFlagsBeforeTouchingAnything(t *testing.T) {
-	t.Setenv("BERTH_STATE_DIR", t.TempDir())
-	tests := []struct {
-		name string
-		opts runOptions
-		want string
-	}{
-		{"launch type", runOptions{launchType: "SPOT", pull: "default", hostIP: "127.0.0.1"}, `--launch-type must be EC2 or FARGATE, not "SPOT"`},
-		{"pull behaviour", runOptions{pull: "sometimes", hostIP: "127.0.0.1"}, `--pull: pull behavior "sometimes" is not default, always, once or prefer-cached`},
-		{"host address", runOptions{pull: "default", hostIP: "localhost"}, `--host-ip "localhost" is not an IP address`},
-		{"environment", runOptions{pull: "default", hostIP: "127.0.0.1", env: []string{"=x"}}, `--env "=x": want NAME=VALUE`},
-		{"attribute", runOptions{pull: "default", hostIP: "127.0.0.1", attributes: []string{"ecs.instance-type"}}, `--attribute "ecs.instance-type": want NAME=VALUE`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out bytes.Buffer
-			err := runRun(context.Background(), &out, &out, "does-not-matter.json", tt.opts)
-			var exit *exitError
-			if !errors.As(err, &exit) || exit.code != exitUsage || exit.msg != tt.want {
-				t.Fatalf("got %v, want usage error %q", err, tt.want)
-			}
-			if entries, _ := os.ReadDir(os.Getenv("BERTH_STATE_DIR")); len(entries) != 0 {
-				t.Errorf("a refused call wrote state: %v", entries)
-			}
-		})
-	}
-}
-
 // A berth run that dies without stopping its task (killed, or its machine
 // restarted under it) leaves the task running; the next berth run finds it
 // and removes it, so nothing outlives what the user asked for. The killed

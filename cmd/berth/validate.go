@@ -28,7 +28,7 @@ Each problem is printed as FILE:LINE:COL: JSON-POINTER: message (rule).
 FILE may be - for standard input. Exit status: 0 when every file is valid,
 1 when any is invalid, 2 when a file cannot be read as JSON or the call is wrong.`,
 		Example: "  berth validate examples/web-server.json\n  berth validate --launch-type FARGATE -o json task.json",
-		Args:    cobra.MinimumNArgs(1),
+		Args:    argsBetween(1, -1, "one or more task definition FILEs (- for standard input)"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runValidate(cmd.InOrStdin(), cmd.OutOrStdout(), args, opts)
 		}),
