@@ -3,13 +3,18 @@ package agent_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
+	"github.com/docker/docker/client"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthdev/berth/agent"
 )
@@ -158,5 +163,54 @@ func TestStoppedTaskIsCleanedUpAfterTheCleanupWait(t *testing.T) {
 	}
 	if _, ok := e.agent.Task(arn); ok {
 		t.Error("the agent still lists the deleted task")
+	}
+}
+
+// stopOnCreate is the engine's client with a user who stops the task the
+// moment its last container has been created: after the start's last step
+// and before the agent has started anything.
+type stopOnCreate struct {
+	client.APIClient
+	agent   func() *agent.Agent
+	last    string // the name of the container whose create triggers it
+	stopped atomic.Bool
+}
+
+func (s *stopOnCreate) ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error) {
+	created, err := s.APIClient.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
+	if err == nil && cfg.Labels[agent.LabelContainerName] == s.last && s.stopped.CompareAndSwap(false, true) {
+		if err := s.agent().StopTask(ctx, cfg.Labels[agent.LabelTaskARN], "", ""); err != nil {
+			return created, fmt.Errorf("stop the task as its user would: %w", err)
+		}
+	}
+	return created, err
+}
+
+// A task stopped while it is still PENDING never starts a container: the
+// stop is taken before anything that was created is started, as ECS
+// stops a task whose desired status turned STOPPED before it ran.
+func TestTaskStoppedWhilePendingStartsNoContainer(t *testing.T) {
+	t.Parallel()
+	user := &stopOnCreate{last: "second"}
+	e := newEnv(t, func(c *agent.Config) {
+		user.APIClient = c.Docker
+		c.Docker = user
+	})
+	user.agent = func() *agent.Agent { return e.agent }
+	arn := e.run(`{"family":"stopped-pending","containerDefinitions":[
+		{"name":"first","image":"berth/demo","memory":64,"command":["sleep","600"]},
+		{"name":"second","image":"berth/demo","memory":64,"command":["sleep","600"]}]}`)
+	st := e.waitStatus(arn, agent.TaskStopped)
+	e.waitStatus(arn, agent.TaskDeleted)
+	if !user.stopped.Load() {
+		t.Fatal("the task was never stopped while pending: the test tests nothing")
+	}
+	if st.StopCode != agent.StopUserInitiated {
+		t.Errorf("stop code %q, want %q", st.StopCode, agent.StopUserInitiated)
+	}
+	for _, c := range st.Containers {
+		if !c.StartedAt.IsZero() {
+			t.Errorf("container %s started at %v after the task was stopped", c.Name, c.StartedAt)
+		}
 	}
 }

@@ -240,6 +240,11 @@ func (t *task) run(recovered bool) {
 	if !recovered {
 		t.start()
 	}
+	// What arrived during the start comes first: a stop requested then
+	// must be seen before advance starts the containers just created.
+	for _, m := range t.mail.take() {
+		t.handle(m)
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
