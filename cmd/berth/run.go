@@ -31,7 +31,7 @@ import (
 // stand for the task, chosen to match `docker run`.
 const (
 	exitTaskFailedToStart = 125 // the task never ran: pull, create or start failed
-	exitInterrupted       = 130 // killed by a second Ctrl-C
+	exitInterrupted       = 130 // stopped by Ctrl-C before any essential container ran
 )
 
 type runOptions struct {
@@ -72,8 +72,10 @@ machine restarted) leaves it behind; the next berth run kills and removes
 it, and removes kept tasks three hours after they stopped, as ECS cleans up.
 
 The exit status is the exit code of the essential container that stopped
-the task; 125 when the task could not be placed or failed to start, 1 when
-the definition is invalid, 2 for usage errors.`,
+the task. After Ctrl-C it is the first non-zero exit code of the essential
+containers (137 when one had to be killed), else 0, and 130 when none had
+run. 125 when the task could not be placed or failed to start, 1 when the
+definition is invalid, 2 for usage errors.`,
 		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
 		Args:    argsBetween(1, 1, "one task definition: a FILE or FAMILY[:REVISION]"),
 		RunE: failingWith(exitTaskFailedToStart, func(cmd *cobra.Command, args []string) error {
@@ -89,7 +91,7 @@ the definition is invalid, 2 for usage errors.`,
 	f.StringVar(&opts.hostIP, "host-ip", "127.0.0.1", "host address the task's ports bind to")
 	f.StringVar(&opts.pull, "pull", "default", "image pull behaviour: default, always, once or prefer-cached")
 	f.StringVar(&opts.cluster, "cluster", "default", "cluster the task belongs to")
-	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print the containers' output only, not the state changes")
+	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print the containers' output and why the task stopped, not each change of state")
 	f.StringArrayVar(&opts.attributes, "attribute", nil, "set an attribute of the local container instance for placement constraints: NAME=VALUE (repeatable)")
 	return cmd
 }
@@ -120,8 +122,8 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	if _, err := agent.ParsePullBehavior(opts.pull); err != nil {
 		return usageError("--pull: %v", err)
 	}
-	if net.ParseIP(opts.hostIP) == nil {
-		return usageError("--host-ip %q is not an IP address", opts.hostIP)
+	if err := checkHostIP(opts.hostIP); err != nil {
+		return err
 	}
 	if err := taskdef.CheckName("cluster", opts.cluster); err != nil {
 		return usageError("--cluster: %v", err)
@@ -153,7 +155,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	if reaped, err := reapOrphans(ctx, docker); err != nil {
 		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", err))
 	} else if reaped > 0 {
-		out.Line("berth", fmt.Sprintf("removed %d tasks left by berth run processes that ended without stopping them", reaped))
+		out.Line("berth", fmt.Sprintf("removed %s left by berth run processes that ended without stopping them", plural(reaped, "task")))
 	}
 	if err := placeLocally(ctx, docker, opts.cluster, opts.hostIP, task, attributes); err != nil {
 		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)}
@@ -171,7 +173,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		return &exitError{code: exitTaskFailedToStart, msg: err.Error()}
 	}
 	defer ag.Close()
-	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC {
+	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC && !opts.quiet {
 		out.Line("berth", "awsvpc: no network configuration given; the task gets an address on berth's local task network")
 	}
 
@@ -187,7 +189,9 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("start task %s: %v", rec.Name(), err)}
 	}
 	arn := started.ARN
-	out.Line("berth", fmt.Sprintf("task %s (%s) started as %s", started.ID(), rec.Name(), arn))
+	if !opts.quiet {
+		out.Line("berth", fmt.Sprintf("task %s (%s, %s) started as %s", started.ID(), rec.Name(), task.LaunchType, arn))
+	}
 
 	logs := newLogFollower(ctx, ag, arn, out)
 	defer logs.close()
@@ -234,7 +238,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	} else {
 		out.Line("berth", "--keep: the task's containers, networks and volumes stay on the engine")
 	}
-	if code := taskExitCode(final, interrupts); code != 0 {
+	if code := taskExitCode(final); code != 0 {
 		return &exitError{code: code}
 	}
 	return nil
@@ -329,27 +333,44 @@ func envOverrides(task *taskdef.Task, env []taskdef.KeyValuePair) []agent.Contai
 	return out
 }
 
-// taskExitCode is the exit code of the essential container that stopped
-// the task: the first essential container to finish after it had started.
-// A task that failed to start has none: 125, as docker run says.
-func taskExitCode(t agent.TaskState, interrupts int) int {
-	if t.StopCode == agent.StopTaskFailedToStart {
+// taskExitCode is berth run's exit status for the stopped task. A task that
+// failed to start has none: 125, as docker run says. A task stopped by an
+// essential container's exit has that container's code: the first
+// essential container to finish after it had started. A task its user
+// stopped (Ctrl-C) was stopped by no container: its code is that of its
+// essential containers together, the first non-zero one in definition
+// order (137 when one had to be killed), else 0; and 130, as for any
+// interrupted command, when none of them had run.
+func taskExitCode(t agent.TaskState) int {
+	ran := func(c *agent.ContainerState) bool {
+		return c.Essential && c.ExitCode != nil && !c.StartedAt.IsZero()
+	}
+	switch t.StopCode {
+	case agent.StopTaskFailedToStart:
 		return exitTaskFailedToStart
+	case agent.StopUserInitiated:
+		code := exitInterrupted
+		for i := range t.Containers {
+			if c := &t.Containers[i]; ran(c) {
+				if *c.ExitCode != 0 {
+					return *c.ExitCode
+				}
+				code = 0
+			}
+		}
+		return code
 	}
 	var first *agent.ContainerState
 	for i := range t.Containers {
 		c := &t.Containers[i]
-		if c.Essential && c.ExitCode != nil && !c.StartedAt.IsZero() && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
+		if ran(c) && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
 			first = c
 		}
 	}
-	switch {
-	case first != nil:
-		return *first.ExitCode
-	case interrupts > 1:
-		return exitInterrupted
+	if first == nil {
+		return exitTaskFailedToStart
 	}
-	return exitTaskFailedToStart
+	return *first.ExitCode
 }
 
 // resolveTask loads a task definition file, or a registered FAMILY[:REV],
@@ -377,6 +398,9 @@ func resolveTask(stdout io.Writer, target, launchType string) (*taskdef.Task, st
 		}
 		rec, err := st.TaskDefinition(family, rev)
 		if errors.Is(err, store.ErrNotFound) {
+			if revs := activeRevisions(st, family); revs != "" {
+				return nil, store.TaskDefinition{}, usageError("%s is neither a file nor a registered task definition; the ACTIVE revisions of %s are %s", target, family, revs)
+			}
 			return nil, store.TaskDefinition{}, usageError("%s is neither a file nor a registered task definition (berth run FILE registers one)", target)
 		}
 		if err != nil {
@@ -445,35 +469,49 @@ func parseNameValues(flag string, values []string) ([]taskdef.KeyValuePair, erro
 }
 
 // stateLines prints a line when the task or a container changes in a way a
-// person sees (status, health, ports, exit code), not at every version.
+// person sees (status, health, ports, exit code), not at every version. A
+// container's change can change the task too (its health is its
+// containers'), so both are looked at every time.
 type stateLines map[string]string
 
 func (s stateLines) print(out *console.Printer, c agent.StateChange) {
-	line := describeChange(c)
-	if line == "" || s[c.Container] == line {
+	if c.Container != "" {
+		s.printIfChanged(out, c.Container, describeContainer(c.Task, c.Container))
+	}
+	s.printIfChanged(out, "", describeTask(c.Task))
+}
+
+func (s stateLines) printIfChanged(out *console.Printer, key, line string) {
+	if line == "" || s[key] == line {
 		return
 	}
-	s[c.Container] = line
+	s[key] = line
 	out.Line("berth", line)
 }
 
-// describeChange renders a task's or a container's status as one line.
-func describeChange(c agent.StateChange) string {
-	if c.Container == "" {
-		line := "task " + c.Task.LastStatus.String()
-		if c.Task.HealthStatus != agent.HealthUnknown {
-			line += ", " + c.Task.HealthStatus.String()
-		}
-		if c.Task.Address != "" {
-			line += ", address " + c.Task.Address
-		}
-		return line
+// describeTask renders the task's status as one line.
+func describeTask(t agent.TaskState) string {
+	line := "task " + t.LastStatus.String()
+	if t.HealthStatus != agent.HealthUnknown {
+		line += ", " + t.HealthStatus.String()
 	}
-	ctr, ok := c.Task.Container(c.Container)
+	if t.Address != "" {
+		line += ", address " + t.Address
+	}
+	return line
+}
+
+// describeContainer renders a container's status as one line.
+func describeContainer(t agent.TaskState, name string) string {
+	ctr, ok := t.Container(name)
 	if !ok {
 		return ""
 	}
 	line := ctr.LastStatus.String()
+	if ctr.LastStatus == agent.ContainerStopped && ctr.StartedAt.IsZero() {
+		// ECS gives such a container an exit code too (143); say it never ran.
+		line += ", never started"
+	}
 	if ctr.HealthStatus != agent.HealthUnknown {
 		line += ", " + ctr.HealthStatus.String()
 	}
@@ -486,7 +524,7 @@ func describeChange(c agent.StateChange) string {
 	if ctr.Reason != "" {
 		line += ", " + ctr.Reason
 	}
-	return c.Container + " " + line
+	return name + " " + line
 }
 
 // logFollower streams each container's output once it has started, until
@@ -538,4 +576,41 @@ func (l *logFollower) wait() { l.wg.Wait() }
 func (l *logFollower) close() {
 	l.cancel()
 	l.wg.Wait()
+}
+
+// activeRevisions lists the ACTIVE revisions of family for a message, as
+// "1, 2, 3" (the last ten, after "…", when there are more); "" when there
+// are none or they cannot be listed.
+func activeRevisions(st *store.Store, family string) string {
+	recs, err := st.TaskDefinitions(family, store.StatusActive)
+	if err != nil {
+		return ""
+	}
+	var revs []string
+	for _, r := range recs {
+		if r.Family == family {
+			revs = append(revs, strconv.Itoa(r.Revision))
+		}
+	}
+	if len(revs) > 10 {
+		revs = append([]string{"…"}, revs[len(revs)-10:]...)
+	}
+	return strings.Join(revs, ", ")
+}
+
+// checkHostIP refuses a --host-ip that is no address, or not one of this
+// machine's: the engine could bind no port to it, and the task would fail
+// only once its ports were allocated.
+func checkHostIP(hostIP string) error {
+	if net.ParseIP(hostIP) == nil {
+		return usageError("--host-ip %q is not an IP address", hostIP)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
+	if errors.Is(err, syscall.EADDRNOTAVAIL) {
+		return usageError("--host-ip %s is not an address of this machine (see ip addr); 127.0.0.0/8 is always one", hostIP)
+	}
+	if err == nil {
+		l.Close()
+	}
+	return nil
 }

@@ -161,10 +161,17 @@ func TestRunExitsWithTheEssentialContainersExitCode(t *testing.T) {
 	if code != 3 {
 		t.Fatalf("exit code %d, want 3:\n%s", code, out)
 	}
-	for _, want := range []string{"job   | demo: exiting with code 3", "job STOPPED, exit code 3", "task STOPPED", "Essential container in task exited (EssentialContainerExited)"} {
+	for _, want := range []string{"(job:1, EC2) started as", "job   | demo: exiting with code 3", "job STOPPED, exit code 3", "task STOPPED", "Essential container in task exited (EssentialContainerExited)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+	// -q keeps the containers' output and why the task stopped, nothing else.
+	out, code = e.run("-q", e.file("job.json", jobDef))
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 3 || len(lines) != 2 || !strings.Contains(lines[0], "job   | demo: exiting with code 3") ||
+		!strings.Contains(lines[1], "stopped: Essential container in task exited (EssentialContainerExited)") {
+		t.Errorf("-q: exit %d, want 3 and two lines:\n%s", code, out)
 	}
 }
 
@@ -172,13 +179,13 @@ func TestRunRegistersTheFileSoFamilyAndRevisionRunItAgain(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t)
 	path := e.file("job.json", jobDef)
-	if out, code := e.run(path); code != 3 || !strings.Contains(out, "(job:1)") {
+	if out, code := e.run(path); code != 3 || !strings.Contains(out, "(job:1, EC2)") {
 		t.Fatalf("first run: exit %d:\n%s", code, out)
 	}
-	if out, code := e.run(path); code != 3 || !strings.Contains(out, "(job:1)") {
+	if out, code := e.run(path); code != 3 || !strings.Contains(out, "(job:1, EC2)") {
 		t.Fatalf("an unchanged file registered a new revision: exit %d:\n%s", code, out)
 	}
-	if out, code := e.run("job:1"); code != 3 || !strings.Contains(out, "(job:1)") {
+	if out, code := e.run("job:1"); code != 3 || !strings.Contains(out, "(job:1, EC2)") {
 		t.Fatalf("job:1: exit %d:\n%s", code, out)
 	}
 	if out, code := e.run("job"); code != 3 {
@@ -188,10 +195,14 @@ func TestRunRegistersTheFileSoFamilyAndRevisionRunItAgain(t *testing.T) {
 	if code != exitUsage || !strings.Contains(out, "nosuch:2 is neither a file nor a registered task definition") {
 		t.Fatalf("unknown family: exit %d:\n%s", code, out)
 	}
+	out, code = e.run("job:7")
+	if code != exitUsage || !strings.Contains(out, "job:7 is neither a file nor a registered task definition; the ACTIVE revisions of job are 1") {
+		t.Fatalf("unknown revision: exit %d:\n%s", code, out)
+	}
 
 	// A changed file is a new revision, and its containers say so.
 	e.file("job.json", strings.Replace(jobDef, `"exit", "3"`, `"exit", "4"`, 1))
-	if out, code := e.run("--keep", path); code != 4 || !strings.Contains(out, "(job:2)") {
+	if out, code := e.run("--keep", path); code != 4 || !strings.Contains(out, "(job:2, EC2)") {
 		t.Fatalf("changed file: exit %d:\n%s", code, out)
 	}
 	api := testenv.Docker(t)

@@ -31,6 +31,7 @@ func TestRunRefusesBadArgumentsNamingTheFlag(t *testing.T) {
 		{"env-without-name", []string{"--env", "=debug", def}},
 		{"pull", []string{"--pull", "never", def}},
 		{"host-ip", []string{"--host-ip", "localhost", def}},
+		{"host-ip-not-on-this-machine", []string{"--host-ip", "192.0.2.1", def}}, // TEST-NET-1: assigned to no one
 		{"cluster-slash", []string{"--cluster", "team/dev", def}},
 		{"cluster-empty", []string{"--cluster", "", def}},
 		{"cluster-too-long", []string{"--cluster", strings.Repeat("c", 256), def}},

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/console"
+)
+
+func TestTaskExitCodeSaysHowTheTaskEnded(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	// ran is an essential container that started and exited with code,
+	// finishing after secs seconds.
+	ran := func(name string, code, secs int) agent.ContainerState {
+		return agent.ContainerState{Name: name, Essential: true, ExitCode: &code,
+			StartedAt: at, FinishedAt: at.Add(time.Duration(secs) * time.Second)}
+	}
+	unstarted := agent.ContainerState{Name: "never", Essential: true}
+	sidecar := ran("sidecar", 1, 0)
+	sidecar.Essential = false
+	tests := []struct {
+		name       string
+		stopCode   agent.StopCode
+		containers []agent.ContainerState
+		want       int
+	}{
+		{"a job that succeeded", agent.StopEssentialContainerExited, []agent.ContainerState{ran("job", 0, 1)}, 0},
+		{"a job that failed", agent.StopEssentialContainerExited, []agent.ContainerState{ran("job", 3, 1)}, 3},
+		{"the essential container that stopped the task, not the one stopped after it",
+			agent.StopEssentialContainerExited, []agent.ContainerState{ran("web", 143, 5), ran("worker", 2, 1)}, 2},
+		{"a non-essential container's code does not count", agent.StopEssentialContainerExited,
+			[]agent.ContainerState{sidecar, ran("app", 0, 2)}, 0},
+		{"a task that failed to start", agent.StopTaskFailedToStart, []agent.ContainerState{unstarted}, exitTaskFailedToStart},
+		{"stopped by its user, every container exiting cleanly", agent.StopUserInitiated,
+			[]agent.ContainerState{ran("polite", 0, 1), ran("also-polite", 0, 2)}, 0},
+		{"stopped by its user, one container killed after its stopTimeout", agent.StopUserInitiated,
+			[]agent.ContainerState{ran("polite", 0, 1), ran("stubborn", 137, 6)}, 137},
+		{"stopped by its user, the first non-zero code in definition order", agent.StopUserInitiated,
+			[]agent.ContainerState{ran("a", 0, 1), ran("b", 143, 9), ran("c", 137, 2)}, 143},
+		{"stopped by its user before anything ran", agent.StopUserInitiated, []agent.ContainerState{unstarted}, exitInterrupted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := taskExitCode(agent.TaskState{StopCode: tt.stopCode, Containers: tt.containers})
+			if got != tt.want {
+				t.Errorf("exit status %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// The lines berth run prints for a sequence of state changes: the task's
+// health, which follows its containers', gets a line when it changes,
+// though the change that carries it is a container's.
+func TestStateLinesFollowTheTaskAndItsContainers(t *testing.T) {
+	code := 143
+	running := agent.TaskState{LastStatus: agent.TaskRunning, Containers: []agent.ContainerState{
+		{Name: "sidecar", LastStatus: agent.ContainerRunning, StartedAt: time.Now()},
+		{Name: "app", LastStatus: agent.ContainerCreated}}}
+	healthy := running
+	healthy.HealthStatus = agent.HealthHealthy
+	healthy.Containers = []agent.ContainerState{
+		{Name: "sidecar", LastStatus: agent.ContainerRunning, HealthStatus: agent.HealthHealthy, StartedAt: time.Now()},
+		{Name: "app", LastStatus: agent.ContainerCreated}}
+	unstarted := healthy
+	unstarted.Containers = []agent.ContainerState{healthy.Containers[0],
+		{Name: "app", LastStatus: agent.ContainerStopped, ExitCode: &code, Reason: "CannotStartContainerError: dependency sidecar did not exit successfully"}}
+	changes := []agent.StateChange{
+		{Task: running},
+		{Task: running, Container: "sidecar"},
+		{Task: healthy, Container: "sidecar"},
+		{Task: healthy, Container: "sidecar"}, // nothing new: no line
+		{Task: unstarted, Container: "app"},
+	}
+	var buf bytes.Buffer
+	out := console.NewPrinter(&buf, []string{"sidecar", "app", "berth"}, false)
+	lines := stateLines{}
+	for _, c := range changes {
+		lines.print(out, c)
+	}
+	want := `berth   | task RUNNING
+berth   | sidecar RUNNING
+berth   | sidecar RUNNING, HEALTHY
+berth   | task RUNNING, HEALTHY
+berth   | app STOPPED, never started, exit code 143, CannotStartContainerError: dependency sidecar did not exit successfully
+`
+	if got := buf.String(); got != want {
+		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
+	}
+}
