@@ -54,15 +54,15 @@ func newRunCommand() *cobra.Command {
 and stay attached: each container's output is printed under its name, and
 every change of the task's state on a line of its own.
 
-A FILE is validated and registered (a new revision only when it changed);
-FAMILY[:REVISION] runs a definition registered before. An EC2 task is first
-placed on the local engine as RunTask would place it on a container
-instance: it must fit what the engine's CPUs and memory leave after the
-other berth EC2 tasks running on it, its static host ports must be free of
-other berth tasks', and its memberOf constraints must hold for the
-instance's attributes (set more with --attribute). A Fargate task gets
-capacity of its own size and a network interface of its own on berth's
-task network.
+A FILE (- for standard input) is validated and registered (a new revision
+only when it changed); FAMILY[:REVISION] runs a definition registered
+before. An EC2 task is first placed on the local engine as RunTask would
+place it on a container instance: it must fit what the engine's CPUs and
+memory leave after the other berth EC2 tasks running on it, its static host
+ports must be free of other berth tasks', and its memberOf constraints must
+hold for the instance's attributes (set more with --attribute). A Fargate
+task gets capacity of its own size and a network interface of its own on
+berth's task network.
 
 Ctrl-C stops the task as StopTask does (SIGTERM, then SIGKILL after each
 container's stopTimeout); a second Ctrl-C kills it. When the task has
@@ -77,11 +77,11 @@ containers (137 when one had to be killed), else 0, and 130 when none had
 run. 125 when the task could not be placed or failed to start, 1 when the
 definition is invalid, 2 for usage errors.`,
 		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
-		Args:    argsBetween(1, 1, "one task definition: a FILE or FAMILY[:REVISION]"),
+		Args:    argsBetween(1, 1, "one task definition: a FILE (- for standard input) or FAMILY[:REVISION]"),
 		RunE: failingWith(exitTaskFailedToStart, func(cmd *cobra.Command, args []string) error {
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
-			return runRun(ctx, cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], opts)
+			return runRun(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], opts)
 		}),
 	}
 	f := cmd.Flags()
@@ -96,7 +96,7 @@ definition is invalid, 2 for usage errors.`,
 	return cmd
 }
 
-func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts runOptions) error {
+func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, target string, opts runOptions) error {
 	// Ctrl-C is ours from the start: one that comes before the task has
 	// started stops it as soon as it has.
 	signals := make(chan os.Signal, 2)
@@ -132,7 +132,7 @@ func runRun(ctx context.Context, stdout, stderr io.Writer, target string, opts r
 	if err != nil {
 		return err
 	}
-	task, rec, err := resolveTask(stdout, target, opts.launchType)
+	task, rec, err := resolveTask(stdin, stdout, target, opts.launchType)
 	if err != nil {
 		return err
 	}
@@ -376,7 +376,7 @@ func taskExitCode(t agent.TaskState) int {
 // resolveTask loads a task definition file, or a registered FAMILY[:REV],
 // and registers a file's definition in the state store (a new revision
 // only when it changed). It returns the task and its registered revision.
-func resolveTask(stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
+func resolveTask(stdin io.Reader, stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
 	st, err := openStore()
 	if err != nil {
 		return nil, store.TaskDefinition{}, err
@@ -387,8 +387,8 @@ func resolveTask(stdout io.Writer, target, launchType string) (*taskdef.Task, st
 		registered *store.TaskDefinition
 		file       = target
 	)
-	if _, statErr := os.Stat(target); statErr == nil || strings.HasSuffix(target, ".json") {
-		if data, err = readDefinition(nil, target); err != nil {
+	if _, statErr := os.Stat(target); target == "-" || statErr == nil || strings.HasSuffix(target, ".json") {
+		if data, err = readDefinition(stdin, target); err != nil {
 			return nil, store.TaskDefinition{}, usageError("%s: cannot read: %v", target, err)
 		}
 	} else {

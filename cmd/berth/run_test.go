@@ -195,6 +195,12 @@ func TestRunRegistersTheFileSoFamilyAndRevisionRunItAgain(t *testing.T) {
 	if code != exitUsage || !strings.Contains(out, "nosuch:2 is neither a file nor a registered task definition") {
 		t.Fatalf("unknown family: exit %d:\n%s", code, out)
 	}
+	// A definition piped in is registered like a file.
+	piped := e.command("-")
+	piped.Stdin = strings.NewReader(strings.Replace(jobDef, `"family": "job"`, `"family": "piped"`, 1))
+	if out, _ := piped.CombinedOutput(); piped.ProcessState.ExitCode() != 3 || !strings.Contains(string(out), "(piped:1, EC2)") {
+		t.Fatalf("berth run - : exit %d:\n%s", piped.ProcessState.ExitCode(), out)
+	}
 	out, code = e.run("job:7")
 	if code != exitUsage || !strings.Contains(out, "job:7 is neither a file nor a registered task definition; the ACTIVE revisions of job are 1") {
 		t.Fatalf("unknown revision: exit %d:\n%s", code, out)
