@@ -11,13 +11,18 @@ import (
 // CgroupLimits are the resource limits the engine put on this container, as
 // its cgroup shows them. A zero limit means none.
 type CgroupLimits struct {
-	Version                int     `json:"version"` // 1 or 2; 0 when no cgroup was readable
-	MemoryLimitBytes       int64   `json:"memoryLimitBytes,omitempty"`
-	MemoryReservationBytes int64   `json:"memoryReservationBytes,omitempty"`
-	MemoryUsageBytes       int64   `json:"memoryUsageBytes,omitempty"`
-	CPUs                   float64 `json:"cpus,omitempty"`      // CFS quota over period
-	CPUShares              int64   `json:"cpuShares,omitempty"` // cgroup v1
-	CPUWeight              int64   `json:"cpuWeight,omitempty"` // cgroup v2
+	Version          int   `json:"version"` // 1 or 2; 0 when no cgroup was readable
+	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
+	// InheritedMemoryLimitBytes is a lower limit set on a cgroup above the
+	// container's, such as an ECS task's memory (cgroup v1 shows it as
+	// hierarchical_memory_limit; v2 hides the cgroups above). Zero when
+	// there is none or it cannot be seen.
+	InheritedMemoryLimitBytes int64   `json:"inheritedMemoryLimitBytes,omitempty"`
+	MemoryReservationBytes    int64   `json:"memoryReservationBytes,omitempty"`
+	MemoryUsageBytes          int64   `json:"memoryUsageBytes,omitempty"`
+	CPUs                      float64 `json:"cpus,omitempty"`      // CFS quota over period
+	CPUShares                 int64   `json:"cpuShares,omitempty"` // cgroup v1
+	CPUWeight                 int64   `json:"cpuWeight,omitempty"` // cgroup v2
 }
 
 // unlimitedV1 is where cgroup v1 puts "no limit": the largest page-aligned
@@ -56,6 +61,11 @@ func readCgroupV1(fsys fs.FS) (CgroupLimits, error) {
 	read("memory/memory.soft_limit_in_bytes", &l.MemoryReservationBytes)
 	read("memory/memory.usage_in_bytes", &l.MemoryUsageBytes)
 	read("cpu/cpu.shares", &l.CPUShares)
+	if v, ok, err := readStat(fsys, "memory/memory.stat", "hierarchical_memory_limit"); err != nil {
+		errs = append(errs, err)
+	} else if ok && v < unlimitedV1 && (l.MemoryLimitBytes == 0 || v < l.MemoryLimitBytes) {
+		l.InheritedMemoryLimitBytes = v
+	}
 	var quota, period int64
 	read("cpu/cpu.cfs_quota_us", &quota) // -1 when there is no quota
 	read("cpu/cpu.cfs_period_us", &period)
@@ -118,4 +128,28 @@ func readInt(fsys fs.FS, name string) (v int64, ok bool, err error) {
 		return 0, false, fmt.Errorf("cgroup file %s: want an integer, got %q", name, s)
 	}
 	return v, true, nil
+}
+
+// readStat reads the value of key from a cgroup v1 stat file of "KEY VALUE"
+// lines. ok is false when the file or the key is absent.
+func readStat(fsys fs.FS, name, key string) (v int64, ok bool, err error) {
+	b, err := fs.ReadFile(fsys, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("cgroup file %s: %w", name, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, value, found := strings.Cut(line, " ")
+		if !found || k != key {
+			continue
+		}
+		v, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+		if err != nil {
+			return 0, false, fmt.Errorf("cgroup file %s: %s: want an integer, got %q", name, key, value)
+		}
+		return v, true, nil
+	}
+	return 0, false, nil
 }

@@ -38,6 +38,29 @@ func TestReadCgroup(t *testing.T) {
 			want: CgroupLimits{Version: 1, CPUShares: 1024},
 		},
 		{
+			name: "v1 under a task cgroup with a lower memory limit",
+			fs: fstest.MapFS{
+				"memory/memory.limit_in_bytes": file("9223372036854771712\n"),
+				"memory/memory.stat":           file("cache 0\nrss 4096\nhierarchical_memory_limit 536870912\nhierarchical_memsw_limit 9223372036854771712\n"),
+				"cpu/cpu.shares":               file("2\n"),
+			},
+			want: CgroupLimits{Version: 1, InheritedMemoryLimitBytes: 512 << 20, CPUShares: 2},
+		},
+		{
+			name: "v1 whose own memory limit is the lower one",
+			fs: fstest.MapFS{
+				"memory/memory.limit_in_bytes": file("67108864\n"),
+				"memory/memory.stat":           file("hierarchical_memory_limit 67108864\n"),
+			},
+			want: CgroupLimits{Version: 1, MemoryLimitBytes: 64 << 20},
+		},
+		{
+			name:    "v1 with an unreadable hierarchical limit",
+			fs:      fstest.MapFS{"memory/memory.stat": file("hierarchical_memory_limit lots\n")},
+			want:    CgroupLimits{Version: 1},
+			wantErr: true,
+		},
+		{
 			name: "v1 with a garbled file is an error naming it",
 			fs: fstest.MapFS{
 				"memory/memory.limit_in_bytes": file("lots\n"),

@@ -331,10 +331,10 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 </table>
 <h2>Limits (cgroup v{{.Cgroup.Version}})</h2>
 <table>
-<tr><th>Memory limit</th><td>{{if .Cgroup.MemoryLimitBytes}}{{size .Cgroup.MemoryLimitBytes}}{{else}}none{{end}}</td></tr>
+<tr><th>Memory limit</th><td>{{if .Cgroup.MemoryLimitBytes}}{{size .Cgroup.MemoryLimitBytes}}{{else}}none{{end}}{{with .Cgroup.InheritedMemoryLimitBytes}}; {{size .}} with the limit above the container (the task's){{end}}</td></tr>
 <tr><th>Memory reservation</th><td>{{if .Cgroup.MemoryReservationBytes}}{{size .Cgroup.MemoryReservationBytes}}{{else}}none{{end}}</td></tr>
 <tr><th>Memory used</th><td>{{size .Cgroup.MemoryUsageBytes}}</td></tr>
-<tr><th>CPUs</th><td>{{if .Cgroup.CPUs}}{{.Cgroup.CPUs}}{{else}}no quota{{end}}</td></tr>
+<tr><th>CPUs</th><td>{{if .Cgroup.CPUs}}{{.Cgroup.CPUs}}{{else}}no quota of its own{{end}}</td></tr>
 {{if .Cgroup.CPUShares}}<tr><th>CPU shares</th><td>{{.Cgroup.CPUShares}}</td></tr>{{end}}
 {{if .Cgroup.CPUWeight}}<tr><th>CPU weight</th><td>{{.Cgroup.CPUWeight}}</td></tr>{{end}}
 </table>
