@@ -59,6 +59,17 @@ func newRootCommand() *cobra.Command {
 		newPauseCommand(),
 		newImagesCommand(),
 	)
+	// cobra's own completion command prints its help and succeeds for a
+	// shell it does not know; it is made to refuse one instead.
+	root.InitDefaultCompletionCmd() // once there are commands, or it makes none
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = argsBetween(1, 1, "one shell: bash, zsh, fish or powershell")
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("berth completion: no completion for shell %q; it has bash, zsh, fish and powershell\nSee 'berth completion --help'.", args[0])}
+			}
+		}
+	}
 	return root
 }
 

@@ -42,26 +42,15 @@ func TestRunRefusesBadArgumentsNamingTheFlag(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := newRootCommand()
-			var stdout, stderr bytes.Buffer
-			root.SetOut(&stdout)
-			root.SetErr(&stderr)
-			root.SetArgs(append([]string{"run"}, tt.args...))
-			err := root.Execute()
-			if err == nil {
+			stdout, msg, code := executeRoot(append([]string{"run"}, tt.args...))
+			if code == exitOK {
 				t.Fatalf("berth run %q succeeded", tt.args)
-			}
-			// As main reports it.
-			code, msg := exitUsage, err.Error()
-			var exit *exitError
-			if errors.As(err, &exit) {
-				code = exit.code
 			}
 			if code != exitUsage {
 				t.Errorf("exit status %d, want %d (usage)", code, exitUsage)
 			}
-			if stdout.Len() > 0 {
-				t.Errorf("berth run printed on standard output before refusing its arguments:\n%s", stdout.String())
+			if stdout != "" {
+				t.Errorf("berth run printed on standard output before refusing its arguments:\n%s", stdout)
 			}
 			cmdline := strings.Join(append([]string{"$ berth run"}, quoteArgs(tt.args)...), " ")
 			got := fmt.Sprintf("%s\nberth: %s\nexit status %d\n", cmdline, msg, code)
@@ -83,4 +72,36 @@ func quoteArgs(args []string) []string {
 		out[i] = a
 	}
 	return out
+}
+
+// executeRoot runs berth with args in this process and returns what it
+// printed on standard output, and the message and exit status main would
+// give.
+func executeRoot(args []string) (stdout, msg string, code int) {
+	root := newRootCommand()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return out.String(), "", exitOK
+	}
+	code, msg = exitUsage, err.Error()
+	var exit *exitError
+	if errors.As(err, &exit) {
+		code = exit.code
+	}
+	return out.String(), msg, code
+}
+
+func TestCompletionRefusesAShellItHasNone(t *testing.T) {
+	for _, args := range [][]string{{"completion", "tcsh"}, {"completion"}} {
+		stdout, msg, code := executeRoot(args)
+		got := fmt.Sprintf("$ berth %s\nberth: %s\nexit status %d\n", strings.Join(args, " "), msg, code)
+		if stdout != "" {
+			t.Errorf("berth %s printed %q on standard output", strings.Join(args, " "), stdout)
+		}
+		checkGolden(t, filepath.Join("testdata", "usage-"+strings.Join(args, "-")+".golden"), got)
+	}
 }
