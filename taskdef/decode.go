@@ -251,10 +251,14 @@ func (d *Document) scan() error {
 			return nil
 		}
 		if done {
-			return d.inputError(start, "unexpected data after the end of the task definition")
+			reason := "unexpected data after the end of the task definition"
+			if hint := d.commentHint(start); hint != "" {
+				reason += ": " + hint
+			}
+			return d.inputError(start, reason)
 		}
 		if err != nil {
-			return d.syntaxError(err, start)
+			return d.syntaxError(err, start, len(stack) > 0 && stack[len(stack)-1].isObj)
 		}
 		var top *scanFrame
 		if len(stack) > 0 {
@@ -308,14 +312,117 @@ func (d *Document) skipSpace(off int) int {
 // syntaxError locates a syntax error. The streaming decoder reports where
 // the token it was reading began; a plain Unmarshal of the same bytes
 // reports the offending byte itself, which is what a person needs to see.
-func (d *Document) syntaxError(err error, start int) error {
+// inObject says whether the scan was inside an object (not an array) there.
+func (d *Document) syntaxError(err error, start int, inObject bool) error {
 	off := start
 	var se *json.SyntaxError
 	if uerr := json.Unmarshal(d.source, new(any)); errors.As(uerr, &se) {
 		err = se
 		off = max(int(se.Offset)-1, 0)
 	}
-	return d.inputError(off, "not valid JSON: "+strings.TrimPrefix(err.Error(), "json: "))
+	raw := strings.TrimPrefix(err.Error(), "json: ")
+	if hint := d.syntaxHint(off, inObject); hint != "" {
+		// The decoder's own words stay, after the hint: they are exact
+		// where the hint is a guess.
+		return d.inputError(off, "not valid JSON: "+hint+" ("+raw+")")
+	}
+	return d.inputError(off, "not valid JSON: "+raw)
+}
+
+// syntaxHint names, in plain words, the mistake that broke the JSON at off
+// (the offending byte), for the mistakes people make writing JSON by hand,
+// which encoding/json describes only by the character it did not expect.
+// It judges from the bytes around off and returns "" when they fit none of
+// those mistakes: a wrong guess would mislead more than the bare message.
+func (d *Document) syntaxHint(off int, inObject bool) string {
+	src := d.source
+	if off >= len(src) {
+		return "" // the input ended: the scan says so in its own words
+	}
+	if hint := d.commentHint(off); hint != "" {
+		return hint
+	}
+	prev := off - 1 // the last byte before off that is not white space
+	for prev >= 0 && isSpace(src[prev]) {
+		prev--
+	}
+	switch c := src[off]; {
+	case c == '\'':
+		// Outside a string, where the decoder stopped, a quote can only
+		// be meant to open or close one.
+		return "single quotes; JSON strings and keys take double quotes"
+	case (c == '}' || c == ']') && prev >= 0 && src[prev] == ',':
+		return "a comma before " + string(c) + "; JSON allows no trailing comma"
+	case inObject && prev >= 0 && (src[prev] == '{' || src[prev] == ','):
+		if key := d.bareKey(off); key != "" {
+			return fmt.Sprintf("an unquoted key; JSON keys take double quotes: %q", key)
+		}
+	}
+	// A missing comma and a missing colon both leave a value where the
+	// decoder wanted a separator: only putting a comma there, and seeing
+	// the decoder read on, tells which.
+	endsValue := prev >= 0 && strings.IndexByte(`"}]0123456789el`, src[prev]) >= 0 // el: true, false, null
+	startsValue := strings.IndexByte(`"{[-0123456789tfn`, src[off]) >= 0
+	if endsValue && startsValue && d.readsPastWith(off, ",") {
+		if inObject {
+			return "a missing comma between two members of an object"
+		}
+		return "a missing comma between two elements of an array"
+	}
+	return ""
+}
+
+// commentHint says whether a comment starts at off. Comments are the one
+// hint that also fits data after the end of the definition.
+func (d *Document) commentHint(off int) string {
+	rest := d.source[min(off, len(d.source)):]
+	switch {
+	case bytes.HasPrefix(rest, []byte("//")):
+		return "a // comment; JSON has no comments"
+	case bytes.HasPrefix(rest, []byte("/*")):
+		return "a /* */ comment; JSON has no comments"
+	}
+	return ""
+}
+
+// bareKey returns the word starting at off when a colon follows it, as in
+// {family: "web"} (JavaScript's way, which people carry over), or "".
+func (d *Document) bareKey(off int) string {
+	src := d.source
+	end := off
+	for end < len(src) && isWordByte(src[end], end == off) {
+		end++
+	}
+	colon := end
+	for colon < len(src) && isSpace(src[colon]) {
+		colon++
+	}
+	if end == off || colon == len(src) || src[colon] != ':' {
+		return ""
+	}
+	return string(src[off:end])
+}
+
+// readsPastWith reports whether encoding/json, given the source with ins
+// inserted at off, reads past the byte that stopped it at off.
+func (d *Document) readsPastWith(off int, ins string) bool {
+	fixed := make([]byte, 0, len(d.source)+len(ins))
+	fixed = append(append(append(fixed, d.source[:off]...), ins...), d.source[off:]...)
+	var se *json.SyntaxError
+	if err := json.Unmarshal(fixed, new(json.RawMessage)); !errors.As(err, &se) {
+		return err == nil
+	}
+	return int(se.Offset)-1 > off+len(ins)
+}
+
+// isWordByte reports whether c can be part of a JavaScript-style bare key:
+// a letter, _ or $, or a digit after the first byte.
+func isWordByte(c byte, first bool) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$' || !first && c >= '0' && c <= '9'
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n'
 }
 
 func (d *Document) inputError(off int, reason string) error {

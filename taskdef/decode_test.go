@@ -58,6 +58,43 @@ func TestDecodeRefusesWhatIsNotATaskDefinition(t *testing.T) {
 	}
 }
 
+func TestDecodeNamesCommonJSONMistakes(t *testing.T) {
+	tests := []struct {
+		name, in string
+		// want is the whole message: position, hint, then encoding/json's
+		// own words, or those words alone when no hint fits.
+		want string
+	}{
+		{"trailing comma in an object", "{\"family\": \"web\",\n}", "line 2, column 1: not valid JSON: a comma before }; JSON allows no trailing comma (invalid character '}' looking for beginning of object key string)"},
+		{"trailing comma in an array", `{"c": [1, 2, ]}`, "line 1, column 14: not valid JSON: a comma before ]; JSON allows no trailing comma (invalid character ']' looking for beginning of value)"},
+		{"missing comma between members", `{"a": "x" "b": 1}`, "line 1, column 11: not valid JSON: a missing comma between two members of an object (invalid character '\"' after object key:value pair)"},
+		{"missing comma after a literal", `{"a": true "b": 1}`, "line 1, column 12: not valid JSON: a missing comma between two members of an object (invalid character '\"' after object key:value pair)"},
+		{"missing comma between elements", `{"c": [{} {}]}`, "line 1, column 11: not valid JSON: a missing comma between two elements of an array (invalid character '{' after array element)"},
+		{"single-quoted value", `{"family": 'web'}`, "line 1, column 12: not valid JSON: single quotes; JSON strings and keys take double quotes (invalid character '\\'' looking for beginning of value)"},
+		{"single-quoted key", `{'family': "web"}`, "line 1, column 2: not valid JSON: single quotes; JSON strings and keys take double quotes (invalid character '\\'' looking for beginning of object key string)"},
+		{"line comment", "{\n  // web\n  \"family\": \"web\"}", "line 2, column 3: not valid JSON: a // comment; JSON has no comments (invalid character '/' looking for beginning of object key string)"},
+		{"block comment", `{"family": /* web */ "web"}`, "line 1, column 12: not valid JSON: a /* */ comment; JSON has no comments (invalid character '/' looking for beginning of value)"},
+		{"comment after the definition", "{\"family\": \"web\"}\n/* end */", "line 2, column 1: unexpected data after the end of the task definition: a /* */ comment; JSON has no comments"},
+		{"unquoted key", `{"a": 1, cpu : "256"}`, `line 1, column 10: not valid JSON: an unquoted key; JSON keys take double quotes: "cpu" (invalid character 'c' looking for beginning of object key string)`},
+		// Bytes that fit no mistake above keep the bare message.
+		{"missing colon", `{"family" "web"}`, `line 1, column 11: not valid JSON: invalid character '"' after object key`},
+		{"unquoted value", `{"family": web}`, "line 1, column 12: not valid JSON: invalid character 'w' looking for beginning of value"},
+		{"letters in a number", `{"memory": 12x}`, "line 1, column 14: not valid JSON: invalid character 'x' after object key:value pair"},
+		{"a lone slash", `{"a": 1 / 2}`, "line 1, column 9: not valid JSON: invalid character '/' after object key:value pair"},
+		{"a stray comma", `{"a": 1,, "b": 2}`, "line 1, column 9: not valid JSON: invalid character ',' looking for beginning of object key string"},
+		{"a word in an array", `{"c": [a: 1]}`, "line 1, column 8: not valid JSON: invalid character 'a' looking for beginning of value"},
+		{"garbage after the definition", `{"family": "web"} x`, "line 1, column 19: unexpected data after the end of the task definition"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := Load([]byte(tt.in), Options{})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("error %v\nwant        %s", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestDecodeAcceptsDescribeOutputAndIgnoresReadOnlyFields(t *testing.T) {
 	src := `{"taskDefinition": {"taskDefinitionArn": "arn:aws:ecs:us-east-1:123456789012:task-definition/web:3",
 	  "revision": 3, "status": "ACTIVE", "family": "web", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 64}]},

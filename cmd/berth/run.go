@@ -413,7 +413,7 @@ func resolveTask(stdin io.Reader, stdout io.Writer, target, launchType string) (
 	}
 	task, report, err := taskdef.Load(data, taskdef.Options{LaunchType: launchType})
 	if err != nil {
-		return nil, store.TaskDefinition{}, usageError("%s: cannot read: %v", file, err)
+		return nil, store.TaskDefinition{}, usageError("%s: %v", file, err)
 	}
 	if !report.Valid() {
 		writeTextReport(stdout, fileReport{File: file, Errors: report.Errors})

@@ -356,7 +356,7 @@ func TestTheNextRunRemovesWhatAKilledRunLeft(t *testing.T) {
 		t.Fatalf("the killed run should have left its container behind, found %d (%v)", len(left), err)
 	}
 	out, code := e.run(job)
-	if code != 3 || !strings.Contains(out, "removed 1 tasks left by berth run processes that ended without stopping them") {
+	if code != 3 || !strings.Contains(out, "removed 1 task left by berth run processes that ended without stopping them") {
 		t.Fatalf("exit %d:\n%s", code, out)
 	}
 	if left, _ := api.ContainerList(context.Background(), container.ListOptions{All: true, Filters: byCluster}); len(left) != 0 {

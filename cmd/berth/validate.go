@@ -46,6 +46,10 @@ type fileReport struct {
 	Errors   []taskdef.Problem `json:"errors"`
 	Warnings []taskdef.Problem `json:"warnings"`
 	Notes    []taskdef.Problem `json:"notes"`
+	// unread says Error kept the file from being read at all (missing, a
+	// directory, too large), rather than its bytes from being a task
+	// definition: only then does the text report say "cannot read".
+	unread bool
 }
 
 func runValidate(stdin io.Reader, stdout io.Writer, files []string, opts validateOptions) error {
@@ -88,7 +92,7 @@ func validateFile(stdin io.Reader, file, launchType string) fileReport {
 	fr := fileReport{File: file, Errors: []taskdef.Problem{}, Warnings: []taskdef.Problem{}, Notes: []taskdef.Problem{}}
 	data, err := readDefinition(stdin, file)
 	if err != nil {
-		fr.Error = err.Error()
+		fr.Error, fr.unread = err.Error(), true
 		return fr
 	}
 	_, report, err := taskdef.Load(data, taskdef.Options{LaunchType: launchType})
@@ -132,8 +136,14 @@ func readDefinition(stdin io.Reader, file string) ([]byte, error) {
 // writeTextReport prints problems as FILE:LINE:COL: POINTER: message (rule):
 // errors, then warnings and notes, then one verdict line.
 func writeTextReport(w io.Writer, fr fileReport) {
-	if fr.Error != "" {
+	switch {
+	case fr.unread:
 		fmt.Fprintf(w, "%s: cannot read: %s\n", fr.File, fr.Error)
+		return
+	case fr.Error != "":
+		// The reason says what is wrong with the bytes ("not valid JSON",
+		// "a task definition is a JSON object, not an array"), and where.
+		fmt.Fprintf(w, "%s: %s\n", fr.File, fr.Error)
 		return
 	}
 	for _, p := range fr.Errors {

@@ -272,7 +272,9 @@ func TestValidateValidTwins(t *testing.T) {
 
 // TestValidateUnreadable feeds berth validate input that is not a task
 // definition at all. Each must end with exit status 2 and a message naming
-// the file and, for broken JSON, the line and column where reading stopped.
+// the file and, for broken JSON, the line and column where reading stopped,
+// then, for the mistakes people make writing JSON by hand, what the mistake
+// is in plain words.
 func TestValidateUnreadable(t *testing.T) {
 	goldenDir, err := filepath.Abs("testdata")
 	if err != nil {
@@ -294,6 +296,13 @@ func TestValidateUnreadable(t *testing.T) {
 		// at is the "line L, column C" the message must name, when the
 		// input is located.
 		at string
+		// cannotRead is set when the file itself cannot be read, and the
+		// message must say so; otherwise it was read and is not JSON or
+		// not a task definition, and the message must not.
+		cannotRead bool
+		// hint is the plain-words name of the mistake the message must
+		// give, before encoding/json's own words.
+		hint string
 	}{
 		{name: "binary", setup: write("binary.json", []byte("\x7fELF\x02\x01\x01\x00\x00\x00\x00\xff\xfe")), at: "line 1, column 1"},
 		{name: "empty", setup: write("empty.json", nil), at: "line 1, column 1"},
@@ -319,7 +328,7 @@ func TestValidateUnreadable(t *testing.T) {
 				t.Fatal(err)
 			}
 			return "huge.json"
-		}},
+		}, cannotRead: true},
 		{name: "deeply-nested", setup: write("nested.json", bytes.Repeat([]byte("["), 100000)), at: "line 1, column 65"},
 		{name: "deeply-nested-inside-a-definition", setup: write("nested-field.json", []byte(`{"family": "deep", "containerDefinitions": `+strings.Repeat(`[`, 100000))), at: "line 1, column 107"},
 		{name: "directory", setup: func(t *testing.T) string {
@@ -327,19 +336,28 @@ func TestValidateUnreadable(t *testing.T) {
 				t.Fatal(err)
 			}
 			return "task.json"
-		}},
-		{name: "missing-file", setup: func(t *testing.T) string { return "missing.json" }},
+		}, cannotRead: true},
+		{name: "missing-file", setup: func(t *testing.T) string { return "missing.json" }, cannotRead: true},
 		{name: "empty-standard-input", setup: func(t *testing.T) string { return "-" }, at: "line 1, column 1"},
 		{name: "trailing-object", setup: write("two-objects.json", []byte("{\n  \"family\": \"a\",\n  \"containerDefinitions\": []\n}\n{\"family\": \"b\"}\n")), at: "line 5, column 1"},
 		{name: "trailing-garbage", setup: write("trailing-garbage.json", []byte("{\n  \"family\": \"a\",\n  \"containerDefinitions\": []\n} EOF\n")), at: "line 4, column 3"},
 		{name: "array", setup: write("array.json", []byte("[\n  {\"family\": \"a\", \"containerDefinitions\": []}\n]\n")), at: "line 1, column 1"},
 		{name: "string", setup: write("string.json", []byte("\"family\"\n")), at: "line 1, column 1"},
 		{name: "null", setup: write("null.json", []byte("null\n")), at: "line 1, column 1"},
-		{name: "missing-comma", setup: write("missing-comma.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\" \"image\": \"nginx\"}\n  ]\n}\n")), at: "line 4, column 20"},
-		{name: "trailing-comma", setup: write("trailing-comma.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\", \"image\": \"nginx\",}\n  ]\n}\n")), at: "line 4, column 38"},
-		{name: "unquoted-key", setup: write("unquoted-key.json", []byte("{\n  family: \"web\"\n}\n")), at: "line 2, column 3"},
-		{name: "single-quotes", setup: write("single-quotes.json", []byte("{\n  \"family\": 'web'\n}\n")), at: "line 2, column 13"},
-		{name: "comment", setup: write("comment.json", []byte("{\n  // the web tier\n  \"family\": \"web\"\n}\n")), at: "line 2, column 3"},
+		{name: "missing-comma", setup: write("missing-comma.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\" \"image\": \"nginx\"}\n  ]\n}\n")), at: "line 4, column 20", hint: "a missing comma between two members of an object"},
+		{name: "trailing-comma", setup: write("trailing-comma.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\", \"image\": \"nginx\",}\n  ]\n}\n")), at: "line 4, column 38", hint: "a comma before }; JSON allows no trailing comma"},
+		{name: "unquoted-key", setup: write("unquoted-key.json", []byte("{\n  family: \"web\"\n}\n")), at: "line 2, column 3", hint: `an unquoted key; JSON keys take double quotes: "family"`},
+		{name: "single-quotes", setup: write("single-quotes.json", []byte("{\n  \"family\": 'web'\n}\n")), at: "line 2, column 13", hint: "single quotes; JSON strings and keys take double quotes"},
+		{name: "comment", setup: write("comment.json", []byte("{\n  // the web tier\n  \"family\": \"web\"\n}\n")), at: "line 2, column 3", hint: "a // comment; JSON has no comments"},
+		{name: "trailing-comma-in-array", setup: write("trailing-comma-in-array.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\", \"image\": \"nginx\"},\n  ]\n}\n")), at: "line 5, column 3", hint: "a comma before ]; JSON allows no trailing comma"},
+		{name: "missing-comma-at-end-of-line", setup: write("missing-comma-at-end-of-line.json", []byte("{\n  \"family\": \"web\"\n  \"containerDefinitions\": []\n}\n")), at: "line 3, column 3", hint: "a missing comma between two members of an object"},
+		{name: "missing-comma-in-array", setup: write("missing-comma-in-array.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\", \"image\": \"nginx\", \"command\": [\"sleep\" \"60\"]}\n  ]\n}\n")), at: "line 4, column 59", hint: "a missing comma between two elements of an array"},
+		{name: "single-quoted-key", setup: write("single-quoted-key.json", []byte("{\n  'family': \"web\"\n}\n")), at: "line 2, column 3", hint: "single quotes; JSON strings and keys take double quotes"},
+		{name: "block-comment", setup: write("block-comment.json", []byte("{\n  \"family\": \"web\", /* the web tier */\n  \"containerDefinitions\": []\n}\n")), at: "line 2, column 20", hint: "a /* */ comment; JSON has no comments"},
+		{name: "comment-after-the-end", setup: write("comment-after-the-end.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": []\n}\n// the web tier\n")), at: "line 5, column 1", hint: "a // comment; JSON has no comments"},
+		// A missing colon leaves a value where a separator belongs too,
+		// but is no missing comma: no hint is better than a wrong one.
+		{name: "missing-colon", setup: write("missing-colon.json", []byte("{\n  \"family\" \"web\"\n}\n")), at: "line 2, column 12"},
 		{name: "truncated", setup: write("truncated.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [\n    {\"name\": \"web\"")), at: "line 4, column 19"},
 		{name: "bad-literal", setup: write("bad-literal.json", []byte("{\n  \"family\": \"web\",\n  \"enableFaultInjection\": tru\n}\n")), at: "line 3, column 30"},
 		{name: "bad-number", setup: write("bad-number.json", []byte("{\n  \"family\": \"web\",\n  \"containerDefinitions\": [{\"name\": \"web\", \"image\": \"nginx\", \"memory\": 12x}]\n}\n")), at: "line 3, column 74"},
@@ -354,12 +372,22 @@ func TestValidateUnreadable(t *testing.T) {
 			if run.code != exitUsage {
 				t.Errorf("exit status %d, want %d (unreadable)", run.code, exitUsage)
 			}
-			prefix := file + ": cannot read: "
+			prefix := file + ": "
+			switch {
+			case tt.cannotRead:
+				prefix += "cannot read: "
+			case tt.at != "":
+				// Where reading stopped comes first, right after the file.
+				prefix += tt.at + ": "
+			}
 			if !strings.HasPrefix(run.stdout, prefix) || strings.Count(run.stdout, "\n") != 1 {
 				t.Errorf("output %q is not one line starting %q", run.stdout, prefix)
 			}
-			if tt.at != "" && !strings.Contains(run.stdout, ": "+tt.at+": ") {
-				t.Errorf("output %q does not locate the problem at %s", run.stdout, tt.at)
+			if !tt.cannotRead && strings.Contains(run.stdout, "cannot read") {
+				t.Errorf("output %q says the file cannot be read, but it was read", run.stdout)
+			}
+			if tt.hint != "" && !strings.Contains(run.stdout, ": "+tt.hint) {
+				t.Errorf("output %q does not name the mistake: %s", run.stdout, tt.hint)
 			}
 			checkGolden(t, filepath.Join(goldenDir, "unreadable-"+tt.name+".golden"), run.transcript())
 		})
