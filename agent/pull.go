@@ -95,7 +95,74 @@ func (p *puller) ensure(ctx context.Context, ref string, behavior PullBehavior) 
 	if behavior != PullAlways && cached && ctx.Err() == nil {
 		return fmt.Sprintf("pull of %s failed, using the cached image: %v", ref, pullErr), nil
 	}
-	return "", engineErr(CannotPullContainerError, "pull image %s: %w", ref, pullErr)
+	return "", engineErr(CannotPullContainerError, "pull image %s: %w%s", ref, pullErr, berthImageHint(ref))
+}
+
+// berthImageHint explains a failed pull of an image under berth/ that is not
+// one berth builds: most likely a typo of berth/demo, which Docker then
+// looks for on Docker Hub, failing offline with a lookup error that points
+// nowhere near the mistake. It returns "" for every other reference, so
+// that their failure reads exactly as on ECS.
+func berthImageHint(ref string) string {
+	if images.IsBerthImage(ref) {
+		return ""
+	}
+	name, ok := strings.CutPrefix(repositoryOf(ref), "berth/")
+	if !ok || name == "" {
+		return ""
+	}
+	refs := images.Refs()
+	hint := " (berth builds only " + strings.Join(refs[:len(refs)-1], ", ") + " and " + refs[len(refs)-1] + " from its own binary"
+	for _, built := range refs {
+		// The tag is not compared: berth builds only one, so a wrong tag on
+		// the right repository is a typo too.
+		if builtName := strings.TrimPrefix(repositoryOf(built), "berth/"); oneEditApart(name, builtName) {
+			return hint + "; did you mean " + built + "?)"
+		}
+	}
+	return hint + ")"
+}
+
+// repositoryOf returns ref without its tag, its digest and the Docker Hub
+// host, which Docker adds by default ("docker.io/berth/demo:1" is
+// "berth/demo").
+func repositoryOf(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	for _, host := range []string{"docker.io/", "index.docker.io/"} {
+		if rest, ok := strings.CutPrefix(ref, host); ok {
+			return rest
+		}
+	}
+	return ref
+}
+
+// oneEditApart reports whether a and b are equal or differ by one typo: a
+// letter added, dropped or changed, or two neighbours swapped. Names of
+// berth's images are short, so one typo is all a guess can safely allow.
+func oneEditApart(a, b string) bool {
+	if len(a) < len(b) {
+		a, b = b, a
+	}
+	if len(a)-len(b) > 1 {
+		return false
+	}
+	i := 0
+	for i < len(b) && a[i] == b[i] {
+		i++
+	}
+	switch {
+	case i == len(b):
+		return true // equal, or a has one letter more at the end
+	case len(a) > len(b):
+		return a[i+1:] == b[i:] // a letter added
+	case a[i+1:] == b[i+1:]:
+		return true // a letter changed
+	default:
+		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:] // neighbours swapped
+	}
 }
 
 func (p *puller) cached(ctx context.Context, ref string) (bool, error) {
