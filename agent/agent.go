@@ -57,6 +57,13 @@ type Config struct {
 	// Labels are added to every container, network and volume the agent
 	// makes.
 	Labels map[string]string
+	// AvailabilityZone is the zone the task metadata endpoint reports;
+	// empty means Region with "a" appended, the local instance's
+	// ecs.availability-zone attribute.
+	AvailabilityZone string
+	// NoMetadataEndpoint turns off the task metadata endpoint (see
+	// metadata.go): containers then get no ECS_CONTAINER_METADATA_URI_V4.
+	NoMetadataEndpoint bool
 	// SparePause keeps one started pause container ready for the next
 	// awsvpc task (see doc.go). It pays off for an agent that runs many
 	// tasks; an agent that runs one task and closes (berth run) leaves it
@@ -80,12 +87,13 @@ type Agent struct {
 	mu    sync.Mutex
 	tasks map[string]*task
 
-	hub     *hub
-	ports   *portAllocator
-	network *taskNetwork
-	spares  *spares
-	cgroups *cgroups
-	puller  *puller
+	hub      *hub
+	ports    *portAllocator
+	network  *taskNetwork
+	spares   *spares
+	cgroups  *cgroups
+	puller   *puller
+	metadata *metadataServer
 }
 
 // New starts an agent on cfg.Docker: it starts following the engine's
@@ -151,6 +159,9 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = DefaultCgroupRoot
 	}
+	if cfg.AvailabilityZone == "" {
+		cfg.AvailabilityZone = cfg.Region + "a"
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -188,6 +199,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	a.network = &taskNetwork{a: a, name: cfg.TaskNetwork, subnet: cfg.TaskSubnet}
 	a.spares = &spares{a: a}
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
+	a.metadata = &metadataServer{a: a}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, since, nil
 }
@@ -206,6 +218,7 @@ func (a *Agent) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	a.spares.close(ctx)
+	a.metadata.close()
 	err := a.network.removeIfUnused(ctx)
 	a.hub.close()
 	return err

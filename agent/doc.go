@@ -62,4 +62,11 @@
 // Subscribe. Every container carries the ECS agent's labels
 // (com.amazonaws.ecs.task-arn and the rest) and berth's own, which hold
 // what New needs to resume the tasks already on the engine.
+//
+// Inside a task, each container with a network finds the task metadata
+// endpoint (versions 3 and 4) in ECS_CONTAINER_METADATA_URI_V4 and
+// ECS_CONTAINER_METADATA_URI: the agent serves its tasks' metadata and the
+// engine's stats of their containers on the host's address on the engine's
+// default bridge (docker0), which containers in bridge, host and awsvpc
+// mode reach and other machines do not, from the first task until Close.
 package agent

@@ -154,6 +154,23 @@ func (t *task) containersFailed(err error, match func(*ctr) bool) {
 	}
 }
 
+// containerEnv is the environment the agent gives a container before its
+// definition's own: the task's, and the container's task metadata
+// endpoint, which a container without a network could not reach.
+func (t *task) containerEnv(ctx context.Context, name string) []taskdef.KeyValuePair {
+	if t.def().NetworkMode == taskdef.NetworkNone {
+		return t.env
+	}
+	v4, v3 := t.a.metadata.uris(ctx, t.id, name)
+	if v4 == "" {
+		return t.env
+	}
+	env := append([]taskdef.KeyValuePair{}, t.env...)
+	return append(env,
+		taskdef.KeyValuePair{Name: EnvMetadataURIV4, Value: v4},
+		taskdef.KeyValuePair{Name: EnvMetadataURIV3, Value: v3})
+}
+
 // createContainer creates one container; names maps the task's containers
 // created so far to their Docker names, for volumesFrom.
 func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]string) error {
@@ -171,7 +188,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 		Pause:        t.pauseID,
 		CgroupParent: t.cgroupParent,
 		Labels:       t.containerLabels(c.def.Name, c.def.DockerLabels),
-		Env:          t.env,
+		Env:          t.containerEnv(ctx, c.def.Name),
 		Override:     t.overrides[c.def.Name],
 		HostIP:       t.record.HostIP,
 		Volumes:      t.mounts,

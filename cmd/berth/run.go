@@ -167,7 +167,9 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 		PullBehavior: agent.PullBehavior(opts.pull),
 		PullProgress: stderr,
 		Instance:     runInstance(),
-		Logf:         func(format string, args ...any) { out.Line("berth", "warning: "+fmt.Sprintf(format, args...)) },
+		// The zone the task metadata endpoint reports: the instance's.
+		AvailabilityZone: attributes["ecs.availability-zone"],
+		Logf:             func(format string, args ...any) { out.Line("berth", "warning: "+fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
 		return &exitError{code: exitTaskFailedToStart, msg: err.Error()}
