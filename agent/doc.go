@@ -68,5 +68,6 @@
 // ECS_CONTAINER_METADATA_URI: the agent serves its tasks' metadata and the
 // engine's stats of their containers on the host's address on the engine's
 // default bridge (docker0), which containers in bridge, host and awsvpc
-// mode reach and other machines do not, from the first task until Close.
+// mode reach (it is not published on the host's other addresses), from the
+// first container until Close.
 package agent

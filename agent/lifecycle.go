@@ -157,11 +157,11 @@ func (t *task) containersFailed(err error, match func(*ctr) bool) {
 // containerEnv is the environment the agent gives a container before its
 // definition's own: the task's, and the container's task metadata
 // endpoint, which a container without a network could not reach.
-func (t *task) containerEnv(ctx context.Context, name string) []taskdef.KeyValuePair {
-	if t.def().NetworkMode == taskdef.NetworkNone {
+func (t *task) containerEnv(c *taskdef.ContainerDefinition) []taskdef.KeyValuePair {
+	if t.def().NetworkMode == taskdef.NetworkNone || (c.DisableNetworking != nil && *c.DisableNetworking) {
 		return t.env
 	}
-	v4, v3 := t.a.metadata.uris(ctx, t.id, name)
+	v4, v3 := t.a.metadata.uris(t.id, c.Name)
 	if v4 == "" {
 		return t.env
 	}
@@ -188,7 +188,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 		Pause:        t.pauseID,
 		CgroupParent: t.cgroupParent,
 		Labels:       t.containerLabels(c.def.Name, c.def.DockerLabels),
-		Env:          t.containerEnv(ctx, c.def.Name),
+		Env:          t.containerEnv(c.def),
 		Override:     t.overrides[c.def.Name],
 		HostIP:       t.record.HostIP,
 		Volumes:      t.mounts,

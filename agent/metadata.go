@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -30,30 +29,44 @@ const (
 // agent's tasks. The ECS agent answers on 169.254.170.2, an address it
 // routes to itself; berth listens on the gateway of the engine's default
 // bridge network instead, an address of the host that containers in
-// bridge, host and awsvpc mode all reach (and that is not reachable from
-// other machines). Each container's URL names its task and container:
+// bridge, host and awsvpc mode all reach (and that is not published on the
+// host's other addresses). Each container's URL names its task and container:
 // /v4/TASKID-HASH, HASH being a hash of the container's name.
 //
-// It starts with the agent's first task, on a port of its own, and ends
-// with the agent: a task that a later agent recovers keeps the URL of the
-// agent that started it, which answers no more.
+// It starts with the agent's first container, on a port of its own, and
+// ends with the agent: a task that a later agent recovers keeps the URL of
+// the agent that started it, which answers no more.
 type metadataServer struct {
 	a *Agent
 
-	once    sync.Once
-	base    string // http://GATEWAY:PORT, or "" when it could not start
+	mu      sync.Mutex
+	closed  bool
+	base    string // http://GATEWAY:PORT once started
 	srv     *http.Server
 	stopped chan struct{}
 }
 
 // uris returns the v4 and v3 endpoint URLs of a container of the task, or
-// "" when the endpoint could not start. The first call starts it.
-func (m *metadataServer) uris(ctx context.Context, taskID, container string) (v4, v3 string) {
-	m.once.Do(func() {
-		if err := m.start(ctx); err != nil {
-			m.a.cfg.Logf("the task metadata endpoint is off: %v", err)
+// "" when there is no endpoint. It starts the endpoint if it has not
+// started; one that could not start is tried again for the next container,
+// as what kept it may pass.
+func (m *metadataServer) uris(taskID, container string) (v4, v3 string) {
+	if m.a.cfg.NoMetadataEndpoint {
+		return "", ""
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.base == "" && !m.closed {
+		// Not the task's context: a stop of the task must not cut off the
+		// endpoint of the agent's other tasks.
+		ctx, cancel := context.WithTimeout(m.a.ctx, 30*time.Second)
+		err := m.start(ctx)
+		cancel()
+		if err != nil {
+			m.a.cfg.Logf("container %s gets no task metadata endpoint: %v", container, err)
+			return "", ""
 		}
-	})
+	}
 	if m.base == "" {
 		return "", ""
 	}
@@ -68,10 +81,8 @@ func metadataToken(taskID, container string) string {
 	return taskID + "-" + strconv.FormatUint(uint64(h.Sum32()), 10)
 }
 
+// start starts the endpoint; the caller holds mu.
 func (m *metadataServer) start(ctx context.Context) error {
-	if m.a.cfg.NoMetadataEndpoint {
-		return errors.New("turned off in the agent's configuration")
-	}
 	bridge, err := m.a.docker.NetworkInspect(ctx, "bridge", network.InspectOptions{})
 	if err != nil {
 		return fmt.Errorf("find the engine's default bridge network: %w", err)
@@ -91,6 +102,7 @@ func (m *metadataServer) start(ctx context.Context) error {
 		mux.HandleFunc("GET /"+v+"/{token}/stats", m.handle(m.containerStats))
 		mux.HandleFunc("GET /"+v+"/{token}/task/stats", m.handle(m.taskStats))
 	}
+	mux.HandleFunc("GET /v4/{token}/taskWithTags", m.handle(m.taskWithTags))
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	m.stopped = make(chan struct{})
 	m.base = "http://" + l.Addr().String()
@@ -130,9 +142,11 @@ func bridgeGateway(bridge network.Inspect) (string, error) {
 	return "", fmt.Errorf("the bridge interface %s has no IPv4 address", name)
 }
 
-// close stops the endpoint, if it started.
+// close stops the endpoint, if it started; none starts after it.
 func (m *metadataServer) close() {
-	m.once.Do(func() {}) // no start after this
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
 	if m.srv == nil {
 		return
 	}
@@ -195,6 +209,11 @@ func (m *metadataServer) container(_ context.Context, r metadataRequest) (any, e
 }
 
 func (m *metadataServer) task(_ context.Context, r metadataRequest) (any, error) {
+	return m.describeTask(r), nil
+}
+
+// describeTask is the task as the endpoint shows it.
+func (m *metadataServer) describeTask(r metadataRequest) taskMetadata {
 	st := r.state
 	out := taskMetadata{
 		Cluster:            st.Cluster,
@@ -220,7 +239,18 @@ func (m *metadataServer) task(_ context.Context, r metadataRequest) (any, error)
 	for _, c := range st.Containers {
 		out.Containers = append(out.Containers, m.containerMetadata(r.task, st, c))
 	}
-	return out, nil
+	return out
+}
+
+// taskWithTags is the task with its tags and its container instance's.
+// berth's tasks and instances carry none (RunTask's tags are the API's), so
+// both are empty, as ECS shows a task without tags.
+func (m *metadataServer) taskWithTags(_ context.Context, r metadataRequest) (any, error) {
+	return struct {
+		taskMetadata
+		TaskTags              map[string]string `json:"TaskTags"`
+		ContainerInstanceTags map[string]string `json:"ContainerInstanceTags"`
+	}{m.describeTask(r), map[string]string{}, map[string]string{}}, nil
 }
 
 func (m *metadataServer) containerStats(ctx context.Context, r metadataRequest) (any, error) {
@@ -235,7 +265,8 @@ func (m *metadataServer) taskStats(ctx context.Context, r metadataRequest) (any,
 		}
 		s, err := m.stats(ctx, c.DockerID)
 		if err != nil {
-			return nil, err
+			// One container gone from the engine spoils not the others'.
+			s = json.RawMessage("null")
 		}
 		out[c.DockerID] = s
 	}
@@ -253,9 +284,12 @@ func (m *metadataServer) stats(ctx context.Context, dockerID string) (json.RawMe
 		return nil, fmt.Errorf("stats of container %s: %w", dockerID, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("stats of container %s: %w", dockerID, err)
+	}
+	if !json.Valid(body) {
+		return nil, fmt.Errorf("stats of container %s: the engine's answer is not JSON", dockerID)
 	}
 	return json.RawMessage(body), nil
 }

@@ -12,28 +12,17 @@ import (
 	"github.com/berthdev/berth/demo"
 )
 
-// getJSON fetches url, retrying until it answers (the server in a task may
-// still be starting), and decodes its JSON body into v.
+// getJSON fetches url, retrying until it answers, and decodes its JSON body
+// into v.
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
-	client := &http.Client{Timeout: 5 * time.Second}
-	deadline := time.Now().Add(testTimeout)
-	for {
-		resp, err := client.Get(url)
-		if err == nil {
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("GET %s: %s", url, resp.Status)
-			}
-			if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-				t.Fatalf("GET %s: decode: %v", url, err)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET %s: %v", url, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	resp := fetch(t, url)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: decode: %v", url, err)
 	}
 }
 
@@ -46,7 +35,7 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 	hostPort := freePort(t)
 	tests := []struct {
 		mode, def  string
-		url        func(agent.TaskState) string
+		url        func(*testing.T, agent.TaskState) string
 		launchType string
 		limits     map[string]any // the task's Limits, nil for none
 	}{
@@ -54,9 +43,11 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 			mode: "bridge",
 			def: `{"family":"meta-bridge","containerDefinitions":[{"name":"web","image":"berth/demo","memory":64,"cpu":128,"stopTimeout":2,
 				"command":["serve"],"portMappings":[{"containerPort":8080}],"dockerLabels":{"team":"blue"}}]}`,
-			url: func(st agent.TaskState) string {
-				b := st.Containers[0].NetworkBindings[0]
-				return fmt.Sprintf("http://127.0.0.1:%d/json", b.HostPort)
+			url: func(t *testing.T, st agent.TaskState) string {
+				if len(st.Containers[0].NetworkBindings) != 1 {
+					t.Fatalf("web has network bindings %+v, want one", st.Containers[0].NetworkBindings)
+				}
+				return fmt.Sprintf("http://127.0.0.1:%d/json", st.Containers[0].NetworkBindings[0].HostPort)
 			},
 			launchType: "EC2",
 		},
@@ -64,7 +55,7 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 			mode: "awsvpc",
 			def: `{"family":"meta-awsvpc","networkMode":"awsvpc","requiresCompatibilities":["FARGATE"],"cpu":"256","memory":"512",
 				"containerDefinitions":[{"name":"web","image":"berth/demo","stopTimeout":2,"command":["serve"],"portMappings":[{"containerPort":8080}]}]}`,
-			url:        func(st agent.TaskState) string { return "http://" + st.Address + ":8080/json" },
+			url:        func(_ *testing.T, st agent.TaskState) string { return "http://" + st.Address + ":8080/json" },
 			launchType: "FARGATE",
 			limits:     map[string]any{"CPU": 0.25, "Memory": 512.0},
 		},
@@ -72,7 +63,7 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 			mode: "host",
 			def: fmt.Sprintf(`{"family":"meta-host","networkMode":"host","containerDefinitions":[{"name":"web","image":"berth/demo","memory":64,"stopTimeout":2,
 				"command":["serve","--port","%d"],"portMappings":[{"containerPort":%d}]}]}`, hostPort, hostPort),
-			url:        func(agent.TaskState) string { return fmt.Sprintf("http://127.0.0.1:%d/json", hostPort) },
+			url:        func(*testing.T, agent.TaskState) string { return fmt.Sprintf("http://127.0.0.1:%d/json", hostPort) },
 			launchType: "EC2",
 		},
 	}
@@ -83,7 +74,7 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 			arn := e.run(tt.def, func(s *agent.TaskSpec) { s.LaunchType = tt.launchType })
 			st := e.waitRunning(arn)
 			var page demo.Description
-			getJSON(t, tt.url(st), &page)
+			getJSON(t, tt.url(t, st), &page)
 			md := page.Metadata
 			if md == nil {
 				t.Fatalf("the container has no %s; its environment: %v", agent.EnvMetadataURIV4, page.Environment)
@@ -114,7 +105,13 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 				}
 			}
 			networks, _ := md.Container["Networks"].([]any)
-			if nw, _ := networks[0].(map[string]any); len(networks) != 1 || nw["NetworkMode"] != tt.mode {
+			var mode any
+			if len(networks) == 1 {
+				if nw, ok := networks[0].(map[string]any); ok {
+					mode = nw["NetworkMode"]
+				}
+			}
+			if mode != tt.mode {
 				t.Errorf("container Networks = %v, want one of mode %s", md.Container["Networks"], tt.mode)
 			}
 			labels, _ := md.Container["Labels"].(map[string]any)
@@ -125,7 +122,8 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 				t.Errorf("the container's Labels show berth's own: %v", labels)
 			}
 
-			// The stats paths, as a sidecar reads them.
+			// The other paths, read from the host at the URLs the
+			// container was given.
 			uri := page.Environment[agent.EnvMetadataURIV4]
 			var stats map[string]json.RawMessage
 			getJSON(t, uri+"/task/stats", &stats)
@@ -136,23 +134,50 @@ func TestContainersReadTheirTaskMetadataEndpoint(t *testing.T) {
 			if err := json.Unmarshal(stats[web.DockerID], &one); err != nil || one.Read.IsZero() {
 				t.Errorf("task stats for %s: %s (%v)", web.DockerID, stats[web.DockerID], err)
 			}
-			if !strings.HasSuffix(page.Environment[agent.EnvMetadataURIV3], strings.TrimPrefix(uri, strings.Split(uri, "/v4/")[0]+"/v4")) {
-				t.Errorf("%s = %q does not name the container %s does (%q)", agent.EnvMetadataURIV3, page.Environment[agent.EnvMetadataURIV3], agent.EnvMetadataURIV4, uri)
+			var withTags map[string]any
+			getJSON(t, uri+"/taskWithTags", &withTags)
+			if withTags["TaskARN"] != arn || withTags["TaskTags"] == nil || withTags["ContainerInstanceTags"] == nil {
+				t.Errorf("taskWithTags: %v", withTags)
+			}
+			v3 := page.Environment[agent.EnvMetadataURIV3]
+			if v3 != strings.Replace(uri, "/v4/", "/v3/", 1) {
+				t.Errorf("%s = %q, want the version 3 path of %s", agent.EnvMetadataURIV3, v3, uri)
+			}
+			var v3Task map[string]any
+			getJSON(t, v3+"/task", &v3Task)
+			if v3Task["TaskARN"] != arn {
+				t.Errorf("version 3 task: %v", v3Task)
 			}
 			e.stop(arn)
 		})
 	}
 }
 
-// A container without a network could reach no endpoint: it is given none.
-func TestAContainerWithoutANetworkGetsNoMetadataEndpoint(t *testing.T) {
+// A container that could reach no endpoint is given none, and an agent
+// with the endpoint turned off gives none.
+func TestContainersWithoutAnEndpointGetNoMetadataVariable(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	arn := e.run(`{"family":"meta-none","networkMode":"none","containerDefinitions":[
-		{"name":"job","image":"berth/demo","memory":32,"command":["env"]}]}`)
-	e.waitStatus(arn, agent.TaskStopped)
-	if out := e.logs(arn, "job"); strings.Contains(out, "ECS_CONTAINER_METADATA_URI") || !strings.Contains(out, "PATH=") {
-		t.Errorf("the container's environment:\n%s", out)
+	tests := []struct {
+		name, def string
+		off       bool
+	}{
+		{"network mode none", `{"family":"meta-none","networkMode":"none","containerDefinitions":[
+			{"name":"job","image":"berth/demo","memory":32,"command":["env"]}]}`, false},
+		{"networking disabled", `{"family":"meta-disabled","containerDefinitions":[
+			{"name":"job","image":"berth/demo","memory":32,"command":["env"],"disableNetworking":true}]}`, false},
+		{"the endpoint turned off", `{"family":"meta-off","containerDefinitions":[
+			{"name":"job","image":"berth/demo","memory":32,"command":["env"]}]}`, true},
 	}
-	e.waitStatus(arn, agent.TaskDeleted)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *agent.Config) { c.NoMetadataEndpoint = tt.off })
+			arn := e.run(tt.def)
+			e.waitStatus(arn, agent.TaskStopped)
+			if out := e.logs(arn, "job"); strings.Contains(out, "ECS_CONTAINER_METADATA_URI") || !strings.Contains(out, "PATH=") {
+				t.Errorf("the container's environment:\n%s", out)
+			}
+			e.waitStatus(arn, agent.TaskDeleted)
+		})
+	}
 }

@@ -20,13 +20,21 @@ import (
 // be starting) and returns the status code.
 func get(t *testing.T, url string) int {
 	t.Helper()
-	client := &http.Client{Timeout: 2 * time.Second}
+	resp := fetch(t, url)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// fetch GETs url, retrying while nothing answers (a server in a task may
+// still be starting) for up to testTimeout.
+func fetch(t *testing.T, url string) *http.Response {
+	t.Helper()
+	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(testTimeout)
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
-			resp.Body.Close()
-			return resp.StatusCode
+			return resp
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("GET %s: %v", url, err)

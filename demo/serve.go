@@ -20,7 +20,8 @@ import (
 
 // Environment variables the demo server reads.
 const (
-	// EnvMetadataURI is set by the agent in every container of a task.
+	// EnvMetadataURI is set by the agent (ECS's, and berth's) in every
+	// container of a task that has a network.
 	EnvMetadataURI = "ECS_CONTAINER_METADATA_URI_V4"
 	// EnvHealthFailAfter makes /health fail once the server has run this
 	// long (a Go duration or seconds), to show a task being replaced.
