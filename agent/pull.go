@@ -107,7 +107,7 @@ func berthImageHint(ref string) string {
 	if images.IsBerthImage(ref) {
 		return ""
 	}
-	name, ok := strings.CutPrefix(repositoryOf(ref), "berth/")
+	name, ok := strings.CutPrefix(images.Repository(ref), "berth/")
 	if !ok || name == "" {
 		return ""
 	}
@@ -116,27 +116,11 @@ func berthImageHint(ref string) string {
 	for _, built := range refs {
 		// The tag is not compared: berth builds only one, so a wrong tag on
 		// the right repository is a typo too.
-		if builtName := strings.TrimPrefix(repositoryOf(built), "berth/"); oneEditApart(name, builtName) {
+		if builtName := strings.TrimPrefix(images.Repository(built), "berth/"); oneEditApart(name, builtName) {
 			return hint + "; did you mean " + built + "?)"
 		}
 	}
 	return hint + ")"
-}
-
-// repositoryOf returns ref without its tag, its digest and the Docker Hub
-// host, which Docker adds by default ("docker.io/berth/demo:1" is
-// "berth/demo").
-func repositoryOf(ref string) string {
-	ref, _, _ = strings.Cut(ref, "@")
-	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
-		ref = ref[:i]
-	}
-	for _, host := range []string{"docker.io/", "index.docker.io/"} {
-		if rest, ok := strings.CutPrefix(ref, host); ok {
-			return rest
-		}
-	}
-	return ref
 }
 
 // oneEditApart reports whether a and b are equal or differ by one typo: a

@@ -102,10 +102,28 @@ func Refs() []string {
 // normalize spells ref the way PauseRef and DemoRef are spelled: without the
 // default registry and with the default tag.
 func normalize(ref string) string {
-	ref = strings.TrimPrefix(ref, "docker.io/")
-	ref = strings.TrimPrefix(ref, "index.docker.io/")
+	ref = trimDefaultRegistry(ref)
 	if !strings.Contains(ref, "@") && !strings.Contains(ref[strings.LastIndex(ref, "/")+1:], ":") {
 		ref += ":latest"
+	}
+	return ref
+}
+
+// Repository returns ref without its tag, its digest and Docker Hub's host,
+// which Docker adds by default: "docker.io/berth/demo:1" is "berth/demo".
+func Repository(ref string) string {
+	ref, _, _ = strings.Cut(ref, "@")
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return trimDefaultRegistry(ref)
+}
+
+func trimDefaultRegistry(ref string) string {
+	for _, host := range []string{"docker.io/", "index.docker.io/"} {
+		if rest, ok := strings.CutPrefix(ref, host); ok {
+			return rest
+		}
 	}
 	return ref
 }

@@ -549,3 +549,20 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+func TestRepositoryDropsTagDigestAndDockerHub(t *testing.T) {
+	tests := map[string]string{
+		"berth/demo":                               "berth/demo",
+		"berth/demo:latest":                        "berth/demo",
+		"docker.io/berth/demo:1":                   "berth/demo",
+		"index.docker.io/berth/pause:latest":       "berth/pause",
+		"berth/demo@sha256:0123456789abcdef":       "berth/demo",
+		"localhost:5000/berth/demo:2":              "localhost:5000/berth/demo",
+		"ghcr.io/owner/app:v1@sha256:0123456789ab": "ghcr.io/owner/app",
+	}
+	for ref, want := range tests {
+		if got := images.Repository(ref); got != want {
+			t.Errorf("Repository(%q) = %q, want %q", ref, got, want)
+		}
+	}
+}
