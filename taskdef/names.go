@@ -1,6 +1,9 @@
 package taskdef
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // MaxNameLength is the longest family, container, service or cluster name.
 const MaxNameLength = 255
@@ -10,8 +13,8 @@ const MaxNameLength = 255
 // definition): 1–255 letters, numbers, underscores and hyphens. what says
 // which name it is, for the message.
 func CheckName(what, name string) error {
-	if name == "" || len(name) > MaxNameLength {
-		return fmt.Errorf("%s name %q must be 1-%d characters long, not %d", what, name, MaxNameLength, len(name))
+	if n := utf8.RuneCountInString(name); n == 0 || n > MaxNameLength {
+		return fmt.Errorf("%s name %q must be 1-%d characters long, not %d", what, name, MaxNameLength, n)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {

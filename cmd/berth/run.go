@@ -97,11 +97,6 @@ definition is invalid, 2 for usage errors.`,
 }
 
 func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, target string, opts runOptions) error {
-	// Ctrl-C is ours from the start: one that comes before the task has
-	// started stops it as soon as it has.
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
 	// Output piped into a reader that quits (berth run … | head) must not
 	// kill berth with the task still running: the task runs to its end and
 	// is cleaned up as usual, its output unread.
@@ -132,7 +127,21 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	if err != nil {
 		return err
 	}
-	task, rec, err := resolveTask(stdin, stdout, target, opts.launchType)
+	// A definition on standard input is read before anything else is
+	// taken: the state store's lock, and Ctrl-C, which until then simply
+	// ends berth, as nothing has been made.
+	var piped []byte
+	if target == "-" {
+		if piped, err = readDefinition(stdin, target); err != nil {
+			return usageError("%s: cannot read: %v", target, err)
+		}
+	}
+	// From here Ctrl-C is ours: one that comes before the task has started
+	// stops it as soon as it has.
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(signals)
+	task, rec, err := resolveTask(piped, stdout, target, opts.launchType)
 	if err != nil {
 		return err
 	}
@@ -168,7 +177,7 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 		PullProgress: stderr,
 		Instance:     runInstance(),
 		// The zone the task metadata endpoint reports: the instance's.
-		AvailabilityZone: attributes["ecs.availability-zone"],
+		AvailabilityZone: attributes[scheduler.AttrAvailabilityZone],
 		Logf:             func(format string, args ...any) { out.Line("berth", "warning: "+fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
@@ -375,10 +384,11 @@ func taskExitCode(t agent.TaskState) int {
 	return *first.ExitCode
 }
 
-// resolveTask loads a task definition file, or a registered FAMILY[:REV],
-// and registers a file's definition in the state store (a new revision
-// only when it changed). It returns the task and its registered revision.
-func resolveTask(stdin io.Reader, stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
+// resolveTask loads a task definition file (for "-", the bytes piped
+// holds, read from standard input), or a registered FAMILY[:REV], and
+// registers a file's definition in the state store (a new revision only
+// when it changed). It returns the task and its registered revision.
+func resolveTask(piped []byte, stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
 	st, err := openStore()
 	if err != nil {
 		return nil, store.TaskDefinition{}, err
@@ -389,8 +399,10 @@ func resolveTask(stdin io.Reader, stdout io.Writer, target, launchType string) (
 		registered *store.TaskDefinition
 		file       = target
 	)
-	if _, statErr := os.Stat(target); target == "-" || statErr == nil || strings.HasSuffix(target, ".json") {
-		if data, err = readDefinition(stdin, target); err != nil {
+	if target == "-" {
+		data = piped
+	} else if _, statErr := os.Stat(target); statErr == nil || strings.HasSuffix(target, ".json") {
+		if data, err = readDefinition(nil, target); err != nil {
 			return nil, store.TaskDefinition{}, usageError("%s: cannot read: %v", target, err)
 		}
 	} else {
@@ -600,12 +612,15 @@ func activeRevisions(st *store.Store, family string) string {
 	return strings.Join(revs, ", ")
 }
 
-// checkHostIP refuses a --host-ip that is no address, or not one of this
-// machine's: the engine could bind no port to it, and the task would fail
-// only once its ports were allocated.
+// checkHostIP refuses a --host-ip that is no address, or, for an engine on
+// this machine, not one of this machine's: the engine could bind no port to
+// it, and the task would fail only once its ports were allocated.
 func checkHostIP(hostIP string) error {
 	if net.ParseIP(hostIP) == nil {
 		return usageError("--host-ip %q is not an IP address", hostIP)
+	}
+	if !engineIsLocal(os.Getenv("DOCKER_HOST")) {
+		return nil // its addresses are not this machine's to check
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(hostIP, "0"))
 	if errors.Is(err, syscall.EADDRNOTAVAIL) {
@@ -615,4 +630,22 @@ func checkHostIP(hostIP string) error {
 		l.Close()
 	}
 	return nil
+}
+
+// engineIsLocal reports whether DOCKER_HOST (as the engine client reads it)
+// names an engine on this machine: a socket, or TCP on a loopback address.
+func engineIsLocal(dockerHost string) bool {
+	scheme, addr, _ := strings.Cut(dockerHost, "://")
+	switch scheme {
+	case "", "unix", "npipe":
+		return true
+	case "tcp", "http", "https":
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			host = addr
+		}
+		ip := net.ParseIP(host)
+		return host == "localhost" || (ip != nil && ip.IsLoopback())
+	}
+	return false
 }

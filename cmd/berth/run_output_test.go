@@ -90,3 +90,20 @@ berth   | app STOPPED, never started, exit code 143, CannotStartContainerError: 
 		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+func TestEngineIsLocalByDockerHost(t *testing.T) {
+	tests := map[string]bool{
+		"":                            true,
+		"unix:///var/run/docker.sock": true,
+		"tcp://127.0.0.1:2375":        true,
+		"tcp://localhost:2376":        true,
+		"tcp://[::1]:2375":            true,
+		"tcp://10.1.2.3:2375":         false,
+		"ssh://build@engine.example":  false,
+	}
+	for host, want := range tests {
+		if got := engineIsLocal(host); got != want {
+			t.Errorf("engineIsLocal(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
