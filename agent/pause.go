@@ -101,7 +101,8 @@ func (a *Agent) createPause(ctx context.Context, cfg *container.Config, host *co
 // runPause starts a pause container and returns its address on the task
 // network, if it is on it. The engine looks the network up at the start:
 // should another agent have just removed it, it is made again, the
-// container moved onto it and the start tried once more.
+// container moved onto it and the start tried again, networkAttempts
+// times at most.
 func (a *Agent) runPause(ctx context.Context, id string, onNetwork bool) (string, error) {
 	for attempt := 1; ; attempt++ {
 		err := a.docker.ContainerStart(ctx, id, container.StartOptions{})
