@@ -62,17 +62,23 @@ func (t *task) containerLabels(name string, extra map[string]string) map[string]
 	for k, v := range t.agentLabels {
 		l[k] = v
 	}
-	l[LabelTaskARN] = t.arn
-	l[LabelContainerName] = name
-	l[LabelTaskFamily] = t.def().Family
-	l[LabelTaskVersion] = fmt.Sprint(t.record.Revision)
-	l[LabelCluster] = t.record.Cluster
+	t.addECSLabels(l, name)
 	l[LabelManaged] = "true"
 	l[labelTaskRecord] = t.record.encode()
 	if name != pauseContainerName && t.pauseID != "" {
 		l[labelPause] = t.pauseID
 	}
 	return l
+}
+
+// addECSLabels sets the labels the ECS agent gives container name of the
+// task, over any of those names already in l (a definition's dockerLabels).
+func (t *task) addECSLabels(l map[string]string, name string) {
+	l[LabelTaskARN] = t.arn
+	l[LabelContainerName] = name
+	l[LabelTaskFamily] = t.def().Family
+	l[LabelTaskVersion] = fmt.Sprint(t.record.Revision)
+	l[LabelCluster] = t.record.Cluster
 }
 
 // resourceLabels are the labels of a network or volume berth makes.

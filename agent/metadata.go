@@ -312,13 +312,10 @@ func (m *metadataServer) containerMetadata(t *task, st TaskState, c ContainerSta
 		ContainerARN:  containerARN(st.ARN, c.Name),
 		Labels:        map[string]string{},
 	}
-	var def *taskdef.ContainerDefinition
-	for i := range t.def().ContainerDefinitions {
-		if d := &t.def().ContainerDefinitions[i]; d.Name == c.Name {
-			def = d
-		}
-	}
-	if def != nil {
+	// A task's containers are fixed when it is made, so its goroutine and
+	// this one may both read them.
+	if tc := t.ctr(c.Name); tc != nil {
+		def := tc.def
 		out.Limits = containerLimits{CPU: def.CPU}
 		if def.Memory != nil {
 			out.Limits.Memory = *def.Memory
@@ -334,12 +331,8 @@ func (m *metadataServer) containerMetadata(t *task, st TaskState, c ContainerSta
 			out.Health = &containerHealth{Status: c.HealthStatus.String()}
 		}
 	}
-	// The labels ECS sets, which win over the definition's.
-	out.Labels[LabelCluster] = st.Cluster
-	out.Labels[LabelContainerName] = c.Name
-	out.Labels[LabelTaskARN] = st.ARN
-	out.Labels[LabelTaskFamily] = st.Family
-	out.Labels[LabelTaskVersion] = strconv.Itoa(st.Revision)
+	// The labels ECS sets, which win over the definition's; not berth's own.
+	t.addECSLabels(out.Labels, c.Name)
 	for _, b := range c.NetworkBindings {
 		out.Ports = append(out.Ports, containerPort{ContainerPort: b.ContainerPort, Protocol: b.Protocol, HostPort: b.HostPort, HostIP: b.BindIP})
 	}
