@@ -16,6 +16,7 @@ import (
 	"github.com/moby/term"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/internal/typo"
 )
 
 // PullBehavior is ECS_IMAGE_PULL_BEHAVIOR: when the agent pulls an image and
@@ -115,38 +116,13 @@ func berthImageHint(ref string) string {
 	hint := " (berth builds only " + strings.Join(refs[:len(refs)-1], ", ") + " and " + refs[len(refs)-1] + " from its own binary"
 	for _, built := range refs {
 		// The tag is not compared: berth builds only one, so a wrong tag on
-		// the right repository is a typo too.
-		if builtName := strings.TrimPrefix(images.Repository(built), "berth/"); oneEditApart(name, builtName) {
+		// the right repository is a typo too. Names of berth's images are
+		// short, so one typo is all a guess can safely allow.
+		if builtName := strings.TrimPrefix(images.Repository(built), "berth/"); typo.Distance(name, builtName) <= 1 {
 			return hint + "; did you mean " + built + "?)"
 		}
 	}
 	return hint + ")"
-}
-
-// oneEditApart reports whether a and b are equal or differ by one typo: a
-// letter added, dropped or changed, or two neighbours swapped. Names of
-// berth's images are short, so one typo is all a guess can safely allow.
-func oneEditApart(a, b string) bool {
-	if len(a) < len(b) {
-		a, b = b, a
-	}
-	if len(a)-len(b) > 1 {
-		return false
-	}
-	i := 0
-	for i < len(b) && a[i] == b[i] {
-		i++
-	}
-	switch {
-	case i == len(b):
-		return true // equal, or a has one letter more at the end
-	case len(a) > len(b):
-		return a[i+1:] == b[i:] // a letter added
-	case a[i+1:] == b[i+1:]:
-		return true // a letter changed
-	default:
-		return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:] // neighbours swapped
-	}
 }
 
 func (p *puller) cached(ctx context.Context, ref string) (bool, error) {

@@ -102,35 +102,3 @@ func TestPullFailureAppendsTheHintToECSReason(t *testing.T) {
 		})
 	}
 }
-
-func TestOneEditApart(t *testing.T) {
-	tests := []struct {
-		a, b string
-		want bool
-	}{
-		{"demo", "demo", true},
-		{"dmeo", "demo", true},
-		{"deom", "demo", true},
-		{"demo", "demos", true},
-		{"emo", "demo", true},
-		{"dem", "demo", true},
-		{"dexo", "demo", true},
-		{"pasue", "pause", true},
-		{"", "", true},
-		{"d", "", true},
-		{"dmoe", "demo", false},
-		{"de", "demo", false},
-		{"demoxx", "demo", false},
-		{"pause", "demo", false},
-		{"dxmx", "demo", false},
-		{"", "demo", false},
-	}
-	for _, tt := range tests {
-		if got := oneEditApart(tt.a, tt.b); got != tt.want {
-			t.Errorf("oneEditApart(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
-		}
-		if got := oneEditApart(tt.b, tt.a); got != tt.want {
-			t.Errorf("oneEditApart(%q, %q) = %v, want %v", tt.b, tt.a, got, tt.want)
-		}
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/berthdev/berth/internal/typo"
 )
 
 var typeOfTaskDefinition = reflect.TypeOf(TaskDefinition{})
@@ -90,37 +92,10 @@ func suggest(name string, fields map[string]reflect.Type) string {
 		if strings.EqualFold(f, name) {
 			return f
 		}
-		dist := editDistance(strings.ToLower(name), strings.ToLower(f))
+		dist := typo.Distance(strings.ToLower(name), strings.ToLower(f))
 		if dist < bestDist || dist == bestDist && f < best {
 			best, bestDist = f, dist
 		}
 	}
 	return best
-}
-
-// editDistance is the Damerau–Levenshtein distance (with adjacent
-// transpositions, the commonest typo).
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
