@@ -635,17 +635,19 @@ func checkHostIP(hostIP string) error {
 // engineIsLocal reports whether DOCKER_HOST (as the engine client reads it)
 // names an engine on this machine: a socket, or TCP on a loopback address.
 func engineIsLocal(dockerHost string) bool {
-	scheme, addr, _ := strings.Cut(dockerHost, "://")
-	switch scheme {
-	case "", "unix", "npipe":
+	if dockerHost == "" {
+		return true
+	}
+	u, err := client.ParseHostURL(dockerHost)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "unix", "npipe":
 		return true
 	case "tcp", "http", "https":
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			host = addr
-		}
-		ip := net.ParseIP(host)
-		return host == "localhost" || (ip != nil && ip.IsLoopback())
+		ip := net.ParseIP(u.Hostname())
+		return u.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
 	}
 	return false
 }
