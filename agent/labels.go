@@ -21,7 +21,11 @@ const (
 // networks, volumes) so recovery and cleanup find it; labelTaskRecord holds
 // what a fresh agent needs to resume a task it did not start.
 const (
-	LabelManaged    = "berth.managed"
+	LabelManaged = "berth.managed"
+	// LabelKeep marks the containers of a task kept on purpose after it
+	// stops (berth run --keep): a Reap keeps it until its cleanup wait has
+	// passed, and removes every other task of a dead agent at once.
+	LabelKeep       = "berth.keep"
 	labelTaskRecord = "berth.task"
 	labelScope      = "berth.scope" // task | shared | efs | network
 )

@@ -9,6 +9,7 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 )
 
@@ -20,18 +21,31 @@ type InstanceRef struct {
 
 // Instances lists the agents that have tasks on the engine, whether or not
 // they still run, so that a caller who knows an agent is gone for good (its
-// process died) can Reap what it left.
+// process died) can Reap what it left. An agent that died before its task's
+// first container was made left only the task's volumes: they name their
+// agent too.
 func Instances(ctx context.Context, docker client.APIClient) ([]InstanceRef, error) {
-	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))})
+	managed := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
+	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: managed})
 	if err != nil {
 		return nil, fmt.Errorf("list berth's containers: %w", err)
 	}
+	vols, err := docker.VolumeList(ctx, volume.ListOptions{Filters: managed})
+	if err != nil {
+		return nil, fmt.Errorf("list berth's volumes: %w", err)
+	}
 	seen := map[InstanceRef]bool{}
-	for _, c := range list {
-		ref := InstanceRef{Cluster: c.Labels[LabelCluster], Instance: c.Labels[labelInstance]}
+	add := func(labels map[string]string) {
+		ref := InstanceRef{Cluster: labels[LabelCluster], Instance: labels[labelInstance]}
 		if ref.Cluster != "" {
 			seen[ref] = true
 		}
+	}
+	for _, c := range list {
+		add(c.Labels)
+	}
+	for _, v := range vols.Volumes {
+		add(v.Labels)
 	}
 	out := make([]InstanceRef, 0, len(seen))
 	for ref := range seen {
@@ -48,12 +62,11 @@ func Instances(ctx context.Context, docker client.APIClient) ([]InstanceRef, err
 
 // Reap removes what an agent that is gone for good (its process died) left
 // on the engine, named by cfg's Cluster and Instance. Nothing of it is
-// started again: a task with a container that is not exited (running, or
-// created and never started) is killed and removed with everything it
-// made, and a task whose containers all exited is removed once its cleanup
-// wait (cfg.CleanupWait after its last container finished) has passed, as
-// that agent would have; one that stopped more recently stays for a later
-// Reap. It returns how many tasks it removed.
+// started again: every task is killed and removed with everything it made,
+// except a task kept on purpose (its containers carry LabelKeep) whose
+// containers have all exited, which stays until its cleanup wait
+// (cfg.CleanupWait after its last container finished) has passed, as that
+// agent would have kept it. It returns how many tasks it removed.
 func Reap(ctx context.Context, cfg Config) (int, error) {
 	a, _, err := newAgent(ctx, cfg)
 	if err != nil {
@@ -114,12 +127,12 @@ func Reap(ctx context.Context, cfg Config) (int, error) {
 }
 
 // cleanupDue reports whether a dead agent's task is to be removed now: it
-// still has a container that has not exited, or its last container exited
-// longer than the cleanup wait ago.
+// was not kept, or it still has a container that has not exited, or its
+// last container exited longer than the cleanup wait ago.
 func (a *Agent) cleanupDue(ctx context.Context, ctrs []container.Summary) (bool, error) {
 	var last time.Time
 	for _, c := range ctrs {
-		if c.State != "exited" && c.State != "dead" {
+		if c.Labels[LabelKeep] != "true" || c.State != "exited" && c.State != "dead" {
 			return true, nil
 		}
 		info, err := a.docker.ContainerInspect(ctx, c.ID)
@@ -138,6 +151,24 @@ func (a *Agent) cleanupDue(ctx context.Context, ctrs []container.Summary) (bool,
 		}
 	}
 	return time.Since(last) >= a.cfg.CleanupWait, nil
+}
+
+// ReapTask removes one task of an agent that is gone for good from the
+// engine, whatever state it is in: its containers (killing those still
+// running), the pause container it took, its task volumes and its cgroup.
+// It finds them by what they carry, so it works before the task's first
+// container exists as well as after its last is gone.
+func ReapTask(ctx context.Context, cfg Config, arn string) error {
+	a, _, err := newAgent(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.cancel()
+	list, err := a.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelTaskARN+"="+arn))})
+	if err != nil {
+		return fmt.Errorf("list the containers of task %s: %w", taskID(arn), err)
+	}
+	return a.reapTask(ctx, arn, list)
 }
 
 // reapTask removes a dead agent's task: its containers (killing those

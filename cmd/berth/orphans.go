@@ -10,10 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/controller/store"
 )
 
 // A berth run process's agent is the instance "run/HOST/BOOT/PID": the
@@ -47,32 +49,79 @@ func localInstanceID() string {
 
 // reapOrphans removes what berth run processes of this host that died
 // without stopping their tasks (killed, or the machine restarted under
-// them) left on the engine; see agent.Reap for what stays. It returns how
-// many tasks it removed.
+// them) left on the engine. The state store names each run's task and its
+// owner, so a task is found even when nothing but a volume of it was made;
+// the labels of what is on the engine find the rest (a store moved aside,
+// an older berth). Only a task its run kept (--keep) and saw stop stays,
+// until its cleanup wait has passed. It returns how many tasks it removed.
 func reapOrphans(ctx context.Context, docker client.APIClient) (int, error) {
+	removed, err := reapRecordedRuns(ctx, docker)
+	errs := []error{err}
 	instances, err := agent.Instances(ctx, docker)
 	if err != nil {
-		return 0, err
+		return removed, errors.Join(append(errs, err)...)
 	}
-	host, boot := hostIdentity()
-	removed := 0
-	var errs []error
 	for _, ref := range instances {
-		parts := strings.Split(strings.TrimPrefix(ref.Instance, runInstancePrefix), "/")
-		if !strings.HasPrefix(ref.Instance, runInstancePrefix) || len(parts) != 3 || parts[0] != host {
-			continue
-		}
-		pid, err := strconv.Atoi(parts[2])
-		if err != nil || parts[1] == boot && (pid == os.Getpid() || berthRunAlive(pid)) {
+		if !runGone(ref.Instance) {
 			continue
 		}
 		n, err := agent.Reap(ctx, agent.Config{Docker: docker, Cluster: ref.Cluster, Instance: ref.Instance})
 		removed += n
-		if err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, err)
 	}
 	return removed, errors.Join(errs...)
+}
+
+// reapRecordedRuns removes the tasks the store records for berth runs that
+// are gone, and then their records.
+func reapRecordedRuns(ctx context.Context, docker client.APIClient) (int, error) {
+	var runs []store.Run
+	if err := withStore(ctx, func(st *store.Store) error {
+		var err error
+		runs, err = st.Runs()
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	var reaped []string
+	var errs []error
+	for _, r := range runs {
+		if !runGone(r.Owner) {
+			continue
+		}
+		if r.Keep && r.StoppedAt != nil && time.Since(*r.StoppedAt) < agent.DefaultCleanupWait {
+			continue
+		}
+		if err := agent.ReapTask(ctx, agent.Config{Docker: docker, Cluster: r.Cluster, Instance: r.Owner}, r.ARN); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		reaped = append(reaped, r.ARN)
+	}
+	if len(reaped) > 0 {
+		errs = append(errs, withStore(ctx, func(st *store.Store) error { return st.DeleteRuns(reaped...) }))
+	}
+	return len(reaped), errors.Join(errs...)
+}
+
+// runGone reports whether instance names a berth run process of this host
+// that is gone for good: the machine has restarted since, or the process
+// has ended. A berth run on another host sharing the engine or the store is
+// never judged from here.
+func runGone(instance string) bool {
+	parts := strings.Split(strings.TrimPrefix(instance, runInstancePrefix), "/")
+	if !strings.HasPrefix(instance, runInstancePrefix) || len(parts) != 3 {
+		return false
+	}
+	host, boot := hostIdentity()
+	if parts[0] != host {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[2])
+	if err != nil {
+		return false
+	}
+	return parts[1] != boot || pid != os.Getpid() && !berthRunAlive(pid)
 }
 
 // berthRunAlive reports whether pid is a running berth run process. A PID

@@ -64,18 +64,26 @@ hold for the instance's attributes (set more with --attribute). A Fargate
 task gets capacity of its own size and a network interface of its own on
 berth's task network.
 
-Ctrl-C stops the task as StopTask does (SIGTERM, then SIGKILL after each
-container's stopTimeout); a second Ctrl-C kills it. When the task has
-stopped, its containers, networks and volumes are removed unless --keep is
-given. A berth run that dies without stopping its task (killed, or the
-machine restarted) leaves it behind; the next berth run kills and removes
-it, and removes kept tasks three hours after they stopped, as ECS cleans up.
+Berth runs started at once share the engine as one container instance:
+each places its task and records what it takes in one transaction of the
+state store, so two never both take the last of its memory or one host
+port.
+
+Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) stops the task as
+StopTask does (SIGTERM, then SIGKILL after each container's stopTimeout); a
+second one kills it. Before the task has started, it ends berth at once.
+When the task has stopped, its containers, networks and volumes are removed
+unless --keep is given. A berth run that dies without stopping its task
+(killed, or the machine restarted) leaves it behind; the next berth run
+kills and removes it, and removes kept tasks three hours after they
+stopped, as ECS cleans up.
 
 The exit status is the exit code of the essential container that stopped
-the task. After Ctrl-C it is the first non-zero exit code of the essential
-containers (137 when one had to be killed), else 0, and 130 when none had
-run. 125 when the task could not be placed or failed to start, 1 when the
-definition is invalid, 2 for usage errors.`,
+the task (137 when it was removed from the engine and left none). After
+Ctrl-C it is the first non-zero exit code of the essential containers (137
+when one had to be killed), else 0, and 130 when none had run. 125 when
+the task could not be placed or failed to start, 1 when the definition is
+invalid, 2 for usage errors.`,
 		Example: "  berth run examples/web-server.json\n  berth run --launch-type FARGATE examples/fargate-web.json\n  berth run web:3 --env MODE=debug",
 		Args:    argsBetween(1, 1, "one task definition: a FILE (- for standard input) or FAMILY[:REVISION]"),
 		RunE: failingWith(exitTaskFailedToStart, func(cmd *cobra.Command, args []string) error {
@@ -101,6 +109,13 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	// kill berth with the task still running: the task runs to its end and
 	// is cleaned up as usual, its output unread.
 	signal.Ignore(syscall.SIGPIPE)
+	// Ctrl-C, SIGTERM and SIGHUP (a closed terminal) are berth's from the
+	// first moment. Until the task has started they end berth at once,
+	// whatever it is waiting for (a slow definition, the store's lock, an
+	// engine that does not answer): nothing needs stopping yet. From then
+	// on the first stops the task as StopTask does and the second kills it.
+	interrupts, setupCtx, stopRelay := relayInterrupts(ctx)
+	defer stopRelay()
 	// The task's image check hashes this binary; begin while the
 	// definition is read and the engine asked.
 	if exe, err := os.Executable(); err == nil {
@@ -127,23 +142,9 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	if err != nil {
 		return err
 	}
-	// A definition on standard input is read before anything else is
-	// taken: the state store's lock, and Ctrl-C, which until then simply
-	// ends berth, as nothing has been made.
-	var piped []byte
-	if target == "-" {
-		if piped, err = readDefinition(stdin, target); err != nil {
-			return usageError("%s: cannot read: %v", target, err)
-		}
-	}
-	// From here Ctrl-C is ours: one that comes before the task has started
-	// stops it as soon as it has.
-	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(signals)
-	task, rec, err := resolveTask(piped, stdout, target, opts.launchType)
+	task, rec, err := resolveTask(setupCtx, stdin, stdout, target, opts.launchType)
 	if err != nil {
-		return err
+		return interruptedOr(setupCtx, err)
 	}
 	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
 	for _, c := range task.Definition.ContainerDefinitions {
@@ -159,47 +160,66 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 		return err
 	}
 	defer docker.Close()
+	// An engine that cannot be reached is the first thing to say, before
+	// anything about earlier runs' leftovers.
+	if err := pingEngine(setupCtx, docker); err != nil {
+		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: err.Error()})
+	}
 	// What dead runs left goes first: its tasks must not hold host ports
-	// the placement then finds taken.
-	if reaped, err := reapOrphans(ctx, docker); err != nil {
+	// or memory the placement then finds taken.
+	if reaped, err := reapOrphans(setupCtx, docker); err != nil {
+		if setupCtx.Err() != nil {
+			return interruptedOr(setupCtx, err)
+		}
 		out.Line("berth", fmt.Sprintf("warning: could not remove everything earlier berth runs left: %v", err))
 	} else if reaped > 0 {
 		out.Line("berth", fmt.Sprintf("removed %s left by berth run processes that ended without stopping them", plural(reaped, "task")))
 	}
-	if err := placeLocally(ctx, docker, opts.cluster, opts.hostIP, task, attributes); err != nil {
-		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)}
+	arn := agent.NewTaskARN(agent.DefaultRegion, agent.DefaultAccountID, opts.cluster)
+	placed, err := placeLocally(setupCtx, docker, arn, rec, task, opts, attributes)
+	if err != nil {
+		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)})
 	}
-	ag, err := agent.New(ctx, agent.Config{
+	// From here the task is recorded as this process's: whatever ends
+	// berth, the record says what a later run must remove.
+	defer markRunStopped(arn)
+	labels := map[string]string{}
+	if opts.keep {
+		labels[agent.LabelKeep] = "true"
+	}
+	ag, err := agent.New(setupCtx, agent.Config{
 		Docker:       docker,
 		Cluster:      opts.cluster,
 		HostIP:       opts.hostIP,
 		PullBehavior: agent.PullBehavior(opts.pull),
 		PullProgress: stderr,
-		Instance:     runInstance(),
+		Instance:     placed.Owner,
+		Labels:       labels,
 		// The zone the task metadata endpoint reports: the instance's.
 		AvailabilityZone: attributes[scheduler.AttrAvailabilityZone],
 		Logf:             func(format string, args ...any) { out.Line("berth", "warning: "+fmt.Sprintf(format, args...)) },
 	})
 	if err != nil {
-		return &exitError{code: exitTaskFailedToStart, msg: err.Error()}
+		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: err.Error()})
 	}
 	defer ag.Close()
 	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC && !opts.quiet {
-		out.Line("berth", "awsvpc: no network configuration given; the task gets an address on berth's local task network")
+		out.Line("berth", "awsvpc: the task gets an address of its own on berth's local task network "+agent.DefaultTaskNetwork+
+			" (ECS takes the subnets from RunTask's networkConfiguration.awsvpcConfiguration; berth run needs none)")
 	}
 
 	updates, unsubscribe := ag.Subscribe(64)
 	defer unsubscribe()
-	started, err := ag.StartTask(ctx, agent.TaskSpec{
+	started, err := ag.StartTask(setupCtx, agent.TaskSpec{
+		ARN:        arn,
 		Task:       task,
 		Revision:   rec.Revision,
 		LaunchType: task.LaunchType,
 		Overrides:  envOverrides(task, env),
 	})
 	if err != nil {
-		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("start task %s: %v", rec.Name(), err)}
+		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("start task %s: %v", rec.Name(), err)})
 	}
-	arn := started.ARN
 	if !opts.quiet {
 		out.Line("berth", fmt.Sprintf("task %s (%s, %s) started as %s", started.ID(), rec.Name(), task.LaunchType, arn))
 	}
@@ -208,7 +228,7 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	defer logs.close()
 	changes := stateLines{}
 	var final agent.TaskState
-	interrupts := 0
+	stops := 0
 	for final.ARN == "" {
 		select {
 		case c, ok := <-updates:
@@ -225,9 +245,9 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 			if c.Task.LastStatus >= agent.TaskStopped {
 				final = c.Task
 			}
-		case <-signals:
-			interrupts++
-			if interrupts == 1 {
+		case <-interrupts:
+			stops++
+			if stops == 1 {
 				out.Line("berth", "stopping the task (Ctrl-C again to kill it)")
 				if err := ag.StopTask(ctx, arn, "", agent.StopUserInitiated); err != nil {
 					return err
@@ -249,37 +269,190 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	} else {
 		out.Line("berth", "--keep: the task's containers, networks and volumes stay on the engine")
 	}
-	if code := taskExitCode(final); code != 0 {
+	code, why := taskExitCode(final)
+	if why != "" && !opts.quiet {
+		out.Line("berth", why)
+	}
+	if code != 0 {
 		return &exitError{code: code}
 	}
 	return nil
 }
 
-// placeLocally places an EC2 task on the local engine as the one container
-// instance of the cluster, as RunTask would: its resources must fit what
-// the engine's CPUs and memory leave after the other berth EC2 tasks
-// running on it, its static host ports must be free of other berth tasks'
-// on the same address, and its placement constraints must hold for the
-// instance's attributes. Fargate tasks get capacity of their own size.
-func placeLocally(ctx context.Context, docker client.APIClient, cluster, hostIP string, task *taskdef.Task, extra map[string]string) error {
-	if task.LaunchType == taskdef.LaunchFargate {
-		return nil
+// relayInterrupts catches SIGINT, SIGTERM and SIGHUP for the whole run. The
+// first one cancels the returned context, which every step before the task
+// starts works under; each one is also passed on through the returned
+// channel, for the task loop.
+func relayInterrupts(parent context.Context) (<-chan os.Signal, context.Context, func()) {
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	relayed := make(chan os.Signal, 8)
+	ctx, cancel := context.WithCancel(parent)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-signals:
+				cancel()
+				select {
+				case relayed <- s:
+				default: // the loop has plenty to act on already
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return relayed, ctx, func() {
+		signal.Stop(signals)
+		close(done)
+		cancel()
 	}
+}
+
+// interruptedOr is err, unless it came of a signal that ended the setup:
+// then berth ends as an interrupted command does, having started nothing.
+func interruptedOr(setupCtx context.Context, err error) error {
+	if setupCtx.Err() != nil && errors.Is(context.Cause(setupCtx), context.Canceled) {
+		return &exitError{code: exitInterrupted, msg: "interrupted before the task started; nothing was left running"}
+	}
+	return err
+}
+
+// pingEngine checks that the engine answers, within a deadline: an engine
+// that accepts connections and never answers must not hang berth.
+func pingEngine(ctx context.Context, docker client.APIClient) error {
+	ctx, cancel := context.WithTimeout(ctx, engineAnswerWait)
+	defer cancel()
+	if _, err := docker.Ping(ctx); err != nil {
+		if ctx.Err() != nil && !errors.Is(context.Cause(ctx), context.Canceled) {
+			return fmt.Errorf("the Docker engine at %s did not answer within %s; is it running? (docker info tells)", docker.DaemonHost(), engineAnswerWait)
+		}
+		return fmt.Errorf("cannot reach the Docker engine at %s: %v", docker.DaemonHost(), err)
+	}
+	return nil
+}
+
+// engineAnswerWait bounds the first question to the engine.
+const engineAnswerWait = 15 * time.Second
+
+// placeLocally places the task on the local engine as the one container
+// instance of the cluster, as RunTask would, and records it as this
+// process's, in one transaction of the state store, so that berth runs
+// starting at the same moment never both take the last of the instance.
+// An EC2 task must fit what the engine's CPUs and memory leave after the
+// other berth runs' EC2 tasks and the engine's other berth tasks, its static
+// host ports must be free of theirs on the same address, and its placement
+// constraints must hold for the instance's attributes. A Fargate task gets
+// capacity of its own size: it is recorded, not placed.
+func placeLocally(ctx context.Context, docker client.APIClient, arn string, rec store.TaskDefinition, task *taskdef.Task, opts runOptions, extra map[string]string) (store.Run, error) {
 	info, err := docker.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("docker info: %w", err)
+		return store.Run{}, fmt.Errorf("docker info: %w", err)
 	}
 	attrs := placement.LocalAttributes(agent.DefaultRegion)
 	for k, v := range extra {
 		attrs[k] = v
 	}
-	local := placement.Local(agent.DefaultRegion, agent.DefaultAccountID, cluster, localInstanceID(), info.NCPU*1024, int(info.MemTotal>>20), attrs)
-	others, err := otherTasks(ctx, docker, hostIP)
+	local := placement.Local(agent.DefaultRegion, agent.DefaultAccountID, opts.cluster, localInstanceID(), info.NCPU*1024, int(info.MemTotal>>20), attrs)
+	// The engine's other berth tasks (a server's, or a run's that this
+	// store does not know) are read before the store is taken: the lock
+	// is never held while the engine is asked.
+	census, err := otherTasks(ctx, docker, opts.hostIP)
 	if err != nil {
-		return err
+		return store.Run{}, err
 	}
-	local.Tasks = append(local.Tasks, others...)
-	return placement.PlaceOn(local, task)
+	needs := placement.Needs(task)
+	if task.LaunchType == taskdef.LaunchFargate {
+		needs.CPU, needs.MemoryMiB = 0, 0 // capacity of its own
+	}
+	mine := store.Run{
+		ARN:        arn,
+		Cluster:    opts.cluster,
+		Family:     rec.Family,
+		Revision:   rec.Revision,
+		LaunchType: task.LaunchType,
+		Group:      placement.Group(task),
+		Owner:      runInstance(),
+		Keep:       opts.keep,
+		HostIP:     opts.hostIP,
+		CPU:        needs.CPU,
+		MemoryMiB:  needs.MemoryMiB,
+		TCPPorts:   needs.TCPPorts,
+		UDPPorts:   needs.UDPPorts,
+		CreatedAt:  time.Now().UTC(),
+	}
+	var placed store.Run
+	err = withStore(ctx, func(st *store.Store) error {
+		var err error
+		placed, err = st.PlaceRun(func(runs []store.Run) (store.Run, error) {
+			if task.LaunchType == taskdef.LaunchFargate {
+				return mine, nil
+			}
+			inst := local
+			inst.Tasks = append(holding(runs, opts.hostIP), census...)
+			inst.Tasks = dedupe(inst.Tasks)
+			if err := placement.PlaceOn(inst, task); err != nil {
+				return store.Run{}, err
+			}
+			return mine, nil
+		})
+		return err
+	})
+	return placed, err
+}
+
+// holding is what the recorded runs' tasks take of the instance that a task
+// on hostIP would need: the CPU and memory of the EC2 ones that have not
+// stopped, and the host ports any of them publishes on that address, or on
+// every address.
+func holding(runs []store.Run, hostIP string) []scheduler.Task {
+	out := make([]scheduler.Task, 0, len(runs))
+	for _, r := range runs {
+		// A gone run's task holds what its containers hold, which the
+		// engine's census counts until the task is reaped.
+		if !r.Holds() || runGone(r.Owner) {
+			continue
+		}
+		t := scheduler.Task{ARN: r.ARN, Group: r.Group}
+		t.Needs.CPU, t.Needs.MemoryMiB = r.CPU, r.MemoryMiB
+		if sameAddress(r.HostIP, hostIP) {
+			t.Needs.TCPPorts, t.Needs.UDPPorts = r.TCPPorts, r.UDPPorts
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// dedupe keeps the first of tasks with the same ARN: a task recorded in the
+// store shows up in the engine's census too once its containers run.
+func dedupe(tasks []scheduler.Task) []scheduler.Task {
+	seen := make(map[string]bool, len(tasks))
+	out := tasks[:0]
+	for _, t := range tasks {
+		if !seen[t.ARN] {
+			seen[t.ARN] = true
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// sameAddress reports whether ports bound on a and on b can collide.
+func sameAddress(a, b string) bool {
+	any := func(ip string) bool { return ip == "0.0.0.0" || ip == "::" || ip == "" }
+	return a == b || any(a) || any(b)
+}
+
+// markRunStopped records that this process's task has stopped, so that it
+// holds nothing more: a kept one stays recorded until a later run removes
+// it after its cleanup wait. It is best effort: a run that cannot record it
+// (the store is held elsewhere) leaves the record to the next run, which
+// finds its owner gone.
+func markRunStopped(arn string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = withStore(ctx, func(st *store.Store) error { return st.RunStopped(arn, time.Now()) })
 }
 
 // otherTasks is what the engine's running berth tasks, whichever berth run
@@ -300,7 +473,7 @@ func otherTasks(ctx context.Context, docker client.APIClient, hostIP string) ([]
 			other.Needs.CPU, other.Needs.MemoryMiB = needs.CPU, needs.MemoryMiB
 		}
 		for _, p := range a.Ports {
-			if p.PublicPort == 0 || p.IP != hostIP && p.IP != "0.0.0.0" && p.IP != "::" && hostIP != "0.0.0.0" {
+			if p.PublicPort == 0 || !sameAddress(p.IP, hostIP) {
 				continue
 			}
 			if p.Type == "udp" {
@@ -344,65 +517,92 @@ func envOverrides(task *taskdef.Task, env []taskdef.KeyValuePair) []agent.Contai
 	return out
 }
 
-// taskExitCode is berth run's exit status for the stopped task. A task that
-// failed to start has none: 125, as docker run says. A task stopped by an
-// essential container's exit has that container's code: the first
-// essential container to finish after it had started. A task its user
-// stopped (Ctrl-C) was stopped by no container: its code is that of its
-// essential containers together, the first non-zero one in definition
-// order (137 when one had to be killed), else 0; and 130, as for any
-// interrupted command, when none of them had run.
-func taskExitCode(t agent.TaskState) int {
+// taskExitCode is berth run's exit status for the stopped task and, where
+// the status would puzzle, a sentence saying where it comes from. A task
+// that failed to start has none: 125, as docker run says. A task stopped by
+// an essential container's exit has that container's code: the first
+// essential container to finish after it had started (137, as docker run
+// says of a container removed under it, when it vanished without one). A
+// task its user stopped (Ctrl-C) was stopped by no container: its code is
+// that of its essential containers together, the first non-zero one in
+// definition order (137 when one had to be killed), else 0; and 130, as for
+// any interrupted command, when none of them had run.
+func taskExitCode(t agent.TaskState) (int, string) {
 	ran := func(c *agent.ContainerState) bool {
-		return c.Essential && c.ExitCode != nil && !c.StartedAt.IsZero()
+		return c.Essential && !c.StartedAt.IsZero()
 	}
 	switch t.StopCode {
 	case agent.StopTaskFailedToStart:
-		return exitTaskFailedToStart
+		return exitTaskFailedToStart, neverStarted(t)
 	case agent.StopUserInitiated:
 		code := exitInterrupted
 		for i := range t.Containers {
-			if c := &t.Containers[i]; ran(c) {
+			if c := &t.Containers[i]; ran(c) && c.ExitCode != nil {
 				if *c.ExitCode != 0 {
-					return *c.ExitCode
+					return *c.ExitCode, ""
 				}
 				code = 0
 			}
 		}
-		return code
+		return code, ""
 	}
 	var first *agent.ContainerState
 	for i := range t.Containers {
 		c := &t.Containers[i]
-		if ran(c) && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
+		if ran(c) && (c.ExitCode != nil || c.LastStatus == agent.ContainerStopped) && (first == nil || c.FinishedAt.Before(first.FinishedAt)) {
 			first = c
 		}
 	}
-	if first == nil {
-		return exitTaskFailedToStart
+	switch {
+	case first == nil:
+		return exitTaskFailedToStart, neverStarted(t)
+	case first.ExitCode == nil:
+		return exitVanished, fmt.Sprintf("exit status %d: %s stopped with no exit code (%s), as docker run says of a container removed under it", exitVanished, first.Name, first.Reason)
 	}
-	return *first.ExitCode
+	return *first.ExitCode, ""
 }
 
-// resolveTask loads a task definition file (for "-", the bytes piped
-// holds, read from standard input), or a registered FAMILY[:REV], and
-// registers a file's definition in the state store (a new revision only
-// when it changed). It returns the task and its registered revision.
-func resolveTask(piped []byte, stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
-	st, err := openStore()
-	if err != nil {
-		return nil, store.TaskDefinition{}, err
+// exitVanished is berth run's exit status when the essential container that
+// stopped the task left no exit code: it was removed from the engine.
+const exitVanished = 137
+
+// neverStarted explains the exit status of a task that failed to start, and
+// the exit code 143 ECS gives each container stopped before it could start.
+func neverStarted(t agent.TaskState) string {
+	var unstarted []string
+	for _, c := range t.Containers {
+		if c.StartedAt.IsZero() && c.ExitCode != nil && *c.ExitCode == 143 {
+			unstarted = append(unstarted, c.Name)
+		}
 	}
-	defer st.Close()
+	why := fmt.Sprintf("exit status %d: the task failed to start", exitTaskFailedToStart)
+	if len(unstarted) > 0 {
+		why += fmt.Sprintf("; the exit code 143 of %s is the one ECS gives a container stopped before it could start", strings.Join(unstarted, ", "))
+	}
+	return why
+}
+
+// resolveTask loads a task definition file (- for standard input) or a
+// registered FAMILY[:REV], and registers a file's definition in the state
+// store (a new revision only when it changed). It returns the task and its
+// registered revision. The definition is read before the store is opened,
+// and the store is held only for the registration, so that a definition
+// slow to come (a FIFO, a process substitution) keeps no other berth
+// waiting; ctx ends both waits.
+func resolveTask(ctx context.Context, stdin io.Reader, stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
 	var (
 		data       []byte
 		registered *store.TaskDefinition
 		file       = target
+		err        error
 	)
-	if target == "-" {
-		data = piped
-	} else if _, statErr := os.Stat(target); statErr == nil || strings.HasSuffix(target, ".json") {
-		if data, err = readDefinition(nil, target); err != nil {
+	// Lstat, not Stat: a symlink that leads nowhere or in a loop is still a
+	// file the user named, and reading it says what is wrong with it.
+	if _, statErr := os.Lstat(target); target == "-" || statErr == nil || strings.HasSuffix(target, ".json") {
+		if data, err = readDefinitionContext(ctx, stdin, target); err != nil {
+			if ctx.Err() != nil {
+				return nil, store.TaskDefinition{}, err
+			}
 			return nil, store.TaskDefinition{}, usageError("%s: cannot read: %v", target, err)
 		}
 	} else {
@@ -410,9 +610,18 @@ func resolveTask(piped []byte, stdout io.Writer, target, launchType string) (*ta
 		if err != nil {
 			return nil, store.TaskDefinition{}, err
 		}
-		rec, err := st.TaskDefinition(family, rev)
+		var rec store.TaskDefinition
+		var revs string
+		err = withStore(ctx, func(st *store.Store) error {
+			var err error
+			rec, err = st.TaskDefinition(family, rev)
+			if errors.Is(err, store.ErrNotFound) {
+				revs = activeRevisions(st, family)
+			}
+			return err
+		})
 		if errors.Is(err, store.ErrNotFound) {
-			if revs := activeRevisions(st, family); revs != "" {
+			if revs != "" {
 				return nil, store.TaskDefinition{}, usageError("%s is neither a file nor a registered task definition; the ACTIVE revisions of %s are %s", target, family, revs)
 			}
 			return nil, store.TaskDefinition{}, usageError("%s is neither a file nor a registered task definition (berth run FILE registers one)", target)
@@ -436,11 +645,33 @@ func resolveTask(piped []byte, stdout io.Writer, target, launchType string) (*ta
 	if registered != nil {
 		return task, *registered, nil
 	}
-	rec, _, err := st.RegisterIfChanged(task.Definition, time.Now())
-	if err != nil {
-		return nil, store.TaskDefinition{}, err
+	var rec store.TaskDefinition
+	err = withStore(ctx, func(st *store.Store) error {
+		var err error
+		rec, _, err = st.RegisterIfChanged(task.Definition, time.Now())
+		return err
+	})
+	return task, rec, err
+}
+
+// readDefinitionContext is readDefinition that gives up when ctx ends: a
+// FIFO nobody writes to must not keep Ctrl-C from ending berth.
+func readDefinitionContext(ctx context.Context, stdin io.Reader, target string) ([]byte, error) {
+	type read struct {
+		data []byte
+		err  error
 	}
-	return task, rec, nil
+	done := make(chan read, 1)
+	go func() {
+		data, err := readDefinition(stdin, target)
+		done <- read{data, err}
+	}()
+	select {
+	case r := <-done:
+		return r.data, r.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("read %s: %w", target, ctx.Err())
+	}
 }
 
 func parseFamilyRevision(s string) (string, int, error) {
@@ -456,12 +687,20 @@ func parseFamilyRevision(s string) (string, int, error) {
 	return family, rev, nil
 }
 
-func openStore() (*store.Store, error) {
+// withStore opens the state store for one short piece of work and closes
+// it again: berth processes share the store by taking turns, each holding
+// it for milliseconds, never while reading input or waiting on the engine.
+func withStore(ctx context.Context, work func(*store.Store) error) error {
 	path, err := store.DefaultPath()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return store.Open(path)
+	st, err := store.OpenContext(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return work(st)
 }
 
 // parseEnv reads --env NAME=VALUE flags.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,32 +21,46 @@ func TestTaskExitCodeSaysHowTheTaskEnded(t *testing.T) {
 	unstarted := agent.ContainerState{Name: "never", Essential: true}
 	sidecar := ran("sidecar", 1, 0)
 	sidecar.Essential = false
+	initFailed := ran("init", 1, 1)
+	initFailed.Essential = false
+	dependent := agent.ContainerState{Name: "app", Essential: true, LastStatus: agent.ContainerStopped, ExitCode: new(int)}
+	*dependent.ExitCode = 143
+	vanished := agent.ContainerState{Name: "app", Essential: true, LastStatus: agent.ContainerStopped, StartedAt: at,
+		Reason: "ContainerVanishedError: the container ecs-app-1 is no longer on the engine"}
 	tests := []struct {
 		name       string
 		stopCode   agent.StopCode
 		containers []agent.ContainerState
 		want       int
+		why        string // what the explanation says, "" for none
 	}{
-		{"a job that succeeded", agent.StopEssentialContainerExited, []agent.ContainerState{ran("job", 0, 1)}, 0},
-		{"a job that failed", agent.StopEssentialContainerExited, []agent.ContainerState{ran("job", 3, 1)}, 3},
+		{"a job that succeeded", agent.StopEssentialContainerExited, []agent.ContainerState{ran("job", 0, 1)}, 0, ""},
+		{"a job that failed", agent.StopEssentialContainerExited, []agent.ContainerState{ran("job", 3, 1)}, 3, ""},
 		{"the essential container that stopped the task, not the one stopped after it",
-			agent.StopEssentialContainerExited, []agent.ContainerState{ran("web", 143, 5), ran("worker", 2, 1)}, 2},
+			agent.StopEssentialContainerExited, []agent.ContainerState{ran("web", 143, 5), ran("worker", 2, 1)}, 2, ""},
 		{"a non-essential container's code does not count", agent.StopEssentialContainerExited,
-			[]agent.ContainerState{sidecar, ran("app", 0, 2)}, 0},
-		{"a task that failed to start", agent.StopTaskFailedToStart, []agent.ContainerState{unstarted}, exitTaskFailedToStart},
+			[]agent.ContainerState{sidecar, ran("app", 0, 2)}, 0, ""},
+		{"a task that failed to start", agent.StopTaskFailedToStart, []agent.ContainerState{unstarted}, exitTaskFailedToStart, ""},
 		{"stopped by its user, every container exiting cleanly", agent.StopUserInitiated,
-			[]agent.ContainerState{ran("polite", 0, 1), ran("also-polite", 0, 2)}, 0},
+			[]agent.ContainerState{ran("polite", 0, 1), ran("also-polite", 0, 2)}, 0, ""},
 		{"stopped by its user, one container killed after its stopTimeout", agent.StopUserInitiated,
-			[]agent.ContainerState{ran("polite", 0, 1), ran("stubborn", 137, 6)}, 137},
+			[]agent.ContainerState{ran("polite", 0, 1), ran("stubborn", 137, 6)}, 137, ""},
 		{"stopped by its user, the first non-zero code in definition order", agent.StopUserInitiated,
-			[]agent.ContainerState{ran("a", 0, 1), ran("b", 143, 9), ran("c", 137, 2)}, 143},
-		{"stopped by its user before anything ran", agent.StopUserInitiated, []agent.ContainerState{unstarted}, exitInterrupted},
+			[]agent.ContainerState{ran("a", 0, 1), ran("b", 143, 9), ran("c", 137, 2)}, 143, ""},
+		{"stopped by its user before anything ran", agent.StopUserInitiated, []agent.ContainerState{unstarted}, exitInterrupted, ""},
+		{"an init container failed, so the app never started", agent.StopTaskFailedToStart,
+			[]agent.ContainerState{initFailed, dependent}, exitTaskFailedToStart, "the exit code 143 of app is the one ECS gives a container stopped before it could start"},
+		{"the essential container was removed from the engine while it ran", agent.StopEssentialContainerExited,
+			[]agent.ContainerState{vanished}, exitVanished, "app stopped with no exit code (ContainerVanishedError"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := taskExitCode(agent.TaskState{StopCode: tt.stopCode, Containers: tt.containers})
+			got, why := taskExitCode(agent.TaskState{StopCode: tt.stopCode, Containers: tt.containers})
 			if got != tt.want {
 				t.Errorf("exit status %d, want %d", got, tt.want)
+			}
+			if tt.why != "" && !strings.Contains(why, tt.why) {
+				t.Errorf("explained as %q, want it to say %q", why, tt.why)
 			}
 		})
 	}

@@ -4,6 +4,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -17,8 +18,23 @@ import (
 // ErrNotFound is returned when the object asked for does not exist.
 var ErrNotFound = errors.New("not found")
 
-// ErrLocked is returned when another berth process holds the store.
+// ErrLocked is returned when another berth process holds the store for
+// longer than the lock wait.
 var ErrLocked = errors.New("the state store is in use by another berth process")
+
+// CorruptError is a state file bbolt cannot read. It names the file and
+// what to do about it, since berth cannot repair it.
+type CorruptError struct {
+	Path string
+	Err  error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("the state store %s cannot be read (%v); move it aside to start with an empty one, which forgets the registered task definitions and the tasks berth run keeps track of: mv %s %s.corrupt",
+		e.Path, e.Err, e.Path, e.Path)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 // Store is berth's state on disk.
 type Store struct {
@@ -26,10 +42,16 @@ type Store struct {
 }
 
 // buckets are created when a store is opened.
-var buckets = [][]byte{bucketTaskDefinitions, bucketFamilies}
+var buckets = [][]byte{bucketTaskDefinitions, bucketFamilies, bucketRuns}
 
-// lockWait bounds how long Open waits for another process's lock.
-const lockWait = 2 * time.Second
+// LockWait bounds how long Open waits for another process's lock. Every
+// berth process holds the store only for the few milliseconds of a
+// transaction (see Update), so a wait this long means a process that holds
+// it for good, such as a server.
+const LockWait = 30 * time.Second
+
+// lockWait is LockWait, shortened by tests.
+var lockWait = LockWait
 
 // DefaultPath is where berth keeps its state: $BERTH_STATE_DIR, else
 // $XDG_STATE_HOME/berth, else ~/.local/state/berth.
@@ -49,14 +71,49 @@ func DefaultPath() (string, error) {
 	return filepath.Join(dir, "state.db"), nil
 }
 
-// Open opens (creating if needed) the store at path.
+// Open opens (creating if needed) the store at path, waiting up to
+// LockWait for another process's lock.
 func Open(path string) (*Store, error) {
+	return OpenContext(context.Background(), path)
+}
+
+// OpenContext is Open that gives up when ctx ends, so that waiting for the
+// lock never keeps Ctrl-C from working.
+func OpenContext(ctx context.Context, path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("create state directory: %w", err)
 	}
+	type opened struct {
+		s   *Store
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		s, err := open(path)
+		done <- opened{s, err}
+	}()
+	select {
+	case o := <-done:
+		return o.s, o.err
+	case <-ctx.Done():
+		// The open goes on until it has the lock or gives up; what it
+		// opened is closed at once.
+		go func() {
+			if o := <-done; o.s != nil {
+				o.s.Close()
+			}
+		}()
+		return nil, fmt.Errorf("open state store %s: %w", path, ctx.Err())
+	}
+}
+
+func open(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if errors.Is(err, bolterrors.ErrInvalid) || errors.Is(err, bolterrors.ErrVersionMismatch) || errors.Is(err, bolterrors.ErrChecksum) {
+		return nil, &CorruptError{Path: path, Err: err}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open state store %s: %w", path, err)

@@ -101,6 +101,8 @@ func TestStateSurvivesReopening(t *testing.T) {
 }
 
 func TestASecondOpenOfAHeldStoreSaysItIsInUse(t *testing.T) {
+	defer func(wait time.Duration) { lockWait = wait }(lockWait)
+	lockWait = 100 * time.Millisecond
 	path := filepath.Join(t.TempDir(), "state.db")
 	s, err := Open(path)
 	if err != nil {
