@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,7 +36,9 @@ type Document struct {
 	notes      []Problem
 	warnings   []Problem
 	suggested  map[string]bool // pointers of fields a did-you-mean proposed
-	lines      []int           // offsets of line starts, built on first use
+	// locateWork counts the bytes of source read to turn offsets into
+	// lines and columns, so tests can hold that work linear.
+	locateWork int
 }
 
 // readOnlyFields are the fields describe-task-definition adds. They are
@@ -430,30 +433,53 @@ func (d *Document) inputError(off int, reason string) error {
 	return &InputError{Line: line, Column: col, Reason: reason}
 }
 
-// position turns a byte offset into a 1-based line and column (in
+// position turns one byte offset into a 1-based line and column (in
 // characters, counting a tab as one).
 func (d *Document) position(off int) (line, col int) {
-	if d.lines == nil {
-		d.lines = []int{0}
-		for i, b := range d.source {
-			if b == '\n' {
-				d.lines = append(d.lines, i+1)
+	p := Problem{offset: off + 1}
+	d.locate([]*Problem{&p})
+	return p.Line, p.Column
+}
+
+// locateAll gives every problem of the lists that has an offset its line
+// and column.
+func (d *Document) locateAll(lists ...[]Problem) {
+	var ps []*Problem
+	for _, list := range lists {
+		for i := range list {
+			if list[i].offset > 0 {
+				ps = append(ps, &list[i])
 			}
 		}
 	}
-	lo, hi := 0, len(d.lines)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if d.lines[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid - 1
+	d.locate(ps)
+}
+
+// locate turns the offsets of ps into lines and columns in one pass over
+// the source, up to the last offset: taken in the order they stand, each
+// position carries on counting from the one before. Counting each
+// column from its line's start instead costs the length of the line per
+// problem, which is quadratic for a minified file full of problems.
+func (d *Document) locate(ps []*Problem) {
+	slices.SortFunc(ps, func(a, b *Problem) int { return a.offset - b.offset })
+	line, col, at := 1, 1, 0
+	for _, p := range ps {
+		off := min(p.offset-1, len(d.source))
+		for at < off {
+			r, size := utf8.DecodeRune(d.source[at:])
+			at += size
+			if r == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
 		}
+		// A value starts with an ASCII byte, which no UTF-8 sequence
+		// contains, so the walk stops on it exactly; at > off only for an
+		// offset inside a character, which no caller passes.
+		p.Line, p.Column = line, col
 	}
-	if off > len(d.source) {
-		off = len(d.source)
-	}
-	return lo + 1, utf8.RuneCount(d.source[d.lines[lo]:off]) + 1
+	d.locateWork += at
 }
 
 // at makes a problem for the value at ptr (a pointer into the definition,
@@ -467,7 +493,7 @@ func (d *Document) at(ptr, rule, msg string) Problem {
 		off, ok = d.keyOffsets[full]
 	}
 	if ok {
-		p.Line, p.Column = d.position(off)
+		p.offset = off + 1
 	}
 	return p
 }
@@ -478,7 +504,7 @@ func (d *Document) atKey(ptr, rule, msg string) Problem {
 	p := Problem{Pointer: full, Rule: rule, Message: msg}
 	d.index()
 	if off, ok := d.keyOffsets[full]; ok {
-		p.Line, p.Column = d.position(off)
+		p.offset = off + 1
 	}
 	return p
 }
