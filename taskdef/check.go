@@ -12,7 +12,9 @@ import (
 // normalisation. Warnings are gathered throughout.
 func Check(doc *Document, opts Options) *Report {
 	r := &Report{Notes: doc.notes, Warnings: slices.Clone(doc.warnings)}
-	r.Errors = append(doc.unknownFields(), doc.schemaProblems()...)
+	numbers := doc.numberProblems()
+	r.Errors = append(doc.unknownFields(), numbers...)
+	r.Errors = append(r.Errors, withoutPointers(doc.schemaProblems(), numbers)...)
 	if len(r.Errors) > 0 {
 		doc.locateAll(r.Errors, r.Warnings, r.Notes)
 		sortProblems(r.Errors)

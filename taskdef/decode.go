@@ -36,6 +36,10 @@ type Document struct {
 	notes      []Problem
 	warnings   []Problem
 	suggested  map[string]bool // pointers of fields a did-you-mean proposed
+	// duplicates are the keys objects of the source hold twice, found by
+	// the scan once Decode has seen that there are some.
+	duplicates     []duplicateKey
+	findDuplicates bool
 	// locateWork counts the bytes of source read to turn offsets into
 	// lines and columns, so tests can hold that work linear.
 	locateWork int
@@ -65,6 +69,9 @@ func Decode(data []byte) (*Document, error) {
 	obj, ok := root.(map[string]any)
 	if !ok {
 		return nil, &InputError{Line: 1, Column: 1, Reason: fmt.Sprintf("a task definition is a JSON object, not %s", jsonKind(root))}
+	}
+	if countKeys(root) != doc.keysInSource() {
+		doc.warnings = append(doc.warnings, doc.duplicateKeys()...)
 	}
 	if inner, ok := obj["taskDefinition"].(map[string]any); ok && len(obj) <= 2 {
 		// describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}.
@@ -169,6 +176,16 @@ func (d *Document) compactSize() int {
 // model lacks (the read-only ones) are skipped and nulls leave fields unset,
 // which is what Decode's generic cleanup did for the schema.
 func (d *Document) decodeDefinition(def *TaskDefinition) error {
+	if d.findDuplicates {
+		// Decoding the source would merge the objects of a key given twice
+		// into one; the generic document holds the later value alone, as
+		// the AWS CLI does.
+		data, err := json.Marshal(d.root)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(data, def)
+	}
 	if d.prefix == "" {
 		return json.Unmarshal(d.source, def)
 	}
@@ -217,9 +234,10 @@ func (d *Document) dropUnset(v any, ptr string) {
 type scanFrame struct {
 	ptr   string
 	isObj bool
-	key   string // the pending key, inside an object
-	inKey bool   // the next token of the object is a key (or its end)
-	n     int    // values seen so far, inside an array
+	key   string         // the pending key, inside an object
+	inKey bool           // the next token of the object is a key (or its end)
+	n     int            // values seen so far, inside an array
+	keys  map[string]int // offsets of the keys seen so far, when looking for duplicates
 }
 
 // scan reads the source token by token, recording the offset of every value
@@ -275,7 +293,17 @@ func (d *Document) scan() error {
 		if top != nil && top.isObj && top.inKey {
 			top.key = tok.(string)
 			top.inKey = false
-			d.keyOffsets[top.ptr+"/"+escapePointer(top.key)] = start
+			ptr := top.ptr + "/" + escapePointer(top.key)
+			d.keyOffsets[ptr] = start
+			if d.findDuplicates {
+				if top.keys == nil {
+					top.keys = map[string]int{}
+				}
+				if earlier, seen := top.keys[top.key]; seen {
+					d.duplicates = append(d.duplicates, duplicateKey{ptr: ptr, key: top.key, earlier: earlier, later: start})
+				}
+				top.keys[top.key] = start
+			}
 			continue
 		}
 		ptr := ""
@@ -296,6 +324,76 @@ func (d *Document) scan() error {
 		}
 		complete()
 	}
+}
+
+// duplicateKey is a key an object of the source holds twice.
+type duplicateKey struct {
+	ptr, key       string
+	earlier, later int // offsets of the two keys
+}
+
+// countKeys counts the keys of every object in a decoded document, where
+// a key given twice counts once.
+func countKeys(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case map[string]any:
+		n += len(v)
+		for _, e := range v {
+			n += countKeys(e)
+		}
+	case []any:
+		for _, e := range v {
+			n += countKeys(e)
+		}
+	}
+	return n
+}
+
+// keysInSource counts the keys of the objects of the source, a key given
+// twice twice: in JSON that parsed, every colon outside a string ends a key.
+func (d *Document) keysInSource() int {
+	n, inString, escaped := 0, false, false
+	for _, c := range d.source {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == ':':
+			n++
+		}
+	}
+	return n
+}
+
+// duplicateKeys scans the source for the keys objects hold twice and
+// warns about each. encoding/json, like the AWS CLI's JSON parser, keeps
+// the later value without a word; a key given twice is most often a
+// mistake of editing, so berth says which value it used.
+func (d *Document) duplicateKeys() []Problem {
+	d.findDuplicates = true
+	d.offsets = nil
+	d.index()
+	// Locate both keys of every pair in one pass: the messages name both.
+	places := make([]Problem, 2*len(d.duplicates))
+	for i, dup := range d.duplicates {
+		places[2*i].offset, places[2*i+1].offset = dup.earlier+1, dup.later+1
+	}
+	d.locateAll(places)
+	out := make([]Problem, len(d.duplicates))
+	for i, dup := range d.duplicates {
+		first, second := places[2*i], places[2*i+1]
+		out[i] = Problem{
+			Pointer: dup.ptr,
+			Rule:    "duplicate-key",
+			Message: fmt.Sprintf("key %q is given twice in this object, at %d:%d and at %d:%d; the later value is used, as the AWS CLI uses it", dup.key, first.Line, first.Column, second.Line, second.Column),
+			offset:  dup.later + 1,
+		}
+	}
+	return out
 }
 
 // skipSpace returns the offset of the next token at or after off: past
