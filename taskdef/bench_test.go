@@ -113,3 +113,44 @@ func definitionWith(n int) []byte {
 	return []byte(`{"family": "sweep", "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"], "cpu": "2048", "memory": "4096",
 	  "containerDefinitions": [` + strings.Join(ctrs, ",") + `]}`)
 }
+
+// unknownFieldsDefinition is a valid definition plus n unknown top-level
+// fields, all on one line (minified) or one field a line (pretty): n
+// problems, located in the same source laid out two ways.
+func unknownFieldsDefinition(n int, pretty bool) []byte {
+	sep, indent := "", ""
+	if pretty {
+		sep, indent = "\n", "  "
+	}
+	var b strings.Builder
+	b.WriteString("{" + sep)
+	for i := range n {
+		fmt.Fprintf(&b, "%s\"unknownField%06d\": %d,%s", indent, i, i, sep)
+	}
+	b.WriteString(indent + `"family": "f", "containerDefinitions": [{"name": "a", "image": "nginx", "memory": 64}]` + sep + "}")
+	return []byte(b.String())
+}
+
+// BenchmarkLoadUnknownFieldsMinified measures a definition with many
+// problems on one line beside the same definition pretty-printed, in the
+// same run, at growing sizes: locating each problem must not cost the
+// length of its line.
+func BenchmarkLoadUnknownFieldsMinified(b *testing.B) {
+	for _, n := range []int{2500, 10000, 40000} {
+		for _, layout := range []struct {
+			name   string
+			pretty bool
+		}{{"minified", false}, {"pretty", true}} {
+			data := unknownFieldsDefinition(n, layout.pretty)
+			b.Run(fmt.Sprintf("fields=%d/%s", n, layout.name), func(b *testing.B) {
+				b.SetBytes(int64(len(data)))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, r, err := Load(data, Options{}); err != nil || len(r.Errors) != n {
+						b.Fatalf("want %d unknown-field errors, got %v (%d)", n, err, len(r.Errors))
+					}
+				}
+			})
+		}
+	}
+}

@@ -12,13 +12,17 @@ import (
 // normalisation. Warnings are gathered throughout.
 func Check(doc *Document, opts Options) *Report {
 	r := &Report{Notes: doc.notes, Warnings: slices.Clone(doc.warnings)}
-	r.Errors = append(doc.unknownFields(), doc.schemaProblems()...)
+	numbers := doc.numberProblems()
+	r.Errors = append(doc.unknownFields(), numbers...)
+	r.Errors = append(r.Errors, withoutPointers(doc.schemaProblems(), numbers)...)
 	if len(r.Errors) > 0 {
+		doc.locateAll(r.Errors, r.Warnings, r.Notes)
 		sortProblems(r.Errors)
 		return r
 	}
 	if err := doc.decodeDefinition(&doc.Definition); err != nil {
 		r.Errors = append(r.Errors, doc.at("", "decode", fmt.Sprintf("cannot decode the definition: %v", err)))
+		doc.locateAll(r.Errors, r.Warnings, r.Notes)
 		return r
 	}
 	c := &checker{doc: doc, def: &doc.Definition, launchType: launchTypeFor(&doc.Definition, opts)}
@@ -26,6 +30,7 @@ func Check(doc *Document, opts Options) *Report {
 	c.run()
 	r.Errors = append(r.Errors, c.errors...)
 	r.Warnings = append(r.Warnings, c.warnings...)
+	doc.locateAll(r.Errors, r.Warnings, r.Notes)
 	sortProblems(r.Errors)
 	sortProblems(r.Warnings)
 	if len(r.Errors) == 0 {

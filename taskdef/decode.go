@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -35,7 +36,13 @@ type Document struct {
 	notes      []Problem
 	warnings   []Problem
 	suggested  map[string]bool // pointers of fields a did-you-mean proposed
-	lines      []int           // offsets of line starts, built on first use
+	// duplicates are the keys objects of the source hold twice, found by
+	// the scan once Decode has seen that there are some.
+	duplicates     []duplicateKey
+	findDuplicates bool
+	// locateWork counts the bytes of source read to turn offsets into
+	// lines and columns, so tests can hold that work linear.
+	locateWork int
 }
 
 // readOnlyFields are the fields describe-task-definition adds. They are
@@ -62,6 +69,9 @@ func Decode(data []byte) (*Document, error) {
 	obj, ok := root.(map[string]any)
 	if !ok {
 		return nil, &InputError{Line: 1, Column: 1, Reason: fmt.Sprintf("a task definition is a JSON object, not %s", jsonKind(root))}
+	}
+	if countKeys(root) != doc.keysInSource() {
+		doc.warnings = append(doc.warnings, doc.duplicateKeys()...)
 	}
 	if inner, ok := obj["taskDefinition"].(map[string]any); ok && len(obj) <= 2 {
 		// describe-task-definition output: {"taskDefinition": {...}, "tags": [...]}.
@@ -166,6 +176,16 @@ func (d *Document) compactSize() int {
 // model lacks (the read-only ones) are skipped and nulls leave fields unset,
 // which is what Decode's generic cleanup did for the schema.
 func (d *Document) decodeDefinition(def *TaskDefinition) error {
+	if d.findDuplicates {
+		// Decoding the source would merge the objects of a key given twice
+		// into one; the generic document holds the later value alone, as
+		// the AWS CLI does.
+		data, err := json.Marshal(d.root)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(data, def)
+	}
 	if d.prefix == "" {
 		return json.Unmarshal(d.source, def)
 	}
@@ -214,9 +234,10 @@ func (d *Document) dropUnset(v any, ptr string) {
 type scanFrame struct {
 	ptr   string
 	isObj bool
-	key   string // the pending key, inside an object
-	inKey bool   // the next token of the object is a key (or its end)
-	n     int    // values seen so far, inside an array
+	key   string         // the pending key, inside an object
+	inKey bool           // the next token of the object is a key (or its end)
+	n     int            // values seen so far, inside an array
+	keys  map[string]int // offsets of the keys seen so far, when looking for duplicates
 }
 
 // scan reads the source token by token, recording the offset of every value
@@ -272,7 +293,17 @@ func (d *Document) scan() error {
 		if top != nil && top.isObj && top.inKey {
 			top.key = tok.(string)
 			top.inKey = false
-			d.keyOffsets[top.ptr+"/"+escapePointer(top.key)] = start
+			ptr := top.ptr + "/" + escapePointer(top.key)
+			d.keyOffsets[ptr] = start
+			if d.findDuplicates {
+				if top.keys == nil {
+					top.keys = map[string]int{}
+				}
+				if earlier, seen := top.keys[top.key]; seen {
+					d.duplicates = append(d.duplicates, duplicateKey{ptr: ptr, key: top.key, earlier: earlier, later: start})
+				}
+				top.keys[top.key] = start
+			}
 			continue
 		}
 		ptr := ""
@@ -293,6 +324,76 @@ func (d *Document) scan() error {
 		}
 		complete()
 	}
+}
+
+// duplicateKey is a key an object of the source holds twice.
+type duplicateKey struct {
+	ptr, key       string
+	earlier, later int // offsets of the two keys
+}
+
+// countKeys counts the keys of every object in a decoded document, where
+// a key given twice counts once.
+func countKeys(v any) int {
+	n := 0
+	switch v := v.(type) {
+	case map[string]any:
+		n += len(v)
+		for _, e := range v {
+			n += countKeys(e)
+		}
+	case []any:
+		for _, e := range v {
+			n += countKeys(e)
+		}
+	}
+	return n
+}
+
+// keysInSource counts the keys of the objects of the source, a key given
+// twice twice: in JSON that parsed, every colon outside a string ends a key.
+func (d *Document) keysInSource() int {
+	n, inString, escaped := 0, false, false
+	for _, c := range d.source {
+		switch {
+		case escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case !inString && c == ':':
+			n++
+		}
+	}
+	return n
+}
+
+// duplicateKeys scans the source for the keys objects hold twice and
+// warns about each. encoding/json, like the AWS CLI's JSON parser, keeps
+// the later value without a word; a key given twice is most often a
+// mistake of editing, so berth says which value it used.
+func (d *Document) duplicateKeys() []Problem {
+	d.findDuplicates = true
+	d.offsets = nil
+	d.index()
+	// Locate both keys of every pair in one pass: the messages name both.
+	places := make([]Problem, 2*len(d.duplicates))
+	for i, dup := range d.duplicates {
+		places[2*i].offset, places[2*i+1].offset = dup.earlier+1, dup.later+1
+	}
+	d.locateAll(places)
+	out := make([]Problem, len(d.duplicates))
+	for i, dup := range d.duplicates {
+		first, second := places[2*i], places[2*i+1]
+		out[i] = Problem{
+			Pointer: dup.ptr,
+			Rule:    "duplicate-key",
+			Message: fmt.Sprintf("key %q is given twice in this object, at %d:%d and at %d:%d; the later value is used, as the AWS CLI uses it", dup.key, first.Line, first.Column, second.Line, second.Column),
+			offset:  dup.later + 1,
+		}
+	}
+	return out
 }
 
 // skipSpace returns the offset of the next token at or after off: past
@@ -430,30 +531,53 @@ func (d *Document) inputError(off int, reason string) error {
 	return &InputError{Line: line, Column: col, Reason: reason}
 }
 
-// position turns a byte offset into a 1-based line and column (in
+// position turns one byte offset into a 1-based line and column (in
 // characters, counting a tab as one).
 func (d *Document) position(off int) (line, col int) {
-	if d.lines == nil {
-		d.lines = []int{0}
-		for i, b := range d.source {
-			if b == '\n' {
-				d.lines = append(d.lines, i+1)
+	p := Problem{offset: off + 1}
+	d.locate([]*Problem{&p})
+	return p.Line, p.Column
+}
+
+// locateAll gives every problem of the lists that has an offset its line
+// and column.
+func (d *Document) locateAll(lists ...[]Problem) {
+	var ps []*Problem
+	for _, list := range lists {
+		for i := range list {
+			if list[i].offset > 0 {
+				ps = append(ps, &list[i])
 			}
 		}
 	}
-	lo, hi := 0, len(d.lines)-1
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if d.lines[mid] <= off {
-			lo = mid
-		} else {
-			hi = mid - 1
+	d.locate(ps)
+}
+
+// locate turns the offsets of ps into lines and columns in one pass over
+// the source, up to the last offset: taken in the order they stand, each
+// position carries on counting from the one before. Counting each
+// column from its line's start instead costs the length of the line per
+// problem, which is quadratic for a minified file full of problems.
+func (d *Document) locate(ps []*Problem) {
+	slices.SortFunc(ps, func(a, b *Problem) int { return a.offset - b.offset })
+	line, col, at := 1, 1, 0
+	for _, p := range ps {
+		off := min(p.offset-1, len(d.source))
+		for at < off {
+			r, size := utf8.DecodeRune(d.source[at:])
+			at += size
+			if r == '\n' {
+				line, col = line+1, 1
+			} else {
+				col++
+			}
 		}
+		// A value starts with an ASCII byte, which no UTF-8 sequence
+		// contains, so the walk stops on it exactly; at > off only for an
+		// offset inside a character, which no caller passes.
+		p.Line, p.Column = line, col
 	}
-	if off > len(d.source) {
-		off = len(d.source)
-	}
-	return lo + 1, utf8.RuneCount(d.source[d.lines[lo]:off]) + 1
+	d.locateWork += at
 }
 
 // at makes a problem for the value at ptr (a pointer into the definition,
@@ -467,7 +591,7 @@ func (d *Document) at(ptr, rule, msg string) Problem {
 		off, ok = d.keyOffsets[full]
 	}
 	if ok {
-		p.Line, p.Column = d.position(off)
+		p.offset = off + 1
 	}
 	return p
 }
@@ -478,7 +602,7 @@ func (d *Document) atKey(ptr, rule, msg string) Problem {
 	p := Problem{Pointer: full, Rule: rule, Message: msg}
 	d.index()
 	if off, ok := d.keyOffsets[full]; ok {
-		p.Line, p.Column = d.position(off)
+		p.offset = off + 1
 	}
 	return p
 }

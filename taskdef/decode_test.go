@@ -2,6 +2,7 @@ package taskdef
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -177,5 +178,34 @@ func TestReportErrSaysWhatECSSaysFirst(t *testing.T) {
 	want := "Invalid setting for container 'a'. At least one of 'memory' or 'memoryReservation' must be specified. (and 1 more problem)"
 	if got := report.Err().Error(); got != want {
 		t.Errorf("Err().Error() = %q, want %q", got, want)
+	}
+}
+
+// TestLocatingProblemsReadsTheSourceOnce guards the cost of naming each
+// problem's line and column: for n problems on one line it must read the
+// source at most once, not the line once per problem, so a minified file
+// full of problems costs what the same file pretty-printed costs.
+func TestLocatingProblemsReadsTheSourceOnce(t *testing.T) {
+	for _, n := range []int{100, 1000, 4000} {
+		for _, pretty := range []bool{false, true} {
+			data := unknownFieldsDefinition(n, pretty)
+			t.Run(fmt.Sprintf("%d problems, pretty=%v", n, pretty), func(t *testing.T) {
+				doc, err := Decode(data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				report := Check(doc, Options{})
+				if len(report.Errors) != n {
+					t.Fatalf("%d errors, want %d", len(report.Errors), n)
+				}
+				if doc.locateWork > len(data) {
+					t.Errorf("locating %d problems read %d bytes of a %d-byte source; at most the source once", n, doc.locateWork, len(data))
+				}
+				last := report.Errors[n-1]
+				if want := "/unknownField" + fmt.Sprintf("%06d", n-1); last.Pointer != want || last.Line == 0 {
+					t.Errorf("last problem %s at %d:%d, want %s located", last.Pointer, last.Line, last.Column, want)
+				}
+			})
+		}
 	}
 }

@@ -19,6 +19,11 @@ type Problem struct {
 	Message string `json:"message"`
 	// Rule names the check, for documentation and for suppressing.
 	Rule string `json:"rule"`
+
+	// offset is 1 + the byte offset of the value in the source, 0 when
+	// the problem has none. Check turns the offsets of all its problems
+	// into lines and columns together, in one pass over the source.
+	offset int
 }
 
 func (p Problem) String() string {

@@ -55,6 +55,8 @@ func (c *checker) run() {
 	c.placementConstraints()
 	c.proxy()
 	c.dockerVolumes()
+	c.hostSourcePaths()
+	c.environment()
 	if c.fargate {
 		c.fargateRules()
 	}
@@ -444,6 +446,59 @@ func (c *checker) dockerVolumes() {
 	}
 }
 
+// hostSourcePaths checks that host volumes bind absolute paths. Docker
+// takes a bind source that is not absolute for the name of a named volume:
+// "./data" fails the container's creation (a volume name has no '/'), and
+// "data" quietly mounts an empty volume instead of the host's directory.
+// The message ends with Docker's own advice for the mistake.
+func (c *checker) hostSourcePaths() {
+	if c.fargate {
+		return // Fargate refuses every sourcePath (fargate-source-path)
+	}
+	for i, v := range c.def.Volumes {
+		if v.Host == nil || v.Host.SourcePath == "" || isAbsoluteHostPath(v.Host.SourcePath) {
+			continue
+		}
+		c.fail("/volumes/"+strconv.Itoa(i)+"/host/sourcePath", "host-source-path-absolute", "Invalid 'sourcePath' for volume '%s': %q is not an absolute path. If you intended to pass a host directory, use absolute path.", v.Name, v.Host.SourcePath)
+	}
+}
+
+// isAbsoluteHostPath reports whether a host volume's sourcePath is
+// absolute on the container instance: /path on Linux, and on Windows C:\path
+// or \\server\share (as in \\.\pipe\docker_engine).
+func isAbsoluteHostPath(p string) bool {
+	switch {
+	case strings.HasPrefix(p, "/"), strings.HasPrefix(p, `\\`):
+		return true
+	case len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/'):
+		d := p[0] | 0x20 // lower case
+		return d >= 'a' && d <= 'z'
+	}
+	return false
+}
+
+// environment checks each container's environment variables: a name
+// neither blank nor holding '=', and no NUL byte anywhere. Docker joins
+// name and value as NAME=VALUE, so an '=' in the name moves the rest into
+// the value, and the kernel ends a variable at a NUL: either way the
+// container would not get the variable it was given, or not start.
+func (c *checker) environment() {
+	for i, ctr := range c.def.ContainerDefinitions {
+		for j, kv := range ctr.Environment {
+			p := containerPtr(i) + "/environment/" + strconv.Itoa(j)
+			switch {
+			case strings.TrimSpace(kv.Name) == "":
+				c.fail(p, "environment-name-blank", "Environment variable name cannot be null or blank.")
+			case strings.ContainsAny(kv.Name, "=\x00"):
+				c.fail(p+"/name", "environment-name-characters", "Invalid environment variable name %q for container '%s': a name cannot contain '=' or a NUL byte.", kv.Name, ctr.Name)
+			}
+			if strings.Contains(kv.Value, "\x00") {
+				c.fail(p+"/value", "environment-value-nul", "Invalid value for environment variable %q of container '%s': a value cannot contain a NUL byte.", kv.Name, ctr.Name)
+			}
+		}
+	}
+}
+
 // fargateRules are the requirements of the Fargate launch type.
 func (c *checker) fargateRules() {
 	if c.def.CPU == "" {
@@ -464,6 +519,9 @@ func (c *checker) fargateRules() {
 	}
 	if c.def.PidMode == "host" {
 		c.fail("/pidMode", "fargate-pid-mode", "Tasks using the Fargate launch type do not support pidMode 'host'.")
+	}
+	if len(c.def.PlacementConstraints) > 0 {
+		c.fail("/placementConstraints", "fargate-placement-constraints", "Placement constraints are not supported with FARGATE launch type.")
 	}
 	if c.sized && !ValidFargateSize(c.cpu, c.memory) {
 		ptr := "/memory"
@@ -506,6 +564,12 @@ func (c *checker) fargateRules() {
 			}
 			if len(lp.Devices) > 0 {
 				c.fail(p+"/linuxParameters/devices", "fargate-linux-parameters", "Tasks using the Fargate launch type do not support linuxParameters.devices.")
+			}
+			if lp.MaxSwap != nil {
+				c.fail(p+"/linuxParameters/maxSwap", "fargate-max-swap", "Tasks using the Fargate launch type do not support linuxParameters.maxSwap.")
+			}
+			if lp.Swappiness != nil {
+				c.fail(p+"/linuxParameters/swappiness", "fargate-swappiness", "Tasks using the Fargate launch type do not support linuxParameters.swappiness.")
 			}
 		}
 	}

@@ -225,6 +225,8 @@ var schemaRules = []string{
 	"schema-minimum",
 	"schema-maximum",
 	"schema-maxitems",
+	"integer-type",
+	"integer-range",
 }
 
 func TestValidateGolden(t *testing.T) {
