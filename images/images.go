@@ -361,7 +361,7 @@ type Info struct {
 	Kind         string    `json:"kind"`
 	ID           string    `json:"id,omitempty"`
 	Size         int64     `json:"size,omitempty"`
-	Created      time.Time `json:"created,omitzero"`
+	Created      time.Time `json:"created,omitzero"` // when the binary it holds was written (see build)
 	BinaryDigest string    `json:"binaryDigest,omitempty"`
 	Status       Status    `json:"status"`
 }

@@ -27,7 +27,9 @@ func newImagesCommand() *cobra.Command {
 		Long: `List the images berth builds from its own binary: ` + images.PauseRef + ` (the awsvpc
 pause container) and ` + images.DemoRef + ` (the demo program). berth builds them
 when a task needs them; an image built from another berth binary is stale
-and is rebuilt on next use.`,
+and is rebuilt on next use. An image is a function of the binary alone, so
+CREATED is when that binary was written, and rebuilding it from the same
+binary gives the same image.`,
 		Args: cobra.NoArgs,
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			if opts.output != "table" && opts.output != "json" {
