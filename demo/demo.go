@@ -5,6 +5,7 @@
 //
 //	serve [--port 8080] [--env-prefix P]  HTTP page describing the task (default mode)
 //	probe URL [--timeout 5s]              exit 0 if GET URL answers 2xx, else 1
+//	fetch URL [--pretty] [--timeout 10s]  print the body of GET URL ($VARS expanded)
 //	sleep DURATION|SECONDS|infinity [--ignore-sigterm]
 //	exit CODE [--after DURATION]          exit with CODE (0-255)
 //	cpu [--seconds N] [--workers N]       burn CPU
@@ -19,8 +20,9 @@
 // SIGTERM to show the engine's SIGKILL after the stop timeout. Exit codes:
 //
 //	0  done, or stopped by a signal
-//	1  the thing checked failed: probe got no 2xx, read found no file,
-//	   write or an allocation failed
+//	1  the thing checked failed: probe or fetch got no 2xx, fetch's URL
+//	   names an unset variable, read found no file, write or an
+//	   allocation failed
 //	2  usage: unknown mode, bad argument or flag
 //	N  exit CODE exits with CODE
 //
@@ -60,6 +62,7 @@ func modes() []mode {
 	return []mode{
 		{"serve", "serve [--port 8080] [--env-prefix PREFIX]", runServe},
 		{"probe", "probe URL [--timeout 5s]", runProbe},
+		{"fetch", "fetch URL [--pretty] [--timeout 10s]", runFetch},
 		{"sleep", "sleep DURATION|SECONDS|infinity [--ignore-sigterm]", runSleep},
 		{"exit", "exit CODE [--after DURATION]", runExit},
 		{"cpu", "cpu [--seconds N] [--workers N]", runCPU},

@@ -61,6 +61,76 @@ func TestExamplesAreValidWithoutWarnings(t *testing.T) {
 	}
 }
 
+// TestExamplesForFargateAreValidForBothLaunchTypes checks that an example
+// claiming FARGATE validates when run as either launch type, so a class can
+// compare the two with --launch-type and no edit.
+func TestExamplesForFargateAreValidForBothLaunchTypes(t *testing.T) {
+	for _, file := range examples(t, "*.json") {
+		task, _ := load(t, file)
+		if task == nil || !slices.Contains(task.Definition.RequiresCompatibilities, taskdef.LaunchFargate) {
+			continue
+		}
+		for _, launchType := range []string{taskdef.LaunchEC2, taskdef.LaunchFargate} {
+			t.Run(file+" as "+launchType, func(t *testing.T) {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatal(err)
+				}
+				task, report, err := taskdef.Load(data, taskdef.Options{LaunchType: launchType})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range append(report.Errors, report.Warnings...) {
+					t.Errorf("%s:%d:%d: %s", file, p.Line, p.Column, p)
+				}
+				if task != nil && task.LaunchType != launchType {
+					t.Errorf("runs as %s, want %s", task.LaunchType, launchType)
+				}
+			})
+		}
+	}
+}
+
+// TestReadmeSaysWhereEachExampleRuns checks the README's table of launch
+// types against the files: an example listed for both claims both EC2 and
+// FARGATE, and one listed as EC2 only fails Fargate's rules, so the table
+// cannot promise a comparison that needs an edit.
+func TestReadmeSaysWhereEachExampleRuns(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z-]+\\.json)` \\| (EC2 and Fargate|EC2 only) \\|")
+	listed := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(readme), -1) {
+		listed[m[1]] = m[2]
+	}
+	for _, file := range examples(t, "*.json") {
+		t.Run(file, func(t *testing.T) {
+			task, _ := load(t, file)
+			if task == nil {
+				t.Skip("invalid; reported by TestExamplesAreValidWithoutWarnings")
+			}
+			compat := task.Definition.RequiresCompatibilities
+			both := slices.Contains(compat, taskdef.LaunchEC2) && slices.Contains(compat, taskdef.LaunchFargate)
+			switch listed[file] {
+			case "EC2 and Fargate":
+				if !both {
+					t.Errorf("the README lists %s for EC2 and Fargate, but it requires %q", file, compat)
+				}
+			case "EC2 only":
+				data, _ := os.ReadFile(file)
+				_, report, _ := taskdef.Load(data, taskdef.Options{LaunchType: taskdef.LaunchFargate})
+				if both || report.Valid() {
+					t.Errorf("the README lists %s as EC2 only, but it is valid for Fargate", file)
+				}
+			default:
+				t.Errorf("the README's table of launch types has no row for %s", file)
+			}
+		})
+	}
+}
+
 // TestInvalidExamplesAreRejectedForTheMistakeTheyShow checks each file in
 // invalid/ fails for the rule the README's table names beside it, so a
 // file that broke another rule by accident would not pass.

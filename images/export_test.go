@@ -20,15 +20,6 @@ func BuildAs(ctx context.Context, api client.APIClient, binaryPath, berthRef, re
 	return rebuild(ctx, api, binaryPath, k, ref)
 }
 
-// EnsureAs is Ensure for the image berthRef tagged as ref.
-func EnsureAs(ctx context.Context, api client.APIClient, binaryPath, berthRef, ref string) error {
-	k, ok := kindOf(berthRef)
-	if !ok {
-		return fmt.Errorf("%s: %w", berthRef, ErrUnknownImage)
-	}
-	return ensure(ctx, api, binaryPath, k, ref)
-}
-
 var (
 	RuntimeFiles     = runtimeFiles
 	LayerEntries     = layerEntries

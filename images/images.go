@@ -13,8 +13,13 @@
 //
 //	Ensure ─ stat binary (digest cached by path, size, mtime)
 //	       ─ inspect ref: label matches? ── yes → done
-//	       └ no/missing → lock engine+ref → inspect again → Build
+//	       └ no/missing → lock engine+kind → inspect again → Build
 //	Build  ─ layer tar + config + manifest.json → ImageLoad → remove replaced images
+//
+// The lock is taken across processes (an flock, see lock.go), and the image
+// is a pure function of the binary, so any number of berth processes that
+// find an image missing at once end with one image, tagged, and nothing
+// untagged left behind.
 package images
 
 import (
@@ -26,7 +31,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -137,8 +141,9 @@ func IsBerthImage(ref string) bool {
 
 // Ensure makes sure ref (PauseRef or DemoRef) exists on the engine and was
 // built from the berth binary at binaryPath; it builds (or rebuilds when
-// stale) otherwise. It is safe for concurrent use: concurrent callers for the
-// same engine and ref build once.
+// stale) otherwise. It is safe for concurrent use, within a process and
+// across processes: concurrent callers for the same engine and ref build
+// once.
 func Ensure(ctx context.Context, api client.APIClient, binaryPath, ref string) error {
 	k, ok := kindOf(ref)
 	if !ok {
@@ -157,33 +162,26 @@ func Build(ctx context.Context, api client.APIClient, binaryPath, ref string) er
 	return rebuild(ctx, api, binaryPath, k, k.ref)
 }
 
-// rebuild builds the image of kind k tagged ref, waiting for any build of
-// the same engine and ref in progress.
-func rebuild(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
-	mu := buildLock(api, ref)
-	mu.Lock()
-	defer mu.Unlock()
-	return build(ctx, api, binaryPath, k, ref)
+// EnsureAs is Ensure for the image berthRef (PauseRef or DemoRef) tagged
+// as ref instead: it lets a trial build, or a test, leave berth's own
+// images alone.
+func EnsureAs(ctx context.Context, api client.APIClient, binaryPath, berthRef, ref string) error {
+	k, ok := kindOf(berthRef)
+	if !ok {
+		return fmt.Errorf("ensure image %q: %w", berthRef, ErrUnknownImage)
+	}
+	return ensure(ctx, api, binaryPath, k, ref)
 }
 
-// buildLocks serialises builds per engine and reference, so that tasks
-// starting together on a fresh engine wait for one build instead of racing
-// to load the same image.
-var buildLocks = struct {
-	sync.Mutex
-	m map[string]*sync.Mutex
-}{m: map[string]*sync.Mutex{}}
-
-func buildLock(api client.APIClient, ref string) *sync.Mutex {
-	key := api.DaemonHost() + "\x00" + ref
-	buildLocks.Lock()
-	defer buildLocks.Unlock()
-	mu, ok := buildLocks.m[key]
-	if !ok {
-		mu = &sync.Mutex{}
-		buildLocks.m[key] = mu
+// rebuild builds the image of kind k tagged ref, waiting for any build of
+// the same engine and kind in progress, in this process or another.
+func rebuild(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
+	unlock, err := lockBuild(ctx, api, k)
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", ref, err)
 	}
-	return mu
+	defer unlock()
+	return build(ctx, api, binaryPath, k, ref)
 }
 
 func ensure(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
@@ -198,10 +196,13 @@ func ensure(ctx context.Context, api client.APIClient, binaryPath string, k kind
 		return nil
 	}
 
-	mu := buildLock(api, ref)
-	mu.Lock()
-	defer mu.Unlock()
-	// Another caller may have built it while this one waited.
+	unlock, err := lockBuild(ctx, api, k)
+	if err != nil {
+		return fmt.Errorf("ensure image %s: %w", ref, err)
+	}
+	defer unlock()
+	// Another caller, here or in another process, may have built it while
+	// this one waited.
 	if cur, err := builtFrom(ctx, api, ref); err != nil {
 		return fmt.Errorf("ensure image %s: %w", ref, err)
 	} else if cur == digest {
@@ -226,11 +227,19 @@ func builtFrom(ctx context.Context, api client.APIClient, ref string) (string, e
 	return insp.Config.Labels[LabelBinaryDigest], nil
 }
 
-// build loads a fresh image of kind k, tagged ref, built from binaryPath.
-// The image ref named before, and older ones a rebuild left untagged, are
-// removed when nothing uses them any more.
+// build loads a fresh image of kind k, tagged ref, built from binaryPath;
+// callers hold the build lock of k. The image is a pure function of the
+// binary file: the same binary always loads the same image ID, so loading
+// it again, here or from another process that got past the lock (see
+// lockFile), moves no tag and leaves no untagged image behind. The image ref
+// named before, and older ones a rebuild left untagged, are removed once
+// nothing uses them any more.
 func build(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
 	digest, err := binaryDigest(binaryPath)
+	if err != nil {
+		return fmt.Errorf("build image %s: %w", ref, err)
+	}
+	created, err := binaryTime(binaryPath)
 	if err != nil {
 		return fmt.Errorf("build image %s: %w", ref, err)
 	}
@@ -245,7 +254,7 @@ func build(ctx context.Context, api client.APIClient, binaryPath string, k kind,
 
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(writeArchive(pw, k, ref, digest, entries, time.Now().UTC()))
+		pw.CloseWithError(writeArchive(pw, k, ref, digest, entries, created))
 	}()
 	resp, err := api.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
 	if err != nil {
@@ -259,25 +268,46 @@ func build(ctx context.Context, api client.APIClient, binaryPath string, k kind,
 		return fmt.Errorf("build image %s: load: %w", ref, err)
 	}
 
-	// The engine refuses to remove an image that a container still uses or
-	// that another tag names, which is what we want: errors are ignored.
 	if oldID != "" {
 		if insp, err := api.ImageInspect(ctx, ref); err == nil && insp.ID != oldID {
-			_, _ = api.ImageRemove(ctx, oldID, image.RemoveOptions{PruneChildren: true})
+			removeIfUnused(ctx, api, oldID)
 		}
 	}
-	pruneDangling(ctx, api, k, time.Now())
+	pruneDangling(ctx, api, k)
 	return nil
 }
 
-// pruneAge is how old an untagged image must be before pruneDangling takes
-// it: a younger one may be another berth's load, created but not yet tagged.
-const pruneAge = time.Minute
+// binaryTime is the image's creation time: when the binary was written,
+// which is the same for every process that builds from it, unlike the time
+// of the build. Seconds are enough, and keep the config short.
+func binaryTime(binaryPath string) (time.Time, error) {
+	fi, err := os.Stat(binaryPath)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("berth binary: %w", err)
+	}
+	return fi.ModTime().UTC().Truncate(time.Second), nil
+}
+
+// removeIfUnused removes the image id when no tag names it any more and no
+// container uses it. Removing by ID would otherwise take the image's last
+// tag with it, which may be a user's own (`docker tag berth/demo myclass`).
+// The engine refuses to remove an image a container uses, which is the rest
+// of "unused": that error is expected and ignored, and a later build's
+// pruneDangling takes the image once the container is gone.
+func removeIfUnused(ctx context.Context, api client.APIClient, id string) {
+	insp, err := api.ImageInspect(ctx, id)
+	if err != nil || len(insp.RepoTags) > 0 {
+		return
+	}
+	_, _ = api.ImageRemove(ctx, id, image.RemoveOptions{PruneChildren: true})
+}
 
 // pruneDangling removes the images of kind k that rebuilds have untagged and
 // that no container uses any more. Builds remove the image they replace; this
-// catches those a container was still using then.
-func pruneDangling(ctx context.Context, api client.APIClient, k kind, now time.Time) {
+// catches those a container was still using then. Callers hold the build
+// lock of k, so no image of k is between its load and its tag, untagged but
+// wanted, while this runs.
+func pruneDangling(ctx context.Context, api client.APIClient, k kind) {
 	dangling, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("dangling", "true"),
 		filters.Arg("label", LabelKind+"="+k.name),
@@ -286,9 +316,7 @@ func pruneDangling(ctx context.Context, api client.APIClient, k kind, now time.T
 		return
 	}
 	for _, img := range dangling {
-		if now.Sub(time.Unix(img.Created, 0)) >= pruneAge {
-			_, _ = api.ImageRemove(ctx, img.ID, image.RemoveOptions{PruneChildren: true})
-		}
+		removeIfUnused(ctx, api, img.ID)
 	}
 }
 
@@ -333,7 +361,7 @@ type Info struct {
 	Kind         string    `json:"kind"`
 	ID           string    `json:"id,omitempty"`
 	Size         int64     `json:"size,omitempty"`
-	Created      time.Time `json:"created,omitzero"`
+	Created      time.Time `json:"created,omitzero"` // when the binary it holds was written (see build)
 	BinaryDigest string    `json:"binaryDigest,omitempty"`
 	Status       Status    `json:"status"`
 }

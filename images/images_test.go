@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"slices"
@@ -564,5 +565,153 @@ func TestRepositoryDropsTagDigestAndDockerHub(t *testing.T) {
 		if got := images.Repository(ref); got != want {
 			t.Errorf("Repository(%q) = %q, want %q", ref, got, want)
 		}
+	}
+}
+
+// berthVariant builds ./cmd/berth with a version of its own, a binary whose
+// digest no image on the engine was built from yet, the way a new release
+// of berth arrives on a machine.
+func berthVariant(t *testing.T) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatalf("go env GOMOD: %v", err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	bin := filepath.Join(t.TempDir(), "berth")
+	cmd := exec.Command("go", "build", "-o", bin, "-ldflags", "-X main.version=variant-"+hex.EncodeToString(b[:]), "./cmd/berth")
+	cmd.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build a berth variant: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// removeImagesFrom removes, when the test ends, every image built from the
+// binary with the given digest, tagged or not.
+func removeImagesFrom(t *testing.T, api client.APIClient, digest string) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		imgs, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", images.LabelBinaryDigest+"="+digest))})
+		if err != nil {
+			t.Errorf("clean up images: %v", err)
+			return
+		}
+		for _, img := range imgs {
+			_, err := api.ImageRemove(ctx, img.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+			if err != nil && !cerrdefs.IsNotFound(err) {
+				t.Errorf("clean up image %s: %v", img.ID, err)
+			}
+		}
+	})
+}
+
+func TestFirstRunsOfANewBerthInManyProcessesLeaveOneImagePerRefAndNoneUntagged(t *testing.T) {
+	api := testenv.Docker(t)
+	bin := berthVariant(t)
+	digest, err := images.BinaryDigest(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removeImagesFrom(t, api, digest)
+	pauseRef, demoRef := testRef(t, api, "pause"), testRef(t, api, "demo")
+
+	const processes = 10
+	var wg sync.WaitGroup
+	errs := make([]error, processes)
+	for i := range processes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, "images", "ensure", "pause", "demo", "--as", pauseRef, "--as", demoRef)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("berth images ensure (process %d): %v\n%s", i, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := ctxFor(t)
+	built, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("label", images.LabelBinaryDigest+"="+digest))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags, untagged []string
+	for _, img := range built {
+		tagged := false
+		for _, tag := range img.RepoTags {
+			if tag != "<none>:<none>" {
+				tags = append(tags, tag)
+				tagged = true
+			}
+		}
+		if !tagged {
+			untagged = append(untagged, img.ID)
+		}
+	}
+	slices.Sort(tags)
+	want := []string{demoRef, pauseRef}
+	slices.Sort(want)
+	if len(built) != len(want) || !slices.Equal(tags, want) {
+		t.Errorf("%d processes ensuring %s and %s left %d images built from the binary, tagged %q; want %d, tagged %q",
+			processes, pauseRef, demoRef, len(built), tags, len(want), want)
+	}
+	if len(untagged) > 0 {
+		t.Errorf("%d untagged images built from the binary are left: %q; want none", len(untagged), untagged)
+	}
+	dangling, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("dangling", "true"),
+		filters.Arg("label", images.LabelKind),
+		filters.Arg("label", images.LabelBinaryDigest+"="+digest))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dangling) > 0 {
+		t.Errorf("the engine lists %d dangling images of berth's built from the binary; want none", len(dangling))
+	}
+}
+
+func TestARebuildKeepsTheReplacedImageWhileAnotherTagNamesIt(t *testing.T) {
+	api := testenv.Docker(t)
+	bin := testenv.BerthBinary(t)
+	first, second := uniqueBinary(t, bin), uniqueBinary(t, bin)
+	ref, usersRef := testRef(t, api, "demo"), testRef(t, api, "mine")
+	ctx := ctxFor(t)
+
+	if err := images.EnsureAs(ctx, api, first, images.DemoRef, ref); err != nil {
+		t.Fatal(err)
+	}
+	old := imageOf(t, api, ref)
+	if err := api.ImageTag(ctx, ref, usersRef); err != nil {
+		t.Fatal(err)
+	}
+	if err := images.EnsureAs(ctx, api, second, images.DemoRef, ref); err != nil {
+		t.Fatal(err)
+	}
+	if mine, err := api.ImageInspect(ctx, usersRef); err != nil || mine.ID != old.ID {
+		t.Errorf("after the rebuild, %s (a tag of the replaced image %s) is %s, %v; want it kept", usersRef, old.ID, mine.ID, err)
+	}
+}
+
+func TestBuildingTheSameBinaryAgainLoadsTheSameImage(t *testing.T) {
+	api := testenv.Docker(t)
+	bin := uniqueBinary(t, testenv.BerthBinary(t))
+	ref := testRef(t, api, "pause")
+	ctx := ctxFor(t)
+
+	if err := images.BuildAs(ctx, api, bin, images.PauseRef, ref); err != nil {
+		t.Fatal(err)
+	}
+	first := imageOf(t, api, ref)
+	if err := images.BuildAs(ctx, api, bin, images.PauseRef, ref); err != nil {
+		t.Fatal(err)
+	}
+	if again := imageOf(t, api, ref); again.ID != first.ID {
+		t.Errorf("two builds from one binary loaded %s and %s; want one image", first.ID, again.ID)
 	}
 }

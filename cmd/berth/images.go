@@ -27,7 +27,9 @@ func newImagesCommand() *cobra.Command {
 		Long: `List the images berth builds from its own binary: ` + images.PauseRef + ` (the awsvpc
 pause container) and ` + images.DemoRef + ` (the demo program). berth builds them
 when a task needs them; an image built from another berth binary is stale
-and is rebuilt on next use.`,
+and is rebuilt on next use. An image is a function of the binary alone, so
+CREATED is when that binary was written, and rebuilding it from the same
+binary gives the same image.`,
 		Args: cobra.NoArgs,
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			if opts.output != "table" && opts.output != "json" {
@@ -37,7 +39,7 @@ and is rebuilt on next use.`,
 		}),
 	}
 	cmd.Flags().StringVarP(&opts.output, "output", "o", "table", "output format: table or json")
-	cmd.AddCommand(newImagesBuildCommand())
+	cmd.AddCommand(newImagesBuildCommand(), newImagesEnsureCommand())
 	return cmd
 }
 
@@ -88,6 +90,75 @@ func shortDigest(d string) string {
 	return d
 }
 
+type imagesEnsureOptions struct {
+	as []string // tags to use instead of the images' own references, one per NAME
+}
+
+// newImagesEnsureCommand does what a task's start does before it runs a
+// container: build each image that is missing or stale, and nothing else.
+// It is hidden, as berth does it by itself; it lets a class prepare a
+// machine in advance and a test run many first starts at once (--as keeps
+// such a test off berth's own images).
+func newImagesEnsureCommand() *cobra.Command {
+	var opts imagesEnsureOptions
+	cmd := &cobra.Command{
+		Use:    "ensure [NAME...] [--as REF...]",
+		Short:  "Build berth's images that are missing or stale",
+		Hidden: true,
+		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
+			refs, err := imageRefsNamed(args)
+			if err != nil {
+				return err
+			}
+			if len(opts.as) > 0 && len(opts.as) != len(args) {
+				return &exitError{code: exitUsage, msg: fmt.Sprintf("--as: %d REFs for %d NAMEs, want one for each\nSee '%s --help'.", len(opts.as), len(args), cmd.CommandPath())}
+			}
+			return runImagesEnsure(cmd.Context(), refs, opts)
+		}),
+	}
+	cmd.Flags().StringArrayVar(&opts.as, "as", nil, "tag the image of the NAME in the same place as REF instead of its own reference")
+	return cmd
+}
+
+func runImagesEnsure(ctx context.Context, refs []string, opts imagesEnsureOptions) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locate the berth binary: %w", err)
+	}
+	api, err := dockerClient()
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	for i, ref := range refs {
+		as := ref
+		if len(opts.as) > 0 {
+			as = opts.as[i]
+		}
+		if err := images.EnsureAs(ctx, api, self, ref, as); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// imageRefsNamed returns the references of the images called names (pause,
+// demo or a reference), or of every image when names is empty.
+func imageRefsNamed(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return images.Refs(), nil
+	}
+	var refs []string
+	for _, name := range names {
+		ref, err := images.KindNamed(name)
+		if err != nil {
+			return nil, &exitError{code: exitUsage, msg: err.Error()}
+		}
+		refs = append(refs, ref)
+	}
+	return refs, nil
+}
+
 type imagesBuildOptions struct {
 	all bool
 }
@@ -104,16 +175,9 @@ rebuilds every image.`,
 			if opts.all && len(args) > 0 {
 				return &exitError{code: exitUsage, msg: fmt.Sprintf("--all and NAME exclude each other\nSee '%s --help'.", cmd.CommandPath())}
 			}
-			refs := images.Refs()
-			if len(args) > 0 {
-				refs = refs[:0]
-				for _, name := range args {
-					ref, err := images.KindNamed(name)
-					if err != nil {
-						return &exitError{code: exitUsage, msg: err.Error()}
-					}
-					refs = append(refs, ref)
-				}
+			refs, err := imageRefsNamed(args)
+			if err != nil {
+				return err
 			}
 			return runImagesBuild(cmd.Context(), cmd.OutOrStdout(), refs)
 		}),
