@@ -1,5 +1,7 @@
 package api
 
+import "github.com/berthdev/berth/taskdef"
+
 // The shapes of the ECS API (version 2014-11-13) that the operations of
 // this package take and return, with the model's JSON member names. The
 // model's Integer is int32, Long int64, Double float64; BoxedInteger and
@@ -10,17 +12,13 @@ package api
 // Members tagged `ecs:"required"` are required by the model: the decoder
 // refuses a request without them.
 
-// Tag is a key and an optional value on a resource.
-type Tag struct {
-	Key   string `json:"key,omitempty"`
-	Value string `json:"value,omitempty"`
-}
+// Tag is a key and an optional value on a resource; the same shape as a
+// task definition's tags.
+type Tag = taskdef.Tag
 
-// KeyValuePair is a name and a value (environment, statistics, details).
-type KeyValuePair struct {
-	Name  string `json:"name,omitempty"`
-	Value string `json:"value,omitempty"`
-}
+// KeyValuePair is a name and a value (environment, statistics, details);
+// the same shape as a task definition's environment.
+type KeyValuePair = taskdef.KeyValuePair
 
 // Failure is one item of a batch call that could not be done: Arn names
 // the item, Reason says why in ECS's words (MISSING, RESOURCE:MEMORY ...).
