@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/berthdev/berth/internal/typo"
 )
 
 // Limits of a request body. ECS caps a task definition at 64 KiB, the
@@ -320,15 +323,26 @@ func join(path, name string) string {
 	return path + "." + name
 }
 
-// suggest names the member meant when name differs from it in case only,
-// the likeliest mistake of hand-written JSON.
+// suggest names the member meant: one that differs in case only (JSON
+// written by hand for Go's case-blind decoder), else the nearest within two
+// typing mistakes.
 func suggest(name string, fields *fieldSet) string {
-	for known := range fields.byName {
+	if len(name) > 64 {
+		return "" // no member is that long; spare the distance work
+	}
+	best, bestDistance := "", 3
+	for _, known := range fields.names {
 		if strings.EqualFold(known, name) {
 			return fmt.Sprintf(" (did you mean %s?)", known)
 		}
+		if d := typo.Distance(strings.ToLower(known), strings.ToLower(name)); d < bestDistance && d < len(known)/2+1 {
+			best, bestDistance = known, d
+		}
 	}
-	return ""
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %s?)", best)
 }
 
 type fieldInfo struct {
@@ -337,6 +351,7 @@ type fieldInfo struct {
 
 type fieldSet struct {
 	byName   map[string]fieldInfo
+	names    []string // sorted, so suggestions do not depend on map order
 	required []string
 }
 
@@ -369,6 +384,10 @@ func fieldsOf(t reflect.Type) *fieldSet {
 			fs.required = append(fs.required, name)
 		}
 	}
+	for name := range fs.byName {
+		fs.names = append(fs.names, name)
+	}
+	slices.Sort(fs.names)
 	actual, _ := fieldCache.LoadOrStore(t, fs)
 	return actual.(*fieldSet)
 }

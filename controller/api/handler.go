@@ -131,6 +131,13 @@ func (m *Mux) route(w http.ResponseWriter, r *http.Request) (string, operation, 
 		e.status = http.StatusUnsupportedMediaType
 		return "", nil, e
 	}
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		// ECS takes no compressed requests; reading gzip as JSON would
+		// only give a confusing syntax error.
+		e := SerializationException("content encoding %q is not supported; send the body uncompressed", truncate(ce, 100))
+		e.status = http.StatusUnsupportedMediaType
+		return "", nil, e
+	}
 	target := r.Header.Get("X-Amz-Target")
 	prefix, name, ok := strings.Cut(target, ".")
 	if target == "" {

@@ -24,6 +24,7 @@ type hostileCase struct {
 	method      string // POST when empty
 	path        string // "/" when empty
 	contentType string // api.ContentType when empty; "-" for none
+	encoding    string // the Content-Encoding
 	target      string // the X-Amz-Target; "-" for none
 	body        []byte
 	wantStatus  int    // 400 when zero
@@ -128,6 +129,7 @@ func protocolCases() []hostileCase {
 		{name: "AWS JSON 1.0 is refused", contentType: "application/x-amz-json-1.0", target: target + "ListClusters", body: []byte(`{}`), wantStatus: 415, wantType: api.TypeSerialization},
 		{name: "form encoding is refused", contentType: "application/x-www-form-urlencoded", target: target + "ListClusters", body: []byte(`Action=ListClusters`), wantStatus: 415, wantType: api.TypeSerialization},
 		{name: "CBOR is refused", contentType: "application/cbor", target: target + "ListClusters", body: []byte{0xa0}, wantStatus: 415, wantType: api.TypeSerialization},
+		{name: "a gzip body is refused", encoding: "gzip", target: target + "ListClusters", body: []byte("\x1f\x8b\x08\x00"), wantStatus: 415, wantType: api.TypeSerialization, wantInMsg: "uncompressed"},
 		{name: "a malformed content type is refused", contentType: "application/x-amz-json-1.1; ;;=", target: target + "ListClusters", body: []byte(`{}`), wantStatus: 415, wantType: api.TypeSerialization},
 	}
 }
@@ -216,6 +218,9 @@ func TestHostileRequestsGetA4xxInECSShape(t *testing.T) {
 			}
 			if c.contentType != "-" {
 				req.Header.Set("Content-Type", cmpOr(c.contentType, api.ContentType))
+			}
+			if c.encoding != "" {
+				req.Header.Set("Content-Encoding", c.encoding)
 			}
 			if c.target != "-" && c.target != "" {
 				req.Header.Set("X-Amz-Target", c.target)
