@@ -44,7 +44,7 @@ func awsCLI(t *testing.T, url string, args ...string) (stdout, stderr string, er
 }
 
 func TestAWSCLIListsClustersAndShowsErrors(t *testing.T) {
-	mux := api.NewMux(nil)
+	mux := api.NewMux(discardLogger())
 	api.Handle(mux, "ListClusters", func(ctx context.Context, in *api.ListClustersInput) (*api.ListClustersOutput, error) {
 		return &api.ListClustersOutput{ClusterArns: []string{namer.Cluster("default"), namer.Cluster("web")}}, nil
 	})

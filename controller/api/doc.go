@@ -45,6 +45,18 @@
 //	})
 //	http.ListenAndServe("127.0.0.1:8080", mux)
 //
+// Requests are read strictly (see Decode): a body of at most MaxBodySize
+// bytes (1 MiB; ECS's largest input, a task definition, is at most 64 KiB),
+// nested at most MaxDepth deep, holding only the members of the input,
+// spelt as the model spells them, each of its type; an empty body reads as
+// {}. What does not read is a SerializationException naming the member (a
+// missing required member is an InvalidParameterException),
+// and the operation never runs.
+//
+// Operations answer errors with the constructors of this package
+// (ClusterNotFoundException, InvalidParameterException ...), wrapped or
+// not; errors.Is(err, &api.Error{Type: api.TypeClusterNotFound}) tests one.
+//
 // Outputs encode with encoding/json: a nil slice goes out as null, so set
 // an empty one where ECS answers [] (failures, the items of a List).
 // Timestamps go out as epoch seconds and are left out when zero.

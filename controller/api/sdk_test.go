@@ -41,7 +41,7 @@ func TestSDKListClustersPagesWithNextToken(t *testing.T) {
 	for _, n := range []string{"alpha", "bravo", "charlie", "delta", "echo"} {
 		arns = append(arns, namer.Cluster(n))
 	}
-	mux := api.NewMux(nil)
+	mux := api.NewMux(discardLogger())
 	api.Handle(mux, "ListClusters", func(ctx context.Context, in *api.ListClustersInput) (*api.ListClustersOutput, error) {
 		page, next, err := api.Paginate(arns, func(s string) string { return s }, in.NextToken, in.MaxResults)
 		if err != nil {
@@ -131,7 +131,7 @@ func TestSDKDescribeTasksReadsAFullTask(t *testing.T) {
 		Version:            7,
 		EphemeralStorage:   &api.EphemeralStorage{SizeInGiB: 20},
 	}
-	mux := api.NewMux(nil)
+	mux := api.NewMux(discardLogger())
 	api.Handle(mux, "DescribeTasks", func(ctx context.Context, in *api.DescribeTasksInput) (*api.DescribeTasksOutput, error) {
 		if len(in.Tasks) != 2 || in.Cluster != "default" || len(in.Include) != 1 || in.Include[0] != "TAGS" {
 			return nil, api.InvalidParameterException("unexpected input %+v", in)
@@ -189,7 +189,7 @@ func TestSDKDescribeTasksReadsAFullTask(t *testing.T) {
 }
 
 func TestSDKReturnsTypedErrors(t *testing.T) {
-	mux := api.NewMux(nil)
+	mux := api.NewMux(discardLogger())
 	api.Handle(mux, "DeleteCluster", func(ctx context.Context, in *api.DeleteClusterInput) (*api.DeleteClusterOutput, error) {
 		switch in.Cluster {
 		case "busy":
@@ -225,7 +225,7 @@ func TestSDKReturnsTypedErrors(t *testing.T) {
 }
 
 func TestSDKRegisterTaskDefinitionRoundTrips(t *testing.T) {
-	mux := api.NewMux(nil)
+	mux := api.NewMux(discardLogger())
 	var got *api.RegisterTaskDefinitionInput
 	api.Handle(mux, "RegisterTaskDefinition", func(ctx context.Context, in *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionOutput, error) {
 		got = in
@@ -268,5 +268,63 @@ func TestSDKRegisterTaskDefinitionRoundTrips(t *testing.T) {
 		td.Status != types.TaskDefinitionStatusActive || !aws.ToTime(td.RegisteredAt).Equal(time.Unix(1764226800, 0)) ||
 		aws.ToInt32(td.ContainerDefinitions[0].HealthCheck.Interval) != 5 || len(out.Tags) != 1 {
 		t.Errorf("the SDK read %+v", td)
+	}
+}
+
+func TestSDKAgentCallsCarryResourcesAndTimestamps(t *testing.T) {
+	pulled := time.Date(2026, 11, 27, 7, 0, 0, 250e6, time.UTC)
+	var change *api.SubmitTaskStateChangeInput
+	mux := api.NewMux(discardLogger())
+	api.Handle(mux, "SubmitTaskStateChange", func(ctx context.Context, in *api.SubmitTaskStateChangeInput) (*api.SubmitTaskStateChangeOutput, error) {
+		change = in
+		return &api.SubmitTaskStateChangeOutput{Acknowledgment: "ACK"}, nil
+	})
+	api.Handle(mux, "RegisterContainerInstance", func(ctx context.Context, in *api.RegisterContainerInstanceInput) (*api.RegisterContainerInstanceOutput, error) {
+		return &api.RegisterContainerInstanceOutput{ContainerInstance: &api.ContainerInstance{
+			ContainerInstanceArn: namer.ContainerInstance("default", "fedcba9876543210fedcba9876543210"),
+			VersionInfo:          in.VersionInfo,
+			RegisteredResources:  in.TotalResources,
+			RemainingResources:   in.TotalResources,
+			Status:               "ACTIVE",
+			AgentConnected:       true,
+			Attributes:           in.Attributes,
+			RegisteredAt:         api.Time(pulled),
+			Version:              1,
+		}}, nil
+	})
+	client := newSDKClient(t, mux)
+	ctx := context.Background()
+
+	ack, err := client.SubmitTaskStateChange(ctx, &ecs.SubmitTaskStateChangeInput{
+		Task:          aws.String("0123456789abcdef0123456789abcdef"),
+		Status:        aws.String("RUNNING"),
+		PullStartedAt: aws.Time(pulled),
+		PullStoppedAt: aws.Time(pulled.Add(time.Second)),
+		Containers:    []types.ContainerStateChange{{ContainerName: aws.String("web"), ExitCode: aws.Int32(0), NetworkBindings: []types.NetworkBinding{{HostPort: aws.Int32(49153)}}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(ack.Acknowledgment) != "ACK" || !change.PullStartedAt.Equal(pulled) || !change.PullStoppedAt.Equal(pulled.Add(time.Second)) ||
+		change.Containers[0].ExitCode == nil || *change.Containers[0].ExitCode != 0 || *change.Containers[0].NetworkBindings[0].HostPort != 49153 {
+		t.Errorf("the operation got %+v", change)
+	}
+
+	out, err := client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 4096},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 7680},
+			{Name: aws.String("PORTS"), Type: aws.String("STRINGSET"), StringSetValue: []string{"22", "2375"}},
+		},
+		VersionInfo: &types.VersionInfo{AgentVersion: aws.String("1.90.0"), DockerVersion: aws.String("28.5.2")},
+		Attributes:  []types.Attribute{{Name: aws.String("ecs.os-type"), Value: aws.String("linux")}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci := out.ContainerInstance
+	if ci.RegisteredResources[1].IntegerValue != 7680 || ci.RemainingResources[2].StringSetValue[1] != "2375" || !ci.AgentConnected ||
+		aws.ToString(ci.VersionInfo.DockerVersion) != "28.5.2" || aws.ToString(ci.Attributes[0].Value) != "linux" || !aws.ToTime(ci.RegisteredAt).Equal(pulled) {
+		t.Errorf("the SDK read %+v", ci)
 	}
 }
