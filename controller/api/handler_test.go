@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -77,6 +78,20 @@ func TestAWrappedAPIErrorOfAnOperationIsAnsweredAsItIs(t *testing.T) {
 	var body map[string]string
 	_ = json.Unmarshal(rec.Body.Bytes(), &body)
 	if rec.Code != 400 || body["__type"] != api.TypeUnsupportedFeature || body["message"] != "capacity providers are not supported by berth" {
+		t.Errorf("answered %d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestAnOutputThatCannotBeEncodedIsAServerException(t *testing.T) {
+	mux := api.NewMux(discardLogger())
+	api.Handle(mux, "DescribeContainerInstances", func(ctx context.Context, in *api.DescribeContainerInstancesInput) (*api.DescribeContainerInstancesOutput, error) {
+		return &api.DescribeContainerInstancesOutput{ContainerInstances: []api.ContainerInstance{{
+			RegisteredResources: []api.Resource{{Name: "GPU_SHARE", Type: "DOUBLE", DoubleValue: math.NaN()}},
+		}}}, nil
+	})
+	rec := post(mux, "DescribeContainerInstances", api.ContentType, `{"containerInstances":["x"]}`)
+	var body map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || rec.Code != 500 || body["__type"] != api.TypeServer {
 		t.Errorf("answered %d %s", rec.Code, rec.Body)
 	}
 }

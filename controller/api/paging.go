@@ -47,10 +47,12 @@ func decodeToken(token string) (string, error) {
 	return key, nil
 }
 
-// Paginate serves one page of items, which must be sorted by key, with no
-// two items of the same key (ARNs are fine keys). It returns the page and
-// the nextToken of the page after it, empty on the last page. nextToken
-// and maxResults are the request's members.
+// Paginate serves one page of items, which must be ordered by key,
+// ascending or descending, with no two items of the same key. The key need
+// not be what is listed: task definition ARNs list in ECS's order (family,
+// then revision as a number) under a key such as "web:0000000010". It
+// returns the page and the nextToken of the page after it, empty on the
+// last page. nextToken and maxResults are the request's members.
 func Paginate[T any](items []T, key func(T) string, nextToken string, maxResults *int32) (page []T, next string, err error) {
 	size, err := PageSize(maxResults)
 	if err != nil {
@@ -62,7 +64,13 @@ func Paginate[T any](items []T, key func(T) string, nextToken string, maxResults
 		if err != nil {
 			return nil, "", err
 		}
-		start = sort.Search(len(items), func(i int) bool { return key(items[i]) > after })
+		descending := len(items) > 1 && key(items[0]) > key(items[len(items)-1])
+		start = sort.Search(len(items), func(i int) bool {
+			if descending {
+				return key(items[i]) < after
+			}
+			return key(items[i]) > after
+		})
 	}
 	end := min(start+size, len(items))
 	page = items[start:end]

@@ -60,7 +60,7 @@ func TestPaginateWalksEveryItemOnce(t *testing.T) {
 						t.Fatalf("a page of %d items, over %d", len(page), size)
 					}
 					got = append(got, page...)
-					if next == "" {
+					if next == "" || len(got) > n {
 						break
 					}
 					token = next
@@ -83,6 +83,26 @@ func TestPaginateGoesOnAfterTheLastItemServedWhenItemsChange(t *testing.T) {
 	page, next, _ = api.Paginate([]string{"b", "bb", "c", "d"}, identity, next, ptr[int32](2))
 	if !slices.Equal(page, []string{"bb", "c"}) || next == "" {
 		t.Errorf("second page %v, next %q; want [bb c] and more", page, next)
+	}
+}
+
+func TestPaginateWalksADescendingListDownwards(t *testing.T) {
+	items := []string{"web:0000000012", "web:0000000010", "web:0000000009", "web:0000000001"}
+	var got []string
+	token := ""
+	for {
+		page, next, err := api.Paginate(items, identity, token, ptr[int32](3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		if next == "" || len(got) > len(items) {
+			break
+		}
+		token = next
+	}
+	if !slices.Equal(got, items) {
+		t.Errorf("walked %v, want %v", got, items)
 	}
 }
 
