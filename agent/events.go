@@ -38,7 +38,7 @@ func (a *Agent) watch(msgs <-chan events.Message, errs <-chan error, since time.
 			if m.TimeNano > 0 {
 				last = time.Unix(0, m.TimeNano)
 			}
-			if t, ok := a.lookup(m.Actor.Attributes[LabelTaskARN]); ok {
+			if t, ok := a.lookup(a.eventTask(m)); ok {
 				t.mail.put(m)
 			}
 		case err := <-errs:
@@ -63,13 +63,31 @@ func (a *Agent) watch(msgs <-chan events.Message, errs <-chan error, since time.
 	}
 }
 
+// eventTask is the ARN of the task an event concerns. A pause container
+// that was a spare carries no task label: the spares remember which task
+// took it.
+func (a *Agent) eventTask(m events.Message) string {
+	if arn := m.Actor.Attributes[LabelTaskARN]; arn != "" {
+		return arn
+	}
+	if m.Actor.Attributes[labelSpare] != "true" {
+		return ""
+	}
+	arn := a.spares.owner(m.Actor.ID)
+	if m.Action == events.ActionDestroy {
+		a.spares.disown(m.Actor.ID)
+	}
+	return arn
+}
+
 // onEvent applies one engine event to the task. The event only says that
 // something happened; an inspect says what the container is now.
 func (t *task) onEvent(m events.Message) {
 	id := m.Actor.ID
 	if id == t.pauseID {
-		if m.Action == events.ActionDie {
-			t.pauseStopped = true
+		switch m.Action {
+		case events.ActionDie, events.ActionKill, events.ActionDestroy:
+			t.checkPause(m.Action)
 		}
 		return
 	}
@@ -180,8 +198,10 @@ func (t *task) afterStop(c *ctr) {
 	}
 }
 
-// resync inspects every container of the task.
+// resync inspects every container of the task, its pause container
+// first.
 func (t *task) resync() {
+	t.checkPause("")
 	for _, c := range t.ctrs {
 		if c.st.DockerID == "" || c.st.LastStatus == ContainerStopped {
 			continue
