@@ -104,7 +104,10 @@ func (t *task) onEvent(m events.Message) {
 			t.vanished(c)
 		}
 	case action == string(events.ActionStart), action == string(events.ActionDie),
-		strings.HasPrefix(action, string(events.ActionHealthStatus)):
+		strings.HasPrefix(action, string(events.ActionHealthStatus)),
+		// The engine tells a health status only when it changes; each
+		// check, an exec, ends with exec_die, and brings its output.
+		strings.HasPrefix(action, string(events.ActionExecDie)):
 		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) && action == string(events.ActionDie) {
@@ -150,17 +153,46 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 		}
 	}
 	if h := s.Health; h != nil && c.st.LastStatus == ContainerRunning {
-		switch h.Status {
-		case container.Healthy:
-			c.st.HealthStatus = HealthHealthy
-		case container.Unhealthy:
-			c.st.HealthStatus = HealthUnhealthy
-		default:
-			c.st.HealthStatus = HealthUnknown
-		}
+		observeHealth(c.st, h)
 	}
 	t.changed(c, before)
 	t.afterStop(c)
+}
+
+// observeHealth records a running container's health as the engine
+// reports it: the status, when it last changed, and the last check's
+// output and exit code.
+func observeHealth(st *ContainerState, h *container.Health) {
+	status := HealthUnknown
+	switch h.Status {
+	case container.Healthy:
+		status = HealthHealthy
+	case container.Unhealthy:
+		status = HealthUnhealthy
+	}
+	var last *container.HealthcheckResult
+	if n := len(h.Log); n > 0 {
+		last = h.Log[n-1]
+	}
+	if status != st.HealthStatus || st.HealthStatusSince.IsZero() {
+		st.HealthStatus = status
+		// The engine keeps no time of the change: the check that made it
+		// is the last one, and before any check the status dates from
+		// the container's start.
+		switch {
+		case status == HealthUnknown && !st.StartedAt.IsZero():
+			st.HealthStatusSince = st.StartedAt
+		case last != nil && !last.End.IsZero():
+			st.HealthStatusSince = last.End.UTC()
+		default:
+			st.HealthStatusSince = time.Now().UTC()
+		}
+	}
+	if last != nil {
+		code := last.ExitCode
+		st.HealthOutput = last.Output
+		st.HealthExitCode = &code
+	}
 }
 
 // exitedFromEvent records an exit whose container is already gone, from
