@@ -192,7 +192,6 @@ func (t *task) recoverPause() {
 	case t.pauseID == "":
 		t.pauseLost(pauseRemoved)
 	case t.pauseStopped:
-		t.pauseStopped = false
 		t.pauseLost(pauseExited)
 	}
 }
