@@ -85,8 +85,13 @@ func (a *Agent) eventTask(m events.Message) string {
 func (t *task) onEvent(m events.Message) {
 	id := m.Actor.ID
 	if id == t.pauseID {
-		switch m.Action {
-		case events.ActionDie, events.ActionKill, events.ActionDestroy:
+		switch {
+		case t.pauseStopped:
+			// Stopped by the agent, or already known to be gone.
+		case m.Action == events.ActionKill && isSIGKILL(m.Actor.Attributes["signal"]):
+			// No process outlives it; the engine may not have reaped it yet.
+			t.pauseLost(pauseKilled)
+		case m.Action == events.ActionDie, m.Action == events.ActionKill, m.Action == events.ActionDestroy:
 			t.checkPause(m.Action)
 		}
 		return
@@ -157,6 +162,15 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 	}
 	t.changed(c, before)
 	t.afterStop(c)
+}
+
+// isSIGKILL reports whether a kill event's signal attribute names SIGKILL.
+func isSIGKILL(signal string) bool {
+	switch strings.ToUpper(signal) {
+	case "9", "KILL", "SIGKILL":
+		return true
+	}
+	return false
 }
 
 // observeHealth records a running container's health as the engine

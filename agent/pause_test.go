@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
+	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/agent"
 )
@@ -23,6 +25,36 @@ func taskPause(t *testing.T, e *env, st agent.TaskState, name string) string {
 		t.Fatalf("%s is in network mode %s, not in a pause container's", name, info.HostConfig.NetworkMode)
 	}
 	return id
+}
+
+// pauseEventFilter is the engine's client with an event stream that
+// carries, of the events of pause containers, those of one action only.
+type pauseEventFilter struct {
+	client.APIClient
+	only events.Action
+}
+
+func (f *pauseEventFilter) Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error) {
+	in, errs := f.APIClient.Events(ctx, opts)
+	out := make(chan events.Message)
+	go func() {
+		for {
+			select {
+			case m := <-in:
+				if m.Actor.Attributes[agent.LabelContainerName] == "~internal~ecs~pause" && m.Action != f.only {
+					continue
+				}
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, errs
 }
 
 // The ECS agent makes an awsvpc task's pause container an essential
@@ -54,6 +86,9 @@ func TestAWSVPCTaskStopsWhenItsPauseContainerGoes(t *testing.T) {
 		// spare: the task takes the agent's spare pause container.
 		spare bool
 		lose  func(*testing.T, *env, string)
+		// only, when set, is the one event of the pause container's the
+		// agent gets: it must stop the task on that event alone.
+		only events.Action
 		// recovered: the pause container goes while no agent runs, and
 		// a new agent recovers the task.
 		recovered bool
@@ -61,8 +96,9 @@ func TestAWSVPCTaskStopsWhenItsPauseContainerGoes(t *testing.T) {
 		// removal kills it first, and the agent may see either).
 		wantHow []string
 	}{
-		{name: "its pause container exits", lose: stopPause, wantHow: []string{"exited"}},
-		{name: "its pause container is killed", lose: killPause, wantHow: []string{"was killed"}},
+		{name: "its pause container exits, told by its die event alone", lose: stopPause, only: events.ActionDie, wantHow: []string{"exited"}},
+		{name: "its pause container is killed, told by its kill event alone", lose: killPause, only: events.ActionKill, wantHow: []string{"was killed"}},
+		{name: "its pause container is removed, told by its destroy event alone", lose: removePause, only: events.ActionDestroy, wantHow: []string{"was removed from the engine"}},
 		{name: "its pause container is removed", lose: removePause, wantHow: []string{"was killed", "was removed from the engine"}},
 		{name: "the spare it took as its pause container is removed", spare: true, lose: removePause, wantHow: []string{"was killed", "was removed from the engine"}},
 		{name: "a new agent finds its pause container gone", lose: removePause, recovered: true, wantHow: []string{"was killed", "was removed from the engine"}},
@@ -74,6 +110,9 @@ func TestAWSVPCTaskStopsWhenItsPauseContainerGoes(t *testing.T) {
 			e := newEnv(t, func(c *agent.Config) {
 				c.SparePause = tt.spare
 				c.CleanupWait = testTimeout
+				if tt.only != "" {
+					c.Docker = &pauseEventFilter{APIClient: c.Docker, only: tt.only}
+				}
 			})
 			var first string
 			if tt.spare {
