@@ -38,7 +38,7 @@ func (a *Agent) watch(msgs <-chan events.Message, errs <-chan error, since time.
 			if m.TimeNano > 0 {
 				last = time.Unix(0, m.TimeNano)
 			}
-			if t, ok := a.lookup(m.Actor.Attributes[LabelTaskARN]); ok {
+			if t, ok := a.lookup(a.eventTask(m)); ok {
 				t.mail.put(m)
 			}
 		case err := <-errs:
@@ -63,13 +63,36 @@ func (a *Agent) watch(msgs <-chan events.Message, errs <-chan error, since time.
 	}
 }
 
+// eventTask is the ARN of the task an event concerns. A pause container
+// that was a spare carries no task label: the spares remember which task
+// took it.
+func (a *Agent) eventTask(m events.Message) string {
+	if arn := m.Actor.Attributes[LabelTaskARN]; arn != "" {
+		return arn
+	}
+	if m.Actor.Attributes[labelSpare] != "true" {
+		return ""
+	}
+	arn := a.spares.owner(m.Actor.ID)
+	if m.Action == events.ActionDestroy {
+		a.spares.disown(m.Actor.ID)
+	}
+	return arn
+}
+
 // onEvent applies one engine event to the task. The event only says that
 // something happened; an inspect says what the container is now.
 func (t *task) onEvent(m events.Message) {
 	id := m.Actor.ID
 	if id == t.pauseID {
-		if m.Action == events.ActionDie {
-			t.pauseStopped = true
+		switch {
+		case t.pauseStopped:
+			// Stopped by the agent, or already known to be gone.
+		case m.Action == events.ActionKill && isSIGKILL(m.Actor.Attributes["signal"]):
+			// No process outlives it; the engine may not have reaped it yet.
+			t.pauseLost(pauseKilled)
+		case m.Action == events.ActionDie, m.Action == events.ActionKill, m.Action == events.ActionDestroy:
+			t.checkPause(m.Action)
 		}
 		return
 	}
@@ -86,7 +109,10 @@ func (t *task) onEvent(m events.Message) {
 			t.vanished(c)
 		}
 	case action == string(events.ActionStart), action == string(events.ActionDie),
-		strings.HasPrefix(action, string(events.ActionHealthStatus)):
+		strings.HasPrefix(action, string(events.ActionHealthStatus)),
+		// The engine tells a health status only when it changes; each
+		// check, an exec, ends with exec_die, and brings its output.
+		strings.HasPrefix(action, string(events.ActionExecDie)):
 		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
 		if err != nil {
 			if cerrdefs.IsNotFound(err) && action == string(events.ActionDie) {
@@ -132,17 +158,55 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 		}
 	}
 	if h := s.Health; h != nil && c.st.LastStatus == ContainerRunning {
-		switch h.Status {
-		case container.Healthy:
-			c.st.HealthStatus = HealthHealthy
-		case container.Unhealthy:
-			c.st.HealthStatus = HealthUnhealthy
-		default:
-			c.st.HealthStatus = HealthUnknown
-		}
+		observeHealth(c.st, h)
 	}
 	t.changed(c, before)
 	t.afterStop(c)
+}
+
+// isSIGKILL reports whether a kill event's signal attribute names SIGKILL.
+func isSIGKILL(signal string) bool {
+	switch strings.ToUpper(signal) {
+	case "9", "KILL", "SIGKILL":
+		return true
+	}
+	return false
+}
+
+// observeHealth records a running container's health as the engine
+// reports it: the status, when it last changed, and the last check's
+// output and exit code.
+func observeHealth(st *ContainerState, h *container.Health) {
+	status := HealthUnknown
+	switch h.Status {
+	case container.Healthy:
+		status = HealthHealthy
+	case container.Unhealthy:
+		status = HealthUnhealthy
+	}
+	var last *container.HealthcheckResult
+	if n := len(h.Log); n > 0 {
+		last = h.Log[n-1]
+	}
+	if status != st.HealthStatus || st.HealthStatusSince.IsZero() {
+		st.HealthStatus = status
+		// The engine keeps no time of the change: the check that made it
+		// is the last one, and before any check the status dates from
+		// the container's start.
+		switch {
+		case status == HealthUnknown && !st.StartedAt.IsZero():
+			st.HealthStatusSince = st.StartedAt
+		case last != nil && !last.End.IsZero():
+			st.HealthStatusSince = last.End.UTC()
+		default:
+			st.HealthStatusSince = time.Now().UTC()
+		}
+	}
+	if last != nil {
+		code := last.ExitCode
+		st.HealthOutput = last.Output
+		st.HealthExitCode = &code
+	}
 }
 
 // exitedFromEvent records an exit whose container is already gone, from
@@ -180,8 +244,10 @@ func (t *task) afterStop(c *ctr) {
 	}
 }
 
-// resync inspects every container of the task.
+// resync inspects every container of the task, its pause container
+// first.
 func (t *task) resync() {
+	t.checkPause("")
 	for _, c := range t.ctrs {
 		if c.st.DockerID == "" || c.st.LastStatus == ContainerStopped {
 			continue

@@ -328,7 +328,14 @@ func (m *metadataServer) containerMetadata(t *task, st TaskState, c ContainerSta
 			out.LogOptions = def.LogConfiguration.Options
 		}
 		if def.HealthCheck != nil {
-			out.Health = &containerHealth{Status: c.HealthStatus.String()}
+			out.Health = &containerHealth{
+				Status: c.HealthStatus.String(),
+				Since:  timeOrNil(c.HealthStatusSince),
+				Output: c.HealthOutput,
+			}
+			if c.HealthExitCode != nil {
+				out.Health.ExitCode = *c.HealthExitCode
+			}
 		}
 	}
 	// The labels ECS sets, which win over the definition's; not berth's own.
@@ -426,8 +433,13 @@ type (
 		HostPort      int    `json:"HostPort,omitempty"`
 		HostIP        string `json:"HostIp,omitempty"`
 	}
+	// containerHealth is ECS's: the exit code of a check that passed (0)
+	// is left out, as ECS leaves it out.
 	containerHealth struct {
-		Status string `json:"status"`
+		Status   string     `json:"status"`
+		Since    *time.Time `json:"statusSince,omitempty"`
+		ExitCode int        `json:"exitCode,omitempty"`
+		Output   string     `json:"output,omitempty"`
 	}
 	containerNetwork struct {
 		NetworkMode   string   `json:"NetworkMode"`

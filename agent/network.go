@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -46,6 +47,9 @@ type taskNetwork struct {
 	mu     sync.Mutex
 	known  bool   // the network was found or made by this agent
 	id     string // its ID: two agents making it at once can leave two of that name
+	// stuck holds the networks the engine refused to remove for endpoints
+	// no container holds, each reported once.
+	stuck map[string]bool
 }
 
 // ensure makes sure the network exists.
@@ -222,6 +226,10 @@ func (n *taskNetwork) create(ctx context.Context) error {
 			return nil
 		}
 		lastErr = err
+		if nameTaken(err) {
+			// Another creator got there between the look and the create.
+			return n.awaitListed(ctx)
+		}
 		// Another agent on the engine may have made it meanwhile, or taken
 		// the subnet: look again, then try the next subnet.
 		if same, lerr := n.sameName(ctx); lerr == nil && len(same) > 0 {
@@ -235,6 +243,39 @@ func (n *taskNetwork) create(ctx context.Context) error {
 		lastErr = errors.New("no free subnet among 10.200.0.0/16-10.249.0.0/16")
 	}
 	return fmt.Errorf("create network %s: %w", n.name, lastErr)
+}
+
+// nameTaken reports whether a create failed because a network of the name
+// exists.
+func nameTaken(err error) bool {
+	return cerrdefs.IsConflict(err) || strings.Contains(err.Error(), "already exists")
+}
+
+// listedWaits are the pauses between looks for a network another creator
+// made: the engine refuses a second network of the name a moment before
+// it lists the first, while that one is still being made.
+var listedWaits = []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+	200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond}
+
+// awaitListed looks again for the network another creator has made, until
+// the engine lists it. Should it never appear (its creator failed and
+// removed it), settle finds no network and findOrCreate makes one again.
+func (n *taskNetwork) awaitListed(ctx context.Context) error {
+	for _, wait := range listedWaits {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return fmt.Errorf("wait for network %s: %w", n.name, ctx.Err())
+		}
+		same, err := n.sameName(ctx)
+		if err != nil {
+			return err
+		}
+		if len(same) > 0 {
+			return nil
+		}
+	}
+	return nil
 }
 
 // usedSubnets lists the subnets of the engine's networks and of the host's
@@ -272,7 +313,11 @@ func overlapsAny(cidr *net.IPNet, used []*net.IPNet) bool {
 }
 
 // removeIfUnused removes the network if berth made it and no container of
-// any agent is attached to it. A network still in use is not an error.
+// any agent is attached to it. A network still in use is not an error. One
+// the engine refuses to remove for endpoints that no container holds (left
+// behind by the engine, as after an attach that failed halfway) stays, and
+// is reported once in the agent's life: berth can do nothing about it, but
+// it is not in use either.
 func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -294,11 +339,28 @@ func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 			continue
 		}
 		err = n.a.docker.NetworkRemove(ctx, nw.ID)
-		if err != nil && !cerrdefs.IsNotFound(err) && !strings.Contains(err.Error(), "active endpoints") {
+		switch {
+		case err == nil, cerrdefs.IsNotFound(err):
+		case strings.Contains(err.Error(), "active endpoints"):
+			n.reportStuck(nw.ID, err)
+		default:
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.name, err))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// reportStuck reports, once, a network that no container is attached to
+// but that the engine refuses to remove. Its caller holds n.mu.
+func (n *taskNetwork) reportStuck(id string, err error) {
+	if n.stuck[id] {
+		return
+	}
+	if n.stuck == nil {
+		n.stuck = map[string]bool{}
+	}
+	n.stuck[id] = true
+	n.a.cfg.Logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it: %v", n.name, id, err)
 }
 
 // needsPause reports whether the task needs a container to own namespaces

@@ -3,11 +3,13 @@ package agent
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/network"
 
 	"github.com/berthdev/berth/images"
@@ -29,7 +31,7 @@ func (t *task) startPause(ctx context.Context) (addr string, err error) {
 	def := t.def()
 	awsvpc := def.NetworkMode == taskdef.NetworkAWSVPC
 	if awsvpc && t.record.Address == "" {
-		if id, addr, ok := t.a.spares.take(ctx); ok {
+		if id, addr, ok := t.a.spares.take(ctx, t.arn); ok {
 			t.pauseID = id
 			return addr, nil
 		}
@@ -150,13 +152,40 @@ type spares struct {
 	ready string // the started spare's ID, "" for none
 	// made, while a spare is being made, is closed when that is over.
 	made chan struct{}
+	// owners maps the spares tasks took to the ARN of the task: the engine's
+	// events about a spare carry no task label.
+	owners map[string]string
 }
 
-// take hands the spare over to a task: its ID and address. A spare being
+// own records that the task arn holds the pause container id, a spare.
+func (s *spares) own(id, arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.owners == nil {
+		s.owners = map[string]string{}
+	}
+	s.owners[id] = arn
+}
+
+// owner is the ARN of the task that took the spare id, or "".
+func (s *spares) owner(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.owners[id]
+}
+
+// disown forgets a spare that is gone from the engine.
+func (s *spares) disown(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.owners, id)
+}
+
+// take hands the spare over to the task arn: its ID and address. A spare being
 // made is waited for, as it is further on than a pause container the task
 // would begin now. It is false when there is none, or when the one there is
 // no longer runs.
-func (s *spares) take(ctx context.Context) (id, addr string, ok bool) {
+func (s *spares) take(ctx context.Context, arn string) (id, addr string, ok bool) {
 	s.mu.Lock()
 	if made := s.made; made != nil {
 		s.mu.Unlock()
@@ -175,6 +204,7 @@ func (s *spares) take(ctx context.Context) (id, addr string, ok bool) {
 	info, err := s.a.docker.ContainerInspect(ctx, id)
 	if err == nil && info.State != nil && info.State.Running {
 		if addr := s.a.pauseAddress(info); addr != "" {
+			s.own(id, arn)
 			return id, addr, true
 		}
 	}
@@ -251,4 +281,72 @@ func (a *Agent) removeContainer(ctx context.Context, id string) {
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		a.cfg.Logf("remove container %s: %v", id, err)
 	}
+}
+
+// The ways a task's pause container can be lost, as its stoppedReason
+// tells them.
+const (
+	pauseExited  = "exited"
+	pauseKilled  = "was killed"
+	pauseRemoved = "was removed from the engine"
+)
+
+// checkPause reads the state of the task's pause container after the
+// engine reported action on it (or after a gap in the events, action ""),
+// and stops the task when the pause container no longer runs: with it go
+// the namespaces the task's containers share. A kill that the pause
+// container survives changes nothing.
+func (t *task) checkPause(action events.Action) {
+	if t.pauseID == "" || t.pauseStopped {
+		return
+	}
+	info, err := t.a.docker.ContainerInspect(t.a.ctx, t.pauseID)
+	switch {
+	case cerrdefs.IsNotFound(err):
+		t.pauseLost(pauseRemoved)
+	case err != nil:
+		t.logf("inspect the pause container: %v", err)
+	case info.State == nil || !info.State.Running:
+		how := pauseExited
+		if action == events.ActionKill || (info.State != nil && info.State.ExitCode == 137) {
+			how = pauseKilled
+		}
+		t.pauseLost(how)
+	}
+}
+
+// pauseLost stops a task whose pause container is gone or stopped while
+// the task was to run. The ECS agent makes the pause container an
+// essential container of the task, so the task stops as for any essential
+// container's exit; the reason says which container and what the task
+// lost with it.
+func (t *task) pauseLost(how string) {
+	t.pauseStopped = true
+	if t.state.DesiredStatus != TaskRunning {
+		return
+	}
+	t.beginStop(StopEssentialContainerExited, pauseLostReason(t.def(), how))
+}
+
+// pauseLostReason is the stoppedReason of a task whose pause container
+// went: "Essential container in task exited: internal container
+// ~internal~ecs~pause was removed from the engine; the task's network
+// namespace is gone".
+func pauseLostReason(def *taskdef.TaskDefinition, how string) string {
+	var held []string
+	if def.NetworkMode == taskdef.NetworkAWSVPC {
+		held = append(held, "network")
+	}
+	if def.PidMode == "task" {
+		held = append(held, "PID")
+	}
+	if def.IpcMode == "task" {
+		held = append(held, "IPC")
+	}
+	what := "namespace is"
+	if len(held) > 1 {
+		what = "namespaces are"
+	}
+	return fmt.Sprintf("%s: internal container %s %s; the task's %s %s gone",
+		reasonEssentialContainerExited, pauseContainerName, how, strings.Join(held, " and "), what)
 }

@@ -18,7 +18,9 @@ import (
 // the engine, from their containers' labels, and resumes each one where it
 // is: a running task is tracked on, a task that was starting goes on
 // starting, a stopped one waits for its cleanup. A container of the task
-// that is no longer on the engine is STOPPED with ContainerVanishedError.
+// that is no longer on the engine is STOPPED with ContainerVanishedError;
+// a task to run whose pause container is gone or stopped is stopped, as
+// when the agent sees its pause container go.
 func (a *Agent) recover(ctx context.Context) error {
 	list, err := a.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: a.ownFilters()})
 	if err != nil {
@@ -115,6 +117,7 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 		case err == nil:
 			t.pauseID = pause
 			t.pauseStopped = info.State == nil || !info.State.Running
+			a.spares.own(pause, t.arn)
 		case !cerrdefs.IsNotFound(err):
 			return nil, fmt.Errorf("inspect the pause container %s: %w", pause, err)
 		}
@@ -162,6 +165,7 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 			}
 		}
 	}
+	t.recoverPause()
 	if t.state.DesiredStatus == TaskStopped && t.allStopped() {
 		// Stopped while no agent was watching: the last exit is the best
 		// account of when.
@@ -175,6 +179,21 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 		}
 	}
 	return t, nil
+}
+
+// recoverPause stops a recovered task that was to run but whose pause
+// container is gone or stopped: it went while no agent was watching, and
+// the task's containers lost their shared namespaces with it.
+func (t *task) recoverPause() {
+	if !needsPause(t.def()) || t.state.DesiredStatus != TaskRunning {
+		return
+	}
+	switch {
+	case t.pauseID == "":
+		t.pauseLost(pauseRemoved)
+	case t.pauseStopped:
+		t.pauseLost(pauseExited)
+	}
 }
 
 // recoveredBindings reads a container's published ports back from Docker.

@@ -61,6 +61,13 @@ type ContainerState struct {
 	Reason          string
 	NetworkBindings []NetworkBinding
 	HealthStatus    HealthStatus
+	// HealthStatusSince is when HealthStatus last changed (for a container
+	// with a health check, from its start on). HealthOutput and
+	// HealthExitCode are what its last health check printed and exited
+	// with; HealthExitCode is nil before the first check has finished.
+	HealthStatusSince time.Time
+	HealthOutput      string
+	HealthExitCode    *int
 	// IP is the container's address on its network ("" for host and none).
 	IP         string
 	CreatedAt  time.Time
@@ -104,6 +111,10 @@ func (s *TaskState) clone() TaskState {
 		if c.ExitCode != nil {
 			code := *c.ExitCode
 			c.ExitCode = &code
+		}
+		if c.HealthExitCode != nil {
+			code := *c.HealthExitCode
+			c.HealthExitCode = &code
 		}
 		c.NetworkBindings = append([]NetworkBinding(nil), c.NetworkBindings...)
 		out.Containers[i] = c

@@ -1,0 +1,186 @@
+package agent_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+	"github.com/docker/docker/errdefs"
+
+	"github.com/berthdev/berth/agent"
+)
+
+// concurrentCreator is the engine's client with another creator beside
+// the agent: it makes the task network between the agent's look and its
+// create, so the engine refuses the agent's create ("already exists"), and
+// the agent's next look does not list it yet, as the engine does not while
+// the other creator's network is still being made.
+type concurrentCreator struct {
+	client.APIClient
+	t       *testing.T
+	made    atomic.Bool
+	hidden  atomic.Bool // the other creator's network was left out of a list
+	hide    atomic.Bool // leave it out of the next list
+	refused atomic.Bool // the engine refused the agent's create
+}
+
+func (c *concurrentCreator) NetworkCreate(ctx context.Context, name string, opts network.CreateOptions) (network.CreateResponse, error) {
+	if c.made.CompareAndSwap(false, true) {
+		// The other creator's subnet is the engine's choice: the one the
+		// agent picked may be another test's by now.
+		other := opts
+		other.IPAM = nil
+		if _, err := c.APIClient.NetworkCreate(ctx, name, other); err != nil {
+			c.t.Errorf("make the task network as another creator would: %v", err)
+		}
+		c.hide.Store(true)
+		created, err := c.APIClient.NetworkCreate(ctx, name, opts)
+		c.refused.Store(err != nil)
+		return created, err
+	}
+	return c.APIClient.NetworkCreate(ctx, name, opts)
+}
+
+func (c *concurrentCreator) NetworkList(ctx context.Context, opts network.ListOptions) ([]network.Summary, error) {
+	list, err := c.APIClient.NetworkList(ctx, opts)
+	if err != nil || !c.hide.CompareAndSwap(true, false) {
+		return list, err
+	}
+	c.hidden.Store(true)
+	return nil, nil
+}
+
+// A task network made by another creator between the agent's look and its
+// create is the agent's task network too: the agent looks again until the
+// engine lists it, and the task runs on it.
+func TestAWSVPCTaskUsesTheTaskNetworkAnotherCreatorMadeMeanwhile(t *testing.T) {
+	t.Parallel()
+	creator := &concurrentCreator{t: t}
+	e := newEnv(t, func(c *agent.Config) {
+		c.SparePause = false
+		creator.APIClient = c.Docker
+		c.Docker = creator
+	})
+	arn := e.run(spareTask)
+	st := e.waitRunning(arn)
+	if !creator.refused.Load() {
+		t.Skip("this engine makes a second network of one name rather than refuse it: the race ends as two networks, which TestTwoAgentsMakingTheTaskNetworkAtOnceShareOne covers")
+	}
+	if !creator.hidden.Load() {
+		t.Fatal("the agent never looked for the network after its create was refused: the test tests nothing")
+	}
+	nets, err := e.api.NetworkList(context.Background(), network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", e.cfg.TaskNetwork))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nets) != 1 {
+		t.Errorf("%d networks named %s, want the other creator's only", len(nets), e.cfg.TaskNetwork)
+	}
+	if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+		t.Errorf("GET on the task's address answered %d", code)
+	}
+	e.stop(arn)
+}
+
+// phantomEndpoint is the engine's client for a task network that has an
+// endpoint no container holds: the engine lists no container on it but
+// refuses to remove it, as it did after a run of parallel tasks.
+type phantomEndpoint struct {
+	client.APIClient
+	refuse atomic.Bool
+}
+
+func (p *phantomEndpoint) NetworkRemove(ctx context.Context, id string) error {
+	if p.refuse.Load() {
+		return errdefs.Forbidden(fmt.Errorf("error while removing network: network berth-awsvpc id %s has active endpoints", id))
+	}
+	return p.APIClient.NetworkRemove(ctx, id)
+}
+
+// logLines keeps what an agent reports through Config.Logf.
+type logLines struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *logLines) count(words ...string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		if containsAll(line, words) {
+			n++
+		}
+	}
+	return n
+}
+
+func (l *logLines) all() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+func containsAll(s string, words []string) bool {
+	for _, w := range words {
+		if !strings.Contains(s, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// A task network the engine refuses to remove although no container is
+// attached is reported, once in each agent's life: not hidden (it stays on
+// the engine), not repeated at each attempt.
+func TestTaskNetworkTheEngineCannotRemoveIsReportedOncePerAgent(t *testing.T) {
+	t.Parallel()
+	phantom := &phantomEndpoint{}
+	logs := &logLines{}
+	e := newEnv(t, func(c *agent.Config) {
+		c.SparePause = false
+		phantom.APIClient = c.Docker
+		c.Docker = phantom
+		logf := c.Logf
+		c.Logf = func(format string, args ...any) {
+			logs.mu.Lock()
+			logs.lines = append(logs.lines, fmt.Sprintf(format, args...))
+			logs.mu.Unlock()
+			logf(format, args...)
+		}
+	})
+	arn := e.run(spareTask)
+	e.waitRunning(arn)
+	e.stop(arn)
+	phantom.refuse.Store(true)
+	report := []string{e.cfg.TaskNetwork, "no container is attached", "has active endpoints"}
+
+	// The agent tries at its close; the next agent at its start and close.
+	steps := []struct {
+		what string
+		do   func()
+		want int
+	}{
+		{"the agent closes", func() { e.agent.Close() }, 1},
+		{"a new agent starts", e.start, 2},
+		{"the new agent closes", func() { e.agent.Close() }, 2},
+	}
+	for _, step := range steps {
+		step.do()
+		if got := logs.count(report...); got != step.want {
+			t.Fatalf("once %s, %d reports of the network the engine refused to remove, want %d; the agents reported %q", step.what, got, step.want, logs.all())
+		}
+	}
+	phantom.refuse.Store(false)
+	e.start() // removes the network, now that the engine lets it
+	if networkExists(e) {
+		t.Errorf("the task network stays once the engine lets it go")
+	}
+}
