@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -63,6 +64,10 @@ func (e *OutputIncompleteError) Unwrap() error { return e.Err }
 // runs is incomplete.
 var errStreamEndedEarly = errors.New("the engine ended the output stream while the container still runs")
 
+// errAgentClosedFirst is why a stream the agent's Close cut is incomplete:
+// the container runs on, unread.
+var errAgentClosedFirst = fmt.Errorf("the agent closed first: %w", ErrClosed)
+
 // streamEndGrace is how long a container whose stream has ended may take to
 // be reported stopped before the end counts as a break. The engine ends the
 // stream just before it records the exit, so the two are moments apart.
@@ -88,8 +93,7 @@ type outputStream struct {
 	settled bool // nothing is left for the run goroutine to decide
 
 	closeOnce sync.Once
-	abandonMu sync.Mutex
-	abandoned bool
+	abandoned atomic.Bool
 }
 
 // outputEnded tells the run goroutine that a container's output may be
@@ -172,16 +176,8 @@ func (s *outputStream) incomplete(err error) *OutputIncompleteError {
 // abandon ends the stream of a container that never ran; its copy
 // goroutine closes the writer with no error.
 func (s *outputStream) abandon() {
-	s.abandonMu.Lock()
-	s.abandoned = true
-	s.abandonMu.Unlock()
+	s.abandoned.Store(true)
 	s.resp.Close()
-}
-
-func (s *outputStream) wasAbandoned() bool {
-	s.abandonMu.Lock()
-	defer s.abandonMu.Unlock()
-	return s.abandoned
 }
 
 // copyAttached copies the attached stream into the writer until the
@@ -197,15 +193,18 @@ func (s *outputStream) copyAttached() {
 	writeErr, readErr := s.copy(s.resp.Reader)
 	var why error
 	switch {
-	case s.wasAbandoned():
+	case s.abandoned.Load():
 	case a.ctx.Err() != nil:
-		why = fmt.Errorf("the agent closed first: %w", ErrClosed)
+		why = errAgentClosedFirst
 	case writeErr != nil:
 		why = fmt.Errorf("write: %w", writeErr)
 	case readErr != nil:
 		why = fmt.Errorf("read the engine's stream: %w", readErr)
 	case !s.exited():
 		why = errStreamEndedEarly
+		if a.ctx.Err() != nil {
+			why = errAgentClosedFirst
+		}
 	}
 	s.end(why)
 }
