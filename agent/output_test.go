@@ -325,3 +325,44 @@ func TestClosingTheAgentEndsTheOutputAndTheNextAgentResumesTheTask(t *testing.T)
 	}
 	e.stop(arn)
 }
+
+// failingWriter takes the first line, then fails, as a reader that has
+// gone away does.
+type failingWriter struct {
+	capture
+	failed atomic.Bool
+}
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.failed.Swap(true) {
+		return 0, errors.New("reader gone")
+	}
+	return f.capture.Write(p)
+}
+
+// A writer that fails does not hold the container up: the agent reads its
+// output on to the end and tells the writer what it missed.
+func TestAFailingOutputWriterDoesNotHoldTheContainerUp(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	w := &failingWriter{capture: capture{done: make(chan struct{})}}
+	arn := e.run(linesDef(t), func(s *agent.TaskSpec) {
+		s.Output = func(string) agent.OutputWriter { return w }
+	})
+	st := e.waitStatus(arn, agent.TaskStopped)
+	if c := ctrOf(t, st, "lines"); exitCode(c) != "0" {
+		t.Errorf("the container did not print to its end: %s", describe(st))
+	}
+	select {
+	case <-w.done:
+	case <-time.After(testTimeout):
+		t.Fatal("the output writer was never closed")
+	}
+	w.mu.Lock()
+	err := w.err
+	w.mu.Unlock()
+	if !strings.Contains(fmt.Sprint(err), "output of lines may be incomplete: write: reader gone") {
+		t.Errorf("the writer was closed with %v, want the write's failure", err)
+	}
+	e.waitStatus(arn, agent.TaskDeleted)
+}
