@@ -18,7 +18,9 @@
 //	              limit), made just before the task's first container
 //	              (its own pause container, when it makes one)
 //	              containers created, volumesFrom sources first, dynamic
-//	              host ports chosen from 49153-65535
+//	              host ports chosen from 49153-65535, each attached to
+//	              (TaskSpec.Output) before it starts, so that its output
+//	              arrives whole whatever the log driver keeps (output.go)
 //	              containers started as their dependsOn conditions are met
 //	              (START, COMPLETE, SUCCESS, HEALTHY); a dependency's
 //	              startTimeout, from its start, bounds the last three

@@ -223,6 +223,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	c.st.CreatedAt = time.Now().UTC()
 	c.st.LastStatus = ContainerCreated
 	c.bindings = t.bindingsFor(ports)
+	t.attachOutput(ctx, c)
 	t.publish(c.def.Name)
 	return nil
 }
@@ -322,6 +323,7 @@ func (t *task) advance() {
 			t.finish()
 		}
 	}
+	t.tendOutputs()
 	if t.state.LastStatus == TaskStopped {
 		if !time.Now().Before(t.cleanupAt) {
 			t.cleanup()

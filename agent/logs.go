@@ -9,11 +9,14 @@ import (
 	"github.com/docker/docker/pkg/stdcopy"
 )
 
-// Logs returns the output of one container of a task, stdout and stderr
-// interleaved, following it while follow is set until the container stops
-// or the reader is closed. Every container logs through a driver Docker can
-// read back (see logConfig), so this works whatever driver the definition
-// names.
+// Logs returns the engine's stored logs of one container of a task, stdout
+// and stderr interleaved, following them while follow is set until the
+// container stops or the reader is closed. Every container logs through a
+// driver Docker can read back (see logConfig), so this works whatever
+// driver the definition names; but the driver keeps what its options say
+// (json-file max-size and max-file rotate the oldest away, even under a
+// reader that follows), so a caller that needs every line from the first
+// takes it from TaskSpec.Output instead.
 func (a *Agent) Logs(ctx context.Context, arn, containerName string, follow bool) (io.ReadCloser, error) {
 	t, err := a.find(arn)
 	if err != nil {

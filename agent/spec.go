@@ -35,6 +35,15 @@ type TaskSpec struct {
 	HostIP string
 	// PullBehavior overrides the agent's pull behaviour for this task.
 	PullBehavior PullBehavior
+	// Output, when set, receives each container's output, whole and in
+	// order whatever the log driver keeps: the agent calls it once per
+	// container, after creating the container and before starting it,
+	// attaches to the container and copies its stream into the writer
+	// until the container exits (see OutputWriter; a nil writer leaves
+	// that container unattached). Agent.Logs still reads the engine's
+	// stored logs. A task the agent resumes (New) has no Output: its past
+	// output cannot be attached to.
+	Output func(container string) OutputWriter
 }
 
 // ContainerOverride replaces parts of one container definition.

@@ -25,6 +25,7 @@ type task struct {
 	pullBehavior PullBehavior
 	overrides    map[string]*ContainerOverride
 	env          []taskdef.KeyValuePair
+	output       func(container string) OutputWriter
 	mail         mailbox[any]
 
 	// owned by run
@@ -62,6 +63,8 @@ type ctr struct {
 	oom            bool
 	// stopRetryAt is when a stop the engine refused is tried again.
 	stopRetryAt time.Time
+	// output carries the container's output to the task's Output.
+	output *outputStream
 }
 
 // Messages the run goroutine receives besides the engine's events.
@@ -118,6 +121,7 @@ func newTask(a *Agent, spec *TaskSpec) *task {
 		t.pullBehavior = a.cfg.PullBehavior
 	}
 	t.env = spec.Environment
+	t.output = spec.Output
 	for i := range spec.Overrides {
 		o := spec.Overrides[i]
 		t.overrides[o.Name] = &o
@@ -237,6 +241,7 @@ func (t *task) requestStop(code StopCode, reason string, kill bool) {
 func (t *task) run(recovered bool) {
 	defer t.a.wg.Done()
 	defer close(t.finished)
+	defer t.endOutputs()
 	if !recovered {
 		t.start()
 	}
@@ -288,6 +293,8 @@ func (t *task) handle(m any) {
 		t.onStopResult(m)
 	case resyncRequest:
 		t.resync()
+	case outputEnded:
+		t.onOutputEnded(m)
 	case removeRequest:
 		if t.state.LastStatus == TaskStopped {
 			t.cleanupAt = time.Now()

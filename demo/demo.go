@@ -14,6 +14,7 @@
 //	read PATH [--wait DURATION]           print PATH, waiting for it to appear
 //	echo ARGS...                          print ARGS
 //	env                                   print the environment, sorted
+//	lines COUNT [--width 100]             print COUNT numbered lines of --width bytes
 //
 // Every mode says what it does on stdout, and stops promptly with exit code
 // 0 on SIGTERM or SIGINT, except `sleep --ignore-sigterm`, which ignores
@@ -71,6 +72,7 @@ func modes() []mode {
 		{"read", "read PATH [--wait DURATION]", runRead},
 		{"echo", "echo ARGS...", runEcho},
 		{"env", "env", runEnv},
+		{"lines", "lines COUNT [--width 100]", runLines},
 	}
 }
 

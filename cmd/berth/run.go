@@ -210,12 +210,15 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 
 	updates, unsubscribe := ag.Subscribe(64)
 	defer unsubscribe()
+	logs := newLogFollower(out)
+	defer logs.close()
 	started, err := ag.StartTask(setupCtx, agent.TaskSpec{
 		ARN:        arn,
 		Task:       task,
 		Revision:   rec.Revision,
 		LaunchType: task.LaunchType,
 		Overrides:  envOverrides(task, env),
+		Output:     logs.output,
 	})
 	if err != nil {
 		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("start task %s: %v", rec.Name(), err)})
@@ -224,8 +227,6 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 		out.Line("berth", fmt.Sprintf("task %s (%s, %s) started as %s", started.ID(), rec.Name(), task.LaunchType, arn))
 	}
 
-	logs := newLogFollower(ctx, ag, arn, out)
-	defer logs.close()
 	changes := stateLines{}
 	var final agent.TaskState
 	stops := 0
@@ -241,7 +242,6 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 			if !opts.quiet {
 				changes.print(out, c)
 			}
-			logs.follow(c.Task)
 			if c.Task.LastStatus >= agent.TaskStopped {
 				final = c.Task
 			}
@@ -780,54 +780,59 @@ func describeContainer(t agent.TaskState, name string) string {
 	return name + " " + line
 }
 
-// logFollower streams each container's output once it has started, until
-// the container stops or close is called.
+// logFollower prints each container's output under its name. The agent
+// streams it from the container's first byte to its exit (TaskSpec.Output),
+// at the pace berth prints it, so nothing is lost or printed twice whatever
+// the engine's log options; where the agent could not stream all of it,
+// a warning says so.
 type logFollower struct {
-	ctx       context.Context
-	cancel    context.CancelFunc
-	agent     *agent.Agent
-	arn       string
-	out       *console.Printer
-	following map[string]bool
-	wg        sync.WaitGroup
+	out     *console.Printer
+	mu      sync.Mutex
+	readers []*io.PipeReader
+	closed  bool
+	wg      sync.WaitGroup
 }
 
-func newLogFollower(ctx context.Context, ag *agent.Agent, arn string, out *console.Printer) *logFollower {
-	ctx, cancel := context.WithCancel(ctx)
-	return &logFollower{ctx: ctx, cancel: cancel, agent: ag, arn: arn, out: out, following: map[string]bool{}}
+func newLogFollower(out *console.Printer) *logFollower {
+	return &logFollower{out: out}
 }
 
-// follow starts reading the output of the task's containers that have
-// started since the last call. Only the run loop calls it.
-func (l *logFollower) follow(t agent.TaskState) {
-	for _, c := range t.Containers {
-		if c.DockerID == "" || l.following[c.Name] || c.LastStatus < agent.ContainerRunning {
-			continue
-		}
-		l.following[c.Name] = true
-		rc, err := l.agent.Logs(l.ctx, l.arn, c.Name, true)
-		if err != nil {
-			l.out.Line("berth", fmt.Sprintf("cannot read the output of %s: %v", c.Name, err))
-			continue
-		}
-		l.wg.Add(1)
-		go func(name string) {
-			defer l.wg.Done()
-			defer rc.Close()
-			if err := l.out.Copy(name, rc); err != nil && l.ctx.Err() == nil {
-				l.out.Line("berth", fmt.Sprintf("stopped reading the output of %s: %v", name, err))
-			}
-		}(c.Name)
+// output is the task's TaskSpec.Output: a pipe whose other end prints.
+// Once close has been called, containers are no longer attached.
+func (l *logFollower) output(name string) agent.OutputWriter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
 	}
+	pr, pw := io.Pipe()
+	l.readers = append(l.readers, pr)
+	l.wg.Add(1)
+	go func() {
+		defer l.wg.Done()
+		err := l.out.Copy(name, pr)
+		if err != nil && !errors.Is(err, io.ErrClosedPipe) {
+			l.out.Line("berth", "warning: "+err.Error())
+		}
+		// Whatever is left after a failure is not wanted: the agent reads
+		// it on without waiting for us.
+		pr.Close()
+	}()
+	return pw
 }
 
-// wait waits for every followed output to end, as it does when the
+// wait waits for every container's output to end, as it does when the
 // containers have stopped.
 func (l *logFollower) wait() { l.wg.Wait() }
 
-// close stops following and waits for the readers to end.
+// close stops printing and waits for the printers to end.
 func (l *logFollower) close() {
-	l.cancel()
+	l.mu.Lock()
+	l.closed = true
+	for _, r := range l.readers {
+		r.Close()
+	}
+	l.mu.Unlock()
 	l.wg.Wait()
 }
 

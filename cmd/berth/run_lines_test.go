@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/berthdev/berth/demo"
+)
+
+// linesCount lines of 100 bytes are about ten times what the json-file
+// logs of linesDef keep (two files of 1 MiB).
+const linesCount = 300000
+
+// linesDef prints linesCount numbered lines. It runs the demo from the
+// binary under test, mounted into the image: the engine's berth/demo may
+// be rebuilt at any moment by a berth built from another binary, which
+// may not know the lines mode.
+func linesDef(bin string) string {
+	return fmt.Sprintf(`{"family": "lines", "volumes": [{"name": "berth", "host": {"sourcePath": %q}}],
+  "containerDefinitions": [{"name": "lines", "image": "berth/demo:latest", "memory": 64,
+  "mountPoints": [{"sourceVolume": "berth", "containerPath": "/under-test/berth", "readOnly": true}],
+  "logConfiguration": {"logDriver": "json-file", "options": {"max-size": "1m", "max-file": "2"}},
+  "entryPoint": ["/under-test/berth", "demo"], "command": ["lines", "%d"]}]}`, bin, linesCount)
+}
+
+// berth run -q prints a container's output whole, each line once and in
+// order, though the engine rotates the container's logs many times over
+// while it prints.
+func TestRunPrintsEveryLineOfALargeOutputOnceInOrder(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	cmd := e.command("-q", e.file("lines.json", linesDef(e.bin)))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("berth run: %v", err)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d, want 0; stderr:\n%s\nstdout:\n%.3000s", code, stderr.String(), stdout)
+	}
+	var printed, other []string
+	for _, line := range strings.Split(strings.TrimSuffix(string(stdout), "\n"), "\n") {
+		if text, ok := strings.CutPrefix(line, "lines | "); ok {
+			printed = append(printed, text)
+		} else {
+			other = append(other, line)
+		}
+	}
+	if len(other) != 1 || !strings.Contains(other[0], "stopped: Essential container in task exited") {
+		t.Errorf("besides the container's output, -q printed %d lines, want only why the task stopped: %.500q", len(other), other)
+	}
+	if msg := compareLines(printed, linesCount); msg != "" {
+		t.Error(msg)
+	}
+}
+
+// compareLines says how lines differ from the output of `demo lines
+// count`, or "" when each line is there once, in order.
+func compareLines(lines []string, count int) string {
+	seen := make(map[string]int, len(lines))
+	firstWrong := -1
+	for i, line := range lines {
+		seen[line]++
+		if firstWrong < 0 && (i >= count || line != demo.Line(i+1, count, demo.DefaultLineWidth)) {
+			firstWrong = i
+		}
+	}
+	if firstWrong < 0 && len(lines) == count {
+		return ""
+	}
+	missing, repeated := 0, 0
+	for i := 1; i <= count; i++ {
+		switch n := seen[demo.Line(i, count, demo.DefaultLineWidth)]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			repeated += n - 1
+		}
+	}
+	at := "none"
+	if firstWrong >= 0 {
+		at = fmt.Sprintf("line %d, %.20q", firstWrong+1, lines[firstWrong])
+	}
+	return fmt.Sprintf("printed %d lines of %d: %d missing, %d repeated; first out of place: %s", len(lines), count, missing, repeated, at)
+}
