@@ -36,7 +36,7 @@ func TestRunAsADockerGroupMemberEnforcesTheTaskLimits(t *testing.T) {
 	e := newRunEnv(t)
 	dir := worldWritableDir(t)
 	bin := filepath.Join(dir, "berth")
-	copyFile(t, e.bin, bin, 0o755)
+	linkOrCopy(t, e.bin, bin)
 	def := filepath.Join(dir, "fargate.json")
 	if err := os.WriteFile(def, []byte(`{"family": "unprivileged", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc",
 	  "cpu": "256", "memory": "512",
@@ -141,14 +141,21 @@ func worldWritableDir(t *testing.T) string {
 	return dir
 }
 
-func copyFile(t *testing.T, from, to string, mode os.FileMode) {
+// linkOrCopy puts the executable from at to, which the unprivileged user
+// can reach. A hard link is best: a copy is written through a descriptor
+// that a process other tests fork meanwhile may hold until it execs, and
+// executing the copy then fails with "text file busy".
+func linkOrCopy(t *testing.T, from, to string) {
 	t.Helper()
+	if err := os.Link(from, to); err == nil {
+		return
+	}
 	src, err := os.Open(from)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, mode)
+	dst, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	if err != nil {
 		t.Fatal(err)
 	}

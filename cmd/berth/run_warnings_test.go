@@ -34,7 +34,10 @@ func TestRunPrintsTheWarningsTheAgentRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if _, err := api.ImageRemove(context.Background(), ref, image.RemoveOptions{}); err != nil {
+		// Force: should berth/demo have been rebuilt meanwhile, this tag is
+		// the last name of an image other tests' containers may still use;
+		// only the tag goes.
+		if _, err := api.ImageRemove(context.Background(), ref, image.RemoveOptions{Force: true}); err != nil {
 			t.Errorf("untag %s: %v", ref, err)
 		}
 	})
