@@ -143,7 +143,10 @@ func (a *Agent) runCgroupHelper(ctx context.Context, verb string, args ...string
 	host := &container.HostConfig{
 		AutoRemove:  true,
 		NetworkMode: container.NetworkMode("none"),
-		LogConfig:   container.LogConfig{Type: "json-file"},
+		// The host's root owns the cgroup files; an engine that remaps its
+		// containers' users would make the helper's root nobody there.
+		UsernsMode: "host",
+		LogConfig:  container.LogConfig{Type: "json-file"},
 		Mounts: []mount.Mount{{
 			Type:   mount.TypeBind,
 			Source: a.cgroups.root,
