@@ -238,7 +238,12 @@ const cgroupSweepGrace = time.Minute
 // cgroupSweepGrace ago: their task ended (or failed before its first
 // container ran) while no agent was there to clean up. A task that failed
 // so under a live agent loses nothing by it: the cgroup holds nothing.
+// An agent that makes its cgroups through the engine also removes the
+// helper containers a dead agent left unstarted.
 func (a *Agent) sweepCgroups(ctx context.Context) {
+	if a.cgroups.viaEngine() {
+		a.sweepCgroupHelpers(ctx, cgroupHelperDeadline)
+	}
 	dirs := a.cgroups.taskDirs()
 	if len(dirs) == 0 {
 		return

@@ -11,6 +11,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -221,6 +222,27 @@ func (a *Agent) currentPauseImage(ctx context.Context) (string, error) {
 		}
 		if attempt == cgroupHelperAttempts {
 			return "", fmt.Errorf("find the image of the cgroup container: %s is rebuilt from another berth binary as fast as it is built", images.PauseRef)
+		}
+	}
+}
+
+// sweepCgroupHelpers removes the helper containers, carrying the agent's
+// labels, that were created more than olderThan ago and never started: an
+// agent that died between their create and their start left them, and only
+// a container that exits removes itself.
+func (a *Agent) sweepCgroupHelpers(ctx context.Context, olderThan time.Duration) {
+	f := filters.NewArgs(filters.Arg("status", "created"))
+	for k, v := range resourceLabels(a.cfg.Labels, scopeCgroup, "") {
+		f.Add("label", k+"="+v)
+	}
+	list, err := a.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
+	if err != nil {
+		a.cfg.Logf("list the cgroup containers left behind: %v", err)
+		return
+	}
+	for _, c := range list {
+		if time.Since(time.Unix(c.Created, 0)) > olderThan {
+			a.removeContainer(ctx, c.ID)
 		}
 	}
 }

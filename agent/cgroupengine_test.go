@@ -201,3 +201,30 @@ func BenchmarkTaskCgroupThroughTheEngine(b *testing.B) {
 		}
 	}
 }
+
+// A helper container that a dead agent created and never started does not
+// remove itself: the next agent's sweep removes it once it is older than a
+// helper's deadline.
+func TestCgroupContainersLeftUnstartedAreSwept(t *testing.T) {
+	t.Parallel()
+	a := engineCgroupAgent(t, DefaultCgroupRoot)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	image, err := a.currentPauseImage(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := a.docker.ContainerCreate(ctx, &container.Config{Image: image, Entrypoint: []string{"/berth"}, Cmd: []string{"cgroup", "remove", "none"},
+		Labels: resourceLabels(a.cfg.Labels, scopeCgroup, "")}, &container.HostConfig{AutoRemove: true, NetworkMode: "none"}, nil, nil, "berth-cgroup-"+randHex(6))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.sweepCgroupHelpers(ctx, time.Hour)
+	if _, err := a.docker.ContainerInspect(ctx, created.ID); err != nil {
+		t.Fatalf("a sweep removed a helper container younger than the deadline: %v", err)
+	}
+	a.sweepCgroupHelpers(ctx, 0)
+	if _, err := a.docker.ContainerInspect(ctx, created.ID); err == nil {
+		t.Error("the sweep left the helper container")
+	}
+}
