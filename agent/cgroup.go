@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -24,10 +27,40 @@ import (
 //	           ROOT/memory/ecs/TASKID  memory.limit_in_bytes
 //	cgroup v2: ROOT/ecs/TASKID         cpu.max, memory.max (controllers
 //	                                   enabled in each cgroup.subtree_control)
+//
+// berth writes them itself when it may (root); otherwise the engine does
+// (see cgroupengine.go). Which of the two is decided once per agent, the
+// first time a task cgroup is made or removed.
 type cgroups struct {
 	root    string // where the hierarchies are mounted, /sys/fs/cgroup
 	version int    // 1 or 2, as the engine reports it
 	driver  string // cgroupfs or systemd
+
+	decide        sync.Once
+	throughEngine bool
+}
+
+// viaEngine reports whether the task cgroups are made through the engine:
+// berth is refused the cgroup files (not root, or a read-only mount). It
+// finds out by making and removing a cgroup of its own, once.
+func (c *cgroups) viaEngine() bool {
+	c.decide.Do(func() {
+		if c.driver == "systemd" {
+			return // the engine could not shape it either
+		}
+		probe := "berth-probe-" + randHex(4)
+		err := c.create(probe, 1024, 64)
+		_ = c.remove(probe)
+		c.throughEngine = errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)
+	})
+	return c.throughEngine
+}
+
+// useEngine makes the agent make its task cgroups through the engine,
+// whether or not it could write them itself; it must come before the
+// first task cgroup is made or removed.
+func (c *cgroups) useEngine() {
+	c.decide.Do(func() { c.throughEngine = true })
 }
 
 // errCgroupUnsupported: the engine manages cgroups through systemd, where a
@@ -103,6 +136,23 @@ func (c *cgroups) createV2(taskID string, quota, memory int64) error {
 		}
 	}
 	return nil
+}
+
+// removeRetrying removes the task's cgroup, trying a few times: the
+// runtime removes the containers' own cgroups just after they exit.
+func (c *cgroups) removeRetrying(ctx context.Context, id string) error {
+	var err error
+	for range 20 {
+		if err = c.remove(id); err == nil {
+			return nil
+		}
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-ctx.Done():
+			return errors.Join(err, ctx.Err())
+		}
+	}
+	return err
 }
 
 // remove deletes the task's parent cgroup in every hierarchy the engine
@@ -188,7 +238,12 @@ const cgroupSweepGrace = time.Minute
 // cgroupSweepGrace ago: their task ended (or failed before its first
 // container ran) while no agent was there to clean up. A task that failed
 // so under a live agent loses nothing by it: the cgroup holds nothing.
+// An agent that makes its cgroups through the engine also removes the
+// helper containers a dead agent left unstarted.
 func (a *Agent) sweepCgroups(ctx context.Context) {
+	if a.cgroups.viaEngine() {
+		a.sweepCgroupHelpers(ctx, cgroupHelperDeadline)
+	}
 	dirs := a.cgroups.taskDirs()
 	if len(dirs) == 0 {
 		return
@@ -211,14 +266,44 @@ func (a *Agent) sweepCgroups(ctx context.Context) {
 	for _, c := range list {
 		live[taskID(c.Labels[LabelTaskARN])] = true
 	}
+	var stale []string
 	for id, ds := range dirs {
-		if live[id] || slices.ContainsFunc(ds, hasProcesses) {
-			continue
-		}
-		for _, d := range ds {
-			if err := os.Remove(d); err != nil && !errors.Is(err, os.ErrNotExist) {
-				a.cfg.Logf("remove the cgroup left behind %s: %v", d, err)
-			}
+		if !live[id] && !slices.ContainsFunc(ds, hasProcesses) {
+			stale = append(stale, id)
 		}
 	}
+	if len(stale) == 0 {
+		return
+	}
+	slices.Sort(stale)
+	if err := a.removeCgroups(ctx, stale...); err != nil {
+		a.cfg.Logf("remove the task cgroups left behind: %v", err)
+	}
+}
+
+// makeTaskCgroup makes the task's cgroup, itself or through the engine. A
+// cgroup it cannot finish is removed.
+func (a *Agent) makeTaskCgroup(ctx context.Context, id string, cpu, memoryMiB int) error {
+	if a.cgroups.viaEngine() {
+		return a.createThroughEngine(ctx, id, cpu, memoryMiB)
+	}
+	if err := a.cgroups.create(id, cpu, memoryMiB); err != nil {
+		_ = a.cgroups.remove(id)
+		return err
+	}
+	return nil
+}
+
+// removeCgroups removes the tasks' cgroups, itself or through the engine.
+func (a *Agent) removeCgroups(ctx context.Context, ids ...string) error {
+	if a.cgroups.viaEngine() {
+		return a.removeThroughEngine(ctx, ids...)
+	}
+	var errs []error
+	for _, id := range ids {
+		if err := a.cgroups.removeRetrying(ctx, id); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }

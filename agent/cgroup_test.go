@@ -3,6 +3,7 @@ package agent_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,5 +49,42 @@ func TestNewAgentRemovesTaskCgroupsLeftBehind(t *testing.T) {
 		for _, d := range left {
 			removeCgroupDir(t, d)
 		}
+	}
+}
+
+// A task whose cgroup cannot be made does not run without its limits: it
+// fails to start, with a reason in ECS's words, whether the cgroup comes
+// before its pause container or before its first container.
+func TestATaskWhoseCgroupCannotBeMadeFailsToStart(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, def string }{
+		{"awsvpc: the cgroup comes before the pause container", `{"family":"nocgroupvpc","networkMode":"awsvpc","cpu":"256","memory":"512","containerDefinitions":[
+			{"name":"app","image":"berth/demo","command":["sleep","60"]}]}`},
+		{"bridge: the cgroup comes before the first container", `{"family":"nocgroupbridge","cpu":"256","memory":"512","containerDefinitions":[
+			{"name":"app","image":"berth/demo","command":["sleep","60"]}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// No cgroup can be made under a file, by berth or the engine.
+			notADir := filepath.Join(t.TempDir(), "cgroup")
+			if err := os.WriteFile(notADir, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			e := newEnv(t, func(c *agent.Config) { c.CgroupRoot = notADir })
+			st := e.waitStatus(e.run(tt.def), agent.TaskStopped)
+			if st.StopCode != agent.StopTaskFailedToStart {
+				t.Fatalf("task: %s, want it to fail to start", describe(st))
+			}
+			const want = "ResourceInitializationError: failed to create the task cgroup /ecs/"
+			if !strings.HasPrefix(st.StoppedReason, want) || !strings.Contains(st.StoppedReason, "task-level cpu and memory cannot be enforced: ") {
+				t.Errorf("stoppedReason %q, want %q... task-level cpu and memory cannot be enforced: WHY", st.StoppedReason, want)
+			}
+			for _, c := range st.Containers {
+				if c.StartedAt != (time.Time{}) {
+					t.Errorf("container %s started without its task's limits", c.Name)
+				}
+			}
+		})
 	}
 }

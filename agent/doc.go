@@ -16,7 +16,13 @@
 //	PENDING       images: pulled per the pull behaviour (berth's own built)
 //	              task cgroup /ecs/TASKID (task cpu → CPU quota, memory →
 //	              limit), made just before the task's first container
-//	              (its own pause container, when it makes one)
+//	              (its own pause container, when it makes one): by the
+//	              agent when it may write the host's cgroups (root), else
+//	              by the engine, in a short-lived berth/pause container
+//	              running `berth cgroup create` with the host's cgroup
+//	              root mounted (which of the two is found once per agent);
+//	              a task whose cgroup cannot be made fails to start with a
+//	              ResourceInitializationError, never runs unlimited
 //	              containers created, volumesFrom sources first, dynamic
 //	              host ports chosen from 49153-65535, each attached to
 //	              (TaskSpec.Output) before it starts, so that its output
@@ -39,7 +45,7 @@
 //	DEPROVISIONING: the pause container goes
 //	STOPPED: stopCode, stoppedReason, exit codes and reasons final
 //	after CleanupWait (or RemoveTask): containers, task volumes and
-//	cgroup are removed → DELETED
+//	cgroup (the same way it was made) are removed → DELETED
 //
 // The awsvpc task network, once made, stays while the agent lives; Close
 // removes it when no container of any agent is attached. Starting a pause

@@ -84,20 +84,23 @@ func (t *task) provision(ctx context.Context) error {
 // makeCgroup makes the task's cgroup (task-level cpu and memory) just
 // before the first container of the task is created, so that a task
 // cgroup without a container of its task is one left behind (see
-// sweepCgroups). It does not fail the task: a cgroup the host refuses
-// leaves the task unlimited, with a warning.
-func (t *task) makeCgroup() {
-	if t.cgroupTried || (t.record.CPU == 0 && t.record.Memory == 0) {
-		return
+// sweepCgroups). A cgroup that cannot be made fails the task: its limits
+// are never silently dropped.
+func (t *task) makeCgroup(ctx context.Context) error {
+	if t.cgroupParent != "" || (t.record.CPU == 0 && t.record.Memory == 0) {
+		return nil
+	}
+	parent := t.a.cgroups.parent(t.id)
+	if t.cgroupTried {
+		// The first try failed, and failed the task with it.
+		return engineErr(ResourceInitializationError, "failed to create the task cgroup %s: task-level cpu and memory cannot be enforced", parent)
 	}
 	t.cgroupTried = true
-	if err := t.a.cgroups.create(t.id, t.record.CPU, t.record.Memory); err != nil {
-		t.warn(fmt.Sprintf("task-level cpu and memory are not enforced: %v", err))
-		// Remove whatever part of it was made.
-		_ = t.a.cgroups.remove(t.id)
-		return
+	if err := t.a.makeTaskCgroup(ctx, t.id, t.record.CPU, t.record.Memory); err != nil {
+		return engineErr(ResourceInitializationError, "failed to create the task cgroup %s: task-level cpu and memory cannot be enforced: %w", parent, err)
 	}
-	t.cgroupParent = t.a.cgroups.parent(t.id)
+	t.cgroupParent = parent
+	return nil
 }
 
 func (t *task) pullImages(ctx context.Context) error {
@@ -175,7 +178,9 @@ func (t *task) containerEnv(c *taskdef.ContainerDefinition) []taskdef.KeyValuePa
 // created so far to their Docker names, for volumesFrom.
 func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]string) error {
 	def := t.def()
-	t.makeCgroup()
+	if err := t.makeCgroup(ctx); err != nil {
+		return err
+	}
 	ports, err := t.hostPorts(c)
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
@@ -667,7 +672,7 @@ func (t *task) cleanup() {
 		t.logf("cleanup: %v", err)
 	}
 	if t.cgroupParent != "" || t.record.CPU > 0 || t.record.Memory > 0 {
-		if err := removeCgroup(ctx, t.a.cgroups, t.id); err != nil {
+		if err := t.a.removeCgroups(ctx, t.id); err != nil {
 			t.logf("cleanup: %v", err)
 		}
 	}
@@ -681,23 +686,6 @@ func (t *task) cleanup() {
 	for _, done := range t.removeWaiters {
 		close(done)
 	}
-}
-
-// removeCgroup removes the task's cgroup, trying a few times: the runtime
-// removes the containers' own cgroups just after they exit.
-func removeCgroup(ctx context.Context, c *cgroups, id string) error {
-	var err error
-	for range 20 {
-		if err = c.remove(id); err == nil {
-			return nil
-		}
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-			return errors.Join(err, ctx.Err())
-		}
-	}
-	return err
 }
 
 // removeTaskResources removes the containers and task-scoped volumes that

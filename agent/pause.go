@@ -39,7 +39,9 @@ func (t *task) startPause(ctx context.Context) (addr string, err error) {
 	if err := images.Ensure(ctx, t.a.docker, t.a.binaryPath, images.PauseRef); err != nil {
 		return "", engineErr(ResourceInitializationError, "build the pause image: %w", err)
 	}
-	t.makeCgroup()
+	if err := t.makeCgroup(ctx); err != nil {
+		return "", err
+	}
 	cfg, host, netCfg := t.a.pauseConfig(t.containerLabels(pauseContainerName, nil))
 	host.Resources.CgroupParent = t.cgroupParent
 	if def.NetworkMode != taskdef.NetworkAWSVPC {

@@ -181,7 +181,7 @@ func (a *Agent) reapTask(ctx context.Context, arn string, ctrs []container.Summa
 			a.removeContainer(ctx, id)
 		}
 	}
-	if cgErr := removeCgroup(ctx, a.cgroups, taskID(arn)); cgErr != nil {
+	if cgErr := a.removeCgroups(ctx, taskID(arn)); cgErr != nil {
 		err = errors.Join(err, cgErr)
 	}
 	return err

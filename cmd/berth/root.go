@@ -58,6 +58,7 @@ func newRootCommand() *cobra.Command {
 		newDemoCommand(),
 		newPauseCommand(),
 		newImagesCommand(),
+		newCgroupCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a
 	// shell it does not know; it is made to refuse one instead.

@@ -239,6 +239,7 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 			if c.Task.ARN != arn {
 				continue
 			}
+			changes.printWarnings(out, c.Task, task.Warnings)
 			if !opts.quiet {
 				changes.print(out, c)
 			}
@@ -732,6 +733,20 @@ func (s stateLines) print(out *console.Printer, c agent.StateChange) {
 		s.printIfChanged(out, c.Container, describeContainer(c.Task, c.Container))
 	}
 	s.printIfChanged(out, "", describeTask(c.Task))
+}
+
+// printWarnings prints each warning the agent records on the task once,
+// when it appears, quiet or not. Those of the definition itself were
+// printed before the task started, with their pointer and rule.
+func (s stateLines) printWarnings(out *console.Printer, t agent.TaskState, printed []taskdef.Problem) {
+	for _, p := range printed {
+		s["warning\x00"+p.Message] = ""
+	}
+	for _, w := range t.Warnings {
+		if _, seen := s["warning\x00"+w]; !seen {
+			s.printIfChanged(out, "warning\x00"+w, "warning: "+w)
+		}
+	}
 }
 
 func (s stateLines) printIfChanged(out *console.Printer, key, line string) {
