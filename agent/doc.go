@@ -37,7 +37,9 @@
 //	              CannotStartContainerError reason (exit code 143 for a
 //	              dependency); an essential one fails the task
 //
-// Stopping (StopTask, an essential container's exit, a failed start):
+// Stopping (StopTask, an essential container's exit, a failed start, or
+// the loss of the pause container, which is essential as in the ECS agent:
+// without it the task has lost its network namespace):
 //
 //	desired STOPPED → STOPPING: each container is stopped once every
 //	container depending on it has stopped (reverse dependsOn order),
@@ -63,8 +65,9 @@
 // (a younger one may be another agent's task about to create its first
 // container).
 //
-// State moves only on the engine's event stream (start, die, oom,
-// health_status, destroy), each event confirmed by an inspect (as is each
+// State moves only on the engine's event stream (start, die, kill, oom,
+// health_status, exec_die for each health check's output, destroy), each
+// event confirmed by an inspect (as is each
 // refused start and each finished stop, for which the engine may send no
 // event); there is no polling. Callers read it with Task and Tasks or follow it with
 // Subscribe. Every container carries the ECS agent's labels

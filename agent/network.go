@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -322,6 +324,11 @@ func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.known, n.id = false, ""
+	release, ok := n.tryRemoval()
+	if !ok {
+		return nil // a pause container is joining it: it is in use
+	}
+	defer release()
 	same, err := n.sameName(ctx)
 	if err != nil {
 		return err
@@ -342,7 +349,12 @@ func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 		switch {
 		case err == nil, cerrdefs.IsNotFound(err):
 		case strings.Contains(err.Error(), "active endpoints"):
-			n.reportStuck(nw.ID, err)
+			// Another agent's container may have joined since the
+			// inspect: that network is in use, not stuck. Only one that
+			// still has no container is.
+			if again, ierr := n.a.docker.NetworkInspect(ctx, nw.ID, network.InspectOptions{}); ierr == nil && len(again.Containers) == 0 {
+				n.reportStuck(nw.ID, err)
+			}
 		default:
 			errs = append(errs, fmt.Errorf("remove network %s: %w", n.name, err))
 		}
@@ -350,8 +362,11 @@ func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// reportStuck reports, once, a network that no container is attached to
-// but that the engine refuses to remove. Its caller holds n.mu.
+// reportStuck reports a network that no container is attached to but that
+// the engine refuses to remove: once in the agent's life, and once for all
+// the agents of the machine until it restarts (a mark in the temporary
+// directory), since every berth run is an agent of its own. Its caller
+// holds n.mu.
 func (n *taskNetwork) reportStuck(id string, err error) {
 	if n.stuck[id] {
 		return
@@ -360,7 +375,13 @@ func (n *taskNetwork) reportStuck(id string, err error) {
 		n.stuck = map[string]bool{}
 	}
 	n.stuck[id] = true
-	n.a.cfg.Logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it: %v", n.name, id, err)
+	mark := filepath.Join(os.TempDir(), "berth-network-stuck-"+id)
+	if f, ferr := os.OpenFile(mark, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); ferr != nil {
+		return // reported already, by this agent or another
+	} else {
+		f.Close()
+	}
+	n.a.cfg.Logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it (%v); the engine lost track of an endpoint, and restarting it clears that", n.name, id, err)
 }
 
 // needsPause reports whether the task needs a container to own namespaces

@@ -138,9 +138,10 @@ func containsAll(s string, words []string) bool {
 }
 
 // A task network the engine refuses to remove although no container is
-// attached is reported, once in each agent's life: not hidden (it stays on
-// the engine), not repeated at each attempt.
-func TestTaskNetworkTheEngineCannotRemoveIsReportedOncePerAgent(t *testing.T) {
+// attached is reported once: not hidden (it stays on the engine), not
+// repeated at each attempt, nor by each agent after (each berth run is an
+// agent of its own).
+func TestTaskNetworkTheEngineCannotRemoveIsReportedOnce(t *testing.T) {
 	t.Parallel()
 	phantom := &phantomEndpoint{}
 	logs := &logLines{}
@@ -169,8 +170,8 @@ func TestTaskNetworkTheEngineCannotRemoveIsReportedOncePerAgent(t *testing.T) {
 		want int
 	}{
 		{"the agent closes", func() { e.agent.Close() }, 1},
-		{"a new agent starts", e.start, 2},
-		{"the new agent closes", func() { e.agent.Close() }, 2},
+		{"a new agent starts", e.start, 1},
+		{"the new agent closes", func() { e.agent.Close() }, 1},
 	}
 	for _, step := range steps {
 		step.do()
@@ -183,4 +184,53 @@ func TestTaskNetworkTheEngineCannotRemoveIsReportedOncePerAgent(t *testing.T) {
 	if networkExists(e) {
 		t.Errorf("the task network stays once the engine lets it go")
 	}
+}
+
+// joinedMeanwhile is an engine on which another agent's container joins the
+// task network between an agent's inspect of it and its removal: the
+// engine refuses the removal, and the network is in use, not stuck.
+type joinedMeanwhile struct {
+	client.APIClient
+	refused atomic.Bool
+}
+
+func (j *joinedMeanwhile) NetworkRemove(ctx context.Context, id string) error {
+	j.refused.Store(true)
+	return errdefs.Forbidden(fmt.Errorf("error while removing network: network berth-awsvpc id %s has active endpoints", id))
+}
+
+func (j *joinedMeanwhile) NetworkInspect(ctx context.Context, id string, opts network.InspectOptions) (network.Inspect, error) {
+	info, err := j.APIClient.NetworkInspect(ctx, id, opts)
+	if err == nil && j.refused.Load() {
+		info.Containers = map[string]network.EndpointResource{"another-agents-container": {Name: "another"}}
+	}
+	return info, err
+}
+
+// A network another agent's container joined in the instant before the
+// removal is in use: the agent says nothing of it.
+func TestTaskNetworkInUseByAnotherAgentIsNotReportedAsStuck(t *testing.T) {
+	t.Parallel()
+	joined := &joinedMeanwhile{}
+	logs := &logLines{}
+	e := newEnv(t, func(c *agent.Config) {
+		c.SparePause = false
+		joined.APIClient = c.Docker
+		c.Docker = joined
+		c.Logf = func(format string, args ...any) {
+			logs.mu.Lock()
+			logs.lines = append(logs.lines, fmt.Sprintf(format, args...))
+			logs.mu.Unlock()
+		}
+	})
+	arn := e.run(spareTask)
+	e.waitRunning(arn)
+	e.stop(arn)
+	e.agent.Close()
+	if got := logs.count("has active endpoints"); got != 0 {
+		t.Errorf("a network in use was reported as stuck: %q", logs.all())
+	}
+	joined.refused.Store(false)
+	e.cfg.Docker = joined.APIClient
+	e.start() // the real engine removes it now
 }

@@ -54,6 +54,13 @@ func (t *task) startPause(ctx context.Context) (addr string, err error) {
 		host.IpcMode = ""
 	}
 	name := dockerName(def.Family, t.record.Revision, pauseContainerName)
+	if awsvpc {
+		leave, err := t.a.network.join(ctx)
+		if err != nil {
+			return "", err
+		}
+		defer leave()
+	}
 	id, err := t.a.createPause(ctx, cfg, host, netCfg, name, awsvpc)
 	if err != nil {
 		return "", engineErr(ResourceInitializationError, "create the task's pause container: %w", err)
@@ -243,9 +250,14 @@ func (s *spares) make() {
 	labels[labelInstance] = s.a.cfg.Instance
 	labels[labelSpare] = "true"
 	cfg, host, netCfg := s.a.pauseConfig(labels)
-	id, err := s.a.createPause(ctx, cfg, host, netCfg, "berth-spare-pause-"+randHex(6), true)
+	var id string
+	leave, err := s.a.network.join(ctx)
 	if err == nil {
-		_, err = s.a.runPause(ctx, id, true)
+		id, err = s.a.createPause(ctx, cfg, host, netCfg, "berth-spare-pause-"+randHex(6), true)
+		if err == nil {
+			_, err = s.a.runPause(ctx, id, true)
+		}
+		leave()
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

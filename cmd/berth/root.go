@@ -58,6 +58,7 @@ func newRootCommand() *cobra.Command {
 		newDemoCommand(),
 		newPauseCommand(),
 		newImagesCommand(),
+		newServerCommand(),
 		newCgroupCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a

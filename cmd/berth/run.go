@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/console"
+	"github.com/berthdev/berth/controller/server"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/placement"
@@ -695,6 +697,11 @@ func withStore(ctx context.Context, work func(*store.Store) error) error {
 	path, err := store.DefaultPath()
 	if err != nil {
 		return err
+	}
+	if info, ok := server.Discover(ctx, filepath.Dir(path)); ok {
+		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf(
+			"a berth server (pid %d, %s) holds the state in %s, and berth run does not go through a server yet: stop the server (Ctrl-C where it runs, or kill %d), or give this run a state directory of its own: BERTH_STATE_DIR=$(mktemp -d) berth run …",
+			info.PID, info.URL(), filepath.Dir(path), info.PID)}
 	}
 	st, err := store.OpenContext(ctx, path)
 	if err != nil {

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// berth server answers on its address, holds its state directory (a berth
+// run on the same state says what to do instead of waiting for the lock),
+// and stops cleanly on SIGTERM, leaving no server.json behind.
+func TestServerRunsUntilSIGTERMAndBerthRunSaysItHoldsTheState(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	cmd := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir)
+	w := e.start(cmd)
+	defer cmd.Process.Kill()
+	w.waitFor(t, "listening on http://")
+	line := w.String()
+	url := strings.Fields(line[strings.Index(line, "http://"):])[0]
+	resp, err := http.Get(url + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /healthz: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	out, code := e.run(e.file("job.json", jobDef))
+	if code != exitTaskFailedToStart || !strings.Contains(out, "a berth server (pid") || !strings.Contains(out, "holds the state in "+e.stateDir) {
+		t.Errorf("berth run beside a server: exit %d:\n%s", code, out)
+	}
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	e.ended(cmd, w)
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("berth server after SIGTERM: exit %d:\n%s", code, w)
+	}
+	if _, err := os.Stat(filepath.Join(e.stateDir, "server.json")); !os.IsNotExist(err) {
+		t.Errorf("server.json after the server stopped: %v", err)
+	}
+}
+
+func TestServerRefusesToListenBeyondLoopbackWithoutAToken(t *testing.T) {
+	t.Parallel()
+	out, err := exec.Command(testenv.BerthBinary(t), "server", "--listen", "0.0.0.0:0", "--state", t.TempDir()).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != exitUsage || !strings.Contains(string(out), "give a --token") {
+		t.Errorf("exit %v:\n%s", err, out)
+	}
+}
