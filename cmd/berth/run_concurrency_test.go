@@ -176,3 +176,21 @@ func TestThirtyRunsAtOnceShareTheStateStore(t *testing.T) {
 		})
 	}
 }
+
+// The local instance registers the capabilities of berth's agent, as the
+// ECS agent registers its own: a constraint on one berth has holds, one on
+// what berth does not do (task IAM roles) places the task nowhere.
+func TestTheLocalInstanceRegistersTheAgentsCapabilities(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	def := func(attribute string) string {
+		return e.file(strings.ReplaceAll(attribute, ".", "-")+".json", `{"family": "capable", "placementConstraints": [{"type": "memberOf", "expression": "attribute:`+attribute+` exists"}],
+		  "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 16, "command": ["exit", "0"]}]}`)
+	}
+	if out, code := e.run(def("ecs.capability.container-health-check")); code != 0 {
+		t.Errorf("a capability berth has: exit %d:\n%s", code, out)
+	}
+	if out, code := e.run(def("com.amazonaws.ecs.capability.task-iam-role")); code != exitTaskFailedToStart || !strings.Contains(out, "ATTRIBUTE") {
+		t.Errorf("a capability berth lacks: exit %d:\n%s", code, out)
+	}
+}
