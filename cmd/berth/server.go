@@ -14,6 +14,7 @@ import (
 
 	"github.com/berthdev/berth/controller/server"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/metrics"
 )
 
 type serverOptions struct {
@@ -67,6 +68,7 @@ func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
 		Listen:   opts.listen,
 		StateDir: dir,
 		Token:    opts.token,
+		Registry: metrics.New(nil, nil).Registry,
 		Logf:     func(format string, args ...any) { fmt.Fprintf(out, "berth server: "+format+"\n", args...) },
 	})
 	if err != nil {
