@@ -70,6 +70,15 @@ func fakeServer(t *testing.T) string {
 		}
 		return &api.ListTaskDefinitionsOutput{TaskDefinitionArns: []string{n.TaskDefinition("web", 1)}}, nil
 	})
+	api.Handle(mux, "ListTaskDefinitionFamilies", func(ctx context.Context, in *api.ListTaskDefinitionFamiliesInput) (*api.ListTaskDefinitionFamiliesOutput, error) {
+		var out []string
+		for _, f := range []string{"web", "worker"} {
+			if strings.HasPrefix(f, in.FamilyPrefix) {
+				out = append(out, f)
+			}
+		}
+		return &api.ListTaskDefinitionFamiliesOutput{Families: out}, nil
+	})
 	api.Handle(mux, "DescribeTaskDefinition", func(ctx context.Context, in *api.DescribeTaskDefinitionInput) (*api.DescribeTaskDefinitionOutput, error) {
 		return &api.DescribeTaskDefinitionOutput{TaskDefinition: web(2), Tags: []taskdef.Tag{{Key: "team", Value: "web"}}}, nil
 	})
@@ -130,5 +139,31 @@ func TestClientCommandsSayWhenNoServerAnswers(t *testing.T) {
 			!strings.HasPrefix(msg, "no berth server answers at http://"+addr) || !strings.HasSuffix(msg, "start one with: berth server") {
 			t.Errorf("berth %s: exit %d, %q, stdout %q", strings.Join(args, " "), code, msg, stdout)
 		}
+	}
+}
+
+// Tab completes what the server holds: clusters, families, and a family's
+// revisions once the word has its colon.
+func TestCompletionOffersWhatTheServerHolds(t *testing.T) {
+	endpoint := fakeServer(t)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cluster", "describe", ""}, "class\ndefault\n"},
+		{[]string{"cluster", "describe", "class", "d"}, "default\n"},
+		{[]string{"taskdef", "describe", "w"}, "web\nworker\n"},
+		{[]string{"taskdef", "deregister", "web:"}, "web:2\nweb:1\n"},
+	}
+	for _, tt := range tests {
+		stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, tt.args...))
+		if code != exitOK || !strings.HasPrefix(stdout, tt.want+":4\n") {
+			t.Errorf("completing %q: exit %d, %q, want %q then :4", tt.args, code, stdout, tt.want)
+		}
+	}
+	// With no server, nothing is offered, and at once.
+	stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", "http://127.0.0.1:1", "cluster", "describe", ""})
+	if !strings.HasPrefix(stdout, ":4\n") {
+		t.Errorf("with no server: %q", stdout)
 	}
 }

@@ -40,17 +40,19 @@ func newClusterCommand() *cobra.Command {
 		}),
 	}
 	describe := &cobra.Command{
-		Use:   "describe NAME…",
-		Short: "Describe clusters (DescribeClusters, with statistics and tags)",
-		Args:  argsBetween(1, 100, "one to 100 cluster names or ARNs"),
+		Use:               "describe NAME…",
+		Short:             "Describe clusters (DescribeClusters, with statistics and tags)",
+		Args:              argsBetween(1, 100, "one to 100 cluster names or ARNs"),
+		ValidArgsFunction: completeFrom(&opts, clusterNames),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runClusterDescribe(cmd.Context(), cmd.OutOrStdout(), &opts, args)
 		}),
 	}
 	del := &cobra.Command{
-		Use:   "delete NAME",
-		Short: "Delete a cluster (DeleteCluster): refused while it holds instances or tasks",
-		Args:  argsBetween(1, 1, "one cluster NAME or ARN"),
+		Use:               "delete NAME",
+		Short:             "Delete a cluster (DeleteCluster): refused while it holds instances or tasks",
+		Args:              argsBetween(1, 1, "one cluster NAME or ARN"),
+		ValidArgsFunction: completeFrom(&opts, clusterNames),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runClusterDelete(cmd.Context(), cmd.OutOrStdout(), &opts, args[0])
 		}),

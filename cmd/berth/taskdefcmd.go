@@ -47,17 +47,19 @@ standard input; the output of aws ecs describe-task-definition works too.`,
 	list.Flags().StringVar(&family, "family", "", "only the families that start with this")
 	list.Flags().StringVar(&status, "status", "ACTIVE", "ACTIVE or INACTIVE")
 	describe := &cobra.Command{
-		Use:   "describe FAMILY[:REVISION]",
-		Short: "Describe a task definition (DescribeTaskDefinition): the latest ACTIVE revision unless one is named",
-		Args:  argsBetween(1, 1, "one FAMILY[:REVISION] or ARN"),
+		Use:               "describe FAMILY[:REVISION]",
+		Short:             "Describe a task definition (DescribeTaskDefinition): the latest ACTIVE revision unless one is named",
+		Args:              argsBetween(1, 1, "one FAMILY[:REVISION] or ARN"),
+		ValidArgsFunction: completeFrom(&opts, familyNames),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runTaskdefDescribe(cmd.Context(), cmd.OutOrStdout(), &opts, args[0])
 		}),
 	}
 	deregister := &cobra.Command{
-		Use:   "deregister FAMILY:REVISION",
-		Short: "Deregister a task definition revision (DeregisterTaskDefinition): it becomes INACTIVE",
-		Args:  argsBetween(1, 1, "one FAMILY:REVISION or ARN"),
+		Use:               "deregister FAMILY:REVISION",
+		Short:             "Deregister a task definition revision (DeregisterTaskDefinition): it becomes INACTIVE",
+		Args:              argsBetween(1, 1, "one FAMILY:REVISION or ARN"),
+		ValidArgsFunction: completeFrom(&opts, familyNames),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runTaskdefDeregister(cmd.Context(), cmd.OutOrStdout(), &opts, args[0])
 		}),

@@ -204,3 +204,8 @@ func AllPages[T any](page func(token string) ([]T, string, error)) ([]T, error) 
 		token = next
 	}
 }
+
+// ListTaskDefinitionFamilies lists one page of task definition families.
+func (c *Client) ListTaskDefinitionFamilies(ctx context.Context, in *api.ListTaskDefinitionFamiliesInput) (*api.ListTaskDefinitionFamiliesOutput, error) {
+	return call[api.ListTaskDefinitionFamiliesInput, api.ListTaskDefinitionFamiliesOutput](ctx, c, "ListTaskDefinitionFamilies", in)
+}
