@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/server"
 	"github.com/berthdev/berth/controller/store"
 )
@@ -39,7 +43,7 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 		Example: "  berth server\n  berth server --listen 0.0.0.0:3185 --token \"$(openssl rand -hex 16)\"",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), cmd.OutOrStdout(), opts)
+			return runServer(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
 		}),
 	}
 	f := cmd.Flags()
@@ -49,7 +53,7 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 	return cmd
 }
 
-func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
+func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) error {
 	if err := server.CheckListen(opts.listen, opts.token); err != nil {
 		return usageError("--listen: %v", err)
 	}
@@ -68,6 +72,7 @@ func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
 		StateDir: dir,
 		Token:    opts.token,
 		Logf:     func(format string, args ...any) { fmt.Fprintf(out, "berth server: "+format+"\n", args...) },
+		NewAPI:   newServerAPI(errOut),
 	})
 	if err != nil {
 		return err
@@ -78,4 +83,15 @@ func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// newServerAPI serves the controller's operations on the server's store;
+// the ECS API's own failures (a ServerException, a panic) are logged to
+// errOut.
+func newServerAPI(errOut io.Writer) func(st *store.Store) http.Handler {
+	return func(st *store.Store) http.Handler {
+		mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
+		controller.New(st, controller.Options{}).Register(mux)
+		return mux
+	}
 }
