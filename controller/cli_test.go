@@ -109,7 +109,9 @@ func TestTheAWSCLIManagesClustersAndTaskDefinitionsOnBerthServer(t *testing.T) {
 	}
 	url := startBerthServer(t, t.TempDir())
 
-	var cluster struct{ Cluster struct{ ClusterArn, Status string } }
+	var cluster struct {
+		Cluster struct{ ClusterArn, Status string }
+	}
 	awsECS(t, url, &cluster, "create-cluster", "--cluster-name", "demo")
 	if cluster.Cluster.ClusterArn != namer.Cluster("demo") || cluster.Cluster.Status != "ACTIVE" {
 		t.Errorf("create-cluster printed %+v", cluster)
