@@ -91,7 +91,8 @@ func marshalOptional[T any](dst *json.RawMessage, v T) error {
 }
 
 // DeleteCluster makes a cluster INACTIVE, refusing as ECS does while it
-// has container instances or tasks.
+// has container instances or tasks. Deleting an INACTIVE cluster answers
+// it as it is, as ECS does.
 func (c *Controller) DeleteCluster(ctx context.Context, in *api.DeleteClusterInput) (*api.DeleteClusterOutput, error) {
 	name, err := api.ClusterName(in.Cluster)
 	if err != nil {

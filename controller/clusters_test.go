@@ -182,8 +182,14 @@ func TestDeleteClusterMakesItInactiveAndCreateMakesItActiveAgain(t *testing.T) {
 	if !slices.Equal(list.ClusterArns, []string{namer.Cluster("api")}) {
 		t.Errorf("clusters after delete %v, want api alone", list.ClusterArns)
 	}
-	_, err = client.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("web")})
-	wantAPIError(t, err, api.TypeClusterNotFound)
+	twice, err := client.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("web")})
+	if err != nil || aws.ToString(twice.Cluster.Status) != "INACTIVE" {
+		t.Errorf("delete twice: %+v, %v; want the INACTIVE cluster, as ECS answers", twice, err)
+	}
+	_, err = client.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(namer.Cluster("web")), Tags: []types.Tag{tag("a", "b")}})
+	if msg := wantAPIError(t, err, api.TypeInvalidParameter); msg != "The specified cluster is inactive. Specify an active cluster and try again." {
+		t.Errorf("tagging an inactive cluster: %q, want ECS's message", msg)
+	}
 
 	again := createCluster(t, client, &ecs.CreateClusterInput{ClusterName: aws.String("web")})
 	if aws.ToString(again.Status) != "ACTIVE" {

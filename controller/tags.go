@@ -107,8 +107,11 @@ func (c *Controller) updateTags(ref string, update func([]api.Tag) ([]api.Tag, e
 	}
 	if r.cluster != "" {
 		rec, err := c.store.UpdateClusterTags(r.cluster, update)
-		if errors.Is(err, store.ErrNotFound) {
+		switch {
+		case errors.Is(err, store.ErrNotFound):
 			return nil, api.ClusterNotFoundException("")
+		case errors.Is(err, store.ErrClusterInactive):
+			return nil, api.InvalidParameterException("The specified cluster is inactive. Specify an active cluster and try again.")
 		}
 		return rec.Tags, err
 	}
@@ -158,7 +161,7 @@ func (c *Controller) ListTagsForResource(ctx context.Context, in *api.ListTagsFo
 	var tags []api.Tag
 	if r.cluster != "" {
 		rec, err := c.store.Cluster(r.cluster)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && rec.Status != store.StatusActive) {
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, api.ClusterNotFoundException("")
 		}
 		if err != nil {

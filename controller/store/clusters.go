@@ -43,6 +43,8 @@ type Cluster struct {
 var (
 	ErrClusterHasInstances = errors.New("the cluster has registered container instances")
 	ErrClusterHasTasks     = errors.New("the cluster has tasks")
+	// ErrClusterInactive: the cluster was deleted and can no longer change.
+	ErrClusterInactive = errors.New("the cluster is inactive")
 )
 
 // clusterHolder is one kind of object that keeps a cluster from being
@@ -119,8 +121,9 @@ func (s *Store) Clusters(status string) ([]Cluster, error) {
 	return out, nil
 }
 
-// DeleteCluster marks the ACTIVE cluster name INACTIVE. It answers
-// ErrNotFound when there is no ACTIVE cluster of that name, and
+// DeleteCluster marks the ACTIVE cluster name INACTIVE; an INACTIVE one
+// comes back unchanged, as ECS answers a second delete. It answers
+// ErrNotFound when there is no cluster of that name, and
 // ErrClusterHasInstances or ErrClusterHasTasks while it holds any.
 func (s *Store) DeleteCluster(name string, now time.Time) (Cluster, error) {
 	var rec Cluster
@@ -130,7 +133,7 @@ func (s *Store) DeleteCluster(name string, now time.Time) (Cluster, error) {
 			return err
 		}
 		if rec.Status != StatusActive {
-			return ErrNotFound
+			return nil
 		}
 		for _, h := range clusterHolders {
 			held, err := h.holds(tx, name)
@@ -153,7 +156,8 @@ func (s *Store) DeleteCluster(name string, now time.Time) (Cluster, error) {
 
 // UpdateClusterTags replaces the tags of the ACTIVE cluster name with what
 // update makes of them, in one transaction; an error of update is returned
-// as it is and nothing changes.
+// as it is and nothing changes. An INACTIVE cluster is ErrClusterInactive:
+// ECS tags only active clusters.
 func (s *Store) UpdateClusterTags(name string, update func([]Tag) ([]Tag, error)) (Cluster, error) {
 	var rec Cluster
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -162,7 +166,7 @@ func (s *Store) UpdateClusterTags(name string, update func([]Tag) ([]Tag, error)
 			return err
 		}
 		if rec.Status != StatusActive {
-			return ErrNotFound
+			return ErrClusterInactive
 		}
 		if rec.Tags, err = update(rec.Tags); err != nil {
 			return err

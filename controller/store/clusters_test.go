@@ -63,7 +63,7 @@ func TestDeleteClusterRefusesWhileSomethingHoldsIt(t *testing.T) {
 	}
 }
 
-func TestDeleteClusterOfAMissingOrInactiveClusterIsNotFound(t *testing.T) {
+func TestDeleteClusterOfAMissingClusterIsNotFoundAndOfAnInactiveOneChangesNothing(t *testing.T) {
 	s := openTemp(t)
 	now := time.Unix(1700000000, 0)
 	if _, err := s.DeleteCluster("nope", now); !errors.Is(err, ErrNotFound) {
@@ -72,11 +72,16 @@ func TestDeleteClusterOfAMissingOrInactiveClusterIsNotFound(t *testing.T) {
 	if _, _, err := s.CreateCluster(Cluster{Name: "web"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteCluster("web", now); err != nil {
+	first, err := s.DeleteCluster("web", now)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DeleteCluster("web", now); !errors.Is(err, ErrNotFound) {
-		t.Errorf("delete twice: %v, want ErrNotFound", err)
+	again, err := s.DeleteCluster("web", now.Add(time.Hour))
+	if err != nil || again.Status != StatusInactive || !again.DeletedAt.Equal(*first.DeletedAt) {
+		t.Errorf("delete twice: %+v, %v; want it INACTIVE since the first delete", again, err)
+	}
+	if _, err := s.UpdateClusterTags("web", func(tags []Tag) ([]Tag, error) { return tags, nil }); !errors.Is(err, ErrClusterInactive) {
+		t.Errorf("tag an inactive cluster: %v, want ErrClusterInactive", err)
 	}
 }
 
