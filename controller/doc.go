@@ -24,9 +24,10 @@
 //     CreateCluster now, by RunTask and RegisterContainerInstance later):
 //     DescribeClusters of it before then answers MISSING.
 //   - DeleteCluster makes a cluster INACTIVE; DescribeClusters still shows
-//     it, ListClusters does not, and CreateCluster of the name makes it
-//     ACTIVE afresh; deleting it again answers it as it is. It refuses while the cluster holds container instances
-//     or tasks (store.ErrClusterHasInstances, store.ErrClusterHasTasks).
+//     it, ListClusters does not, deleting it again answers it as it is,
+//     and CreateCluster of the name makes it ACTIVE afresh. It refuses
+//     while the cluster holds container instances or tasks
+//     (store.ErrClusterHasInstances, store.ErrClusterHasTasks).
 //   - Task definitions are validated by package taskdef and stored as
 //     registered; revisions count up per family and are never reused.
 package controller
