@@ -65,7 +65,8 @@ func (c *Controller) DeregisterTaskDefinition(ctx context.Context, in *api.Dereg
 		return nil, err
 	}
 	if rev == 0 {
-		return nil, api.InvalidParameterException("taskDefinition: %q names no revision; deregister FAMILY:REVISION or the ARN of a revision", in.TaskDefinition)
+		// ECS never picks the revision to deregister: the caller names it.
+		return nil, api.ClientException("taskDefinition: %q names no revision; deregister FAMILY:REVISION or the ARN of a revision", in.TaskDefinition)
 	}
 	rec, err := c.store.DeregisterTaskDefinition(family, rev, c.now())
 	if errors.Is(err, store.ErrNotFound) {

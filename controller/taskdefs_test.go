@@ -203,7 +203,7 @@ func TestDeregisterTaskDefinitionRefusesWhatItCannotFind(t *testing.T) {
 	}{
 		{"web:9", api.TypeClient},
 		{"nope:1", api.TypeClient},
-		{"web", api.TypeInvalidParameter}, // a revision is required
+		{"web", api.TypeClient}, // a revision is required
 		{"web:zero", api.TypeInvalidParameter},
 	}
 	client := testClient(t)
@@ -213,6 +213,10 @@ func TestDeregisterTaskDefinitionRefusesWhatItCannotFind(t *testing.T) {
 			_, err := client.DeregisterTaskDefinition(context.Background(), &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(tt.ref)})
 			wantAPIError(t, err, tt.code)
 		})
+	}
+	out, err := client.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web:1")})
+	if err != nil || out.TaskDefinition.Status != types.TaskDefinitionStatusActive {
+		t.Errorf("web:1 after the refused calls: %v, %v; want it ACTIVE still", out, err)
 	}
 }
 
