@@ -35,7 +35,8 @@ func newServerCommand() *cobra.Command {
 store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 --listen says otherwise: POST / takes the ECS API (point the aws CLI or an
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
-is its Prometheus exposition.
+is its Prometheus exposition. The API serves clusters, task definitions and
+their tags so far (docs/api.md); they are kept in the state directory.
 
 It listens beyond loopback only with --token, which every request must then
 carry: as a bearer token, or as the access key ID of the AWS credentials the
