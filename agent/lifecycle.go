@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -697,7 +698,7 @@ func (a *Agent) removeTaskResources(ctx context.Context, arn string) error {
 	}
 	var errs []error
 	for _, c := range list {
-		if err := a.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := a.docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !removedAnyway(err) {
 			errs = append(errs, fmt.Errorf("remove container %s: %w", c.ID[:12], err))
 		}
 	}
@@ -705,4 +706,11 @@ func (a *Agent) removeTaskResources(ctx context.Context, arn string) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// removedAnyway reports whether a failed removal leaves the thing removed
+// all the same: it was gone already, or another agent (a berth run reaping
+// the same dead run's task) is removing it at this moment.
+func removedAnyway(err error) bool {
+	return cerrdefs.IsNotFound(err) || cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
 }

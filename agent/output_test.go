@@ -108,31 +108,9 @@ func checkLines(t *testing.T, out string, count int) {
 	if out == "" {
 		lines = nil
 	}
-	seen := make(map[string]int, len(lines))
-	firstWrong := -1
-	for i, line := range lines {
-		seen[line]++
-		if firstWrong < 0 && (i >= count || line != demo.Line(i+1, count, demo.DefaultLineWidth)) {
-			firstWrong = i
-		}
+	if msg := demo.CompareLines(lines, count); msg != "" {
+		t.Fatal(msg)
 	}
-	if firstWrong < 0 && len(lines) == count {
-		return
-	}
-	missing, repeated := 0, 0
-	for i := 1; i <= count; i++ {
-		switch n := seen[demo.Line(i, count, demo.DefaultLineWidth)]; {
-		case n == 0:
-			missing++
-		case n > 1:
-			repeated += n - 1
-		}
-	}
-	at := "(none)"
-	if firstWrong >= 0 {
-		at = fmt.Sprintf("%d: %.20q", firstWrong+1, lines[firstWrong])
-	}
-	t.Fatalf("got %d lines of %d: %d missing, %d repeated; first line out of place: %s", len(lines), count, missing, repeated, at)
 }
 
 // lineCount lines of 100 bytes are about ten times what the json-file

@@ -292,7 +292,7 @@ func (s *spares) close(ctx context.Context) {
 // cleanup, logging what goes wrong.
 func (a *Agent) removeContainer(ctx context.Context, id string) {
 	err := a.docker.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
-	if err != nil && !cerrdefs.IsNotFound(err) {
+	if err != nil && !removedAnyway(err) {
 		a.cfg.Logf("remove container %s: %v", id, err)
 	}
 }

@@ -64,3 +64,34 @@ func Line(i, count, width int) string {
 	}
 	return num
 }
+
+// CompareLines says how lines differ from the output of `lines COUNT`
+// (of the default width), or "" when each line is there once, in order:
+// tests use it to tell whether a container's output arrived whole.
+func CompareLines(lines []string, count int) string {
+	seen := make(map[string]int, len(lines))
+	firstWrong := -1
+	for i, line := range lines {
+		seen[line]++
+		if firstWrong < 0 && (i >= count || line != Line(i+1, count, DefaultLineWidth)) {
+			firstWrong = i
+		}
+	}
+	if firstWrong < 0 && len(lines) == count {
+		return ""
+	}
+	missing, repeated := 0, 0
+	for i := 1; i <= count; i++ {
+		switch n := seen[Line(i, count, DefaultLineWidth)]; {
+		case n == 0:
+			missing++
+		case n > 1:
+			repeated += n - 1
+		}
+	}
+	at := "none"
+	if firstWrong >= 0 {
+		at = fmt.Sprintf("line %d, %.20q", firstWrong+1, lines[firstWrong])
+	}
+	return fmt.Sprintf("printed %d lines of %d: %d missing, %d repeated; first out of place: %s", len(lines), count, missing, repeated, at)
+}

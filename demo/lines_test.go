@@ -83,3 +83,25 @@ func TestLinesStopsWhenAskedTo(t *testing.T) {
 		t.Errorf("printed all %d lines after being stopped", n)
 	}
 }
+
+func TestCompareLinesSaysWhatIsMissingOrRepeated(t *testing.T) {
+	whole := []string{Line(1, 3, DefaultLineWidth), Line(2, 3, DefaultLineWidth), Line(3, 3, DefaultLineWidth)}
+	tests := []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"every line once, in order", whole, ""},
+		{"a line missing", whole[:2], "printed 2 lines of 3: 1 missing, 0 repeated"},
+		{"a line repeated", append(append([]string{}, whole...), whole[1]), "printed 4 lines of 3: 0 missing, 1 repeated; first out of place: line 4"},
+		{"two lines swapped", []string{whole[1], whole[0], whole[2]}, "0 missing, 0 repeated; first out of place: line 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := CompareLines(tt.lines, 3)
+			if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
+				t.Errorf("CompareLines = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/docker/docker/client"
 	units "github.com/docker/go-units"
 	"github.com/spf13/cobra"
 
@@ -121,11 +122,7 @@ func newImagesEnsureCommand() *cobra.Command {
 }
 
 func runImagesEnsure(ctx context.Context, refs []string, opts imagesEnsureOptions) error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("locate the berth binary: %w", err)
-	}
-	api, err := dockerClient()
+	self, api, err := berthAndEngine()
 	if err != nil {
 		return err
 	}
@@ -187,11 +184,7 @@ rebuilds every image.`,
 }
 
 func runImagesBuild(ctx context.Context, out io.Writer, refs []string) error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("locate the berth binary: %w", err)
-	}
-	api, err := dockerClient()
+	self, api, err := berthAndEngine()
 	if err != nil {
 		return err
 	}
@@ -204,4 +197,18 @@ func runImagesBuild(ctx context.Context, out io.Writer, refs []string) error {
 		fmt.Fprintf(out, "built %s in %s\n", ref, time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// berthAndEngine is the berth binary images are built from (this one) and a
+// client of the engine they are built on.
+func berthAndEngine() (string, client.APIClient, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", nil, fmt.Errorf("locate the berth binary: %w", err)
+	}
+	api, err := dockerClient()
+	if err != nil {
+		return "", nil, err
+	}
+	return self, api, nil
 }

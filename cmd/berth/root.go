@@ -59,6 +59,8 @@ func newRootCommand() *cobra.Command {
 		newPauseCommand(),
 		newImagesCommand(),
 		newServerCommand(),
+		newClusterCommand(),
+		newTaskdefCommand(),
 		newCgroupCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a

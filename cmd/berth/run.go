@@ -354,6 +354,13 @@ func placeLocally(ctx context.Context, docker client.APIClient, arn string, rec 
 		return store.Run{}, fmt.Errorf("docker info: %w", err)
 	}
 	attrs := placement.LocalAttributes(agent.DefaultRegion)
+	// What the agent can do, as the ECS agent registers it: a definition
+	// requiring what berth does not do is placed nowhere.
+	if caps, err := placement.Capabilities(docker.ClientVersion()); err == nil {
+		for k, v := range caps {
+			attrs[k] = v
+		}
+	}
 	for k, v := range extra {
 		attrs[k] = v
 	}

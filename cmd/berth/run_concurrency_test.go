@@ -87,7 +87,7 @@ func (w *lineWatcher) until(text string) bool {
 
 // Berth runs started at the same moment place their tasks on the one local
 // instance in turn: two of them never both take the last of its memory. Of
-// six runs each wanting just under half the engine's memory, at most two
+// thirty runs each wanting just under half the engine's memory, at most two
 // run; every other one is refused with RESOURCE:MEMORY. (Other tests'
 // tasks on the engine can only leave less room, never more.)
 func TestConcurrentRunsNeverOverCommitTheInstancesMemory(t *testing.T) {
@@ -100,7 +100,7 @@ func TestConcurrentRunsNeverOverCommitTheInstancesMemory(t *testing.T) {
 	half := int(info.MemTotal>>20)/2 - 64
 	def := e.file("half.json", fmt.Sprintf(`{"family": "half", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
 	  "memory": %d, "command": ["sleep", "600"]}]}`, half))
-	runs := e.runsAtOnce(6, def)
+	runs := e.runsAtOnce(30, def)
 	started := 0
 	for _, r := range runs {
 		switch {
@@ -115,7 +115,7 @@ func TestConcurrentRunsNeverOverCommitTheInstancesMemory(t *testing.T) {
 	}
 }
 
-// Of five runs at once wanting one static host port, one gets it; the
+// Of thirty runs at once wanting one static host port, one gets it; the
 // others are refused by placement with RESOURCE:PORTS, not by the engine
 // with "address already in use".
 func TestConcurrentRunsWantingOneStaticPortGetItOnce(t *testing.T) {
@@ -130,7 +130,7 @@ func TestConcurrentRunsWantingOneStaticPortGetItOnce(t *testing.T) {
 	def := e.file("port.json", fmt.Sprintf(`{"family": "port", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest",
 	  "memory": 32, "command": ["sleep", "600"], "portMappings": [{"containerPort": 8080, "hostPort": %d}]}]}`, port))
 	started := 0
-	for _, r := range e.runsAtOnce(5, def) {
+	for _, r := range e.runsAtOnce(30, def) {
 		switch {
 		case r.started:
 			started++
@@ -174,5 +174,23 @@ func TestThirtyRunsAtOnceShareTheStateStore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The local instance registers the capabilities of berth's agent, as the
+// ECS agent registers its own: a constraint on one berth has holds, one on
+// what berth does not do (task IAM roles) places the task nowhere.
+func TestTheLocalInstanceRegistersTheAgentsCapabilities(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	def := func(attribute string) string {
+		return e.file(strings.ReplaceAll(attribute, ".", "-")+".json", `{"family": "capable", "placementConstraints": [{"type": "memberOf", "expression": "attribute:`+attribute+` exists"}],
+		  "containerDefinitions": [{"name": "job", "image": "berth/demo:latest", "memory": 16, "command": ["exit", "0"]}]}`)
+	}
+	if out, code := e.run(def("ecs.capability.container-health-check")); code != 0 {
+		t.Errorf("a capability berth has: exit %d:\n%s", code, out)
+	}
+	if out, code := e.run(def("com.amazonaws.ecs.capability.task-iam-role")); code != exitTaskFailedToStart || !strings.Contains(out, "ATTRIBUTE") {
+		t.Errorf("a capability berth lacks: exit %d:\n%s", code, out)
 	}
 }

@@ -54,37 +54,7 @@ func TestRunPrintsEveryLineOfALargeOutputOnceInOrder(t *testing.T) {
 	if len(other) != 1 || !strings.Contains(other[0], "stopped: Essential container in task exited") {
 		t.Errorf("besides the container's output, -q printed %d lines, want only why the task stopped: %.500q", len(other), other)
 	}
-	if msg := compareLines(printed, linesCount); msg != "" {
+	if msg := demo.CompareLines(printed, linesCount); msg != "" {
 		t.Error(msg)
 	}
-}
-
-// compareLines says how lines differ from the output of `demo lines
-// count`, or "" when each line is there once, in order.
-func compareLines(lines []string, count int) string {
-	seen := make(map[string]int, len(lines))
-	firstWrong := -1
-	for i, line := range lines {
-		seen[line]++
-		if firstWrong < 0 && (i >= count || line != demo.Line(i+1, count, demo.DefaultLineWidth)) {
-			firstWrong = i
-		}
-	}
-	if firstWrong < 0 && len(lines) == count {
-		return ""
-	}
-	missing, repeated := 0, 0
-	for i := 1; i <= count; i++ {
-		switch n := seen[demo.Line(i, count, demo.DefaultLineWidth)]; {
-		case n == 0:
-			missing++
-		case n > 1:
-			repeated += n - 1
-		}
-	}
-	at := "none"
-	if firstWrong >= 0 {
-		at = fmt.Sprintf("line %d, %.20q", firstWrong+1, lines[firstWrong])
-	}
-	return fmt.Sprintf("printed %d lines of %d: %d missing, %d repeated; first out of place: %s", len(lines), count, missing, repeated, at)
 }

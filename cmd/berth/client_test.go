@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// fakeServer answers the ECS API as a berth server with two clusters and a
+// family of two revisions would, one page item at a time, so that the
+// commands' paging is exercised.
+func fakeServer(t *testing.T) string {
+	t.Helper()
+	n := api.Namer{Region: "us-east-1", AccountID: "000000000000"}
+	clusters := map[string]api.Cluster{
+		"default": {ClusterName: "default", ClusterArn: n.Cluster("default"), Status: "ACTIVE", RegisteredContainerInstancesCount: 2, RunningTasksCount: 3, PendingTasksCount: 1},
+		"class":   {ClusterName: "class", ClusterArn: n.Cluster("class"), Status: "ACTIVE", Tags: []taskdef.Tag{{Key: "course", Value: "ecs-101"}}},
+	}
+	registered := time.Now().Add(-2*time.Hour - time.Minute)
+	memory, reservation, port := 128, 64, 8080
+	web := func(rev int) *api.TaskDefinition {
+		return &api.TaskDefinition{
+			TaskDefinition: taskdef.TaskDefinition{Family: "web", NetworkMode: "awsvpc", CPU: "256", Memory: "512",
+				RequiresCompatibilities: []string{"EC2", "FARGATE"},
+				ContainerDefinitions: []taskdef.ContainerDefinition{{Name: "app", Image: "berth/demo:latest", CPU: 128, Memory: &memory, MemoryReservation: &reservation,
+					PortMappings: []taskdef.PortMapping{{ContainerPort: &port}}}}},
+			TaskDefinitionArn: n.TaskDefinition("web", rev), Revision: int32(rev), Status: "ACTIVE",
+			Compatibilities: []string{"EC2", "FARGATE"}, RegisteredAt: api.Time(registered),
+		}
+	}
+	mux := api.NewMux(nil)
+	api.Handle(mux, "ListClusters", func(ctx context.Context, in *api.ListClustersInput) (*api.ListClustersOutput, error) {
+		if in.NextToken == "" {
+			return &api.ListClustersOutput{ClusterArns: []string{n.Cluster("class")}, NextToken: "page-2"}, nil
+		}
+		return &api.ListClustersOutput{ClusterArns: []string{n.Cluster("default")}}, nil
+	})
+	api.Handle(mux, "DescribeClusters", func(ctx context.Context, in *api.DescribeClustersInput) (*api.DescribeClustersOutput, error) {
+		out := &api.DescribeClustersOutput{Clusters: []api.Cluster{}, Failures: []api.Failure{}}
+		for _, ref := range in.Clusters {
+			name, err := api.ClusterName(ref)
+			if err != nil {
+				return nil, err
+			}
+			if cl, ok := clusters[name]; ok {
+				out.Clusters = append(out.Clusters, cl)
+			} else {
+				out.Failures = append(out.Failures, api.Failure{Arn: n.Cluster(name), Reason: "MISSING"})
+			}
+		}
+		return out, nil
+	})
+	api.Handle(mux, "CreateCluster", func(ctx context.Context, in *api.CreateClusterInput) (*api.CreateClusterOutput, error) {
+		return &api.CreateClusterOutput{Cluster: &api.Cluster{ClusterName: in.ClusterName, ClusterArn: n.Cluster(in.ClusterName), Status: "ACTIVE"}}, nil
+	})
+	api.Handle(mux, "DeleteCluster", func(ctx context.Context, in *api.DeleteClusterInput) (*api.DeleteClusterOutput, error) {
+		return nil, &api.Error{Type: api.TypeClusterContainsTasks, Message: "The Cluster cannot be deleted while Tasks are active."}
+	})
+	api.Handle(mux, "ListTaskDefinitions", func(ctx context.Context, in *api.ListTaskDefinitionsInput) (*api.ListTaskDefinitionsOutput, error) {
+		if in.NextToken == "" {
+			return &api.ListTaskDefinitionsOutput{TaskDefinitionArns: []string{n.TaskDefinition("web", 2)}, NextToken: "page-2"}, nil
+		}
+		return &api.ListTaskDefinitionsOutput{TaskDefinitionArns: []string{n.TaskDefinition("web", 1)}}, nil
+	})
+	api.Handle(mux, "DescribeTaskDefinition", func(ctx context.Context, in *api.DescribeTaskDefinitionInput) (*api.DescribeTaskDefinitionOutput, error) {
+		return &api.DescribeTaskDefinitionOutput{TaskDefinition: web(2), Tags: []taskdef.Tag{{Key: "team", Value: "web"}}}, nil
+	})
+	api.Handle(mux, "RegisterTaskDefinition", func(ctx context.Context, in *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionOutput, error) {
+		td := web(3)
+		td.Family, td.TaskDefinitionArn = in.Family, n.TaskDefinition(in.Family, 3)
+		return &api.RegisterTaskDefinitionOutput{TaskDefinition: td}, nil
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// The client commands print tables a person reads, the API's own shapes
+// with -o json, and ECS's error in one line.
+func TestClientCommandsPrintWhatTheServerSays(t *testing.T) {
+	t.Setenv("BERTH_STATE_DIR", t.TempDir())
+	endpoint := fakeServer(t)
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"cluster-list", []string{"cluster", "list"}},
+		{"cluster-describe", []string{"cluster", "describe", "class", "nowhere"}},
+		{"cluster-create", []string{"cluster", "create", "class", "--tag", "course=ecs-101"}},
+		{"cluster-delete-refused", []string{"cluster", "delete", "default"}},
+		{"taskdef-list", []string{"taskdef", "list"}},
+		{"taskdef-describe", []string{"taskdef", "describe", "web"}},
+		{"taskdef-register", []string{"taskdef", "register", filepath.Join("..", "..", "examples", "one-shot-job.json")}},
+		{"taskdef-list-json", []string{"taskdef", "list", "-o", "json"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, msg, code := executeRoot(append(tt.args, "--endpoint", endpoint))
+			got := fmt.Sprintf("$ berth %s\n%s", strings.Join(quoteArgs(tt.args), " "), stdout)
+			if msg != "" {
+				got += "berth: " + msg + "\n"
+			}
+			got += fmt.Sprintf("exit status %d\n", code)
+			checkGolden(t, filepath.Join("testdata", "client-"+tt.name+".golden"), got)
+		})
+	}
+}
+
+// With no server at the endpoint, a client command says so in one line,
+// with the command that starts one, and exits 1.
+func TestClientCommandsSayWhenNoServerAnswers(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	t.Setenv("BERTH_ENDPOINT", addr)
+	for _, args := range [][]string{{"cluster", "list"}, {"taskdef", "describe", "web"}} {
+		stdout, msg, code := executeRoot(args)
+		if code != exitFailure || stdout != "" || strings.Count(msg, "\n") != 0 ||
+			!strings.HasPrefix(msg, "no berth server answers at http://"+addr) || !strings.HasSuffix(msg, "start one with: berth server") {
+			t.Errorf("berth %s: exit %d, %q, stdout %q", strings.Join(args, " "), code, msg, stdout)
+		}
+	}
+}

@@ -1,0 +1,206 @@
+// Package client calls a berth server's ECS API, for the berth CLI: the
+// same operations, shapes and errors the aws CLI and the SDKs use, over
+// the same wire (controller/api).
+//
+//	berth cluster list ─► Client.Call("ListClusters", in, &out)
+//	    POST ENDPOINT/  X-Amz-Target: AmazonEC2ContainerServiceV20141113.ListClusters
+//	    200 ─► out decoded
+//	    4xx/5xx {"__type", "message"} ─► *api.Error
+//	    nothing answers ─► *UnreachableError
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/server"
+)
+
+// EnvEndpoint names the server when no endpoint is given.
+const EnvEndpoint = "BERTH_ENDPOINT"
+
+// targetPrefix is what the ECS API's X-Amz-Target starts with.
+const targetPrefix = "AmazonEC2ContainerServiceV20141113."
+
+// maxAnswer bounds how much of an answer is read: the largest, a page of
+// 100 described tasks, is far below it.
+const maxAnswer = 64 << 20
+
+// Endpoint is the server's base URL: flag when given, else $BERTH_ENDPOINT,
+// else the server's default address. A bare HOST:PORT gets http://.
+func Endpoint(flag string) string {
+	e := flag
+	if e == "" {
+		e = os.Getenv(EnvEndpoint)
+	}
+	if e == "" {
+		e = server.DefaultListen
+	}
+	if !strings.Contains(e, "://") {
+		e = "http://" + e
+	}
+	return strings.TrimSuffix(e, "/")
+}
+
+// Client is a berth server's ECS API.
+type Client struct {
+	endpoint string
+	token    string
+	http     *http.Client
+}
+
+// New returns a client of the server at endpoint (see Endpoint); token,
+// when set, goes with every request as a bearer token.
+func New(endpoint, token string) *Client {
+	return &Client{endpoint: endpoint, token: token, http: &http.Client{Timeout: 2 * time.Minute}}
+}
+
+// UnreachableError is a server that did not answer at all.
+type UnreachableError struct {
+	Endpoint string
+	Err      error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("no berth server answers at %s (%v); start one with: berth server", e.Endpoint, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Call runs operation op with input in and decodes its output into out.
+// An error the server answers is an *api.Error; a server that does not
+// answer, an *UnreachableError.
+func (c *Client) Call(ctx context.Context, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("%s: encode the input: %w", op, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", targetPrefix+op)
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("%s: %w", op, ctx.Err())
+		}
+		return &UnreachableError{Endpoint: c.endpoint, Err: errors.Unwrap(err)}
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("%s: read the answer: %w", op, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return answerError(resp.StatusCode, answer)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("%s: the server's answer does not read as its output: %w", op, err)
+	}
+	return nil
+}
+
+// answerError reads an ECS error answer. An answer not in ECS's shape
+// (a proxy's page, say) still says its status.
+func answerError(status int, answer []byte) error {
+	var shape struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+		Upper   string `json:"Message"`
+	}
+	if json.Unmarshal(answer, &shape) != nil || shape.Type == "" {
+		return &api.Error{Type: fmt.Sprintf("HTTP %d", status), Message: strings.TrimSpace(string(answer))}
+	}
+	if shape.Message == "" {
+		shape.Message = shape.Upper
+	}
+	// The AWS JSON protocol may qualify the type: "prefix#Name".
+	if i := strings.LastIndexByte(shape.Type, '#'); i >= 0 {
+		shape.Type = shape.Type[i+1:]
+	}
+	return &api.Error{Type: shape.Type, Message: shape.Message}
+}
+
+// call is Call for a typed operation.
+func call[In, Out any](ctx context.Context, c *Client, op string, in *In) (*Out, error) {
+	out := new(Out)
+	if err := c.Call(ctx, op, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateCluster creates a cluster.
+func (c *Client) CreateCluster(ctx context.Context, in *api.CreateClusterInput) (*api.CreateClusterOutput, error) {
+	return call[api.CreateClusterInput, api.CreateClusterOutput](ctx, c, "CreateCluster", in)
+}
+
+// DeleteCluster deletes a cluster.
+func (c *Client) DeleteCluster(ctx context.Context, in *api.DeleteClusterInput) (*api.DeleteClusterOutput, error) {
+	return call[api.DeleteClusterInput, api.DeleteClusterOutput](ctx, c, "DeleteCluster", in)
+}
+
+// DescribeClusters describes clusters.
+func (c *Client) DescribeClusters(ctx context.Context, in *api.DescribeClustersInput) (*api.DescribeClustersOutput, error) {
+	return call[api.DescribeClustersInput, api.DescribeClustersOutput](ctx, c, "DescribeClusters", in)
+}
+
+// ListClusters lists one page of cluster ARNs.
+func (c *Client) ListClusters(ctx context.Context, in *api.ListClustersInput) (*api.ListClustersOutput, error) {
+	return call[api.ListClustersInput, api.ListClustersOutput](ctx, c, "ListClusters", in)
+}
+
+// RegisterTaskDefinition registers a task definition.
+func (c *Client) RegisterTaskDefinition(ctx context.Context, in *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionOutput, error) {
+	return call[api.RegisterTaskDefinitionInput, api.RegisterTaskDefinitionOutput](ctx, c, "RegisterTaskDefinition", in)
+}
+
+// DeregisterTaskDefinition deregisters a task definition revision.
+func (c *Client) DeregisterTaskDefinition(ctx context.Context, in *api.DeregisterTaskDefinitionInput) (*api.DeregisterTaskDefinitionOutput, error) {
+	return call[api.DeregisterTaskDefinitionInput, api.DeregisterTaskDefinitionOutput](ctx, c, "DeregisterTaskDefinition", in)
+}
+
+// DescribeTaskDefinition describes a task definition revision.
+func (c *Client) DescribeTaskDefinition(ctx context.Context, in *api.DescribeTaskDefinitionInput) (*api.DescribeTaskDefinitionOutput, error) {
+	return call[api.DescribeTaskDefinitionInput, api.DescribeTaskDefinitionOutput](ctx, c, "DescribeTaskDefinition", in)
+}
+
+// ListTaskDefinitions lists one page of task definition ARNs.
+func (c *Client) ListTaskDefinitions(ctx context.Context, in *api.ListTaskDefinitionsInput) (*api.ListTaskDefinitionsOutput, error) {
+	return call[api.ListTaskDefinitionsInput, api.ListTaskDefinitionsOutput](ctx, c, "ListTaskDefinitions", in)
+}
+
+// AllPages calls page with "" and then each next token page returns, until
+// it returns none, and gathers the items.
+func AllPages[T any](page func(token string) ([]T, string, error)) ([]T, error) {
+	var all []T
+	token := ""
+	for {
+		items, next, err := page(token)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" {
+			return all, nil
+		}
+		token = next
+	}
+}

@@ -1,0 +1,164 @@
+// Package cost estimates what ECS tasks would cost on AWS, so that a class
+// sees money accrue as tasks run. It charges each launch type by AWS's
+// rule:
+//
+//	Fargate       the task's size (vCPU, GB of memory, ephemeral storage
+//	              beyond the 20 GB included) for its running time, from the
+//	              start of its image pull to its end, per second with a
+//	              one-minute minimum; Fargate Spot at its own, lower rates
+//	EC2           the registered instance's time, busy or idle, per second
+//	              with a one-minute minimum, at its on-demand hourly price;
+//	              the tasks on it cost nothing more
+//
+// The prices are a table (Default) that a user may override with a JSON
+// file (Load); the defaults say where and when they were taken.
+package cost
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Prices is a price table for one region, in US dollars.
+type Prices struct {
+	Region string `json:"region"`
+	// TakenOn says when the prices were read, as YYYY-MM.
+	TakenOn string `json:"takenOn"`
+	// Source says where they were read.
+	Source string `json:"source"`
+
+	FargateVCPUHour     float64 `json:"fargateVCPUHour"`
+	FargateGBHour       float64 `json:"fargateGBHour"`
+	FargateSpotVCPUHour float64 `json:"fargateSpotVCPUHour"`
+	FargateSpotGBHour   float64 `json:"fargateSpotGBHour"`
+	// FargateStorageGBHour is charged for ephemeral storage beyond the
+	// IncludedStorageGB every Fargate task has.
+	FargateStorageGBHour float64 `json:"fargateStorageGBHour"`
+	// EC2Hour is the on-demand price of an hour of each instance type.
+	EC2Hour map[string]float64 `json:"ec2Hour"`
+}
+
+// IncludedStorageGB is the ephemeral storage a Fargate task has at no
+// charge.
+const IncludedStorageGB = 20
+
+// minimumBilled is the least time AWS bills a Fargate task or a Linux
+// instance for.
+const minimumBilled = time.Minute
+
+// Default is the price table berth uses unless told otherwise: us-east-1,
+// Linux on x86, on-demand. Fargate Spot varies with spare capacity ("up
+// to 70%" below on-demand); berth takes 70% off.
+func Default() Prices {
+	return Prices{
+		Region:               "us-east-1",
+		TakenOn:              "2026-01",
+		Source:               "AWS's public price list for Fargate and EC2 on-demand, Linux/x86, as copied by third parties in 2026",
+		FargateVCPUHour:      0.04048,
+		FargateGBHour:        0.004445,
+		FargateSpotVCPUHour:  0.012144,
+		FargateSpotGBHour:    0.0013335,
+		FargateStorageGBHour: 0.000111,
+		EC2Hour: map[string]float64{
+			"t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832, "t3.xlarge": 0.1664, "t3.2xlarge": 0.3328,
+			"m5.large": 0.096, "m5.xlarge": 0.192, "m5.2xlarge": 0.384, "m5.4xlarge": 0.768,
+			"c5.large": 0.085, "c5.xlarge": 0.17, "c5.2xlarge": 0.34, "c5.4xlarge": 0.68,
+			"r5.large": 0.126, "r5.xlarge": 0.252, "r5.2xlarge": 0.504,
+		},
+	}
+}
+
+// Load reads a price table in JSON over the defaults: a member given
+// replaces the default (decoding into the default table does exactly
+// that), an instance type given is added or replaced. An unknown member or
+// a negative price is refused, naming it.
+func Load(r io.Reader) (Prices, error) {
+	p := Default()
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Prices{}, fmt.Errorf("price table: %w", err)
+	}
+	prices := map[string]float64{
+		"fargateVCPUHour": p.FargateVCPUHour, "fargateGBHour": p.FargateGBHour,
+		"fargateSpotVCPUHour": p.FargateSpotVCPUHour, "fargateSpotGBHour": p.FargateSpotGBHour,
+		"fargateStorageGBHour": p.FargateStorageGBHour,
+	}
+	for name, price := range p.EC2Hour {
+		prices["ec2Hour."+name] = price
+	}
+	for name, price := range prices {
+		if price < 0 || math.IsNaN(price) || math.IsInf(price, 0) {
+			return Prices{}, fmt.Errorf("price table: %s must be a price of zero or more; got %v", name, price)
+		}
+	}
+	return p, nil
+}
+
+// FargateTask is a Fargate task's size and time.
+type FargateTask struct {
+	CPU       int // units, 1024 per vCPU
+	MemoryMiB int
+	// StorageGB is its ephemeral storage; 0 means the included 20.
+	StorageGB int
+	Spot      bool
+	// From the start of its image pull to its end (now, for a task still
+	// running).
+	Start, End time.Time
+}
+
+// billed is the time AWS bills for: per second, rounded up, at least a
+// minute.
+func billed(start, end time.Time) time.Duration {
+	secs := math.Ceil(max(end.Sub(start), 0).Seconds())
+	return max(time.Duration(secs)*time.Second, minimumBilled)
+}
+
+// Fargate is what a Fargate task costs.
+func (p Prices) Fargate(t FargateTask) float64 {
+	vcpuRate, gbRate := p.FargateVCPUHour, p.FargateGBHour
+	if t.Spot {
+		vcpuRate, gbRate = p.FargateSpotVCPUHour, p.FargateSpotGBHour
+	}
+	perHour := float64(t.CPU)/1024*vcpuRate + float64(t.MemoryMiB)/1024*gbRate
+	if extra := t.StorageGB - IncludedStorageGB; extra > 0 {
+		perHour += float64(extra) * p.FargateStorageGBHour
+	}
+	return perHour * billed(t.Start, t.End).Hours()
+}
+
+// ErrUnknownInstanceType is an instance type the table has no price for.
+var ErrUnknownInstanceType = errors.New("no price for the instance type")
+
+// Instance is a container instance's type and registered time.
+type Instance struct {
+	InstanceType string
+	// From its registration to its deregistration (now, for one still
+	// registered).
+	Start, End time.Time
+}
+
+// EC2 is what a container instance costs, busy or idle.
+func (p Prices) EC2(in Instance) (float64, error) {
+	price, ok := p.EC2Hour[strings.ToLower(in.InstanceType)]
+	if !ok {
+		return 0, fmt.Errorf("%w %q (the table has %s; add it to the price table)", ErrUnknownInstanceType, in.InstanceType, strings.Join(p.InstanceTypes(), ", "))
+	}
+	return price * billed(in.Start, in.End).Hours(), nil
+}
+
+// InstanceTypes lists the instance types the table prices, sorted.
+func (p Prices) InstanceTypes() []string {
+	out := make([]string, 0, len(p.EC2Hour))
+	for n := range p.EC2Hour {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,69 @@
+package cost
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-12 }
+
+// Figures worked out by hand from the default table.
+func TestFargateIsChargedByTheTasksSizeAndTime(t *testing.T) {
+	p := Default()
+	tests := []struct {
+		name string
+		task FargateTask
+		want float64
+	}{
+		// 90 s × (0.25 vCPU × 0.04048 + 0.5 GB × 0.004445) per hour
+		{"0.25 vCPU and 512 MiB for 90 s", FargateTask{CPU: 256, MemoryMiB: 512, Start: t0, End: t0.Add(90 * time.Second)}, 0.025 * (0.25*0.04048 + 0.5*0.004445)},
+		{"a task of 10 s is billed a minute", FargateTask{CPU: 256, MemoryMiB: 512, Start: t0, End: t0.Add(10 * time.Second)}, (60.0 / 3600) * (0.25*0.04048 + 0.5*0.004445)},
+		{"part of a second is billed as a whole one", FargateTask{CPU: 1024, MemoryMiB: 2048, Start: t0, End: t0.Add(90*time.Second + time.Millisecond)}, (91.0 / 3600) * (0.04048 + 2*0.004445)},
+		{"storage beyond 20 GB", FargateTask{CPU: 1024, MemoryMiB: 2048, StorageGB: 50, Start: t0, End: t0.Add(time.Hour)}, 0.04048 + 2*0.004445 + 30*0.000111},
+		{"on Spot", FargateTask{CPU: 1024, MemoryMiB: 2048, Spot: true, Start: t0, End: t0.Add(time.Hour)}, 0.012144 + 2*0.0013335},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.Fargate(tt.task); !near(got, tt.want) {
+				t.Errorf("$%.10f, want $%.10f", got, tt.want)
+			}
+		})
+	}
+}
+
+// One instance for an hour costs its hourly price, whatever it runs: the
+// two tasks on it add nothing.
+func TestEC2IsChargedByTheInstancesTimeBusyOrIdle(t *testing.T) {
+	p := Default()
+	got, err := p.EC2(Instance{InstanceType: "m5.large", Start: t0, End: t0.Add(time.Hour)})
+	if err != nil || !near(got, 0.096) {
+		t.Errorf("an m5.large for an hour: $%v, %v; want $0.096", got, err)
+	}
+	if got, _ := p.EC2(Instance{InstanceType: "t3.medium", Start: t0, End: t0.Add(20 * time.Second)}); !near(got, 0.0416/60) {
+		t.Errorf("a t3.medium for 20 s: $%v, want a minute's $%v", got, 0.0416/60)
+	}
+	if _, err := p.EC2(Instance{InstanceType: "p4d.24xlarge", Start: t0, End: t0.Add(time.Hour)}); !errors.Is(err, ErrUnknownInstanceType) || !strings.Contains(err.Error(), "m5.large") {
+		t.Errorf("an instance type without a price: %v", err)
+	}
+}
+
+func TestAPriceTableOverridesTheDefaults(t *testing.T) {
+	p, err := Load(strings.NewReader(`{"region": "eu-west-1", "fargateVCPUHour": 0.04456, "ec2Hour": {"m5.large": 0.107, "m6i.large": 0.107}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Region != "eu-west-1" || p.FargateVCPUHour != 0.04456 || p.FargateGBHour != Default().FargateGBHour ||
+		p.EC2Hour["m5.large"] != 0.107 || p.EC2Hour["m6i.large"] != 0.107 || p.EC2Hour["c5.large"] != 0.085 {
+		t.Errorf("overridden table: %+v", p)
+	}
+	for _, bad := range []string{`{"fargateCPUHour": 1}`, `{"fargateGBHour": -1}`, `{"ec2Hour": {"m5.large": -0.1}}`, `[]`} {
+		if _, err := Load(strings.NewReader(bad)); err == nil {
+			t.Errorf("Load(%s) took it", bad)
+		}
+	}
+}
