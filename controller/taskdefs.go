@@ -52,11 +52,6 @@ func validate(def *taskdef.TaskDefinition) error {
 	return api.ClientException("%s", strings.Join(msgs, "; "))
 }
 
-// errNoTaskDefinition is ECS's answer for a definition it does not have.
-func errNoTaskDefinition(format string) *api.Error {
-	return api.ClientException(format)
-}
-
 // DeregisterTaskDefinition makes a revision INACTIVE; it keeps its
 // revision number, which is never given again.
 func (c *Controller) DeregisterTaskDefinition(ctx context.Context, in *api.DeregisterTaskDefinitionInput) (*api.DeregisterTaskDefinitionOutput, error) {
@@ -70,7 +65,7 @@ func (c *Controller) DeregisterTaskDefinition(ctx context.Context, in *api.Dereg
 	}
 	rec, err := c.store.DeregisterTaskDefinition(family, rev, c.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoTaskDefinition("The specified task definition does not exist.")
+		return nil, api.ClientException("The specified task definition does not exist.")
 	}
 	if err != nil {
 		return nil, err
@@ -95,7 +90,7 @@ func (c *Controller) DescribeTaskDefinition(ctx context.Context, in *api.Describ
 	}
 	rec, err := c.store.TaskDefinition(family, rev)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, errNoTaskDefinition("Unable to describe task definition.")
+		return nil, api.ClientException("Unable to describe task definition.")
 	}
 	if err != nil {
 		return nil, err
