@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/server"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/metrics"
@@ -32,7 +36,8 @@ func newServerCommand() *cobra.Command {
 store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 --listen says otherwise: POST / takes the ECS API (point the aws CLI or an
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
-is its Prometheus exposition.
+is its Prometheus exposition. The API serves clusters, task definitions and
+their tags so far (docs/api.md); they are kept in the state directory.
 
 It listens beyond loopback only with --token, which every request must then
 carry: as a bearer token, or as the access key ID of the AWS credentials the
@@ -40,7 +45,7 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 		Example: "  berth server\n  berth server --listen 0.0.0.0:3185 --token \"$(openssl rand -hex 16)\"",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
-			return runServer(cmd.Context(), cmd.OutOrStdout(), opts)
+			return runServer(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), opts)
 		}),
 	}
 	f := cmd.Flags()
@@ -50,7 +55,7 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 	return cmd
 }
 
-func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
+func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) error {
 	if err := server.CheckListen(opts.listen, opts.token); err != nil {
 		return usageError("--listen: %v", err)
 	}
@@ -70,6 +75,7 @@ func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
 		Token:    opts.token,
 		Registry: metrics.New(nil, nil).Registry,
 		Logf:     func(format string, args ...any) { fmt.Fprintf(out, "berth server: "+format+"\n", args...) },
+		NewAPI:   newServerAPI(errOut),
 	})
 	if err != nil {
 		return err
@@ -80,4 +86,15 @@ func runServer(ctx context.Context, out io.Writer, opts serverOptions) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// newServerAPI serves the controller's operations on the server's store;
+// the ECS API's own failures (a ServerException, a panic) are logged to
+// errOut.
+func newServerAPI(errOut io.Writer) func(st *store.Store) http.Handler {
+	return func(st *store.Store) http.Handler {
+		mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
+		controller.New(st, controller.Options{}).Register(mux)
+		return mux
+	}
 }

@@ -62,6 +62,10 @@ type Config struct {
 	// API serves the ECS API at POST /; nil answers every call with
 	// ECS's error for an unknown operation.
 	API http.Handler
+	// NewAPI, when set, makes the API on the store the server has just
+	// opened (the controller keeps its state there); it takes the place
+	// of API.
+	NewAPI func(st *store.Store) http.Handler
 	// Registry holds the metrics /metrics exposes; nil makes an empty one.
 	Registry *prometheus.Registry
 	// Logf receives what the server cannot return as an error; nil
@@ -136,6 +140,9 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	st, err := store.OpenContext(ctx, filepath.Join(cfg.StateDir, "state.db"))
 	if err != nil {
 		return nil, err
+	}
+	if cfg.NewAPI != nil {
+		cfg.API = cfg.NewAPI(st)
 	}
 	l, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -36,6 +36,19 @@ type TaskDefinition struct {
 	RegisteredAt   time.Time              `json:"registeredAt"`
 	DeregisteredAt *time.Time             `json:"deregisteredAt,omitempty"`
 	Definition     taskdef.TaskDefinition `json:"definition"`
+	// Tags are the revision's tags. RegisterTaskDefinition moves the
+	// definition's own tags here, where TagResource changes them; records
+	// of berth run keep theirs in Definition (see TagList).
+	Tags []Tag `json:"tags,omitempty"`
+}
+
+// TagList is the revision's tags: Tags, or the definition's own for a
+// record that never had them moved.
+func (t TaskDefinition) TagList() []Tag {
+	if t.Tags != nil {
+		return t.Tags
+	}
+	return t.Definition.Tags
 }
 
 // Name is the family:revision form ECS uses.
@@ -48,12 +61,15 @@ func revisionKey(family string, revision int) []byte {
 	return binary.BigEndian.AppendUint32(k, uint32(revision))
 }
 
-// RegisterTaskDefinition stores def as the next revision of its family.
+// RegisterTaskDefinition stores def as the next revision of its family,
+// its tags on the record beside it.
 func (s *Store) RegisterTaskDefinition(def taskdef.TaskDefinition, now time.Time) (TaskDefinition, error) {
 	var rec TaskDefinition
+	tags := def.Tags
+	def.Tags = nil
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		rev := latestRevision(tx, def.Family) + 1
-		rec = TaskDefinition{Family: def.Family, Revision: rev, Status: StatusActive, RegisteredAt: now.UTC(), Definition: def}
+		rec = TaskDefinition{Family: def.Family, Revision: rev, Status: StatusActive, RegisteredAt: now.UTC(), Definition: def, Tags: tags}
 		return putTaskDefinition(tx, rec)
 	})
 	if err != nil {
@@ -133,12 +149,41 @@ func (s *Store) DeregisterTaskDefinition(family string, revision int, now time.T
 		if rec, err = getTaskDefinition(tx, family, revision); err != nil {
 			return err
 		}
+		if rec.Status != StatusActive {
+			return nil // deregistered already: it keeps its first deregisteredAt
+		}
 		at := now.UTC()
 		rec.Status, rec.DeregisteredAt = StatusInactive, &at
 		return putTaskDefinition(tx, rec)
 	})
 	if err != nil {
 		return TaskDefinition{}, fmt.Errorf("deregister task definition %s:%d: %w", family, revision, err)
+	}
+	return rec, nil
+}
+
+// UpdateTaskDefinitionTags replaces the tags of family:revision with what
+// update makes of them (it gets TagList), in one transaction; an error of
+// update is returned as it is and nothing changes.
+func (s *Store) UpdateTaskDefinitionTags(family string, revision int, update func([]Tag) ([]Tag, error)) (TaskDefinition, error) {
+	var rec TaskDefinition
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if rec, err = getTaskDefinition(tx, family, revision); err != nil {
+			return err
+		}
+		tags, err := update(rec.TagList())
+		if err != nil {
+			return err
+		}
+		if tags == nil {
+			tags = []Tag{} // kept apart from the definition's own, even when none
+		}
+		rec.Tags, rec.Definition.Tags = tags, nil
+		return putTaskDefinition(tx, rec)
+	})
+	if err != nil {
+		return TaskDefinition{}, fmt.Errorf("tag task definition %s:%d: %w", family, revision, err)
 	}
 	return rec, nil
 }

@@ -1,0 +1,33 @@
+// Package controller is berth's controller core: it owns the desired state
+// of clusters and task definitions (and, as they come, container instances
+// and tasks), kept in the store, and does ECS's operations on it. The ECS
+// API is a thin adapter over it: Register puts its methods on an api.Mux,
+// which decodes each request into the operation's input and writes its
+// output or error as ECS does.
+//
+//	aws ecs … / AWS SDK ─► api.Mux ─► Controller.CreateCluster(ctx, *api.CreateClusterInput)
+//	                                      │ checks ECS's rules (names, tags, settings)
+//	                                      ▼
+//	                                  store.CreateCluster ─ one bbolt transaction
+//
+// Every change is one store transaction, so concurrent requests never see
+// half of one, and a restarted server reads everything back from the store.
+//
+// The methods take and return the shapes of package api and fail with its
+// *api.Error values (ClusterNotFoundException, ClientException …), made
+// here from the store's sentinel errors; any other error is berth's own
+// fault and reaches the client as a ServerException.
+//
+// What ECS does and berth follows:
+//   - CreateCluster is idempotent on the name; no name means "default".
+//     The default cluster is not there until it is created (by
+//     CreateCluster now, by RunTask and RegisterContainerInstance later):
+//     DescribeClusters of it before then answers MISSING.
+//   - DeleteCluster makes a cluster INACTIVE; DescribeClusters still shows
+//     it, ListClusters does not, deleting it again answers it as it is,
+//     and CreateCluster of the name makes it ACTIVE afresh. It refuses
+//     while the cluster holds container instances or tasks
+//     (store.ErrClusterHasInstances, store.ErrClusterHasTasks).
+//   - Task definitions are validated by package taskdef and stored as
+//     registered; revisions count up per family and are never reused.
+package controller

@@ -1,0 +1,185 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/store"
+)
+
+// ECS's rules for tags (the model and the tagging guide): at most 50 a
+// resource, keys of 1–128 characters, values of up to 256, both of
+// letters, numbers, spaces and + - = . _ : / @, and no key beginning with
+// aws:, which AWS keeps for itself.
+const (
+	maxTags        = 50
+	maxTagKeyLen   = 128
+	maxTagValueLen = 256
+)
+
+var tagText = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+// checkTags applies ECS's rules to the tags of a request; member names
+// them in the message.
+func checkTags(member string, tags []api.Tag) error {
+	if len(tags) > maxTags {
+		return api.InvalidParameterException("%s: %d tags given; a resource has at most %d", member, len(tags), maxTags)
+	}
+	for i, t := range tags {
+		if err := checkTagKey(member, i, t.Key); err != nil {
+			return err
+		}
+		if utf8.RuneCountInString(t.Value) > maxTagValueLen || !tagText.MatchString(t.Value) {
+			return api.InvalidParameterException("%s[%d].value: a tag value is up to %d letters, numbers, spaces and + - = . _ : / @", member, i, maxTagValueLen)
+		}
+	}
+	return nil
+}
+
+func checkTagKey(member string, i int, key string) error {
+	n := utf8.RuneCountInString(key)
+	switch {
+	case n == 0 || n > maxTagKeyLen || !tagText.MatchString(key):
+		return api.InvalidParameterException("%s[%d].key: a tag key is 1 to %d letters, numbers, spaces and + - = . _ : / @", member, i, maxTagKeyLen)
+	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+		return api.InvalidParameterException("%s[%d].key: %q begins with aws:, which is reserved for AWS use", member, i, key)
+	}
+	return nil
+}
+
+// mergeTags sets each of add on tags, replacing the value of a key there
+// already, as TagResource does.
+func mergeTags(tags, add []api.Tag) ([]api.Tag, error) {
+	out := slices.Clone(tags)
+	for _, t := range add {
+		if i := slices.IndexFunc(out, func(o api.Tag) bool { return o.Key == t.Key }); i >= 0 {
+			out[i].Value = t.Value
+			continue
+		}
+		out = append(out, t)
+	}
+	if len(out) > maxTags {
+		return nil, api.InvalidParameterException("tags: the resource would have %d tags; a resource has at most %d", len(out), maxTags)
+	}
+	return out, nil
+}
+
+// taggable is a resource named by the resourceArn of a tagging call.
+type taggable struct {
+	cluster  string // the cluster's name, or
+	family   string // the task definition's family and revision
+	revision int
+}
+
+// readResourceARN reads the resourceArn of a tagging call: the ARN of a
+// cluster or of a task definition revision. Other ECS resources are not
+// kept by berth yet, so none of them exists.
+func readResourceARN(ref string) (taggable, error) {
+	a, err := api.ParseARN(ref)
+	if err != nil || a.Service != "ecs" {
+		return taggable{}, api.InvalidParameterException("resourceArn: %q is not the ARN of an ECS resource", ref)
+	}
+	kind, _, _ := strings.Cut(a.Resource, "/")
+	switch kind {
+	case "cluster":
+		name, err := api.ClusterName(ref)
+		return taggable{cluster: name}, err
+	case "task-definition":
+		family, rev, err := api.TaskDefinitionRef(ref)
+		return taggable{family: family, revision: rev}, err
+	case "task", "container-instance", "service", "capacity-provider", "task-set":
+		return taggable{}, api.ResourceNotFoundException("The specified resource could not be found: berth keeps no %s of that ARN", strings.ReplaceAll(kind, "-", " "))
+	default:
+		return taggable{}, api.InvalidParameterException("resourceArn: %q is not the ARN of a taggable ECS resource", ref)
+	}
+}
+
+// updateTags changes the tags of the resource ref names.
+func (c *Controller) updateTags(ref string, update func([]api.Tag) ([]api.Tag, error)) ([]api.Tag, error) {
+	r, err := readResourceARN(ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.cluster != "" {
+		rec, err := c.store.UpdateClusterTags(r.cluster, update)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, api.ClusterNotFoundException("")
+		case errors.Is(err, store.ErrClusterInactive):
+			return nil, api.InvalidParameterException("The specified cluster is inactive. Specify an active cluster and try again.")
+		}
+		return rec.Tags, err
+	}
+	rec, err := c.store.UpdateTaskDefinitionTags(r.family, r.revision, update)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, api.ResourceNotFoundException("The specified resource could not be found: no task definition %s:%d", r.family, r.revision)
+	}
+	return rec.TagList(), err
+}
+
+// TagResource adds tags to a cluster or a task definition, replacing the
+// values of keys it has already.
+func (c *Controller) TagResource(ctx context.Context, in *api.TagResourceInput) (*api.TagResourceOutput, error) {
+	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+	_, err := c.updateTags(in.ResourceArn, func(tags []api.Tag) ([]api.Tag, error) { return mergeTags(tags, in.Tags) })
+	if err != nil {
+		return nil, err
+	}
+	return &api.TagResourceOutput{}, nil
+}
+
+// UntagResource removes tags by key; keys the resource lacks are ignored,
+// as ECS ignores them.
+func (c *Controller) UntagResource(ctx context.Context, in *api.UntagResourceInput) (*api.UntagResourceOutput, error) {
+	for i, k := range in.TagKeys {
+		if err := checkTagKey("tagKeys", i, k); err != nil {
+			return nil, err
+		}
+	}
+	_, err := c.updateTags(in.ResourceArn, func(tags []api.Tag) ([]api.Tag, error) {
+		return slices.DeleteFunc(slices.Clone(tags), func(t api.Tag) bool { return slices.Contains(in.TagKeys, t.Key) }), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &api.UntagResourceOutput{}, nil
+}
+
+// ListTagsForResource lists the tags of a cluster or a task definition.
+func (c *Controller) ListTagsForResource(ctx context.Context, in *api.ListTagsForResourceInput) (*api.ListTagsForResourceOutput, error) {
+	r, err := readResourceARN(in.ResourceArn)
+	if err != nil {
+		return nil, err
+	}
+	var tags []api.Tag
+	if r.cluster != "" {
+		rec, err := c.store.Cluster(r.cluster)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.ClusterNotFoundException("")
+		}
+		if err != nil {
+			return nil, err
+		}
+		tags = rec.Tags
+	} else {
+		rec, err := c.store.TaskDefinition(r.family, r.revision)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.ResourceNotFoundException("The specified resource could not be found: no task definition %s:%d", r.family, r.revision)
+		}
+		if err != nil {
+			return nil, err
+		}
+		tags = rec.TagList()
+	}
+	if tags == nil {
+		tags = []api.Tag{}
+	}
+	return &api.ListTagsForResourceOutput{Tags: tags}, nil
+}
