@@ -119,7 +119,7 @@ func runClusterList(ctx context.Context, out io.Writer, opts *clientOptions) err
 
 // describeClusters describes refs a hundred at a time, as ECS takes them.
 func describeClusters(ctx context.Context, c *client.Client, refs, include []string) ([]api.Cluster, error) {
-	var out []api.Cluster
+	out := []api.Cluster{} // none is [], as the API says it, not null
 	for start := 0; start < len(refs); start += 100 {
 		res, err := c.DescribeClusters(ctx, &api.DescribeClustersInput{Clusters: refs[start:min(start+100, len(refs))], Include: include})
 		if err != nil {

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// The CLI drives a real berth server as a person would: clusters and task
+// definitions made, listed, described and removed with the built binary.
+func TestTheCLIDrivesARealServer(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir)
+	w := e.start(srv)
+	defer func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		e.ended(srv, w)
+	}()
+	w.waitFor(t, "listening on http://")
+	line := w.String()
+	endpoint := strings.Fields(line[strings.Index(line, "http://"):])[0]
+	berth := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(e.bin, append(args, "--endpoint", endpoint)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out := berth("cluster", "list", "-o", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("no clusters yet: %s", out)
+	}
+	berth("cluster", "create", "class", "--tag", "course=ecs-101")
+	if out := berth("cluster", "list"); !strings.Contains(out, "class   ACTIVE") {
+		t.Errorf("cluster list:\n%s", out)
+	}
+	if out := berth("cluster", "describe", "class"); !strings.Contains(out, "Tag course:            ecs-101") {
+		t.Errorf("cluster describe:\n%s", out)
+	}
+	example := filepath.Join("..", "..", "examples", "one-shot-job.json")
+	if out := berth("taskdef", "register", example, example); !strings.Contains(out, "registered one-shot-job:2") {
+		t.Errorf("taskdef register:\n%s", out)
+	}
+	if out := berth("taskdef", "describe", "one-shot-job"); !strings.Contains(out, "Task definition:  one-shot-job:2") || !strings.Contains(out, "Launch types:     EC2, FARGATE") {
+		t.Errorf("taskdef describe:\n%s", out)
+	}
+	berth("taskdef", "deregister", "one-shot-job:2")
+	if out := berth("taskdef", "list"); !strings.Contains(out, "one-shot-job   1") || strings.Contains(out, "one-shot-job   2") {
+		t.Errorf("taskdef list after deregistering revision 2:\n%s", out)
+	}
+	if out := berth("cluster", "delete", "class"); !strings.Contains(out, "now INACTIVE") {
+		t.Errorf("cluster delete:\n%s", out)
+	}
+}
