@@ -1,10 +1,17 @@
 package controller
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
 	"time"
+
+	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/scheduler/fargate"
 )
 
 // Default region and account of the ARNs berth makes, the same as berth
@@ -21,7 +28,29 @@ type Options struct {
 	Region, AccountID string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Docker connects to the engine tasks run on, when the first task
+	// needs it; nil means the controller runs no task.
+	Docker func() (client.APIClient, error)
+	// BinaryPath is the berth binary berth's images are built from; empty
+	// means the running one.
+	BinaryPath string
+	// FargateVCPUQuota is the account's Fargate vCPU quota;
+	// 0 means DefaultFargateVCPUQuota.
+	FargateVCPUQuota int
+	// CleanupWait is how long a stopped task's containers stay on the
+	// engine; 0 means ECS's 3 hours.
+	CleanupWait time.Duration
+	// StoppedTaskRetention is how long a STOPPED task stays describable;
+	// 0 means DefaultStoppedTaskRetention.
+	StoppedTaskRetention time.Duration
+	// Logf receives what the controller cannot return as an error; nil
+	// discards it.
+	Logf func(format string, args ...any)
 }
+
+// DefaultStoppedTaskRetention is how long berth keeps a STOPPED task
+// describable: ECS keeps one for at least an hour.
+const DefaultStoppedTaskRetention = time.Hour
 
 // Controller owns berth's desired state, kept in the store. Its methods
 // are ECS operations, in and out in the shapes of package api, and fail
@@ -31,6 +60,16 @@ type Controller struct {
 	store *store.Store
 	namer api.Namer
 	now   func() time.Time
+	opts  Options
+
+	fargate         *fargate.Provisioner
+	fargateCapacity *capacity
+	wg              sync.WaitGroup
+
+	mu       sync.Mutex
+	inFlight map[string]bool // tasks being handed to their agent
+	// stop ends what Start began.
+	stop context.CancelFunc
 }
 
 // New returns a controller over st, which the caller keeps open for as
@@ -45,7 +84,79 @@ func New(st *store.Store, opts Options) *Controller {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Controller{store: st, namer: api.Namer{Region: opts.Region, AccountID: opts.AccountID}, now: opts.Now}
+	if opts.FargateVCPUQuota == 0 {
+		opts.FargateVCPUQuota = DefaultFargateVCPUQuota
+	}
+	if opts.StoppedTaskRetention == 0 {
+		opts.StoppedTaskRetention = DefaultStoppedTaskRetention
+	}
+	if opts.Logf == nil {
+		opts.Logf = func(string, ...any) {}
+	}
+	provisioner, err := newProvisioner(opts.FargateVCPUQuota)
+	if err != nil {
+		panic(fmt.Sprintf("berth's own VPC: %v", err)) // a fixed table: a bug if it fails
+	}
+	c := &Controller{store: st, namer: api.Namer{Region: opts.Region, AccountID: opts.AccountID}, now: opts.Now, opts: opts,
+		fargate: provisioner, inFlight: map[string]bool{}}
+	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR}
+	return c
+}
+
+// Start takes up again the tasks the store holds that have not stopped:
+// their capacity is theirs again, and the agents of their clusters follow
+// them on the engine (those gone from it are STOPPED with a reason). It
+// then forgets STOPPED tasks once their retention has passed, until ctx
+// ends.
+func (c *Controller) Start(ctx context.Context) error {
+	ctx, c.stop = context.WithCancel(ctx)
+	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" && t.LaunchType == "FARGATE" })
+	if err != nil {
+		return err
+	}
+	clusters := map[string]bool{}
+	for _, rec := range recs {
+		var rt taskRuntime
+		if err := json.Unmarshal(rec.Runtime, &rt); err != nil {
+			return fmt.Errorf("task %s: %w", rec.ID, err)
+		}
+		if capa, ok := capacityOf(c.namer.Task(rec.Cluster, rec.ID), rt); ok {
+			if err := c.fargate.Restore(capa); err != nil {
+				c.opts.Logf("task %s: %v", rec.ID, err)
+			}
+		}
+		clusters[rec.Cluster] = true
+	}
+	for cluster := range clusters {
+		if _, err := c.fargateCapacity.agentFor(ctx, cluster); err != nil {
+			return err
+		}
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		tick := time.NewTicker(time.Minute)
+		defer tick.Stop()
+		for {
+			c.forgetStopped(c.now())
+			select {
+			case <-tick.C:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// Close ends the controller's agents; the tasks keep running, for the next
+// server to take up.
+func (c *Controller) Close() {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.fargateCapacity.close()
+	c.wg.Wait()
 }
 
 // Register serves the controller's operations on mux. Operations not
@@ -62,6 +173,11 @@ func (c *Controller) Register(mux *api.Mux) {
 	api.Handle(mux, "ListTaskDefinitions", c.ListTaskDefinitions)
 	api.Handle(mux, "ListTaskDefinitionFamilies", c.ListTaskDefinitionFamilies)
 
+	api.Handle(mux, "RunTask", c.RunTask)
+	api.Handle(mux, "StopTask", c.StopTask)
+	api.Handle(mux, "DescribeTasks", c.DescribeTasks)
+	api.Handle(mux, "ListTasks", c.ListTasks)
+
 	api.Handle(mux, "TagResource", c.TagResource)
 	api.Handle(mux, "UntagResource", c.UntagResource)
 	api.Handle(mux, "ListTagsForResource", c.ListTagsForResource)
@@ -72,5 +188,6 @@ func (c *Controller) Register(mux *api.Mux) {
 var Operations = []string{
 	"CreateCluster", "DeleteCluster", "DescribeClusters", "ListClusters",
 	"RegisterTaskDefinition", "DeregisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
+	"RunTask", "StopTask", "DescribeTasks", "ListTasks",
 	"TagResource", "UntagResource", "ListTagsForResource",
 }

@@ -22,9 +22,12 @@ import (
 )
 
 type serverOptions struct {
-	listen   string
-	stateDir string
-	token    string
+	listen           string
+	stateDir         string
+	token            string
+	fargateVCPUQuota int
+	cleanupWait      time.Duration
+	stoppedRetention time.Duration
 }
 
 func newServerCommand() *cobra.Command {
@@ -52,6 +55,9 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 	f.StringVar(&opts.listen, "listen", server.DefaultListen, "address to listen on, HOST:PORT")
 	f.StringVar(&opts.stateDir, "state", "", "state directory (default: $BERTH_STATE_DIR, else $XDG_STATE_HOME/berth, else ~/.local/state/berth)")
 	f.StringVar(&opts.token, "token", "", "token every request must carry; required to listen beyond loopback")
+	f.IntVar(&opts.fargateVCPUQuota, "fargate-vcpu-quota", controller.DefaultFargateVCPUQuota, "the account's quota of Fargate vCPUs running at once, as AWS sets it")
+	f.DurationVar(&opts.cleanupWait, "cleanup-wait", 3*time.Hour, "how long a stopped task's containers stay on the engine (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION)")
+	f.DurationVar(&opts.stoppedRetention, "stopped-task-retention", controller.DefaultStoppedTaskRetention, "how long a STOPPED task stays describable")
 	return cmd
 }
 
@@ -70,32 +76,40 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	m := metrics.New(nil, controller.Operations)
+	var ctl *controller.Controller
 	srv, err := server.Start(ctx, server.Config{
 		Listen:   opts.listen,
 		StateDir: dir,
 		Token:    opts.token,
 		Registry: m.Registry,
 		Logf:     func(format string, args ...any) { fmt.Fprintf(out, "berth server: "+format+"\n", args...) },
-		NewAPI:   newServerAPI(errOut, m),
+		NewAPI: func(st *store.Store) http.Handler {
+			ctl = controller.New(st, controller.Options{
+				Docker:               dockerClient,
+				FargateVCPUQuota:     opts.fargateVCPUQuota,
+				CleanupWait:          opts.cleanupWait,
+				StoppedTaskRetention: opts.stoppedRetention,
+				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
+			})
+			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
+			ctl.Register(mux)
+			return m.InstrumentAPI(mux)
+		},
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "berth server: listening on http://%s (state: %s)\n", srv.Addr(), dir)
+	// The tasks a server before this one left are taken up again.
+	if err := ctl.Start(ctx); err != nil {
+		fmt.Fprintf(errOut, "berth server: take up the tasks the state holds: %v\n", err)
+	}
 	<-ctx.Done()
 	fmt.Fprintln(out, "berth server: stopping")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
-}
-
-// newServerAPI serves the controller's operations on the server's store,
-// counted in m; the ECS API's own failures (a ServerException, a panic) are
-// logged to errOut.
-func newServerAPI(errOut io.Writer, m *metrics.Metrics) func(st *store.Store) http.Handler {
-	return func(st *store.Store) http.Handler {
-		mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
-		controller.New(st, controller.Options{}).Register(mux)
-		return m.InstrumentAPI(mux)
-	}
+	err = srv.Shutdown(shutdownCtx)
+	// The tasks keep running: the next server takes them up.
+	ctl.Close()
+	return err
 }

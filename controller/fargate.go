@@ -1,0 +1,127 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/scheduler/fargate"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// Fargate capacity is provisioned on the server's own engine: a task gets
+// its zone, subnet, address and ENI from the provisioner, and an agent of
+// the server runs it with its pause container at exactly that address, on
+// a task network that holds the subnets (berth's VPC, 172.31.0.0/16, carved
+// into one /20 per zone as a default VPC is).
+const (
+	// VPCNetwork is the engine network of Fargate tasks.
+	VPCNetwork = "berth-vpc"
+	// VPCCIDR is the address range of berth's VPC: the subnets are in it.
+	VPCCIDR = "172.31.0.0/16"
+	// fargateInstance names the server's Fargate agents among the engine's
+	// containers (their labels), as an instance name names an agent.
+	fargateInstance = "fargate"
+	// DefaultFargateVCPUQuota is the account's Fargate On-Demand vCPU
+	// quota, as AWS sets it by default.
+	DefaultFargateVCPUQuota = 6
+)
+
+// capacity runs tasks on the server's engine: an agent per cluster, made
+// when the cluster's first task comes.
+type capacity struct {
+	c        *Controller
+	instance string // the agents' instance name
+	network  string // the awsvpc network, "" for the agent's default
+	subnet   string
+
+	mu     sync.Mutex
+	docker client.APIClient
+	agents map[string]*agent.Agent
+}
+
+// agentFor returns the agent of cluster, starting it (and following its
+// tasks) on first use.
+func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if a, ok := k.agents[cluster]; ok {
+		return a, nil
+	}
+	if k.docker == nil {
+		if k.c.opts.Docker == nil {
+			return nil, fmt.Errorf("this server has no Docker engine to run tasks on")
+		}
+		d, err := k.c.opts.Docker()
+		if err != nil {
+			return nil, err
+		}
+		k.docker = d
+	}
+	a, err := agent.New(ctx, agent.Config{
+		Docker:      k.docker,
+		Cluster:     cluster,
+		Region:      k.c.namer.Region,
+		AccountID:   k.c.namer.AccountID,
+		Instance:    k.instance,
+		HostIP:      "127.0.0.1",
+		TaskNetwork: k.network,
+		TaskSubnet:  k.subnet,
+		CleanupWait: k.c.opts.CleanupWait,
+		BinaryPath:  k.c.opts.BinaryPath,
+		SparePause:  k.network == "",
+		Logf:        k.c.opts.Logf,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start the agent of cluster %s: %w", cluster, err)
+	}
+	if k.agents == nil {
+		k.agents = map[string]*agent.Agent{}
+	}
+	k.agents[cluster] = a
+	changes, _ := a.Subscribe(256)
+	k.c.wg.Add(1)
+	go func() {
+		defer k.c.wg.Done()
+		for ch := range changes {
+			k.c.observe(cluster, ch.Task)
+		}
+	}()
+	// What the agent found on the engine, and what it did not.
+	k.c.adopt(cluster, k.instance, a)
+	return a, nil
+}
+
+// close ends the agents; their tasks keep running for the next server.
+func (k *capacity) close() {
+	k.mu.Lock()
+	agents := k.agents
+	k.agents = nil
+	k.mu.Unlock()
+	for _, a := range agents {
+		a.Close()
+	}
+}
+
+// newProvisioner is the Fargate provisioner of berth's VPC.
+func newProvisioner(quota int) (*fargate.Provisioner, error) {
+	return fargate.New(fargate.Config{
+		Subnets:   fargate.DefaultSubnets(DefaultRegion),
+		VCPULimit: quota,
+		ValidSize: taskdef.ValidFargateSize,
+	})
+}
+
+// capacityOf reads a task's Fargate capacity back from its runtime record.
+func capacityOf(arn string, rt taskRuntime) (fargate.Capacity, bool) {
+	addr, err := netip.ParseAddr(rt.Address)
+	if err != nil || rt.Subnet == "" {
+		return fargate.Capacity{}, false
+	}
+	return fargate.Capacity{TaskARN: arn, Group: rt.Group, CPU: rt.CPU, MemoryMiB: rt.MemoryMiB,
+		AvailabilityZone: rt.Zone, SubnetID: rt.Subnet, ENI: rt.ENI, PrivateIPv4: addr}, true
+}

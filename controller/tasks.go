@@ -1,0 +1,350 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/scheduler/fargate"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// taskRuntime is what the controller keeps of a task beside its API shape:
+// where it runs and what it holds there.
+type taskRuntime struct {
+	Group string `json:"group"`
+	// Capacity is FARGATE, FARGATE_SPOT, or the container instance ID.
+	Capacity  string `json:"capacity"`
+	CPU       int    `json:"cpu,omitempty"`
+	MemoryMiB int    `json:"memoryMiB,omitempty"`
+	// The Fargate network interface.
+	Address string `json:"address,omitempty"`
+	Subnet  string `json:"subnet,omitempty"`
+	Zone    string `json:"zone,omitempty"`
+	ENI     string `json:"eni,omitempty"`
+}
+
+// RunTask starts count tasks of a task definition. FARGATE (the launch type,
+// or a capacity provider strategy over FARGATE and FARGATE_SPOT) gives each
+// task capacity of its own size, with its own network interface in one of
+// the subnets its networkConfiguration names; a task that cannot have it
+// comes back in failures with ECS's reason, and nothing of it is made.
+func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.RunTaskOutput, error) {
+	count := 1
+	if in.Count != nil {
+		count = int(*in.Count)
+	}
+	if count < 1 || count > 10 {
+		return nil, api.InvalidParameterException("count must be between 1 and 10; got %d", count)
+	}
+	cluster, err := c.clusterForTasks(in.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	providers, err := launchProviders(in, count)
+	if err != nil {
+		return nil, err
+	}
+	if providers == nil {
+		return nil, api.InvalidParameterException("berth server runs tasks of the FARGATE launch type (or a FARGATE capacity provider strategy) so far; EC2 container instances come next")
+	}
+	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchFargate)
+	if err != nil {
+		return nil, err
+	}
+	subnets, err := c.awsvpcSubnets(in.NetworkConfiguration, task)
+	if err != nil {
+		return nil, err
+	}
+	overrides, err := agentOverrides(in.Overrides, &task.Definition)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+	group := in.Group
+	if group == "" {
+		group = "family:" + rec.Family
+	}
+
+	out := &api.RunTaskOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
+	var records []store.Task
+	var provisioned []fargate.Capacity
+	now := c.now().UTC()
+	for _, provider := range providers {
+		id := api.NewID()
+		arn := c.namer.Task(cluster, id)
+		capa, err := c.fargate.Provision(fargate.Request{TaskARN: arn, Group: group, CPU: task.CPU, MemoryMiB: task.Memory, Subnets: subnets})
+		var ce *fargate.CapacityError
+		if errors.As(err, &ce) {
+			out.Failures = append(out.Failures, api.Failure{Arn: arn, Reason: ce.Reason, Detail: ce.Detail})
+			continue
+		}
+		if err != nil {
+			c.releaseAll(provisioned)
+			return nil, api.InvalidParameterException("%v", err)
+		}
+		provisioned = append(provisioned, capa)
+		t := c.newFargateTask(cluster, arn, rec, task, capa, provider, group, in, now)
+		body, _ := json.Marshal(t)
+		rt, _ := json.Marshal(taskRuntime{Group: group, Capacity: provider, CPU: capa.CPU, MemoryMiB: capa.MemoryMiB,
+			Address: capa.PrivateIPv4.String(), Subnet: capa.SubnetID, Zone: capa.AvailabilityZone, ENI: capa.ENI})
+		records = append(records, store.Task{Cluster: cluster, ID: id, Family: rec.Family, LaunchType: taskdef.LaunchFargate,
+			LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, StartedBy: in.StartedBy, CreatedAt: now, Version: 1, Body: body, Runtime: rt})
+		out.Tasks = append(out.Tasks, *t)
+	}
+	// The tasks are recorded, all at once, before any container is made:
+	// a server that dies now finds them at its next start.
+	if err := c.store.CreateTasks(records); err != nil {
+		c.releaseAll(provisioned)
+		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
+			return nil, api.ClusterNotFoundException("")
+		}
+		return nil, err
+	}
+	for i, t := range out.Tasks {
+		spec := agent.TaskSpec{ARN: t.TaskArn, Task: task, Revision: rec.Revision, LaunchType: taskdef.LaunchFargate,
+			Group: group, StartedBy: in.StartedBy, Overrides: overrides, Address: provisioned[i].PrivateIPv4.String()}
+		c.start(cluster, spec)
+	}
+	return out, nil
+}
+
+// start hands a recorded task to its capacity, in the background: a slow
+// engine never holds RunTask's answer up. A task the capacity refuses stops
+// with TaskFailedToStart.
+func (c *Controller) start(cluster string, spec agent.TaskSpec) {
+	c.mu.Lock()
+	c.inFlight[spec.ARN] = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			delete(c.inFlight, spec.ARN)
+			c.mu.Unlock()
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		a, err := c.fargateCapacity.agentFor(ctx, cluster)
+		if err == nil {
+			_, err = a.StartTask(ctx, spec)
+		}
+		if err != nil && !errors.Is(err, agent.ErrTaskExists) {
+			c.stoppedWithout(cluster, spec.ARN, api.StopCodeTaskFailedToStart, "ResourceInitializationError: "+err.Error())
+		}
+	}()
+}
+
+func (c *Controller) releaseAll(caps []fargate.Capacity) {
+	for _, capa := range caps {
+		c.fargate.Release(capa.TaskARN)
+	}
+}
+
+// launchProviders says, for each of count tasks, which capacity provider
+// takes it: FARGATE for the FARGATE launch type, the strategy's split
+// otherwise; nil for the EC2 launch type.
+func launchProviders(in *api.RunTaskInput, count int) ([]string, error) {
+	if len(in.CapacityProviderStrategy) > 0 {
+		if in.LaunchType != "" {
+			return nil, api.InvalidParameterException("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.")
+		}
+		strategy := make([]fargate.StrategyItem, len(in.CapacityProviderStrategy))
+		for i, s := range in.CapacityProviderStrategy {
+			strategy[i] = fargate.StrategyItem{Provider: s.CapacityProvider, Base: int(s.Base), Weight: int(s.Weight)}
+		}
+		if err := fargate.CheckStrategy(strategy); err != nil {
+			return nil, api.InvalidParameterException("%v", err)
+		}
+		return fargate.Split(strategy, count), nil
+	}
+	switch in.LaunchType {
+	case taskdef.LaunchFargate:
+		return slices.Repeat([]string{fargate.ProviderFargate}, count), nil
+	case "", taskdef.LaunchEC2:
+		return nil, nil
+	}
+	return nil, api.InvalidParameterException("launchType %q: want EC2 or FARGATE", in.LaunchType)
+}
+
+// clusterForTasks resolves the cluster a task goes to; the default
+// cluster is made on first use, as ECS makes it.
+func (c *Controller) clusterForTasks(ref string) (string, error) {
+	if ref == "" {
+		ref = "default"
+	}
+	name, err := api.ClusterName(ref)
+	if err != nil {
+		return "", err
+	}
+	rec, err := c.store.Cluster(name)
+	switch {
+	case errors.Is(err, store.ErrNotFound) && name == "default":
+		if _, _, err := c.store.CreateCluster(store.Cluster{Name: name}, c.now()); err != nil {
+			return "", err
+		}
+		return name, nil
+	case errors.Is(err, store.ErrNotFound), err == nil && rec.Status != store.StatusActive:
+		return "", api.ClusterNotFoundException("")
+	case err != nil:
+		return "", err
+	}
+	return name, nil
+}
+
+// loadForLaunch resolves a task definition and loads it for launchType,
+// refusing one that launch type cannot run, in ECS's words.
+func (c *Controller) loadForLaunch(ref, launchType string) (store.TaskDefinition, *taskdef.Task, error) {
+	family, rev, err := api.TaskDefinitionRef(ref)
+	if err != nil {
+		return store.TaskDefinition{}, nil, err
+	}
+	rec, err := c.store.TaskDefinition(family, rev)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.TaskDefinition{}, nil, api.ClientException("Unable to find task definition '%s'.", ref)
+	}
+	if err != nil {
+		return store.TaskDefinition{}, nil, err
+	}
+	if rev > 0 && rec.Status != store.StatusActive {
+		return store.TaskDefinition{}, nil, api.ClientException("TaskDefinition is inactive")
+	}
+	data, err := json.Marshal(rec.Definition)
+	if err != nil {
+		return store.TaskDefinition{}, nil, err
+	}
+	task, report, err := taskdef.Load(data, taskdef.Options{LaunchType: launchType})
+	if err != nil || !report.Valid() {
+		return store.TaskDefinition{}, nil, api.InvalidParameterException("Task definition does not support launch_type %s.", launchType)
+	}
+	return rec, task, nil
+}
+
+// awsvpcSubnets checks an awsvpc task's network configuration and returns
+// its subnets, as ECS requires them.
+func (c *Controller) awsvpcSubnets(nc *api.NetworkConfiguration, task *taskdef.Task) ([]string, error) {
+	if task.Definition.NetworkMode != taskdef.NetworkAWSVPC {
+		return nil, nil
+	}
+	if nc == nil || nc.AwsvpcConfiguration == nil {
+		return nil, api.InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	subnets := nc.AwsvpcConfiguration.Subnets
+	if len(subnets) == 0 || len(subnets) > 16 {
+		return nil, api.InvalidParameterException("subnets can not be empty and can have at most 16 items.")
+	}
+	known := map[string]bool{}
+	var ids []string
+	for _, s := range fargate.DefaultSubnets(DefaultRegion) {
+		known[s.ID] = true
+		ids = append(ids, s.ID+" ("+s.AvailabilityZone+")")
+	}
+	for _, s := range subnets {
+		if !known[s] {
+			return nil, api.InvalidParameterException("Error retrieving subnet information for [%s]: The subnet ID '%s' does not exist (berth's VPC has %s)", s, s, strings.Join(ids, ", "))
+		}
+	}
+	return subnets, nil
+}
+
+// agentOverrides reads RunTask's container overrides of command and
+// environment; the containers must exist. Overrides berth does not apply
+// yet are refused rather than ignored.
+func agentOverrides(o *api.TaskOverride, def *taskdef.TaskDefinition) ([]agent.ContainerOverride, error) {
+	if o == nil {
+		return nil, nil
+	}
+	if o.CPU != "" || o.Memory != "" || o.EphemeralStorage != nil {
+		return nil, api.InvalidParameterException("overrides: task-level cpu, memory and ephemeralStorage overrides are not applied by berth yet")
+	}
+	var out []agent.ContainerOverride
+	for i, co := range o.ContainerOverrides {
+		if def.Container(co.Name) == nil {
+			return nil, api.InvalidParameterException("overrides.containerOverrides[%d]: the task definition has no container named %q", i, co.Name)
+		}
+		if co.CPU != nil || co.Memory != nil || co.MemoryReservation != nil || len(co.EnvironmentFiles) > 0 || len(co.ResourceRequirements) > 0 {
+			return nil, api.InvalidParameterException("overrides.containerOverrides[%d]: berth applies command and environment overrides only, so far", i)
+		}
+		out = append(out, agent.ContainerOverride{Name: co.Name, Command: co.Command, Environment: co.Environment})
+	}
+	return out, nil
+}
+
+// newFargateTask is a Fargate task as RunTask answers it: PROVISIONING,
+// its network interface attaching.
+func (c *Controller) newFargateTask(cluster, arn string, rec store.TaskDefinition, task *taskdef.Task, capa fargate.Capacity, provider, group string, in *api.RunTaskInput, now time.Time) *api.Task {
+	attachment := newUUID()
+	t := &api.Task{
+		Attachments: []api.Attachment{{ID: attachment, Type: "ElasticNetworkInterface", Status: "PRECREATED", Details: []api.KeyValuePair{
+			{Name: "subnetId", Value: capa.SubnetID},
+			{Name: "networkInterfaceId", Value: capa.ENI},
+			{Name: "macAddress", Value: macAddress(capa.ENI)},
+			{Name: "privateDnsName", Value: privateDNSName(capa.PrivateIPv4)},
+			{Name: "privateIPv4Address", Value: capa.PrivateIPv4.String()},
+		}}},
+		AvailabilityZone:     capa.AvailabilityZone,
+		CapacityProviderName: provider,
+		ClusterArn:           c.namer.Cluster(cluster),
+		CPU:                  strconv.Itoa(task.CPU),
+		Memory:               strconv.Itoa(task.Memory),
+		CreatedAt:            api.Time(now),
+		DesiredStatus:        "RUNNING",
+		LastStatus:           "PROVISIONING",
+		Group:                group,
+		LaunchType:           taskdef.LaunchFargate,
+		PlatformVersion:      "1.4.0",
+		PlatformFamily:       "Linux",
+		StartedBy:            in.StartedBy,
+		Tags:                 in.Tags,
+		TaskArn:              arn,
+		TaskDefinitionArn:    c.namer.TaskDefinition(rec.Family, rec.Revision),
+		Overrides:            in.Overrides,
+		Version:              1,
+		EphemeralStorage:     &api.EphemeralStorage{SizeInGiB: 20},
+	}
+	if t.Overrides == nil {
+		t.Overrides = &api.TaskOverride{ContainerOverrides: []api.ContainerOverride{}}
+	}
+	for _, d := range task.Definition.ContainerDefinitions {
+		t.Containers = append(t.Containers, api.Container{
+			ContainerArn: c.namer.Container(cluster, taskID(arn), newUUID()),
+			TaskArn:      arn, Name: d.Name, Image: d.Image, LastStatus: "PENDING", HealthStatus: "UNKNOWN",
+			CPU:               strconv.Itoa(d.CPU),
+			NetworkInterfaces: []api.NetworkInterface{{AttachmentID: attachment, PrivateIpv4Address: capa.PrivateIPv4.String()}},
+		})
+	}
+	return t
+}
+
+// macAddress is the ENI's MAC address, made from its ID so it stays the
+// same across restarts.
+func macAddress(eni string) string {
+	id, _ := strconv.ParseUint(strings.TrimPrefix(eni, "eni-"), 16, 64)
+	return fmt.Sprintf("0a:%02x:%02x:%02x:%02x:%02x", byte(id>>32), byte(id>>24), byte(id>>16), byte(id>>8), byte(id))
+}
+
+// privateDNSName is the name AWS gives an address in us-east-1.
+func privateDNSName(a netip.Addr) string {
+	return "ip-" + strings.ReplaceAll(a.String(), ".", "-") + ".ec2.internal"
+}
+
+// newUUID is a random UUID, as ECS names attachments and containers.
+func newUUID() string {
+	id := api.NewID() // 32 hex digits
+	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
+}
+
+// taskID is the last part of a task ARN.
+func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }

@@ -1,0 +1,397 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/store"
+)
+
+// observe brings a task's record in line with what its agent reports: the
+// agent is the truth of what runs; the record keeps what RunTask decided.
+// A task whose agent reports it STOPPED gives its capacity back.
+func (c *Controller) observe(cluster string, s agent.TaskState) {
+	id := s.ID()
+	var stopped bool
+	_, err := c.store.UpdateTask(cluster, id, func(rec *store.Task) error {
+		var t api.Task
+		if err := json.Unmarshal(rec.Body, &t); err != nil {
+			return err
+		}
+		if s.LastStatus == agent.TaskDeleted || rec.LastStatus == "STOPPED" {
+			return errUnchanged
+		}
+		applyState(&t, s)
+		t.Version = rec.Version + 1
+		body, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		rec.Body, rec.LastStatus, rec.DesiredStatus = body, t.LastStatus, t.DesiredStatus
+		if t.LastStatus == "STOPPED" {
+			at := s.StoppedAt
+			rec.StoppedAt = &at
+			stopped = true
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
+		c.opts.Logf("record the state of task %s: %v", id, err)
+	}
+	if stopped {
+		c.fargate.Release(s.ARN)
+	}
+}
+
+// errUnchanged leaves a record as it is.
+var errUnchanged = errors.New("nothing to change")
+
+// applyState copies what the agent knows of a task into its API shape.
+func applyState(t *api.Task, s agent.TaskState) {
+	t.LastStatus = s.LastStatus.String()
+	t.DesiredStatus = s.DesiredStatus.String()
+	t.HealthStatus = s.HealthStatus.String()
+	t.PullStartedAt, t.PullStoppedAt = api.Time(s.PullStartedAt), api.Time(s.PullStoppedAt)
+	t.StartedAt, t.StoppingAt = api.Time(s.StartedAt), api.Time(s.StoppingAt)
+	t.ExecutionStoppedAt, t.StoppedAt = api.Time(s.ExecutionStoppedAt), api.Time(s.StoppedAt)
+	if s.StopCode != "" {
+		t.StopCode, t.StoppedReason = string(s.StopCode), s.StoppedReason
+	}
+	if s.LastStatus >= agent.TaskRunning && t.Connectivity == "" {
+		t.Connectivity, t.ConnectivityAt = "CONNECTED", api.Time(s.StartedAt)
+	}
+	for i := range t.Attachments {
+		switch {
+		case s.LastStatus >= agent.TaskStopped:
+			t.Attachments[i].Status = "DELETED"
+		case s.LastStatus >= agent.TaskPending:
+			t.Attachments[i].Status = "ATTACHED"
+		}
+	}
+	for i := range t.Containers {
+		ct := &t.Containers[i]
+		cs, ok := s.Container(ct.Name)
+		if !ok {
+			continue
+		}
+		ct.LastStatus, ct.RuntimeID, ct.Reason = cs.LastStatus.String(), cs.DockerID, cs.Reason
+		ct.HealthStatus = cs.HealthStatus.String()
+		if cs.ExitCode != nil {
+			code := int32(*cs.ExitCode)
+			ct.ExitCode = &code
+		}
+		ct.NetworkBindings = nil
+		for _, b := range cs.NetworkBindings {
+			cp, hp := int32(b.ContainerPort), int32(b.HostPort)
+			ct.NetworkBindings = append(ct.NetworkBindings, api.NetworkBinding{BindIP: b.BindIP, ContainerPort: &cp, HostPort: &hp, Protocol: b.Protocol})
+		}
+	}
+}
+
+// stoppedWithout records a task stopped before its agent ever had it.
+func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
+	now := c.now().UTC()
+	_, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
+		var t api.Task
+		if err := json.Unmarshal(rec.Body, &t); err != nil {
+			return err
+		}
+		if rec.LastStatus == "STOPPED" {
+			return errUnchanged
+		}
+		t.LastStatus, t.DesiredStatus, t.StopCode, t.StoppedReason = "STOPPED", "STOPPED", code, reason
+		t.StoppingAt, t.ExecutionStoppedAt, t.StoppedAt = api.Time(now), api.Time(now), api.Time(now)
+		for i := range t.Containers {
+			t.Containers[i].LastStatus = "STOPPED"
+		}
+		for i := range t.Attachments {
+			t.Attachments[i].Status = "DELETED"
+		}
+		t.Version = rec.Version + 1
+		body, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		rec.Body, rec.LastStatus, rec.DesiredStatus, rec.StoppedAt = body, "STOPPED", "STOPPED", &now
+		return nil
+	})
+	if err != nil && !errors.Is(err, errUnchanged) {
+		c.opts.Logf("record the stop of task %s: %v", taskID(arn), err)
+	}
+	c.fargate.Release(arn)
+}
+
+// adopt settles, when an agent starts, the recorded tasks of its cluster
+// and capacity: those the agent found on the engine follow what it
+// reports; those it did not, and that never stopped, vanished while no
+// server was there to see, and are STOPPED with a reason saying so.
+func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
+	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
+	if err != nil {
+		c.opts.Logf("adopt the tasks of cluster %s: %v", cluster, err)
+		return
+	}
+	for _, rec := range recs {
+		var rt taskRuntime
+		json.Unmarshal(rec.Runtime, &rt)
+		if rec.LaunchType != "FARGATE" || instance != fargateInstance {
+			continue
+		}
+		arn := c.namer.Task(cluster, rec.ID)
+		if s, ok := a.Task(arn); ok {
+			c.observe(cluster, s)
+			continue
+		}
+		if c.starting(arn) {
+			continue // handed to the agent this moment
+		}
+		if rec.LastStatus == "PROVISIONING" && rec.DesiredStatus == "RUNNING" {
+			// Recorded, but nothing of it made before the server stopped:
+			// it starts now, for the first time.
+			if spec, err := c.specOf(cluster, rec); err == nil {
+				c.start(cluster, spec)
+				continue
+			}
+		}
+		c.stoppedWithout(cluster, arn, api.StopCodeTaskFailedToStart,
+			"ContainerVanishedError: the task's containers were not on the engine when berth server started again")
+	}
+}
+
+// starting reports whether the task is being handed to its agent now.
+func (c *Controller) starting(arn string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inFlight[arn]
+}
+
+// StopTask stops a task: its desired status becomes STOPPED at once, with
+// stop code UserInitiated and the reason given (Task stopped by user
+// when none), and its containers stop as their stopTimeouts allow.
+func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.StopTaskOutput, error) {
+	cluster, id, err := c.taskRef(in.Cluster, in.Task)
+	if err != nil {
+		return nil, err
+	}
+	reason := in.Reason
+	if reason == "" {
+		reason = "Task stopped by user"
+	}
+	if len(reason) > 1024 {
+		return nil, api.InvalidParameterException("reason: at most 1024 characters; got %d", len(reason))
+	}
+	now := c.now().UTC()
+	rec, err := c.store.UpdateTask(cluster, id, func(rec *store.Task) error {
+		if rec.DesiredStatus == "STOPPED" {
+			return errUnchanged
+		}
+		var t api.Task
+		if err := json.Unmarshal(rec.Body, &t); err != nil {
+			return err
+		}
+		t.DesiredStatus, t.StopCode, t.StoppedReason, t.StoppingAt = "STOPPED", api.StopCodeUserInitiated, reason, api.Time(now)
+		t.Version = rec.Version + 1
+		body, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		rec.Body, rec.DesiredStatus = body, "STOPPED"
+		return nil
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, api.InvalidParameterException("The referenced task was not found.")
+	case errors.Is(err, errUnchanged):
+		rec, err = c.store.Task(cluster, id)
+		if err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	default:
+		if a, err := c.fargateCapacity.agentFor(ctx, cluster); err == nil {
+			if err := a.StopTask(ctx, c.namer.Task(cluster, id), reason, agent.StopUserInitiated); errors.Is(err, agent.ErrTaskNotFound) {
+				c.stoppedWithout(cluster, c.namer.Task(cluster, id), api.StopCodeUserInitiated, reason)
+			}
+		}
+	}
+	t, err := taskOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	return &api.StopTaskOutput{Task: t}, nil
+}
+
+// taskRef resolves a task named by ID or ARN in a cluster.
+func (c *Controller) taskRef(clusterRef, ref string) (cluster, id string, err error) {
+	if clusterRef == "" {
+		clusterRef = "default"
+	}
+	if cluster, err = api.ClusterName(clusterRef); err != nil {
+		return "", "", err
+	}
+	inARN, tid, err := api.TaskRef(ref)
+	if err != nil {
+		return "", "", err
+	}
+	if inARN != "" && inARN != cluster {
+		return "", "", api.InvalidParameterException("task %s is of cluster %s, not %s", ref, inARN, cluster)
+	}
+	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
+		return "", "", api.ClusterNotFoundException("")
+	}
+	return cluster, tid, nil
+}
+
+func taskOf(rec store.Task) (*api.Task, error) {
+	var t api.Task
+	if err := json.Unmarshal(rec.Body, &t); err != nil {
+		return nil, err
+	}
+	t.Version = rec.Version
+	return &t, nil
+}
+
+// DescribeTasks describes up to 100 tasks of a cluster, by ID or ARN; those
+// it does not hold come back in failures as MISSING.
+func (c *Controller) DescribeTasks(ctx context.Context, in *api.DescribeTasksInput) (*api.DescribeTasksOutput, error) {
+	if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
+		return nil, api.InvalidParameterException("tasks can not be empty and can have at most 100 items.")
+	}
+	withTags := false
+	for i, v := range in.Include {
+		if v != "TAGS" {
+			return nil, api.InvalidParameterException("include[%d]: %q is not TAGS", i, v)
+		}
+		withTags = true
+	}
+	out := &api.DescribeTasksOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
+	for _, ref := range in.Tasks {
+		cluster, id, err := c.taskRef(in.Cluster, ref)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := c.store.Task(cluster, id)
+		if errors.Is(err, store.ErrNotFound) {
+			out.Failures = append(out.Failures, api.Failure{Arn: c.namer.Task(cluster, id), Reason: "MISSING"})
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		t, err := taskOf(rec)
+		if err != nil {
+			return nil, err
+		}
+		if !withTags {
+			t.Tags = nil
+		}
+		out.Tasks = append(out.Tasks, *t)
+	}
+	return out, nil
+}
+
+// ListTasks lists the ARNs of a cluster's tasks of one desired status
+// (RUNNING unless told, as ECS lists them), by family, startedBy, launch
+// type or container instance, paged.
+func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*api.ListTasksOutput, error) {
+	clusterRef := in.Cluster
+	if clusterRef == "" {
+		clusterRef = "default"
+	}
+	cluster, err := api.ClusterName(clusterRef)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
+		return nil, api.ClusterNotFoundException("")
+	}
+	desired := in.DesiredStatus
+	switch desired {
+	case "":
+		desired = "RUNNING"
+	case "RUNNING", "PENDING", "STOPPED":
+	default:
+		return nil, api.InvalidParameterException("desiredStatus %q: want RUNNING, PENDING or STOPPED", desired)
+	}
+	if in.ServiceName != "" {
+		return &api.ListTasksOutput{TaskArns: []string{}}, nil // no services yet
+	}
+	instance := ""
+	if in.ContainerInstance != "" {
+		if _, instance, err = api.ContainerInstanceRef(in.ContainerInstance); err != nil {
+			return nil, err
+		}
+	}
+	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool {
+		return t.DesiredStatus == desired &&
+			(in.Family == "" || t.Family == in.Family) &&
+			(in.StartedBy == "" || t.StartedBy == in.StartedBy) &&
+			(in.LaunchType == "" || t.LaunchType == in.LaunchType) &&
+			(instance == "" || t.Instance == instance)
+	})
+	if err != nil {
+		return nil, err
+	}
+	arns := make([]string, len(recs))
+	for i, r := range recs {
+		arns[i] = c.namer.Task(cluster, r.ID)
+	}
+	sort.Strings(arns)
+	page, next, err := api.Paginate(arns, func(s string) string { return s }, in.NextToken, in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	if page == nil {
+		page = []string{}
+	}
+	return &api.ListTasksOutput{TaskArns: page, NextToken: next}, nil
+}
+
+// forgetStopped forgets the tasks STOPPED longer than the retention ago,
+// as ECS forgets stopped tasks.
+func (c *Controller) forgetStopped(now time.Time) {
+	recs, err := c.store.Tasks("", func(t *store.Task) bool {
+		return t.StoppedAt != nil && now.Sub(*t.StoppedAt) > c.opts.StoppedTaskRetention
+	})
+	if err != nil {
+		return
+	}
+	byCluster := map[string][]string{}
+	for _, r := range recs {
+		byCluster[r.Cluster] = append(byCluster[r.Cluster], r.ID)
+	}
+	for cluster, ids := range byCluster {
+		if err := c.store.DeleteTasks(cluster, ids...); err != nil {
+			c.opts.Logf("forget stopped tasks of %s: %v", cluster, strings.Join(ids, ", "))
+		}
+	}
+}
+
+// specOf is what the agent needs to start a recorded task.
+func (c *Controller) specOf(cluster string, rec store.Task) (agent.TaskSpec, error) {
+	t, err := taskOf(rec)
+	if err != nil {
+		return agent.TaskSpec{}, err
+	}
+	var rt taskRuntime
+	if err := json.Unmarshal(rec.Runtime, &rt); err != nil {
+		return agent.TaskSpec{}, err
+	}
+	def, task, err := c.loadForLaunch(t.TaskDefinitionArn, rec.LaunchType)
+	if err != nil {
+		return agent.TaskSpec{}, err
+	}
+	overrides, err := agentOverrides(t.Overrides, &task.Definition)
+	if err != nil {
+		return agent.TaskSpec{}, err
+	}
+	return agent.TaskSpec{ARN: t.TaskArn, Task: task, Revision: def.Revision, LaunchType: rec.LaunchType,
+		Group: rt.Group, StartedBy: rec.StartedBy, Overrides: overrides, Address: rt.Address}, nil
+}
