@@ -223,6 +223,9 @@ func TestDeregisterContainerInstanceMakesItInactiveAndLetsTheClusterGo(t *testin
 
 	_, err := client.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("web")})
 	wantAPIError(t, err, api.TypeClusterContainsContainerInstances)
+	if n := registeredCount(t, client, "web"); n != 1 {
+		t.Errorf("registeredContainerInstancesCount %d with one instance, want 1", n)
+	}
 
 	id := aws.ToString(ci.ContainerInstanceArn)[strings.LastIndex(aws.ToString(ci.ContainerInstanceArn), "/")+1:]
 	out, err := client.DeregisterContainerInstance(ctx, &ecs.DeregisterContainerInstanceInput{Cluster: aws.String("web"), ContainerInstance: aws.String(id)})
@@ -244,9 +247,21 @@ func TestDeregisterContainerInstanceMakesItInactiveAndLetsTheClusterGo(t *testin
 	if err != nil || len(list.ContainerInstanceArns) != 0 {
 		t.Errorf("list after deregistering: %v, %v; want none", list, err)
 	}
+	if n := registeredCount(t, client, "web"); n != 0 {
+		t.Errorf("registeredContainerInstancesCount %d after deregistering, want 0", n)
+	}
 	if _, err := client.DeleteCluster(ctx, &ecs.DeleteClusterInput{Cluster: aws.String("web")}); err != nil {
 		t.Errorf("delete the cluster after deregistering its instance: %v", err)
 	}
+}
+
+func registeredCount(t *testing.T, client *ecs.Client, cluster string) int32 {
+	t.Helper()
+	out, err := client.DescribeClusters(context.Background(), &ecs.DescribeClustersInput{Clusters: []string{cluster}})
+	if err != nil || len(out.Clusters) != 1 {
+		t.Fatalf("describe %s: %+v, %v", cluster, out, err)
+	}
+	return out.Clusters[0].RegisteredContainerInstancesCount
 }
 
 func TestDeregisterContainerInstanceRefusesWhatItCannotFind(t *testing.T) {

@@ -83,7 +83,7 @@ type InstanceLoad struct {
 	Held             Resources
 }
 
-// Add adds l's counts and resources to o's.
+// Add is the sum of l and o: what the tasks of both hold.
 func (l InstanceLoad) Add(o InstanceLoad) InstanceLoad {
 	l.Running += o.Running
 	l.Pending += o.Pending
@@ -252,6 +252,24 @@ func (s *Store) ContainerInstances(cluster string) ([]ContainerInstance, error) 
 		return nil, fmt.Errorf("list container instances of %s: %w", cluster, err)
 	}
 	return out, nil
+}
+
+// RegisteredInstances counts the instances registered with cluster,
+// ACTIVE or DRAINING, as ECS's registeredContainerInstancesCount does.
+func (s *Store) RegisteredInstances(cluster string) (int, error) {
+	n := 0
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return forEachInstance(tx, cluster, func(rec ContainerInstance) error {
+			if rec.Status != StatusInactive {
+				n++
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count container instances of %s: %w", cluster, err)
+	}
+	return n, nil
 }
 
 // UpdateContainerInstance changes the instance id of cluster with update,
