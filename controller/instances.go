@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -228,8 +229,8 @@ func integerResource(i int, r api.Resource) (int64, error) {
 	if v == 0 {
 		v = r.LongValue
 	}
-	if v <= 0 {
-		return 0, api.InvalidParameterException("totalResources[%d].integerValue: %s must be a positive whole number, not %d", i, r.Name, v)
+	if v <= 0 || v > math.MaxInt32 {
+		return 0, api.InvalidParameterException("totalResources[%d].integerValue: %s must be a whole number from 1 to %d, not %d", i, r.Name, math.MaxInt32, v)
 	}
 	return v, nil
 }

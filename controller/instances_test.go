@@ -196,6 +196,7 @@ func TestRegisterContainerInstanceRefusesBadInput(t *testing.T) {
 		{"an unknown cluster", sized("nope"), api.TypeClusterNotFound, ""},
 		{"a resource ECS does not have", withResources(intResource("GPU", 1)), api.TypeInvalidParameter, "totalResources[0].name"},
 		{"a CPU of no units", withResources(intResource("CPU", -1)), api.TypeInvalidParameter, "totalResources[0].integerValue"},
+		{"memory beyond what ECS counts", withResources(types.Resource{Name: aws.String("MEMORY"), LongValue: 1 << 40}), api.TypeInvalidParameter, "totalResources[0].integerValue"},
 		{"memory as a string set", withResources(portsResource("MEMORY", "1")), api.TypeInvalidParameter, "totalResources[0].type"},
 		{"a port that is no port", withResources(portsResource("PORTS", "70000")), api.TypeInvalidParameter, "totalResources[0].stringSetValue"},
 		{"an attribute name with a space", sized("web", attr("my stack", "x")), api.TypeInvalidParameter, "attributes[0]"},

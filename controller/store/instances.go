@@ -124,8 +124,8 @@ func instanceKey(cluster, id string) []byte {
 // rec.Cluster, in one transaction that also creates the default cluster
 // when it is named and missing, as ECS does. An instance of the same ID
 // there already is registered again: it keeps its EC2 instance ID, host
-// address, registration time and tags (unless rec brings some) and its
-// version goes up, as a
+// address, registration time, status (a DRAINING instance stays so) and
+// tags (unless rec brings some) and its version goes up, as a
 // restarted ECS agent keeps its ARN. A new one gets a free host address.
 // It answers ErrNotFound for a missing cluster, ErrClusterInactive for a
 // deleted one and ErrInstanceInactive for a deregistered instance.
@@ -141,7 +141,7 @@ func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) 
 				return ErrInstanceInactive
 			}
 			rec.EC2InstanceID, rec.HostAddress, rec.Version = old.EC2InstanceID, old.HostAddress, old.Version
-			rec.RegisteredAt = old.RegisteredAt
+			rec.RegisteredAt, rec.Status = old.RegisteredAt, old.Status
 			if rec.Tags == nil {
 				rec.Tags = old.Tags
 			}
@@ -149,11 +149,11 @@ func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) 
 			if rec.HostAddress, err = freeHostAddress(tx); err != nil {
 				return err
 			}
-			rec.RegisteredAt = now.UTC()
+			rec.RegisteredAt, rec.Status = now.UTC(), StatusActive
 		default:
 			return err
 		}
-		rec.Status, rec.DeregisteredAt = StatusActive, nil
+		rec.DeregisteredAt = nil
 		rec.Version++
 		if err := putInstance(tx, rec); err != nil {
 			return err

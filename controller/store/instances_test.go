@@ -40,12 +40,19 @@ func TestHostAddressesAreUniqueAndNeverBerthRunsOrANetworkOrBroadcastAddress(t *
 	}
 }
 
-func TestRegisteringAnInstanceAgainKeepsItsAddressAndCountsItsVersionUp(t *testing.T) {
+func TestRegisteringAnInstanceAgainKeepsItsAddressAndStatusAndCountsItsVersionUp(t *testing.T) {
 	s := openTemp(t)
 	first := registerInstance(t, s, DefaultCluster, "a")
+	drained, err := s.UpdateContainerInstance(DefaultCluster, "a", func(rec *ContainerInstance) (bool, error) {
+		rec.Status = StatusDraining
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	again := registerInstance(t, s, DefaultCluster, "a")
-	if again.HostAddress != first.HostAddress || again.Version != first.Version+1 {
-		t.Errorf("registered again: address %s version %d, want %s and %d", again.HostAddress, again.Version, first.HostAddress, first.Version+1)
+	if again.HostAddress != first.HostAddress || again.Status != StatusDraining || again.Version != drained.Version+1 {
+		t.Errorf("registered again: address %s, status %s, version %d; want %s, DRAINING, %d", again.HostAddress, again.Status, again.Version, first.HostAddress, drained.Version+1)
 	}
 }
 
