@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -86,5 +88,28 @@ func TestUnknownOperationsAreCountedAsOther(t *testing.T) {
 	}
 	if got := testutil.CollectAndCount(m.requests); got != 3 {
 		t.Errorf("%d request series, want 3", got)
+	}
+}
+
+func TestInstrumentAPICountsOperationsAndTheirErrors(t *testing.T) {
+	m := New(nil, []string{"ListClusters", "DescribeClusters"})
+	h := m.InstrumentAPI(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".DescribeClusters") {
+			w.Header().Set("X-Amzn-ErrorType", "ClusterNotFoundException")
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte("{}"))
+	}))
+	for _, op := range []string{"ListClusters", "DescribeClusters", "ListClusters"} {
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("ListClusters", "none")); got != 2 {
+		t.Errorf("ListClusters without error: %v, want 2", got)
+	}
+	if got := testutil.ToFloat64(m.requests.WithLabelValues("DescribeClusters", "ClusterNotFoundException")); got != 1 {
+		t.Errorf("DescribeClusters with ClusterNotFoundException: %v, want 1", got)
 	}
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,5 +56,20 @@ func TestTheCLIDrivesARealServer(t *testing.T) {
 	}
 	if out := berth("cluster", "delete", "class"); !strings.Contains(out, "now INACTIVE") {
 		t.Errorf("cluster delete:\n%s", out)
+	}
+	// The server counted what it answered.
+	resp, err := http.Get(endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{
+		`berth_api_requests_total{error="none",operation="CreateCluster"} 1`,
+		`berth_api_requests_total{error="none",operation="RegisterTaskDefinition"} 2`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
 	}
 }

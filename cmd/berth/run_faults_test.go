@@ -21,12 +21,16 @@ import (
 const sleeperDef = `{"family": "sleeper", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 32,
   "command": ["sleep", "600"]}]}`
 
-// ended waits for a berth run started with e.start to end; the wait is a
-// guard against a hang, not a measure of speed.
+// ended waits for a berth run started with e.start to end, having read
+// all it printed (exec's Wait closes the pipe, so it comes after the last
+// read); the wait is a guard against a hang, not a measure of speed.
 func (e *runEnv) ended(cmd *exec.Cmd, w *lineWatcher) {
 	e.t.Helper()
 	done := make(chan struct{})
 	go func() {
+		for range w.lines {
+			// What is left unread: w keeps it all.
+		}
 		cmd.Wait()
 		close(done)
 	}()

@@ -69,13 +69,14 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	m := metrics.New(nil, controller.Operations)
 	srv, err := server.Start(ctx, server.Config{
 		Listen:   opts.listen,
 		StateDir: dir,
 		Token:    opts.token,
-		Registry: metrics.New(nil, nil).Registry,
+		Registry: m.Registry,
 		Logf:     func(format string, args ...any) { fmt.Fprintf(out, "berth server: "+format+"\n", args...) },
-		NewAPI:   newServerAPI(errOut),
+		NewAPI:   newServerAPI(errOut, m),
 	})
 	if err != nil {
 		return err
@@ -88,13 +89,13 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 	return srv.Shutdown(shutdownCtx)
 }
 
-// newServerAPI serves the controller's operations on the server's store;
-// the ECS API's own failures (a ServerException, a panic) are logged to
-// errOut.
-func newServerAPI(errOut io.Writer) func(st *store.Store) http.Handler {
+// newServerAPI serves the controller's operations on the server's store,
+// counted in m; the ECS API's own failures (a ServerException, a panic) are
+// logged to errOut.
+func newServerAPI(errOut io.Writer, m *metrics.Metrics) func(st *store.Store) http.Handler {
 	return func(st *store.Store) http.Handler {
 		mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 		controller.New(st, controller.Options{}).Register(mux)
-		return mux
+		return m.InstrumentAPI(mux)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -285,6 +286,40 @@ func (p *Provisioner) choose(group string, candidates []*pool) *pool {
 		}
 	}
 	return best
+}
+
+// Restore gives a task back the capacity it had, as a restarted server
+// finds its running tasks: the same subnet, address and ENI. It is refused
+// when that address is not free, and it counts against the vCPU limit
+// without being held to it: the task runs already.
+func (p *Provisioner) Restore(c Capacity) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, dup := p.tasks[c.TaskARN]; dup {
+		return fmt.Errorf("restore %s: %w", c.TaskARN, ErrAlreadyProvisioned)
+	}
+	sp, ok := p.byID[c.SubnetID]
+	if !ok {
+		return fmt.Errorf("%w: restore %s: subnet %s is not one berth provides Fargate capacity in", ErrInvalidRequest, c.TaskARN, c.SubnetID)
+	}
+	if !sp.hold(c.PrivateIPv4) {
+		return fmt.Errorf("%w: restore %s: address %s is not free in subnet %s", ErrInvalidRequest, c.TaskARN, c.PrivateIPv4, c.SubnetID)
+	}
+	c.AvailabilityZone = sp.AvailabilityZone
+	p.tasks[c.TaskARN] = c
+	p.cpuInUse += c.CPU
+	sp.tasks++
+	p.perZone[sp.AvailabilityZone]++
+	g := p.perGroup[c.Group]
+	if g == nil {
+		g = make(map[string]int)
+		p.perGroup[c.Group] = g
+	}
+	g[sp.AvailabilityZone]++
+	if n, err := strconv.ParseUint(strings.TrimPrefix(c.ENI, "eni-"), 16, 64); err == nil && n > p.enis {
+		p.enis = n // new ENI IDs go on after the restored ones
+	}
+	return nil
 }
 
 // Release takes back a task's capacity when it stops. It reports what the

@@ -263,3 +263,39 @@ func TestProvisionAndReleaseAreSafeForConcurrentUse(t *testing.T) {
 		}
 	}
 }
+
+// A restarted server gives its running tasks back what they had; new tasks
+// get other addresses and other ENIs.
+func TestRestoreGivesATaskBackItsCapacity(t *testing.T) {
+	cfg := Config{Subnets: DefaultSubnets("us-east-1"), VCPULimit: 2}
+	first, _ := New(cfg)
+	had, err := first.Provision(Request{TaskARN: "t1", Group: "family:web", CPU: 1024, MemoryMiB: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := New(cfg)
+	if err := again.Restore(had); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.Restore(had); err == nil {
+		t.Error("a task restored twice")
+	}
+	if got, ok := again.Lookup("t1"); !ok || got != had {
+		t.Errorf("restored %+v, want %+v", got, had)
+	}
+	next, err := again.Provision(Request{TaskARN: "t2", Group: "family:web", CPU: 1024, MemoryMiB: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.PrivateIPv4 == had.PrivateIPv4 || next.ENI == had.ENI {
+		t.Errorf("a new task got the restored one's address or ENI: %+v", next)
+	}
+	if u := again.Usage(); u.CPU != 2048 || u.Tasks != 2 {
+		t.Errorf("usage %+v", u)
+	}
+	clash := had
+	clash.TaskARN = "t3"
+	if err := again.Restore(clash); err == nil {
+		t.Error("a task restored onto an address in use")
+	}
+}

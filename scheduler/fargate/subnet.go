@@ -116,3 +116,16 @@ func (p *pool) addr(bit int) netip.Addr {
 	binary.BigEndian.PutUint32(b[:], p.base+uint32(bit))
 	return netip.AddrFrom4(b)
 }
+
+// hold takes a, which must be one of the pool's usable addresses; it
+// reports false when it is not, or is taken.
+func (p *pool) hold(a netip.Addr) bool {
+	b := a.As4()
+	bit := int(binary.BigEndian.Uint32(b[:]) - p.base)
+	if !a.Is4() || bit < 0 || bit >= p.size || p.used[bit/64]&(1<<(bit%64)) != 0 {
+		return false
+	}
+	p.used[bit/64] |= 1 << (bit % 64)
+	p.free--
+	return true
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bucketTasks maps cluster + NUL + task ID to a Task record, so that a
+// cluster's tasks list under one prefix.
+var bucketTasks = []byte("tasks")
+
+// Task is one task of a cluster: the fields the store looks at and lists
+// by, and the task as the controller shows it (Body, the API's shape) and
+// runs it (Runtime), which the store keeps without reading.
+type Task struct {
+	Cluster       string    `json:"cluster"`
+	ID            string    `json:"id"`
+	Family        string    `json:"family"`
+	LaunchType    string    `json:"launchType"`
+	LastStatus    string    `json:"lastStatus"`
+	DesiredStatus string    `json:"desiredStatus"`
+	StartedBy     string    `json:"startedBy,omitempty"`
+	Instance      string    `json:"instance,omitempty"` // the container instance ID, for EC2
+	CreatedAt     time.Time `json:"createdAt"`
+	// StoppedAt is set once the task is STOPPED; the controller forgets it
+	// a while after.
+	StoppedAt *time.Time `json:"stoppedAt,omitempty"`
+	// Version increases at every change.
+	Version int64           `json:"version"`
+	Body    json.RawMessage `json:"body"`
+	Runtime json.RawMessage `json:"runtime,omitempty"`
+}
+
+// ErrTaskExists: a task of that ID is already stored.
+var ErrTaskExists = errors.New("task already exists")
+
+func init() {
+	clusterHolders = append(clusterHolders, clusterHolder{holds: clusterHasTasks, err: ErrClusterHasTasks})
+}
+
+func taskKey(cluster, id string) []byte {
+	return append(append([]byte(cluster), 0), id...)
+}
+
+// clusterHasTasks reports whether any task of cluster has not stopped.
+func clusterHasTasks(tx *bolt.Tx, cluster string) (bool, error) {
+	prefix := taskKey(cluster, "")
+	c := tx.Bucket(bucketTasks).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var t Task
+		if err := json.Unmarshal(v, &t); err != nil {
+			return false, fmt.Errorf("corrupt task record %q: %w", k, err)
+		}
+		if t.LastStatus != "STOPPED" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// CreateTasks stores new tasks, all or none, in one transaction. Their
+// cluster must be ACTIVE.
+func (s *Store) CreateTasks(tasks []Task) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, t := range tasks {
+			c, err := getCluster(tx, t.Cluster)
+			if err != nil {
+				return fmt.Errorf("cluster %s: %w", t.Cluster, err)
+			}
+			if c.Status != StatusActive {
+				return fmt.Errorf("cluster %s: %w", t.Cluster, ErrClusterInactive)
+			}
+			if tx.Bucket(bucketTasks).Get(taskKey(t.Cluster, t.ID)) != nil {
+				return fmt.Errorf("task %s: %w", t.ID, ErrTaskExists)
+			}
+			t.Version = max(t.Version, 1)
+			if err := putTask(tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// UpdateTask changes a task in one transaction: change sees the task as
+// stored and changes it in place; its version then moves on. An error from
+// change changes nothing.
+func (s *Store) UpdateTask(cluster, id string, change func(*Task) error) (Task, error) {
+	var t Task
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if t, err = getTask(tx, cluster, id); err != nil {
+			return err
+		}
+		if err := change(&t); err != nil {
+			return err
+		}
+		t.Version++
+		return putTask(tx, t)
+	})
+	if err != nil {
+		return Task{}, fmt.Errorf("task %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Task returns one task of cluster.
+func (s *Store) Task(cluster, id string) (Task, error) {
+	var t Task
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		t, err = getTask(tx, cluster, id)
+		return err
+	})
+	if err != nil {
+		return Task{}, fmt.Errorf("task %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// Tasks lists the tasks of cluster ("" for every cluster) that keep
+// accepts (nil for all), by cluster then ID.
+func (s *Store) Tasks(cluster string, keep func(*Task) bool) ([]Task, error) {
+	var out []Task
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var prefix []byte
+		if cluster != "" {
+			prefix = taskKey(cluster, "")
+		}
+		c := tx.Bucket(bucketTasks).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var t Task
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("corrupt task record %q: %w", k, err)
+			}
+			if keep == nil || keep(&t) {
+				out = append(out, t)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteTasks forgets tasks, as ECS forgets stopped tasks a while after.
+func (s *Store) DeleteTasks(cluster string, ids ...string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			if err := tx.Bucket(bucketTasks).Delete(taskKey(cluster, id)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func getTask(tx *bolt.Tx, cluster, id string) (Task, error) {
+	v := tx.Bucket(bucketTasks).Get(taskKey(cluster, id))
+	if v == nil {
+		return Task{}, ErrNotFound
+	}
+	var t Task
+	if err := json.Unmarshal(v, &t); err != nil {
+		return Task{}, fmt.Errorf("corrupt task record %s/%s: %w", cluster, id, err)
+	}
+	return t, nil
+}
+
+func putTask(tx *bolt.Tx, t Task) error {
+	v, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketTasks).Put(taskKey(t.Cluster, t.ID), v)
+}
