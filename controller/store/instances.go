@@ -167,12 +167,13 @@ func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) 
 	return rec, nil
 }
 
-// activeCluster checks that the cluster name is ACTIVE, creating it when
-// it is the default cluster and missing.
+// activeCluster checks that the cluster name is ACTIVE. The default
+// cluster is created when it is missing or deleted, as CreateCluster of
+// the name would: it is the cluster of whoever names none.
 func activeCluster(tx *bolt.Tx, name string, now time.Time) error {
 	c, err := getCluster(tx, name)
 	switch {
-	case errors.Is(err, ErrNotFound) && name == DefaultCluster:
+	case name == DefaultCluster && (errors.Is(err, ErrNotFound) || err == nil && c.Status != StatusActive):
 		return putCluster(tx, Cluster{Name: name, Status: StatusActive, CreatedAt: now.UTC()})
 	case err != nil:
 		return err

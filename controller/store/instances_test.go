@@ -62,6 +62,25 @@ func TestRegisterContainerInstanceCreatesOnlyTheDefaultCluster(t *testing.T) {
 	if c, err := s.Cluster(DefaultCluster); err != nil || c.Status != StatusActive {
 		t.Errorf("default cluster: %+v, %v; want it created ACTIVE", c, err)
 	}
+	if _, err := s.DeregisterContainerInstance(DefaultCluster, "a", false, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteCluster(DefaultCluster, epoch); err != nil {
+		t.Fatal(err)
+	}
+	registerInstance(t, s, DefaultCluster, "b")
+	if c, err := s.Cluster(DefaultCluster); err != nil || c.Status != StatusActive {
+		t.Errorf("default cluster after it was deleted: %+v, %v; want it created ACTIVE again", c, err)
+	}
+	if _, _, err := s.CreateCluster(Cluster{Name: "gone"}, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteCluster("gone", epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RegisterContainerInstance(ContainerInstance{Cluster: "gone", ID: "c"}, epoch); !errors.Is(err, ErrClusterInactive) {
+		t.Errorf("registering with a deleted cluster: %v, want ErrClusterInactive", err)
+	}
 	_, err := s.RegisterContainerInstance(ContainerInstance{Cluster: "web", ID: "a"}, epoch)
 	if !errors.Is(err, ErrNotFound) {
 		t.Errorf("registering with a missing cluster: %v, want ErrNotFound", err)
