@@ -184,3 +184,59 @@ func TestTheAWSCLIManagesClustersAndTaskDefinitionsOnBerthServer(t *testing.T) {
 		t.Errorf("describe-clusters printed %+v", described)
 	}
 }
+
+func TestTheAWSCLIManagesContainerInstancesAndAttributesOnBerthServer(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
+	}
+	url := startBerthServer(t, t.TempDir())
+	awsECS(t, url, nil, "create-cluster", "--cluster-name", "demo")
+
+	var reg struct {
+		ContainerInstance struct {
+			ContainerInstanceArn, Status string
+			RegisteredResources          []struct {
+				Name         string
+				IntegerValue int
+			}
+		}
+	}
+	awsECS(t, url, &reg, "register-container-instance", "--cluster", "demo",
+		"--total-resources", "name=CPU,type=INTEGER,integerValue=1024", "name=MEMORY,type=INTEGER,integerValue=512",
+		"--attributes", "name=ecs.availability-zone,value=us-east-1b")
+	arn := reg.ContainerInstance.ContainerInstanceArn
+	if reg.ContainerInstance.Status != "ACTIVE" || len(reg.ContainerInstance.RegisteredResources) != 4 || reg.ContainerInstance.RegisteredResources[0].IntegerValue != 1024 {
+		t.Errorf("register-container-instance printed %+v", reg)
+	}
+
+	var list struct{ ContainerInstanceArns []string }
+	awsECS(t, url, &list, "list-container-instances", "--cluster", "demo", "--filter", "attribute:ecs.availability-zone == us-east-1b")
+	if len(list.ContainerInstanceArns) != 1 || list.ContainerInstanceArns[0] != arn {
+		t.Errorf("list-container-instances --filter printed %v, want %s", list.ContainerInstanceArns, arn)
+	}
+
+	awsECS(t, url, nil, "put-attributes", "--cluster", "demo", "--attributes", "name=stack,value=prod,targetId="+arn)
+	var attrs struct {
+		Attributes []struct{ Name, Value, TargetId string }
+	}
+	awsECS(t, url, &attrs, "list-attributes", "--cluster", "demo", "--target-type", "container-instance", "--attribute-name", "stack")
+	if len(attrs.Attributes) != 1 || attrs.Attributes[0].Value != "prod" || attrs.Attributes[0].TargetId != arn {
+		t.Errorf("list-attributes printed %+v", attrs)
+	}
+
+	var update struct{ ContainerInstances []struct{ Status string } }
+	awsECS(t, url, &update, "update-container-instances-state", "--cluster", "demo", "--container-instances", arn, "--status", "DRAINING")
+	if len(update.ContainerInstances) != 1 || update.ContainerInstances[0].Status != "DRAINING" {
+		t.Errorf("update-container-instances-state printed %+v", update)
+	}
+	var dereg struct{ ContainerInstance struct{ Status string } }
+	awsECS(t, url, &dereg, "deregister-container-instance", "--cluster", "demo", "--container-instance", arn)
+	if dereg.ContainerInstance.Status != "INACTIVE" {
+		t.Errorf("deregister-container-instance printed %+v", dereg)
+	}
+	var desc struct{ ContainerInstances []struct{ Status string } }
+	awsECS(t, url, &desc, "describe-container-instances", "--cluster", "demo", "--container-instances", arn)
+	if len(desc.ContainerInstances) != 1 || desc.ContainerInstances[0].Status != "INACTIVE" {
+		t.Errorf("describe-container-instances printed %+v", desc)
+	}
+}

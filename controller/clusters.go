@@ -170,7 +170,13 @@ func (c *Controller) DescribeClusters(ctx context.Context, in *api.DescribeClust
 		if err != nil {
 			return nil, err
 		}
-		out.Clusters = append(out.Clusters, *c.cluster(rec, details))
+		cluster := c.cluster(rec, details)
+		n, err := c.store.RegisteredInstances(name)
+		if err != nil {
+			return nil, err
+		}
+		cluster.RegisteredContainerInstancesCount = int32(n)
+		out.Clusters = append(out.Clusters, *cluster)
 	}
 	return out, nil
 }
@@ -199,7 +205,7 @@ var clusterStatistics = []string{
 }
 
 // cluster shows a record as ECS does. The counts are 0 until berth keeps
-// instances, tasks and services.
+// tasks and services; DescribeClusters counts the registered instances.
 func (c *Controller) cluster(rec store.Cluster, d clusterDetails) *api.Cluster {
 	out := &api.Cluster{
 		ClusterArn:        c.namer.Cluster(rec.Name),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 func TestConcurrentRegistrationsOfAFamilyEachGetARevisionOfTheirOwn(t *testing.T) {
@@ -64,5 +65,43 @@ func TestConcurrentCreationsOfAClusterMakeOneCluster(t *testing.T) {
 	list, err := client.ListClusters(context.Background(), &ecs.ListClustersInput{})
 	if err != nil || !slices.Equal(list.ClusterArns, []string{namer.Cluster("web")}) {
 		t.Errorf("clusters %v, %v; want web once", list, err)
+	}
+}
+
+func TestConcurrentRegistrationsOfContainerInstancesGetIdentitiesAndAddressesOfTheirOwn(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	client := newClient(t, srv)
+	const n = 20
+	instances := make([]*types.ContainerInstance, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			out, err := client.RegisterContainerInstance(context.Background(), sized(""))
+			if errs[i] = err; err == nil {
+				instances[i] = out.ContainerInstance
+			}
+		})
+	}
+	wg.Wait()
+	arns, ec2IDs := map[string]bool{}, map[string]bool{}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+		arns[aws.ToString(instances[i].ContainerInstanceArn)] = true
+		ec2IDs[aws.ToString(instances[i].Ec2InstanceId)] = true
+	}
+	if len(arns) != n || len(ec2IDs) != n {
+		t.Errorf("%d ARNs and %d EC2 instance IDs among %d registrations, want each its own", len(arns), len(ec2IDs), n)
+	}
+	stopServer(t, srv)
+	addrs := map[string]bool{}
+	for _, addr := range hostAddresses(t, dir, "default") {
+		addrs[addr] = true
+	}
+	if len(addrs) != n {
+		t.Errorf("%d host addresses among %d instances, want each its own: %v", len(addrs), n, addrs)
 	}
 }

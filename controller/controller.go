@@ -46,6 +46,14 @@ type Options struct {
 	// Logf receives what the controller cannot return as an error; nil
 	// discards it.
 	Logf func(format string, args ...any)
+	// EngineAPIVersion is the Docker API version of the engine the
+	// instances run on ("1.41"), which names their capability
+	// attributes; empty means DefaultEngineAPIVersion.
+	EngineAPIVersion string
+	// HostSize is the CPU units and MiB of memory an instance registered
+	// without them and without a known instance type gets; nil means this
+	// machine's.
+	HostSize func() (cpu, memoryMiB int64)
 }
 
 // DefaultStoppedTaskRetention is how long berth keeps a STOPPED task
@@ -69,7 +77,10 @@ type Controller struct {
 	mu       sync.Mutex
 	inFlight map[string]bool // tasks being handed to their agent
 	// stop ends what Start began.
-	stop context.CancelFunc
+	stop             context.CancelFunc
+	region           string
+	engineAPIVersion string
+	hostSize         func() (cpu, memoryMiB int64)
 }
 
 // New returns a controller over st, which the caller keeps open for as
@@ -93,12 +104,19 @@ func New(st *store.Store, opts Options) *Controller {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
+	if opts.EngineAPIVersion == "" {
+		opts.EngineAPIVersion = DefaultEngineAPIVersion
+	}
+	if opts.HostSize == nil {
+		opts.HostSize = hostSize
+	}
 	provisioner, err := newProvisioner(opts.FargateVCPUQuota)
 	if err != nil {
 		panic(fmt.Sprintf("berth's own VPC: %v", err)) // a fixed table: a bug if it fails
 	}
 	c := &Controller{store: st, namer: api.Namer{Region: opts.Region, AccountID: opts.AccountID}, now: opts.Now, opts: opts,
-		fargate: provisioner, inFlight: map[string]bool{}}
+		fargate: provisioner, inFlight: map[string]bool{},
+		region: opts.Region, engineAPIVersion: opts.EngineAPIVersion, hostSize: opts.HostSize}
 	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR}
 	return c
 }
@@ -173,6 +191,16 @@ func (c *Controller) Register(mux *api.Mux) {
 	api.Handle(mux, "ListTaskDefinitions", c.ListTaskDefinitions)
 	api.Handle(mux, "ListTaskDefinitionFamilies", c.ListTaskDefinitionFamilies)
 
+	api.Handle(mux, "RegisterContainerInstance", c.RegisterContainerInstance)
+	api.Handle(mux, "DeregisterContainerInstance", c.DeregisterContainerInstance)
+	api.Handle(mux, "DescribeContainerInstances", c.DescribeContainerInstances)
+	api.Handle(mux, "ListContainerInstances", c.ListContainerInstances)
+	api.Handle(mux, "UpdateContainerInstancesState", c.UpdateContainerInstancesState)
+
+	api.Handle(mux, "PutAttributes", c.PutAttributes)
+	api.Handle(mux, "DeleteAttributes", c.DeleteAttributes)
+	api.Handle(mux, "ListAttributes", c.ListAttributes)
+
 	api.Handle(mux, "RunTask", c.RunTask)
 	api.Handle(mux, "StopTask", c.StopTask)
 	api.Handle(mux, "DescribeTasks", c.DescribeTasks)
@@ -188,6 +216,8 @@ func (c *Controller) Register(mux *api.Mux) {
 var Operations = []string{
 	"CreateCluster", "DeleteCluster", "DescribeClusters", "ListClusters",
 	"RegisterTaskDefinition", "DeregisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
+	"RegisterContainerInstance", "DeregisterContainerInstance", "DescribeContainerInstances", "ListContainerInstances", "UpdateContainerInstancesState",
+	"PutAttributes", "DeleteAttributes", "ListAttributes",
 	"RunTask", "StopTask", "DescribeTasks", "ListTasks",
 	"TagResource", "UntagResource", "ListTagsForResource",
 }

@@ -1,6 +1,6 @@
 // Package controller is berth's controller core: it owns the desired state
-// of clusters and task definitions (and, as they come, container instances
-// and tasks), kept in the store, and does ECS's operations on it. The ECS
+// of clusters, task definitions and container instances (and, as they
+// come, tasks), kept in the store, and does ECS's operations on it. The ECS
 // API is a thin adapter over it: Register puts its methods on an api.Mux,
 // which decodes each request into the operation's input and writes its
 // output or error as ECS does.
@@ -21,7 +21,7 @@
 // What ECS does and berth follows:
 //   - CreateCluster is idempotent on the name; no name means "default".
 //     The default cluster is not there until it is created (by
-//     CreateCluster now, by RunTask and RegisterContainerInstance later):
+//     CreateCluster and RegisterContainerInstance now, by RunTask later):
 //     DescribeClusters of it before then answers MISSING.
 //   - DeleteCluster makes a cluster INACTIVE; DescribeClusters still shows
 //     it, ListClusters does not, deleting it again answers it as it is,
@@ -30,4 +30,16 @@
 //     (store.ErrClusterHasInstances, store.ErrClusterHasTasks).
 //   - Task definitions are validated by package taskdef and stored as
 //     registered; revisions count up per family and are never reused.
+//   - A container instance is a slice of the local engine: a record with
+//     ECS's attributes, its registered resources and a loopback host
+//     address of its own (store.ContainerInstance.HostAddress), where its
+//     tasks' ports will bind. Re-registering it under its ARN keeps its
+//     identity; deregistering makes it INACTIVE and it stays describable.
+//     What tasks hold on it (running and pending counts, remaining
+//     resources, the refusal to deregister without force) comes from
+//     store.InstanceLoad, which the task bucket will feed; until then
+//     instances hold nothing. agentConnected is true until the agents
+//     that run each instance's tasks exist.
+//   - Attributes the agent sets (ecs.*, com.amazonaws.ecs.*) are facts of
+//     the instance: PutAttributes and DeleteAttributes refuse them.
 package controller

@@ -72,13 +72,14 @@ func mergeTags(tags, add []api.Tag) ([]api.Tag, error) {
 // taggable is a resource named by the resourceArn of a tagging call.
 type taggable struct {
 	cluster  string // the cluster's name, or
-	family   string // the task definition's family and revision
+	family   string // the task definition's family and revision, or
 	revision int
+	instance string // with cluster, the container instance's ID
 }
 
 // readResourceARN reads the resourceArn of a tagging call: the ARN of a
-// cluster or of a task definition revision. Other ECS resources are not
-// kept by berth yet, so none of them exists.
+// cluster, a task definition revision or a container instance. Other ECS
+// resources are not kept by berth yet, so none of them exists.
 func readResourceARN(ref string) (taggable, error) {
 	a, err := api.ParseARN(ref)
 	if err != nil || a.Service != "ecs" {
@@ -92,7 +93,13 @@ func readResourceARN(ref string) (taggable, error) {
 	case "task-definition":
 		family, rev, err := api.TaskDefinitionRef(ref)
 		return taggable{family: family, revision: rev}, err
-	case "task", "container-instance", "service", "capacity-provider", "task-set":
+	case "container-instance":
+		cluster, id, err := api.ContainerInstanceRef(ref)
+		if err == nil && cluster == "" {
+			err = api.InvalidParameterException("resourceArn: %q names no cluster; a container instance's ARN is arn:aws:ecs:REGION:ACCOUNT:container-instance/CLUSTER/ID", ref)
+		}
+		return taggable{cluster: cluster, instance: id}, err
+	case "task", "service", "capacity-provider", "task-set":
 		return taggable{}, api.ResourceNotFoundException("The specified resource could not be found: berth keeps no %s of that ARN", strings.ReplaceAll(kind, "-", " "))
 	default:
 		return taggable{}, api.InvalidParameterException("resourceArn: %q is not the ARN of a taggable ECS resource", ref)
@@ -104,6 +111,23 @@ func (c *Controller) updateTags(ref string, update func([]api.Tag) ([]api.Tag, e
 	r, err := readResourceARN(ref)
 	if err != nil {
 		return nil, err
+	}
+	if r.instance != "" {
+		rec, err := c.store.UpdateContainerInstance(r.cluster, r.instance, func(rec *store.ContainerInstance) (bool, error) {
+			tags, err := update(rec.Tags)
+			if err != nil || slices.Equal(tags, rec.Tags) {
+				return false, err
+			}
+			rec.Tags = tags
+			return true, nil
+		})
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, instanceResourceNotFound(r)
+		case errors.Is(err, store.ErrInstanceInactive):
+			return nil, api.InvalidParameterException("The specified container instance is inactive: it was deregistered.")
+		}
+		return rec.Tags, err
 	}
 	if r.cluster != "" {
 		rec, err := c.store.UpdateClusterTags(r.cluster, update)
@@ -122,8 +146,12 @@ func (c *Controller) updateTags(ref string, update func([]api.Tag) ([]api.Tag, e
 	return rec.TagList(), err
 }
 
-// TagResource adds tags to a cluster or a task definition, replacing the
-// values of keys it has already.
+func instanceResourceNotFound(r taggable) error {
+	return api.ResourceNotFoundException("The specified resource could not be found: no container instance %s in cluster %s", r.instance, r.cluster)
+}
+
+// TagResource adds tags to a cluster, a task definition or a container
+// instance, replacing the values of keys it has already.
 func (c *Controller) TagResource(ctx context.Context, in *api.TagResourceInput) (*api.TagResourceOutput, error) {
 	if err := checkTags("tags", in.Tags); err != nil {
 		return nil, err
@@ -152,14 +180,25 @@ func (c *Controller) UntagResource(ctx context.Context, in *api.UntagResourceInp
 	return &api.UntagResourceOutput{}, nil
 }
 
-// ListTagsForResource lists the tags of a cluster or a task definition.
+// ListTagsForResource lists the tags of a cluster, a task definition or a
+// container instance.
 func (c *Controller) ListTagsForResource(ctx context.Context, in *api.ListTagsForResourceInput) (*api.ListTagsForResourceOutput, error) {
 	r, err := readResourceARN(in.ResourceArn)
 	if err != nil {
 		return nil, err
 	}
 	var tags []api.Tag
-	if r.cluster != "" {
+	switch {
+	case r.instance != "":
+		rec, err := c.store.ContainerInstance(r.cluster, r.instance)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, instanceResourceNotFound(r)
+		}
+		if err != nil {
+			return nil, err
+		}
+		tags = rec.Tags
+	case r.cluster != "":
 		rec, err := c.store.Cluster(r.cluster)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, api.ClusterNotFoundException("")
@@ -168,7 +207,7 @@ func (c *Controller) ListTagsForResource(ctx context.Context, in *api.ListTagsFo
 			return nil, err
 		}
 		tags = rec.Tags
-	} else {
+	default:
 		rec, err := c.store.TaskDefinition(r.family, r.revision)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, api.ResourceNotFoundException("The specified resource could not be found: no task definition %s:%d", r.family, r.revision)

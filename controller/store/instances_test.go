@@ -1,0 +1,146 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+var epoch = time.Unix(1700000000, 0)
+
+func registerInstance(t *testing.T, s *Store, cluster, id string) ContainerInstance {
+	t.Helper()
+	rec, err := s.RegisterContainerInstance(ContainerInstance{Cluster: cluster, ID: id, Registered: Resources{CPU: 1024, MemoryMiB: 512}}, epoch)
+	if err != nil {
+		t.Fatalf("register %s/%s: %v", cluster, id, err)
+	}
+	return rec
+}
+
+func TestHostAddressesAreUniqueAndNeverBerthRunsOrANetworkOrBroadcastAddress(t *testing.T) {
+	s := openTemp(t)
+	seen := map[string]bool{}
+	for i := range 300 {
+		rec := registerInstance(t, s, DefaultCluster, fmt.Sprintf("%032x", i))
+		a, err := netip.ParseAddr(rec.HostAddress)
+		if err != nil || !a.IsLoopback() {
+			t.Fatalf("instance %d has host address %q, want one on loopback", i, rec.HostAddress)
+		}
+		if last := a.As4()[3]; rec.HostAddress == "127.0.0.1" || last == 0 || last == 255 {
+			t.Fatalf("instance %d has host address %s", i, a)
+		}
+		if seen[rec.HostAddress] {
+			t.Fatalf("instance %d has %s, which another instance has", i, rec.HostAddress)
+		}
+		seen[rec.HostAddress] = true
+	}
+}
+
+func TestRegisteringAnInstanceAgainKeepsItsAddressAndStatusAndCountsItsVersionUp(t *testing.T) {
+	s := openTemp(t)
+	first := registerInstance(t, s, DefaultCluster, "a")
+	drained, err := s.UpdateContainerInstance(DefaultCluster, "a", func(rec *ContainerInstance) (bool, error) {
+		rec.Status = StatusDraining
+		return true, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := registerInstance(t, s, DefaultCluster, "a")
+	if again.HostAddress != first.HostAddress || again.Status != StatusDraining || again.Version != drained.Version+1 {
+		t.Errorf("registered again: address %s, status %s, version %d; want %s, DRAINING, %d", again.HostAddress, again.Status, again.Version, first.HostAddress, drained.Version+1)
+	}
+}
+
+func TestRegisterContainerInstanceCreatesOnlyTheDefaultCluster(t *testing.T) {
+	s := openTemp(t)
+	registerInstance(t, s, DefaultCluster, "a")
+	if c, err := s.Cluster(DefaultCluster); err != nil || c.Status != StatusActive {
+		t.Errorf("default cluster: %+v, %v; want it created ACTIVE", c, err)
+	}
+	if _, err := s.DeregisterContainerInstance(DefaultCluster, "a", false, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteCluster(DefaultCluster, epoch); err != nil {
+		t.Fatal(err)
+	}
+	registerInstance(t, s, DefaultCluster, "b")
+	if c, err := s.Cluster(DefaultCluster); err != nil || c.Status != StatusActive {
+		t.Errorf("default cluster after it was deleted: %+v, %v; want it created ACTIVE again", c, err)
+	}
+	if _, _, err := s.CreateCluster(Cluster{Name: "gone"}, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteCluster("gone", epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RegisterContainerInstance(ContainerInstance{Cluster: "gone", ID: "c"}, epoch); !errors.Is(err, ErrClusterInactive) {
+		t.Errorf("registering with a deleted cluster: %v, want ErrClusterInactive", err)
+	}
+	_, err := s.RegisterContainerInstance(ContainerInstance{Cluster: "web", ID: "a"}, epoch)
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("registering with a missing cluster: %v, want ErrNotFound", err)
+	}
+}
+
+func TestDeleteClusterRefusesWhileInstancesAreRegistered(t *testing.T) {
+	s := openTemp(t)
+	registerInstance(t, s, DefaultCluster, "a")
+	if _, err := s.DeleteCluster(DefaultCluster, epoch); !errors.Is(err, ErrClusterHasInstances) {
+		t.Fatalf("delete with a registered instance: %v, want ErrClusterHasInstances", err)
+	}
+	if _, err := s.DeregisterContainerInstance(DefaultCluster, "a", false, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DeleteCluster(DefaultCluster, epoch); err != nil {
+		t.Errorf("delete with only a deregistered instance: %v", err)
+	}
+}
+
+func TestDeregisterRefusesAnInstanceWithTasksUnlessForced(t *testing.T) {
+	saved := instanceLoaders
+	t.Cleanup(func() { instanceLoaders = saved })
+	instanceLoaders = []func(*bolt.Tx, string, string) (InstanceLoad, error){
+		func(*bolt.Tx, string, string) (InstanceLoad, error) {
+			return InstanceLoad{Running: 1, Held: Resources{CPU: 256, MemoryMiB: 128, TCPPorts: []uint16{80}}}, nil
+		},
+	}
+	s := openTemp(t)
+	rec := registerInstance(t, s, DefaultCluster, "a")
+	if rec.Load.Running != 1 || rec.Load.Held.CPU != 256 {
+		t.Errorf("load of the registered instance: %+v, want the task's", rec.Load)
+	}
+	if _, err := s.DeregisterContainerInstance(DefaultCluster, "a", false, epoch); !errors.Is(err, ErrInstanceHasTasks) {
+		t.Fatalf("deregister without force: %v, want ErrInstanceHasTasks", err)
+	}
+	rec, err := s.DeregisterContainerInstance(DefaultCluster, "a", true, epoch)
+	if err != nil || rec.Status != StatusInactive || rec.DeregisteredAt == nil {
+		t.Errorf("deregister with force: %+v, %v; want INACTIVE", rec, err)
+	}
+}
+
+func TestContainerInstancesListOneClusterInIDOrder(t *testing.T) {
+	s := openTemp(t)
+	if _, _, err := s.CreateCluster(Cluster{Name: "web"}, epoch); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"c", "a", "b"} {
+		registerInstance(t, s, "web", id)
+	}
+	registerInstance(t, s, DefaultCluster, "d")
+	recs, err := s.ContainerInstances("web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range recs {
+		ids = append(ids, r.ID)
+	}
+	if fmt.Sprint(ids) != "[a b c]" {
+		t.Errorf("instances of web: %v, want [a b c]", ids)
+	}
+}
