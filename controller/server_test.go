@@ -96,6 +96,6 @@ func wantAPIError(t *testing.T, err error, code string) string {
 
 func TestAnOperationNotServedYetAnswersUnknownOperationException(t *testing.T) {
 	client := testClient(t)
-	_, err := client.ListTasks(context.Background(), &ecs.ListTasksInput{})
+	_, err := client.ListServices(context.Background(), &ecs.ListServicesInput{})
 	wantAPIError(t, err, api.TypeUnknownOperation)
 }
