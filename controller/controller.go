@@ -74,8 +74,12 @@ type Controller struct {
 	fargateCapacity *capacity
 	wg              sync.WaitGroup
 
-	mu       sync.Mutex
-	inFlight map[string]bool // tasks being handed to their agent
+	// placeMu makes an EC2 placement and its commit one step.
+	placeMu sync.Mutex
+
+	mu        sync.Mutex
+	inFlight  map[string]bool      // tasks being handed to their agent
+	instances map[string]*capacity // container instances' capacity, by cluster/ID
 	// stop ends what Start began.
 	stop             context.CancelFunc
 	region           string
@@ -115,7 +119,7 @@ func New(st *store.Store, opts Options) *Controller {
 		panic(fmt.Sprintf("berth's own VPC: %v", err)) // a fixed table: a bug if it fails
 	}
 	c := &Controller{store: st, namer: api.Namer{Region: opts.Region, AccountID: opts.AccountID}, now: opts.Now, opts: opts,
-		fargate: provisioner, inFlight: map[string]bool{},
+		fargate: provisioner, inFlight: map[string]bool{}, instances: map[string]*capacity{},
 		region: opts.Region, engineAPIVersion: opts.EngineAPIVersion, hostSize: opts.HostSize}
 	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR}
 	return c
@@ -128,12 +132,22 @@ func New(st *store.Store, opts Options) *Controller {
 // ends.
 func (c *Controller) Start(ctx context.Context) error {
 	ctx, c.stop = context.WithCancel(ctx)
-	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" && t.LaunchType == "FARGATE" })
+	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
 	if err != nil {
 		return err
 	}
 	clusters := map[string]bool{}
+	capacities := map[*capacity][]string{}
 	for _, rec := range recs {
+		if rec.LaunchType != "FARGATE" {
+			k, err := c.capacityOf(rec)
+			if err != nil {
+				c.opts.Logf("task %s: its container instance: %v", rec.ID, err)
+				continue
+			}
+			capacities[k] = append(capacities[k], rec.Cluster)
+			continue
+		}
 		var rt taskRuntime
 		if err := json.Unmarshal(rec.Runtime, &rt); err != nil {
 			return fmt.Errorf("task %s: %w", rec.ID, err)
@@ -146,8 +160,13 @@ func (c *Controller) Start(ctx context.Context) error {
 		clusters[rec.Cluster] = true
 	}
 	for cluster := range clusters {
-		if _, err := c.fargateCapacity.agentFor(ctx, cluster); err != nil {
-			return err
+		capacities[c.fargateCapacity] = append(capacities[c.fargateCapacity], cluster)
+	}
+	for k, clusters := range capacities {
+		for _, cluster := range clusters {
+			if _, err := k.agentFor(ctx, cluster); err != nil {
+				return err
+			}
 		}
 	}
 	c.wg.Add(1)
@@ -174,6 +193,13 @@ func (c *Controller) Close() {
 		c.stop()
 	}
 	c.fargateCapacity.close()
+	c.mu.Lock()
+	instances := c.instances
+	c.instances = map[string]*capacity{}
+	c.mu.Unlock()
+	for _, k := range instances {
+		k.close()
+	}
 	c.wg.Wait()
 }
 

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
@@ -36,6 +37,7 @@ const (
 type capacity struct {
 	c        *Controller
 	instance string // the agents' instance name
+	hostIP   string // where its tasks' host ports bind; "" for 127.0.0.1
 	network  string // the awsvpc network, "" for the agent's default
 	subnet   string
 
@@ -68,7 +70,7 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		Region:      k.c.namer.Region,
 		AccountID:   k.c.namer.AccountID,
 		Instance:    k.instance,
-		HostIP:      "127.0.0.1",
+		HostIP:      cmp.Or(k.hostIP, "127.0.0.1"),
 		TaskNetwork: k.network,
 		TaskSubnet:  k.subnet,
 		CleanupWait: k.c.opts.CleanupWait,

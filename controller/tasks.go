@@ -55,7 +55,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 		return nil, err
 	}
 	if providers == nil {
-		return nil, api.InvalidParameterException("berth server runs tasks of the FARGATE launch type (or a FARGATE capacity provider strategy) so far; EC2 container instances come next")
+		return c.runOnInstances(ctx, in, cluster, count)
 	}
 	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchFargate)
 	if err != nil {
@@ -115,7 +115,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	for i, t := range out.Tasks {
 		spec := agent.TaskSpec{ARN: t.TaskArn, Task: task, Revision: rec.Revision, LaunchType: taskdef.LaunchFargate,
 			Group: group, StartedBy: in.StartedBy, Overrides: overrides, Address: provisioned[i].PrivateIPv4.String()}
-		c.start(cluster, spec)
+		c.start(cluster, spec, c.fargateCapacity)
 	}
 	return out, nil
 }
@@ -123,7 +123,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 // start hands a recorded task to its capacity, in the background: a slow
 // engine never holds RunTask's answer up. A task the capacity refuses stops
 // with TaskFailedToStart.
-func (c *Controller) start(cluster string, spec agent.TaskSpec) {
+func (c *Controller) start(cluster string, spec agent.TaskSpec, k *capacity) {
 	c.mu.Lock()
 	c.inFlight[spec.ARN] = true
 	c.mu.Unlock()
@@ -137,12 +137,20 @@ func (c *Controller) start(cluster string, spec agent.TaskSpec) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		a, err := c.fargateCapacity.agentFor(ctx, cluster)
+		a, err := k.agentFor(ctx, cluster)
 		if err == nil {
 			_, err = a.StartTask(ctx, spec)
 		}
 		if err != nil && !errors.Is(err, agent.ErrTaskExists) {
 			c.stoppedWithout(cluster, spec.ARN, api.StopCodeTaskFailedToStart, "ResourceInitializationError: "+err.Error())
+			return
+		}
+		// A StopTask that came while the task was on its way to the agent
+		// is the agent's to carry out now.
+		if rec, err := c.store.Task(cluster, taskID(spec.ARN)); err == nil && rec.DesiredStatus == "STOPPED" {
+			if t, err := taskOf(rec); err == nil {
+				a.StopTask(ctx, spec.ARN, t.StoppedReason, agent.StopCode(t.StopCode))
+			}
 		}
 	}()
 }

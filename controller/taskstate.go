@@ -140,7 +140,7 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
 	for _, rec := range recs {
 		var rt taskRuntime
 		json.Unmarshal(rec.Runtime, &rt)
-		if rec.LaunchType != "FARGATE" || instance != fargateInstance {
+		if rec.LaunchType == "FARGATE" && instance != fargateInstance || rec.LaunchType != "FARGATE" && rec.Instance != instance {
 			continue
 		}
 		arn := c.namer.Task(cluster, rec.ID)
@@ -151,12 +151,14 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
 		if c.starting(arn) {
 			continue // handed to the agent this moment
 		}
-		if rec.LastStatus == "PROVISIONING" && rec.DesiredStatus == "RUNNING" {
-			// Recorded, but nothing of it made before the server stopped:
-			// it starts now, for the first time.
+		if (rec.LastStatus == "PROVISIONING" || rec.LastStatus == "PENDING") && rec.Version == 1 && rec.DesiredStatus == "RUNNING" {
+			// Recorded, but no word of it from its agent before the server
+			// stopped: it starts now, for the first time.
 			if spec, err := c.specOf(cluster, rec); err == nil {
-				c.start(cluster, spec)
-				continue
+				if k, err := c.capacityOf(rec); err == nil {
+					c.start(cluster, spec, k)
+					continue
+				}
 			}
 		}
 		c.stoppedWithout(cluster, arn, api.StopCodeTaskFailedToStart,
@@ -215,10 +217,17 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 	case err != nil:
 		return nil, err
 	default:
-		if a, err := c.fargateCapacity.agentFor(ctx, cluster); err == nil {
-			if err := a.StopTask(ctx, c.namer.Task(cluster, id), reason, agent.StopUserInitiated); errors.Is(err, agent.ErrTaskNotFound) {
-				c.stoppedWithout(cluster, c.namer.Task(cluster, id), api.StopCodeUserInitiated, reason)
-			}
+		arn := c.namer.Task(cluster, id)
+		k, err := c.capacityOf(rec)
+		if err != nil {
+			return nil, err
+		}
+		a, err := k.agentFor(ctx, cluster)
+		if err != nil {
+			return nil, err
+		}
+		if err := a.StopTask(ctx, arn, reason, agent.StopUserInitiated); errors.Is(err, agent.ErrTaskNotFound) && !c.starting(arn) {
+			c.stoppedWithout(cluster, arn, api.StopCodeUserInitiated, reason)
 		}
 	}
 	t, err := taskOf(rec)

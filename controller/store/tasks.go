@@ -18,15 +18,20 @@ var bucketTasks = []byte("tasks")
 // by, and the task as the controller shows it (Body, the API's shape) and
 // runs it (Runtime), which the store keeps without reading.
 type Task struct {
-	Cluster       string    `json:"cluster"`
-	ID            string    `json:"id"`
-	Family        string    `json:"family"`
-	LaunchType    string    `json:"launchType"`
-	LastStatus    string    `json:"lastStatus"`
-	DesiredStatus string    `json:"desiredStatus"`
-	StartedBy     string    `json:"startedBy,omitempty"`
-	Instance      string    `json:"instance,omitempty"` // the container instance ID, for EC2
-	CreatedAt     time.Time `json:"createdAt"`
+	Cluster       string `json:"cluster"`
+	ID            string `json:"id"`
+	Family        string `json:"family"`
+	LaunchType    string `json:"launchType"`
+	LastStatus    string `json:"lastStatus"`
+	DesiredStatus string `json:"desiredStatus"`
+	StartedBy     string `json:"startedBy,omitempty"`
+	Instance      string `json:"instance,omitempty"` // the container instance ID, for EC2
+	// Group is the task's group, which spread and distinctInstance count.
+	Group string `json:"group,omitempty"`
+	// Holds is what an EC2 task takes of its instance while it has not
+	// stopped.
+	Holds     Resources `json:"holds,omitzero"`
+	CreatedAt time.Time `json:"createdAt"`
 	// StoppedAt is set once the task is STOPPED; the controller forgets it
 	// a while after.
 	StoppedAt *time.Time `json:"stoppedAt,omitempty"`
@@ -41,6 +46,45 @@ var ErrTaskExists = errors.New("task already exists")
 
 func init() {
 	clusterHolders = append(clusterHolders, clusterHolder{holds: clusterHasTasks, err: ErrClusterHasTasks})
+	instanceLoaders = append(instanceLoaders, instanceTasksLoad)
+}
+
+// instanceTasksLoad adds up what the tasks placed on an instance hold:
+// those not yet RUNNING are pending, STOPPED ones hold nothing.
+func instanceTasksLoad(tx *bolt.Tx, cluster, id string) (InstanceLoad, error) {
+	var load InstanceLoad
+	err := forEachTask(tx, cluster, func(t Task) error {
+		if t.Instance != id || t.LastStatus == "STOPPED" {
+			return nil
+		}
+		if t.LastStatus == "RUNNING" {
+			load.Running++
+		} else {
+			load.Pending++
+		}
+		load.Held.CPU += t.Holds.CPU
+		load.Held.MemoryMiB += t.Holds.MemoryMiB
+		load.Held.TCPPorts = append(load.Held.TCPPorts, t.Holds.TCPPorts...)
+		load.Held.UDPPorts = append(load.Held.UDPPorts, t.Holds.UDPPorts...)
+		return nil
+	})
+	return load, err
+}
+
+// forEachTask calls fn with each task of cluster.
+func forEachTask(tx *bolt.Tx, cluster string, fn func(Task) error) error {
+	prefix := taskKey(cluster, "")
+	c := tx.Bucket(bucketTasks).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		var t Task
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("corrupt task record %q: %w", k, err)
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func taskKey(cluster, id string) []byte {
@@ -49,18 +93,12 @@ func taskKey(cluster, id string) []byte {
 
 // clusterHasTasks reports whether any task of cluster has not stopped.
 func clusterHasTasks(tx *bolt.Tx, cluster string) (bool, error) {
-	prefix := taskKey(cluster, "")
-	c := tx.Bucket(bucketTasks).Cursor()
-	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var t Task
-		if err := json.Unmarshal(v, &t); err != nil {
-			return false, fmt.Errorf("corrupt task record %q: %w", k, err)
-		}
-		if t.LastStatus != "STOPPED" {
-			return true, nil
-		}
-	}
-	return false, nil
+	held := false
+	err := forEachTask(tx, cluster, func(t Task) error {
+		held = held || t.LastStatus != "STOPPED"
+		return nil
+	})
+	return held, err
 }
 
 // CreateTasks stores new tasks, all or none, in one transaction. Their

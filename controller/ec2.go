@@ -1,0 +1,224 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/placement"
+	"github.com/berthdev/berth/scheduler"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// runOnInstances is RunTask under the EC2 launch type: the scheduler places
+// each task on one of the cluster's container instances, and the decision
+// is committed (recorded with what each task holds of its instance) before
+// any container starts. Placement and commit happen under one lock, over a
+// snapshot read in it, so that RunTasks at once never over-commit an
+// instance's CPU, memory or ports; the engine is asked nothing meanwhile.
+func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, cluster string, count int) (*api.RunTaskOutput, error) {
+	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchEC2)
+	if err != nil {
+		return nil, err
+	}
+	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
+		return nil, api.InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	}
+	overrides, err := agentOverrides(in.Overrides, &task.Definition)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+	policy, err := compilePolicy(in, task)
+	if err != nil {
+		return nil, err
+	}
+	group := in.Group
+	if group == "" {
+		group = placement.Group(task)
+	}
+	needs := placement.Needs(task)
+
+	c.placeMu.Lock()
+	defer c.placeMu.Unlock()
+	instances, byARN, err := c.snapshotInstances(cluster)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := scheduler.NewSnapshot(instances)
+	if err != nil {
+		return nil, err
+	}
+	decision, err := scheduler.Place(snap, scheduler.Request{Needs: needs, Group: group, Count: count, Policy: policy,
+		RequiredAttributes: placement.RequiredAttributes(task), Seed: rand.Uint64()})
+	var invalid *scheduler.ValidationError
+	if errors.As(err, &invalid) {
+		return nil, api.InvalidParameterException("%v", err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &api.RunTaskOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
+	if len(decision.Placements) < count {
+		if f, ok := decision.Closest(); ok {
+			out.Failures = append(out.Failures, api.Failure{Arn: f.Arn, Reason: string(f.Reason), Detail: f.Detail})
+		}
+	}
+	now := c.now().UTC()
+	var records []store.Task
+	var specs []agent.TaskSpec
+	holds := store.Resources{CPU: int64(needs.CPU), MemoryMiB: int64(needs.MemoryMiB), TCPPorts: needs.TCPPorts, UDPPorts: needs.UDPPorts}
+	for _, instanceARN := range decision.Placements {
+		inst := byARN[instanceARN]
+		id := api.NewID()
+		arn := c.namer.Task(cluster, id)
+		t := c.newEC2Task(cluster, arn, rec, task, inst, group, in, now)
+		body, _ := json.Marshal(t)
+		rt, _ := json.Marshal(taskRuntime{Group: group, Capacity: inst.ID, CPU: needs.CPU, MemoryMiB: needs.MemoryMiB})
+		records = append(records, store.Task{Cluster: cluster, ID: id, Family: rec.Family, LaunchType: taskdef.LaunchEC2, Instance: inst.ID,
+			Group: group, Holds: holds, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, StartedBy: in.StartedBy,
+			CreatedAt: now, Version: 1, Body: body, Runtime: rt})
+		specs = append(specs, agent.TaskSpec{ARN: arn, Task: task, Revision: rec.Revision, LaunchType: taskdef.LaunchEC2,
+			Group: group, StartedBy: in.StartedBy, Overrides: overrides})
+		out.Tasks = append(out.Tasks, *t)
+	}
+	if err := c.store.CreateTasks(records); err != nil {
+		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
+			return nil, api.ClusterNotFoundException("")
+		}
+		return nil, err
+	}
+	for i, spec := range specs {
+		c.start(cluster, spec, c.instanceCapacity(byARN[decision.Placements[i]]))
+	}
+	return out, nil
+}
+
+// compilePolicy reads RunTask's and the definition's placement
+// constraints and strategies, as ECS takes them.
+func compilePolicy(in *api.RunTaskInput, task *taskdef.Task) (*scheduler.Policy, error) {
+	request := make([]scheduler.Constraint, len(in.PlacementConstraints))
+	for i, pc := range in.PlacementConstraints {
+		request[i] = scheduler.Constraint{Type: pc.Type, Expression: pc.Expression}
+	}
+	strategies := make([]scheduler.Strategy, len(in.PlacementStrategy))
+	for i, ps := range in.PlacementStrategy {
+		strategies[i] = scheduler.Strategy{Type: ps.Type, Field: ps.Field}
+	}
+	policy, err := scheduler.Compile(placement.Constraints(task), request, strategies, scheduler.Standalone)
+	if err != nil {
+		return nil, api.InvalidParameterException("%v", err)
+	}
+	return policy, nil
+}
+
+// snapshotInstances is the cluster's container instances as placement sees
+// them, with the tasks each holds, from the store; byARN finds the record
+// of a chosen instance.
+func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, map[string]store.ContainerInstance, error) {
+	recs, err := c.store.ContainerInstances(cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	tasks, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.Instance != "" && t.LastStatus != "STOPPED" })
+	if err != nil {
+		return nil, nil, err
+	}
+	held := map[string][]scheduler.Task{}
+	for _, t := range tasks {
+		held[t.Instance] = append(held[t.Instance], scheduler.Task{ARN: c.namer.Task(cluster, t.ID), Group: t.Group,
+			Needs: scheduler.Resources{CPU: int(t.Holds.CPU), MemoryMiB: int(t.Holds.MemoryMiB), TCPPorts: t.Holds.TCPPorts, UDPPorts: t.Holds.UDPPorts}})
+	}
+	byARN := make(map[string]store.ContainerInstance, len(recs))
+	out := make([]scheduler.Instance, 0, len(recs))
+	for _, r := range recs {
+		if r.Status == store.StatusInactive {
+			continue
+		}
+		arn := c.namer.ContainerInstance(cluster, r.ID)
+		byARN[arn] = r
+		out = append(out, scheduler.Instance{
+			ARN: arn, EC2InstanceID: r.EC2InstanceID, Status: scheduler.Status(r.Status), AgentConnected: r.AgentConnected,
+			AgentVersion: r.VersionInfo.AgentVersion, RegisteredAt: r.RegisteredAt, Attributes: r.Attributes,
+			Registered: scheduler.Resources{CPU: int(r.Registered.CPU), MemoryMiB: int(r.Registered.MemoryMiB), TCPPorts: r.Registered.TCPPorts, UDPPorts: r.Registered.UDPPorts},
+			Tasks:      held[r.ID],
+		})
+	}
+	return out, byARN, nil
+}
+
+// newEC2Task is an EC2 task as RunTask answers it: PENDING on its instance.
+func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, task *taskdef.Task, inst store.ContainerInstance, group string, in *api.RunTaskInput, now time.Time) *api.Task {
+	t := &api.Task{
+		AvailabilityZone:     inst.Attributes["ecs.availability-zone"],
+		ClusterArn:           c.namer.Cluster(cluster),
+		ContainerInstanceArn: c.namer.ContainerInstance(cluster, inst.ID),
+		CreatedAt:            api.Time(now),
+		DesiredStatus:        "RUNNING",
+		LastStatus:           "PENDING",
+		Group:                group,
+		LaunchType:           taskdef.LaunchEC2,
+		StartedBy:            in.StartedBy,
+		Tags:                 in.Tags,
+		TaskArn:              arn,
+		TaskDefinitionArn:    c.namer.TaskDefinition(rec.Family, rec.Revision),
+		Overrides:            in.Overrides,
+		Version:              1,
+	}
+	if task.CPU > 0 {
+		t.CPU = strconv.Itoa(task.CPU)
+	}
+	if task.Memory > 0 {
+		t.Memory = strconv.Itoa(task.Memory)
+	}
+	if t.Overrides == nil {
+		t.Overrides = &api.TaskOverride{ContainerOverrides: []api.ContainerOverride{}}
+	}
+	for _, d := range task.Definition.ContainerDefinitions {
+		ct := api.Container{ContainerArn: c.namer.Container(cluster, taskID(arn), newUUID()), TaskArn: arn, Name: d.Name, Image: d.Image,
+			LastStatus: "PENDING", HealthStatus: "UNKNOWN", CPU: strconv.Itoa(d.CPU)}
+		if d.Memory != nil {
+			ct.Memory = strconv.Itoa(*d.Memory)
+		}
+		if d.MemoryReservation != nil {
+			ct.MemoryReservation = strconv.Itoa(*d.MemoryReservation)
+		}
+		t.Containers = append(t.Containers, ct)
+	}
+	return t
+}
+
+// instanceCapacity is the capacity of a container instance: an agent on
+// the server's engine whose tasks' host ports bind to the instance's own
+// loopback address.
+func (c *Controller) instanceCapacity(inst store.ContainerInstance) *capacity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := inst.Cluster + "/" + inst.ID
+	if k, ok := c.instances[key]; ok {
+		return k
+	}
+	k := &capacity{c: c, instance: inst.ID, hostIP: inst.HostAddress}
+	c.instances[key] = k
+	return k
+}
+
+// capacityOf is the capacity a recorded task runs on.
+func (c *Controller) capacityOf(rec store.Task) (*capacity, error) {
+	if rec.LaunchType == taskdef.LaunchFargate {
+		return c.fargateCapacity, nil
+	}
+	inst, err := c.store.ContainerInstance(rec.Cluster, rec.Instance)
+	if err != nil {
+		return nil, err
+	}
+	return c.instanceCapacity(inst), nil
+}

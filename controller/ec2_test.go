@@ -1,0 +1,127 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// EC2 tasks through the AWS SDK: two instances in two zones, four tasks
+// spread on the zone (two on each), each reached at its instance's own
+// address on its dynamic host port; a task no instance can hold comes back
+// in failures with ECS's reason; what tasks hold is the instances' less, and
+// theirs again once they stop.
+func TestEC2TasksArePlacedOnTheClustersInstances(t *testing.T) {
+	dir := t.TempDir()
+	cluster := "ec2-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	ts := startTaskServer(t, dir, 6)
+	defer ts.stop(t)
+	c := newClient(t, ts.srv)
+	ctx := context.Background()
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	var instances []string
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		out, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
+			TotalResources: []types.Resource{
+				{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
+				{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 512},
+			},
+			Attributes: []types.Attribute{{Name: aws.String("ecs.availability-zone"), Value: aws.String(zone)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, aws.ToString(out.ContainerInstance.ContainerInstanceArn))
+	}
+	registerJSON(t, ts.srv, []byte(`{"family": "web", "containerDefinitions": [{"name": "web", "image": "berth/demo:latest", "memory": 64,
+	  "command": ["serve", "--port", "8080"], "portMappings": [{"containerPort": 8080}]}]}`))
+	run, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("web"), Count: aws.Int32(4),
+		LaunchType: types.LaunchTypeEc2, PlacementStrategy: []types.PlacementStrategy{{Type: types.PlacementStrategyTypeSpread, Field: aws.String("attribute:ecs.availability-zone")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Tasks) != 4 || len(run.Failures) != 0 {
+		t.Fatalf("RunTask: %d tasks, failures %+v", len(run.Tasks), run.Failures)
+	}
+	perInstance := map[string]int{}
+	for _, task := range run.Tasks {
+		perInstance[aws.ToString(task.ContainerInstanceArn)]++
+		running := waitTask(t, c, cluster, aws.ToString(task.TaskArn), "RUNNING")
+		b := running.Containers[0].NetworkBindings
+		if len(b) != 1 || !strings.HasPrefix(aws.ToString(b[0].BindIP), "127.0.") || aws.ToString(b[0].BindIP) == "127.0.0.1" {
+			t.Fatalf("bindings %+v: want the instance's own address", b)
+		}
+		url := fmt.Sprintf("http://%s:%d/", aws.ToString(b[0].BindIP), aws.ToInt32(b[0].HostPort))
+		if code := getWhenListening(t, url); code != 200 {
+			t.Errorf("GET %s: %d", url, code)
+		}
+	}
+	if perInstance[instances[0]] != 2 || perInstance[instances[1]] != 2 {
+		t.Errorf("spread on the zone: %v", perInstance)
+	}
+	desc, err := c.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: instances})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range desc.ContainerInstances {
+		if in.RunningTasksCount != 2 || remaining(in, "MEMORY") != 512-128 {
+			t.Errorf("instance %s: %d running, %d MiB left", aws.ToString(in.ContainerInstanceArn), in.RunningTasksCount, remaining(in, "MEMORY"))
+		}
+	}
+
+	// Each instance has 384 MiB left: a task of 400 cannot be placed.
+	registerJSON(t, ts.srv, []byte(`{"family": "big", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 400, "command": ["sleep", "60"]}]}`))
+	big, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("big"), LaunchType: types.LaunchTypeEc2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(big.Tasks) != 0 || len(big.Failures) != 1 || aws.ToString(big.Failures[0].Reason) != "RESOURCE:MEMORY" {
+		t.Errorf("a task too big: %d tasks, failures %+v", len(big.Tasks), big.Failures)
+	}
+
+	for _, task := range run.Tasks {
+		if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: task.TaskArn}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, task := range run.Tasks {
+		stopped := waitTask(t, c, cluster, aws.ToString(task.TaskArn), "STOPPED")
+		if stopped.StopCode != types.TaskStopCodeUserInitiated || aws.ToString(stopped.StoppedReason) != "Task stopped by user" {
+			t.Errorf("stopped: %s %q", stopped.StopCode, aws.ToString(stopped.StoppedReason))
+		}
+	}
+	desc, err = c.DescribeContainerInstances(ctx, &ecs.DescribeContainerInstancesInput{Cluster: aws.String(cluster), ContainerInstances: instances})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range desc.ContainerInstances {
+		if in.RunningTasksCount != 0 || remaining(in, "MEMORY") != 512 {
+			t.Errorf("instance after its tasks stopped: %d running, %d MiB left", in.RunningTasksCount, remaining(in, "MEMORY"))
+		}
+	}
+}
+
+func remaining(in types.ContainerInstance, name string) int32 {
+	for _, r := range in.RemainingResources {
+		if aws.ToString(r.Name) == name {
+			return r.IntegerValue
+		}
+	}
+	return -1
+}
