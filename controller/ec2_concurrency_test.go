@@ -1,0 +1,110 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// Fifty RunTasks at once on two small instances: none is placed beyond an
+// instance's registered CPU and memory, no static host port twice on one
+// instance, and every task not placed is a failure with ECS's reason.
+func TestFiftyRunTasksAtOnceNeverOverCommitAnInstance(t *testing.T) {
+	dir := t.TempDir()
+	cluster := "busy-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	ts := startTaskServer(t, dir, 6)
+	defer ts.stop(t)
+	c := newClient(t, ts.srv)
+	ctx := context.Background()
+	const cpu, memory = 1024, 512
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
+			TotalResources: []types.Resource{
+				{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: cpu},
+				{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: memory},
+			}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	registerJSON(t, ts.srv, []byte(`{"family": "small", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "cpu": 128, "memory": 96, "command": ["sleep", "300"]}]}`))
+	registerJSON(t, ts.srv, []byte(fmt.Sprintf(`{"family": "ported", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "cpu": 64, "memory": 32,
+	  "command": ["sleep", "300"], "portMappings": [{"containerPort": 8080, "hostPort": %d}]}]}`, port)))
+
+	type placed struct {
+		instance, family string
+	}
+	var mu sync.Mutex
+	var tasks []placed
+	failures := map[string]int{}
+	var wg sync.WaitGroup
+	for i := range 50 {
+		family := "small"
+		if i%2 == 1 {
+			family = "ported"
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(family), LaunchType: types.LaunchTypeEc2})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			for _, task := range out.Tasks {
+				tasks = append(tasks, placed{aws.ToString(task.ContainerInstanceArn), family})
+			}
+			for _, f := range out.Failures {
+				failures[aws.ToString(f.Reason)]++
+			}
+		}()
+	}
+	wg.Wait()
+	used := map[string][3]int{} // cpu, memory, static ports
+	for _, p := range tasks {
+		u := used[p.instance]
+		if p.family == "small" {
+			u[0], u[1] = u[0]+128, u[1]+96
+		} else {
+			u[0], u[1], u[2] = u[0]+64, u[1]+32, u[2]+1
+		}
+		used[p.instance] = u
+	}
+	for instance, u := range used {
+		if u[0] > cpu || u[1] > memory || u[2] > 1 {
+			t.Errorf("instance %s holds %d CPU, %d MiB and port %d %d times", instance, u[0], u[1], port, u[2])
+		}
+	}
+	if len(tasks)+failures["RESOURCE:MEMORY"]+failures["RESOURCE:CPU"]+failures["RESOURCE:PORTS"] != 50 {
+		t.Errorf("%d placed, failures %v: not 50", len(tasks), failures)
+	}
+	if failures["RESOURCE:PORTS"] == 0 && failures["RESOURCE:MEMORY"] == 0 {
+		t.Errorf("nothing was refused: the instances are too big for the test")
+	}
+}
