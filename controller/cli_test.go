@@ -16,12 +16,12 @@ import (
 )
 
 // startBerthServer runs the built `berth server` on a free loopback port
-// and returns its URL, read from its "listening on" line. SIGTERM stops it
-// when the test ends.
-func startBerthServer(t *testing.T, stateDir string) string {
+// (with flags more, if any) and returns its URL, read from its "listening
+// on" line. SIGTERM stops it when the test ends.
+func startBerthServer(t *testing.T, stateDir string, more ...string) string {
 	t.Helper()
 	bin := testenv.BerthBinary(t)
-	cmd := exec.Command(bin, "server", "--listen", "127.0.0.1:0", "--state", stateDir)
+	cmd := exec.Command(bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", stateDir}, more...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

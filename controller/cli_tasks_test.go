@@ -1,0 +1,164 @@
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/scheduler/fargate"
+)
+
+// cliTask is the part of a task the aws CLI prints that the test reads.
+type cliTask struct {
+	TaskArn, LastStatus, StopCode, StoppedReason, ContainerInstanceArn string
+	Attachments                                                        []struct {
+		Details []struct{ Name, Value string }
+	}
+	Containers []struct {
+		NetworkBindings []struct {
+			BindIP   string
+			HostPort int
+		}
+	}
+}
+
+func (t cliTask) detail(name string) string {
+	for _, a := range t.Attachments {
+		for _, d := range a.Details {
+			if d.Name == name {
+				return d.Value
+			}
+		}
+	}
+	return ""
+}
+
+// The aws CLI, as a person would use it against berth server: a cluster,
+// the examples registered, two instances in two zones, four EC2 tasks
+// spread over the zones and reached on their dynamic host ports, a Fargate
+// task reached at its private address, a task that cannot fit back in
+// failures, and every task stopped as the user's.
+func TestTheAWSCLIRunsTasksOfBothLaunchTypes(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
+	}
+	testenv.EnsureImages(t)
+	cluster := "class-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	url := startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
+	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	awsECS(t, url, nil, "register-task-definition", "--cli-input-json", "file://../examples/fargate-web.json")
+	dir := t.TempDir()
+	for name, def := range map[string]string{
+		// A web server on a dynamic host port: any number fit on an instance.
+		"dynamic-web": `{"family": "dynamic-web", "containerDefinitions": [{"name": "web", "image": "berth/demo:latest", "memory": 64,
+		  "command": ["serve", "--port", "8080"], "portMappings": [{"containerPort": 8080, "hostPort": 0}]}]}`,
+		"too-big": `{"family": "too-big", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 2048, "command": ["sleep", "60"]}]}`,
+	} {
+		file := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(file, []byte(def), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		awsECS(t, url, nil, "register-task-definition", "--cli-input-json", "file://"+file)
+	}
+	var instances []string
+	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
+		var reg struct {
+			ContainerInstance struct{ ContainerInstanceArn string }
+		}
+		awsECS(t, url, &reg, "register-container-instance", "--cluster", cluster,
+			"--total-resources", "name=CPU,type=INTEGER,integerValue=2048", "name=MEMORY,type=INTEGER,integerValue=1024",
+			"--attributes", "name=ecs.availability-zone,value="+zone)
+		instances = append(instances, reg.ContainerInstance.ContainerInstanceArn)
+	}
+
+	var run struct {
+		Tasks    []cliTask
+		Failures []struct{ Reason string }
+	}
+	awsECS(t, url, &run, "run-task", "--cluster", cluster, "--task-definition", "dynamic-web", "--count", "4", "--launch-type", "EC2",
+		"--placement-strategy", "type=spread,field=attribute:ecs.availability-zone")
+	perInstance := map[string]int{}
+	for _, task := range run.Tasks {
+		perInstance[task.ContainerInstanceArn]++
+	}
+	if len(run.Tasks) != 4 || perInstance[instances[0]] != 2 || perInstance[instances[1]] != 2 {
+		t.Fatalf("run-task: %d tasks over %v, failures %+v", len(run.Tasks), perInstance, run.Failures)
+	}
+	running := cliWait(t, url, cluster, run.Tasks[0].TaskArn, "RUNNING")
+	var dynamic string
+	for _, c := range running.Containers {
+		for _, b := range c.NetworkBindings {
+			if b.HostPort >= 49153 {
+				dynamic = fmt.Sprintf("http://%s:%d/", b.BindIP, b.HostPort)
+			}
+		}
+	}
+	if dynamic == "" {
+		t.Fatalf("no dynamic host port among %+v", running.Containers)
+	}
+	if code := getWhenListening(t, dynamic); code != 200 {
+		t.Errorf("GET %s: %d", dynamic, code)
+	}
+
+	// No instance has 2048 MiB.
+	var full struct {
+		Tasks    []cliTask
+		Failures []struct{ Reason string }
+	}
+	awsECS(t, url, &full, "run-task", "--cluster", cluster, "--task-definition", "too-big", "--launch-type", "EC2")
+	if len(full.Tasks) != 0 || len(full.Failures) != 1 || full.Failures[0].Reason != "RESOURCE:MEMORY" {
+		t.Errorf("a task that cannot fit: %+v", full)
+	}
+
+	var fg struct{ Tasks []cliTask }
+	subnet := fargate.DefaultSubnets("us-east-1")[0].ID
+	awsECS(t, url, &fg, "run-task", "--cluster", cluster, "--task-definition", "fargate-web", "--launch-type", "FARGATE",
+		"--network-configuration", "awsvpcConfiguration={subnets=["+subnet+"]}")
+	if len(fg.Tasks) != 1 {
+		t.Fatalf("a Fargate task: %+v", fg)
+	}
+	fgRunning := cliWait(t, url, cluster, fg.Tasks[0].TaskArn, "RUNNING")
+	if code := getWhenListening(t, "http://"+fgRunning.detail("privateIPv4Address")+":8080/"); code != 200 {
+		t.Errorf("the Fargate task at its address: %d", code)
+	}
+
+	for _, task := range append(run.Tasks, fg.Tasks...) {
+		awsECS(t, url, nil, "stop-task", "--cluster", cluster, "--task", task.TaskArn)
+	}
+	for _, task := range append(run.Tasks, fg.Tasks...) {
+		stopped := cliWait(t, url, cluster, task.TaskArn, "STOPPED")
+		if stopped.StopCode != "UserInitiated" || stopped.StoppedReason != "Task stopped by user" {
+			t.Errorf("stopped task: %s %q", stopped.StopCode, stopped.StoppedReason)
+		}
+	}
+}
+
+// cliWait describes the task with the aws CLI until its lastStatus is
+// want; the wait is a guard against a hang, not a measure of speed.
+func cliWait(t *testing.T, url, cluster, arn, want string) cliTask {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var out struct{ Tasks []cliTask }
+		awsECS(t, url, &out, "describe-tasks", "--cluster", cluster, "--tasks", arn)
+		if len(out.Tasks) == 1 && out.Tasks[0].LastStatus == want {
+			return out.Tasks[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s did not reach %s: %+v", arn, want, out.Tasks)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
