@@ -115,3 +115,23 @@ func BenchmarkNewSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSnapshotAddRemoveTask is the cost of keeping the snapshot's
+// orders up to date: one operation adds a task to an instance and removes
+// it again.
+func BenchmarkSnapshotAddRemoveTask(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		s := benchCluster(b, n, 10*n)
+		b.Run(fmt.Sprintf("instances=%d/tasks=%d", n, 10*n), func(b *testing.B) {
+			task := Task{ARN: "task-new", Group: "service:s7", Needs: Resources{CPU: 256, MemoryMiB: 512}}
+			var j int
+			for b.Loop() {
+				j++
+				if err := s.AddTask(s.instances[j%n].ARN, task); err != nil {
+					b.Fatal(err)
+				}
+				s.RemoveTask(task.ARN)
+			}
+		})
+	}
+}

@@ -28,8 +28,9 @@
 // Placement searches the order for the best score a task can fit, runs the
 // filters on the instances of that score until one passes, and chooses
 // among such equals with seeded random draws rather than the lowest random
-// score of the whole tie. The random strategy and policies of several
-// strategies rank every instance.
+// score of the whole tie. A single random strategy draws among all ACTIVE
+// instances the same way. Policies of several strategies rank every
+// instance.
 //
 // When no instance passes the filters, the Decision's Failures carry ECS's
 // reasons (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT,

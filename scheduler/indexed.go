@@ -5,10 +5,10 @@ import (
 	"slices"
 )
 
-// indexedStrategy is a policy whose choice the snapshot's orders answer
-// without a pass over the instances: a single binpack or spread strategy.
-// Every other policy (random, several strategies) ranks every instance
-// (selectInstance).
+// indexedStrategy is a policy whose choice needs no pass over the
+// instances: a single binpack or spread strategy, answered from the
+// snapshot's orders, or a single random strategy, answered by random draws.
+// Policies of several strategies rank every instance (selectInstance).
 type indexedStrategy uint8
 
 const (
@@ -17,6 +17,7 @@ const (
 	indexMemory                    // binpack on memory: Snapshot.byMemory
 	indexGroup                     // spread on instanceId: Snapshot.groupRanks
 	indexAttribute                 // spread on an attribute: its values' task counts
+	indexRandom                    // random: draws among the ACTIVE instances
 )
 
 // maxIndexedValues bounds the values of a spread attribute that placement
@@ -41,6 +42,8 @@ func (r *round) chooseIndex(p *Policy) indexedStrategy {
 		return indexGroup
 	case st.Type == Spread && len(r.spreads[0].counts) <= maxIndexedValues:
 		return indexAttribute
+	case st.Type == Random:
+		return indexRandom
 	}
 	return noIndex
 }
@@ -63,6 +66,15 @@ func (r *round) selectIndexed() int {
 		return r.selectFewestOfGroup()
 	case indexAttribute:
 		return r.selectFewestOfValue(&r.spreads[0])
+	case indexRandom:
+		// Every ACTIVE instance is one level of equals.
+		active := r.s.active
+		return r.pick(len(active), 0, func(j int) int {
+			if i := int(active[j]); r.fits(i) {
+				return i
+			}
+			return -1
+		})
 	}
 	return r.selectInstance()
 }

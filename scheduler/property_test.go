@@ -187,6 +187,7 @@ var indexedStrategyChoices = [][]Strategy{
 	{{Type: Spread, Field: "instanceId"}},
 	{{Type: Spread, Field: "attribute:ecs.availability-zone"}},
 	{{Type: Spread, Field: "attribute:ecs.availability-zone"}, {Type: Binpack, Field: "memory"}},
+	{{Type: Random}},
 }
 
 func randomIndexedRequest(t *testing.T, rng *rand.Rand) Request {
@@ -271,7 +272,8 @@ func TestPropertyAnUpdatedSnapshotPlacesAsAFreshlyBuiltOne(t *testing.T) {
 }
 
 // The orders choose among instances the strategy finds equal in their own
-// way, but never one the strategy ranks lower than the best that fits:
+// way (and random among all of them), but never one the strategy ranks
+// lower than the best that fits:
 // each task of a request goes to an instance that passes every filter and
 // whose score, counting the request's earlier tasks, is the least of all
 // the instances that pass them, as a pass over every instance finds.
@@ -286,7 +288,10 @@ func TestPropertyTheIndexChoosesAnInstanceAsGoodAsRankingEveryOne(t *testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(d.Placements) != len(scanned.Placements) || !slices.Equal(d.Failures, scanned.Failures) && len(d.Failures) > 0 {
+		// Later tasks may go elsewhere once a tie went another way, but the
+		// first task finds a home, or fails for the same reasons, either way.
+		if (len(d.Placements) == 0) != (len(scanned.Placements) == 0) ||
+			len(d.Placements) == 0 && !slices.Equal(d.Failures, scanned.Failures) {
 			t.Fatalf("trial %d: indexed %v, ranked %v", trial, d, scanned)
 		}
 		r := rounds.Get().(*round)
@@ -298,6 +303,9 @@ func TestPropertyTheIndexChoosesAnInstanceAsGoodAsRankingEveryOne(t *testing.T) 
 				t.Fatalf("trial %d task %d: %s does not pass the filters", trial, k, arn)
 			}
 			for _, i := range s.active {
+				if r.indexed == indexRandom {
+					break // every instance that passes is as good
+				}
 				if r.fits(int(i)) && r.rankers[0].Rank(int(i)) < r.rankers[0].Rank(chosen) {
 					t.Fatalf("trial %d task %d (%v): chose %s scoring %d, %s scores %d", trial, k, req.Policy.Strategies(),
 						arn, r.rankers[0].Rank(chosen), s.instances[i].ARN, r.rankers[0].Rank(int(i)))
