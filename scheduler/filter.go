@@ -68,12 +68,13 @@ type resourceFilter struct{ r *round }
 
 func (f resourceFilter) Check(i int) Verdict {
 	r := f.r
+	p := r.placed(i)
 	switch {
 	case !r.connected[i]:
 		return AgentDisconnected
-	case r.cpuLeft(i) < r.needs.CPU:
+	case r.s.cpuLeft[i]-p*r.needs.CPU < r.needs.CPU:
 		return InsufficientCPU
-	case r.memLeft(i) < r.needs.MemoryMiB:
+	case r.s.memLeft[i]-p*r.needs.MemoryMiB < r.needs.MemoryMiB:
 		return InsufficientMemory
 	}
 	return Fits

@@ -13,7 +13,7 @@ import (
 // function of the state alone.
 //
 // It is a sorted slice: a change of score moves one entry past those whose
-// score lies between the old and the new one, a memmove of 12 bytes per
+// score lies between the old and the new one, a memmove of 16 bytes per
 // entry passed; placement reads it with no indirection at all.
 type rankIndex struct {
 	entries []rankEntry
@@ -29,11 +29,16 @@ func (e rankEntry) before(f rankEntry) bool {
 }
 
 // search returns the position of the first entry not before e.
-func (x *rankIndex) search(e rankEntry) int {
-	lo, hi := 0, len(x.entries)
+func (x *rankIndex) search(e rankEntry) int { return searchEntries(x.entries, e) }
+
+// from returns the position of the first entry scoring at least score.
+func (x *rankIndex) from(score int64) int { return scoreFrom(x.entries, score) }
+
+func searchEntries(entries []rankEntry, e rankEntry) int {
+	lo, hi := 0, len(entries)
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if x.entries[m].before(e) {
+		if entries[m].before(e) {
 			lo = m + 1
 		} else {
 			hi = m
@@ -42,9 +47,10 @@ func (x *rankIndex) search(e rankEntry) int {
 	return lo
 }
 
-// from returns the position of the first entry scoring at least score.
-func (x *rankIndex) from(score int64) int {
-	return x.search(rankEntry{score, math.MinInt32})
+// scoreFrom returns the position of the first of entries scoring at least
+// score.
+func scoreFrom(entries []rankEntry, score int64) int {
+	return searchEntries(entries, rankEntry{score, math.MinInt32})
 }
 
 func (x *rankIndex) insert(score int64, i int32) {

@@ -79,8 +79,15 @@ func (r *round) selectIndexed() int {
 	return r.selectInstance()
 }
 
-// fits runs every filter on instance i.
+// fits runs every filter on instance i. Only whether all pass matters
+// here, not which fails first, so the cached memberOf answers, the cheapest
+// and often the most selective, go first.
 func (r *round) fits(i int) bool {
+	for _, m := range r.members {
+		if !m[i] {
+			return false
+		}
+	}
 	if r.resources.Check(i) != Fits {
 		return false
 	}
@@ -115,7 +122,7 @@ func (r *round) selectLeast(x *rankIndex, floor int64, score func(i int) int64) 
 		if own >= 0 && v > ownScore {
 			break
 		}
-		hi := lo + (&rankIndex{entries: entries[lo:]}).from(v+1)
+		hi := lo + scoreFrom(entries[lo:], v+1)
 		level, ties := entries[lo:hi], ownTies[:0]
 		if own >= 0 && v == ownScore {
 			for _, p := range r.placedOn {

@@ -194,6 +194,7 @@ type round struct {
 
 	resources resourceFilter
 	filters   []Filter // the filters after resources
+	members   [][]bool // the memberOf filters answered by the snapshot's cache
 	rankers   []Ranker
 	observers []placedObserver
 	spreads   [MaxStrategies]spreadAttribute
@@ -218,6 +219,7 @@ func (r *round) release() {
 		r.spreads[j].col = nil
 	}
 	clear(r.filters)
+	clear(r.members)
 	clear(r.rankers)
 	clear(r.observers)
 	rounds.Put(r)
@@ -258,6 +260,8 @@ func (r *round) reset(s *Snapshot, req Request, p *Policy) {
 	r.connected = s.connected
 	r.groupTasks = s.groups[req.Group]
 	r.placedOn = r.placedOn[:0]
+	clear(r.members)
+	r.members = r.members[:0]
 	r.view = instanceView{s: s, group: req.Group, r: r}
 
 	// The filters, in the order ECS documents: the instance must be
@@ -284,7 +288,9 @@ func (r *round) reset(s *Snapshot, req Request, p *Policy) {
 	// evaluated per instance and per task.
 	for _, e := range p.memberOf {
 		if !e.DependsOnTasks() {
-			r.filters = append(r.filters, memberOfFilter{s.members(e)})
+			m := s.members(e)
+			r.filters = append(r.filters, memberOfFilter{m})
+			r.members = append(r.members, m)
 		}
 	}
 	for _, e := range p.memberOf {
