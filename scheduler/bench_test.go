@@ -47,18 +47,23 @@ var benchConstraints = []struct {
 	{"memberOf", []Constraint{{Type: MemberOf,
 		Expression: "attribute:ecs.instance-type =~ m5.* && attribute:ecs.availability-zone in [us-east-1a, us-east-1b] && !(attribute:stack exists)"}}},
 	{"memberOf-task-group", []Constraint{{Type: MemberOf, Expression: "!(task:group == service:s7)"}}},
+	// One instance of the cluster passes: the worst case for the orders,
+	// which must walk past every instance the constraint rejects.
+	{"memberOf-one-instance", []Constraint{{Type: MemberOf, Expression: "ec2InstanceId == 'i-00000042'"}}},
 }
 
 // BenchmarkPlace sweeps cluster sizes (100, 1,000 and 5,000 instances, the
 // last ECS's per-cluster limit) with ten running tasks per instance (up to
-// 50,000), every strategy, with and without a memberOf constraint. One
+// 50,000), every strategy, with and without a memberOf constraint, and
+// constraints that reject most instances for two of them. One
 // operation places one task; placements/s is reported alongside ns/op.
 func BenchmarkPlace(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
 		s := benchCluster(b, n, 10*n)
 		for _, st := range benchStrategies {
 			for _, c := range benchConstraints {
-				if c.name == "memberOf-task-group" && st.name != "binpack-cpu" {
+				if c.name == "memberOf-task-group" && st.name != "binpack-cpu" ||
+					c.name == "memberOf-one-instance" && st.name != "binpack-cpu" && st.name != "spread-zone" {
 					continue
 				}
 				p := policy(b, c.constraints, st.strategies, Standalone)
@@ -111,6 +116,26 @@ func BenchmarkNewSnapshot(b *testing.B) {
 		b.Run(fmt.Sprintf("instances=%d/tasks=%d", n, 10*n), func(b *testing.B) {
 			for b.Loop() {
 				benchCluster(b, n, 10*n)
+			}
+		})
+	}
+}
+
+// BenchmarkSnapshotAddRemoveTask is the cost of keeping the snapshot's
+// orders up to date: one operation adds a task to an instance and removes
+// it again.
+func BenchmarkSnapshotAddRemoveTask(b *testing.B) {
+	for _, n := range []int{100, 1000, 5000} {
+		s := benchCluster(b, n, 10*n)
+		b.Run(fmt.Sprintf("instances=%d/tasks=%d", n, 10*n), func(b *testing.B) {
+			task := Task{ARN: "task-new", Group: "service:s7", Needs: Resources{CPU: 256, MemoryMiB: 512}}
+			var j int
+			for b.Loop() {
+				j++
+				if err := s.AddTask(s.instances[j%n].ARN, task); err != nil {
+					b.Fatal(err)
+				}
+				s.RemoveTask(task.ARN)
 			}
 		})
 	}

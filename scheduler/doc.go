@@ -21,6 +21,17 @@
 //	    ▼
 //	Decision{Placements, Failures}
 //
+// A policy of one binpack or spread strategy does not rank every instance:
+// the Snapshot keeps the ACTIVE instances ordered by remaining CPU and
+// memory and, per task group, by the group's tasks on them, and counts the
+// group's tasks per attribute value, all updated by AddTask and RemoveTask.
+// Placement searches the order for the best score a task can fit, runs the
+// filters on the instances of that score until one passes, and chooses
+// among such equals with seeded random draws rather than the lowest random
+// score of the whole tie. A single random strategy draws among all ACTIVE
+// instances the same way. Policies of several strategies rank every
+// instance.
+//
 // When no instance passes the filters, the Decision's Failures carry ECS's
 // reasons (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT,
 // MISSING) and, first, the closest matching instance with what it lacks, in

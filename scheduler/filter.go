@@ -68,12 +68,13 @@ type resourceFilter struct{ r *round }
 
 func (f resourceFilter) Check(i int) Verdict {
 	r := f.r
+	p := r.placed(i)
 	switch {
 	case !r.connected[i]:
 		return AgentDisconnected
-	case r.cpu[i] < r.needs.CPU:
+	case r.s.cpuLeft[i]-p*r.needs.CPU < r.needs.CPU:
 		return InsufficientCPU
-	case r.mem[i] < r.needs.MemoryMiB:
+	case r.s.memLeft[i]-p*r.needs.MemoryMiB < r.needs.MemoryMiB:
 		return InsufficientMemory
 	}
 	return Fits
@@ -88,7 +89,7 @@ func (f eniFilter) Check(i int) Verdict {
 	if r.s.instances[i].Registered.ENIs == 0 {
 		return Fits // no limit modelled
 	}
-	if r.s.eniLeft[i]-int(r.placed[i])*r.needs.ENIs < r.needs.ENIs {
+	if r.s.eniLeft[i]-r.placed(i)*r.needs.ENIs < r.needs.ENIs {
 		return InsufficientENIs
 	}
 	return Fits
@@ -101,7 +102,7 @@ type portsFilter struct{ r *round }
 
 func (f portsFilter) Check(i int) Verdict {
 	r := f.r
-	if r.placed[i] > 0 {
+	if r.placed(i) > 0 {
 		return PortInUse
 	}
 	taken := r.s.ports[i]
@@ -141,7 +142,7 @@ func (f attributesFilter) Check(i int) Verdict {
 type distinctInstanceFilter struct{ r *round }
 
 func (f distinctInstanceFilter) Check(i int) Verdict {
-	if f.r.groupCount[i] > 0 {
+	if f.r.groupCount(i) > 0 {
 		return NotDistinct
 	}
 	return Fits

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -121,6 +122,13 @@ func lacking(v Verdict) string {
 // *ValidationError for a malformed request; an unplaceable task is not an
 // error but a Decision with Failures.
 func Place(s *Snapshot, req Request) (Decision, error) {
+	return placeTasks(s, req, true)
+}
+
+// placeTasks is Place, with the snapshot's orders used where the policy allows
+// (useIndex) or every instance ranked, the reference the orders are tested
+// against.
+func placeTasks(s *Snapshot, req Request, useIndex bool) (Decision, error) {
 	if err := validateRequest(req); err != nil {
 		return Decision{}, err
 	}
@@ -135,11 +143,14 @@ func Place(s *Snapshot, req Request) (Decision, error) {
 	r := rounds.Get().(*round)
 	defer r.release()
 	r.reset(s, req, policy)
+	if !useIndex {
+		r.indexed = noIndex
+	}
 
 	var d Decision
 	for k := range req.Count {
 		r.k = uint64(k)
-		i := r.selectInstance()
+		i := r.selectIndexed()
 		if i < 0 {
 			d.Failures = r.explain()
 			break
@@ -167,7 +178,8 @@ func validateRequest(req Request) error {
 }
 
 // round is the working state of one Place call, pooled so that a placement
-// allocates next to nothing.
+// allocates next to nothing. It reads the snapshot and keeps only what the
+// request itself changes: the few instances its tasks went to.
 type round struct {
 	s     *Snapshot
 	needs Resources
@@ -175,51 +187,82 @@ type round struct {
 	seed  uint64
 	k     uint64 // number of the task being placed within the request
 
-	connected  []bool  // the snapshot's, read only
-	cpu, mem   []int   // left on instance i, after this request's tasks
-	placed     []uint8 // tasks of this request on instance i
-	groupCount []int32 // tasks of the group on instance i, placed ones included
+	connected  []bool          // the snapshot's, read only
+	groupTasks map[int32]int32 // the snapshot's tasks of the group per instance, read only
+	placedOn   []placedOn      // instances this request's tasks went to, at most Count
 	view       instanceView
 
 	resources resourceFilter
 	filters   []Filter // the filters after resources
+	members   [][]bool // the memberOf filters answered by the snapshot's cache
 	rankers   []Ranker
 	observers []placedObserver
 	spreads   [MaxStrategies]spreadAttribute
 	best      [MaxStrategies + 1]int64
+	// indexed is the strategy answered from the snapshot's orders instead
+	// of a pass over the instances, or noIndex.
+	indexed indexedStrategy
+	values  []int32 // spread on an attribute: value ids by tasks of the group
+}
+
+// placedOn counts the tasks of the request placed on instance i.
+type placedOn struct {
+	i, n int32
 }
 
 var rounds = sync.Pool{New: func() any { return new(round) }}
 
 // release returns the round to the pool without keeping the snapshot alive.
 func (r *round) release() {
-	r.s, r.view, r.connected = nil, instanceView{}, nil
+	r.s, r.view, r.connected, r.groupTasks = nil, instanceView{}, nil, nil
 	for j := range r.spreads {
 		r.spreads[j].col = nil
 	}
 	clear(r.filters)
+	clear(r.members)
 	clear(r.rankers)
 	clear(r.observers)
 	rounds.Put(r)
 }
 
-func (r *round) cpuLeft(i int) int { return r.cpu[i] }
-func (r *round) memLeft(i int) int { return r.mem[i] }
+// placed is how many tasks of the request went to instance i. A request
+// places at most ten, so a short list beats any per-instance array.
+func (r *round) placed(i int) int {
+	for _, p := range r.placedOn {
+		if int(p.i) == i {
+			return int(p.n)
+		}
+	}
+	return 0
+}
+
+func (r *round) cpuLeft(i int) int {
+	if len(r.placedOn) == 0 {
+		return r.s.cpuLeft[i]
+	}
+	return r.s.cpuLeft[i] - r.placed(i)*r.needs.CPU
+}
+
+func (r *round) memLeft(i int) int {
+	if len(r.placedOn) == 0 {
+		return r.s.memLeft[i]
+	}
+	return r.s.memLeft[i] - r.placed(i)*r.needs.MemoryMiB
+}
+
+// groupCount is the tasks of the group on instance i, placed ones included.
+func (r *round) groupCount(i int) int {
+	return int(r.groupTasks[int32(i)]) + r.placed(i)
+}
 
 func (r *round) reset(s *Snapshot, req Request, p *Policy) {
-	n := len(s.instances)
 	r.s, r.needs, r.group, r.seed = s, req.Needs, req.Group, req.Seed
 	r.connected = s.connected
-	// Copying what is left is a memmove per request; it spares the hot
-	// loop a multiplication per instance.
-	r.cpu = append(r.cpu[:0], s.cpuLeft...)
-	r.mem = append(r.mem[:0], s.memLeft...)
-	r.placed = resize(r.placed, n)
-	r.groupCount = resize(r.groupCount, n)
-	for i, c := range s.groups[req.Group] {
-		r.groupCount[i] = c
-	}
-	r.view = instanceView{s: s, group: req.Group, placed: r.placed}
+	r.groupTasks = s.groups[req.Group]
+	r.placedOn = r.placedOn[:0]
+	clear(r.members)
+	r.members = r.members[:0]
+	r.view = instanceView{s: s, group: req.Group, r: r}
 
 	// The filters, in the order ECS documents: the instance must be
 	// reachable and have the CPU and memory (resources, always first and
@@ -245,7 +288,9 @@ func (r *round) reset(s *Snapshot, req Request, p *Policy) {
 	// evaluated per instance and per task.
 	for _, e := range p.memberOf {
 		if !e.DependsOnTasks() {
-			r.filters = append(r.filters, memberOfFilter{s.members(e)})
+			m := s.members(e)
+			r.filters = append(r.filters, memberOfFilter{m})
+			r.members = append(r.members, m)
 		}
 	}
 	for _, e := range p.memberOf {
@@ -276,6 +321,7 @@ func (r *round) reset(s *Snapshot, req Request, p *Policy) {
 		}
 	}
 	r.rankers = append(r.rankers, randomRanker{r})
+	r.indexed = r.chooseIndex(p)
 }
 
 // selectInstance runs the filters and rankers over the ACTIVE instances and
@@ -322,10 +368,12 @@ next:
 
 // place records a task of the request on instance i.
 func (r *round) place(i int) {
-	r.cpu[i] -= r.needs.CPU
-	r.mem[i] -= r.needs.MemoryMiB
-	r.placed[i]++
-	r.groupCount[i]++
+	j := slices.IndexFunc(r.placedOn, func(p placedOn) bool { return int(p.i) == i })
+	if j < 0 {
+		r.placedOn = append(r.placedOn, placedOn{i: int32(i)})
+		j = len(r.placedOn) - 1
+	}
+	r.placedOn[j].n++
 	for _, o := range r.observers {
 		o.placed(i)
 	}

@@ -99,6 +99,9 @@ func TestStrategiesChooseTheInstanceECSWould(t *testing.T) {
 		needs      Resources
 		count      int
 		want       []string
+		// anyOrder accepts the placements in any order: instances that tie
+		// on every strategy are chosen at random.
+		anyOrder bool
 	}{
 		{
 			name: "binpack on memory chooses the fullest instance that fits",
@@ -144,6 +147,7 @@ func TestStrategiesChooseTheInstanceECSWould(t *testing.T) {
 			needs:      Resources{CPU: 256, MemoryMiB: 256},
 			count:      2,
 			want:       []string{"three", "two"},
+			anyOrder:   true,
 		},
 		{
 			name: "spread counts only the task's own group",
@@ -200,7 +204,12 @@ func TestStrategiesChooseTheInstanceECSWould(t *testing.T) {
 				Count:  max(tt.count, 1),
 				Policy: policy(t, nil, tt.strategies, tt.kind),
 			})
-			if got := ids(d.Placements); !slices.Equal(got, tt.want) {
+			got := ids(d.Placements)
+			if tt.anyOrder {
+				slices.Sort(got)
+				tt.want = slices.Sorted(slices.Values(tt.want))
+			}
+			if !slices.Equal(got, tt.want) {
 				t.Errorf("placed on %v, want %v (failures %v)", got, tt.want, d.Failures)
 			}
 		})
@@ -535,6 +544,55 @@ func TestPlaceRejectsMalformedRequests(t *testing.T) {
 			var ve *ValidationError
 			if !errors.As(err, &ve) || ve.Field != tt.field || !errors.Is(err, ErrInvalidParameter) {
 				t.Errorf("Place error = %v, want a ValidationError on %s", err, tt.field)
+			}
+		})
+	}
+}
+
+// Instances a strategy finds equal are chosen at random from the seed, so
+// that over many requests each of them gets tasks, also when some of them
+// fail a filter.
+func TestTiesAreBrokenEvenlyAcrossSeeds(t *testing.T) {
+	tests := []struct {
+		name       string
+		strategies []Strategy
+	}{
+		{"binpack on cpu", []Strategy{{Type: Binpack, Field: "cpu"}}},
+		{"binpack on memory", []Strategy{{Type: Binpack, Field: "memory"}}},
+		{"spread on instanceId", []Strategy{{Type: Spread, Field: "instanceId"}}},
+		{"spread across zones", []Strategy{{Type: Spread, Field: "attribute:ecs.availability-zone"}}},
+		{"random", []Strategy{{Type: Random}}},
+		{"spread, then binpack", []Strategy{{Type: Spread, Field: "attribute:ecs.availability-zone"}, {Type: Binpack, Field: "memory"}}},
+	}
+	var instances []Instance
+	for _, id := range []string{"a", "b", "c", "d", "e", "f", "g", "h"} {
+		var opts []func(*Instance)
+		if id < "e" {
+			opts = append(opts, running("family:other", 0, 0, 8080))
+		}
+		instances = append(instances, instance(id, "z", 4096, 8192, opts...))
+	}
+	s := snapshot(t, instances...)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := policy(t, nil, tt.strategies, Standalone)
+			for _, port := range []uint16{0, 8080} {
+				var ports []uint16
+				if port != 0 {
+					ports = []uint16{port} // taken on a–d: only e–h pass
+				}
+				chosen := map[string]int{}
+				for seed := range uint64(64) {
+					d := place(t, s, Request{Needs: Resources{CPU: 1, MemoryMiB: 1, TCPPorts: ports}, Policy: p, Seed: seed})
+					chosen[ids(d.Placements)[0]]++
+				}
+				want := 8
+				if port != 0 {
+					want = 4
+				}
+				if len(chosen) != want {
+					t.Errorf("port %d: 64 seeds chose %v, want each of the %d instances that pass", port, chosen, want)
+				}
 			}
 		})
 	}

@@ -2,8 +2,10 @@ package scheduler
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -173,6 +175,174 @@ func TestPropertyTheSameSeedGivesTheSamePlacement(t *testing.T) {
 		second := place(t, snapshot(t, instances...), req)
 		if !slices.Equal(first.Placements, second.Placements) || !slices.Equal(first.Failures, second.Failures) {
 			t.Fatalf("trial %d: %v then %v", trial, first, second)
+		}
+	}
+}
+
+// indexedStrategyChoices are the policies the snapshot's orders answer, and
+// one they do not, for comparison.
+var indexedStrategyChoices = [][]Strategy{
+	{{Type: Binpack, Field: "cpu"}},
+	{{Type: Binpack, Field: "memory"}},
+	{{Type: Spread, Field: "instanceId"}},
+	{{Type: Spread, Field: "attribute:ecs.availability-zone"}},
+	{{Type: Spread, Field: "attribute:ecs.availability-zone"}, {Type: Binpack, Field: "memory"}},
+	{{Type: Random}},
+}
+
+func randomIndexedRequest(t *testing.T, rng *rand.Rand) Request {
+	req := randomRequest(t, rng)
+	var constraints []Constraint
+	switch rng.IntN(4) {
+	case 0:
+		constraints = []Constraint{{Type: DistinctInstance}}
+	case 1:
+		constraints = []Constraint{{Type: MemberOf, Expression: "runningTasksCount < 3"}}
+	}
+	req.Policy = policy(t, constraints, indexedStrategyChoices[rng.IntN(len(indexedStrategyChoices))], Standalone)
+	return req
+}
+
+func TestPropertyAnUpdatedSnapshotPlacesAsAFreshlyBuiltOne(t *testing.T) {
+	for trial := range 40 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 4))
+		instances := randomCluster(rng, 5+rng.IntN(30), 1+rng.IntN(4))
+		for i := range instances {
+			if rng.IntN(8) == 0 {
+				instances[i].Status = StatusDraining
+			}
+		}
+		s := snapshot(t, instances...)
+		// Where every task runs, to build the fresh snapshot from.
+		home := map[string]int{}
+		tasks := map[string]Task{}
+		for i, in := range instances {
+			for _, task := range in.Tasks {
+				home[task.ARN], tasks[task.ARN] = i, task
+			}
+		}
+		for step := range 60 {
+			req := randomIndexedRequest(t, rng)
+			d := place(t, s, req)
+			for k, arn := range d.Placements {
+				task := Task{ARN: fmt.Sprintf("t%d-%d", step, k), Group: req.Group, Needs: req.Needs}
+				if err := s.AddTask(arn, task); err != nil {
+					t.Fatal(err)
+				}
+				home[task.ARN], tasks[task.ARN] = slices.IndexFunc(instances, func(in Instance) bool { return in.ARN == arn }), task
+			}
+			// A task lands on a draining instance now and then, as one
+			// started before the drain would.
+			if i := rng.IntN(len(instances)); instances[i].Status != StatusActive {
+				task := Task{ARN: fmt.Sprintf("d%d", step), Group: req.Group, Needs: req.Needs}
+				if err := s.AddTask(instances[i].ARN, task); err != nil {
+					t.Fatal(err)
+				}
+				home[task.ARN], tasks[task.ARN] = i, task
+			}
+			for arn := range tasks {
+				if rng.IntN(4) == 0 {
+					if !s.RemoveTask(arn) {
+						t.Fatalf("task %s was not in the snapshot", arn)
+					}
+					delete(tasks, arn)
+					delete(home, arn)
+				}
+			}
+
+			state := make([]Instance, len(instances))
+			for i, in := range instances {
+				in.Tasks = nil
+				state[i] = in
+			}
+			arns := slices.Sorted(maps.Keys(tasks))
+			for _, arn := range arns {
+				state[home[arn]].Tasks = append(state[home[arn]].Tasks, tasks[arn])
+			}
+			fresh := snapshot(t, state...)
+			for range 5 {
+				req := randomIndexedRequest(t, rng)
+				got, want := place(t, s, req), place(t, fresh, req)
+				if !slices.Equal(got.Placements, want.Placements) || !slices.Equal(got.Failures, want.Failures) {
+					t.Fatalf("trial %d step %d, %+v:\nupdated snapshot: %v\nfresh snapshot:   %v", trial, step, req, got, want)
+				}
+			}
+		}
+	}
+}
+
+// The orders choose among instances the strategy finds equal in their own
+// way (and random among all of them), but never one the strategy ranks
+// lower than the best that fits:
+// each task of a request goes to an instance that passes every filter and
+// whose score, counting the request's earlier tasks, is the least of all
+// the instances that pass them, as a pass over every instance finds.
+func TestPropertyTheIndexChoosesAnInstanceAsGoodAsRankingEveryOne(t *testing.T) {
+	for trial := range 300 {
+		rng := rand.New(rand.NewPCG(uint64(trial), 5))
+		instances := randomCluster(rng, 2+rng.IntN(40), 1+rng.IntN(4))
+		s := snapshot(t, instances...)
+		req := randomIndexedRequest(t, rng)
+		d := place(t, s, req)
+		scanned, err := placeTasks(s, req, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Later tasks may go elsewhere once a tie went another way, but the
+		// first task finds a home, or fails for the same reasons, either way.
+		if (len(d.Placements) == 0) != (len(scanned.Placements) == 0) ||
+			len(d.Placements) == 0 && !slices.Equal(d.Failures, scanned.Failures) {
+			t.Fatalf("trial %d: indexed %v, ranked %v", trial, d, scanned)
+		}
+		r := rounds.Get().(*round)
+		r.reset(s, req, req.Policy)
+		for k, arn := range d.Placements {
+			r.k = uint64(k)
+			chosen := s.byARN[arn]
+			if !r.fits(chosen) {
+				t.Fatalf("trial %d task %d: %s does not pass the filters", trial, k, arn)
+			}
+			for _, i := range s.active {
+				if r.indexed == indexRandom {
+					break // every instance that passes is as good
+				}
+				if r.fits(int(i)) && r.rankers[0].Rank(int(i)) < r.rankers[0].Rank(chosen) {
+					t.Fatalf("trial %d task %d (%v): chose %s scoring %d, %s scores %d", trial, k, req.Policy.Strategies(),
+						arn, r.rankers[0].Rank(chosen), s.instances[i].ARN, r.rankers[0].Rank(int(i)))
+				}
+			}
+			r.place(chosen)
+		}
+		r.release()
+	}
+}
+
+// Placements may run at once on one snapshot; the first spread over a
+// group or attribute counts its tasks lazily, under the snapshot's lock,
+// and every placement sees the same counts.
+func TestConcurrentPlacementsDecideAsSequentialOnes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	instances := randomCluster(rng, 40, 3)
+	var reqs []Request
+	for range 64 {
+		reqs = append(reqs, randomIndexedRequest(t, rng))
+	}
+	want := make([]Decision, len(reqs))
+	for j, req := range reqs {
+		want[j] = place(t, snapshot(t, instances...), req)
+	}
+	s := snapshot(t, instances...)
+	got := make([]Decision, len(reqs))
+	var wg sync.WaitGroup
+	for j, req := range reqs {
+		wg.Go(func() {
+			got[j], _ = Place(s, req)
+		})
+	}
+	wg.Wait()
+	for j := range reqs {
+		if !slices.Equal(got[j].Placements, want[j].Placements) {
+			t.Errorf("request %d: concurrently %v, alone %v", j, got[j].Placements, want[j].Placements)
 		}
 	}
 }

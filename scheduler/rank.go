@@ -40,7 +40,7 @@ func (b binpackMemory) Rank(i int) int64 { return int64(b.r.memLeft(i)) }
 // fewest tasks of the group.
 type spreadInstance struct{ r *round }
 
-func (s spreadInstance) Rank(i int) int64 { return int64(s.r.groupCount[i]) }
+func (s spreadInstance) Rank(i int) int64 { return int64(s.r.groupCount(i)) }
 
 // spreadAttribute prefers instances whose value of the attribute has the
 // fewest tasks of the group, so that the group evens out across the values
@@ -53,10 +53,7 @@ type spreadAttribute struct {
 
 func (s *spreadAttribute) reset(r *round, col *attributeColumn) {
 	s.col = col
-	s.counts = resize(s.counts, len(col.values)+1)
-	for i, n := range r.s.groups[r.group] {
-		s.counts[col.ids[i]] += n
-	}
+	s.counts = append(s.counts[:0], r.s.groupTasksPerValue(col, r.group)...)
 }
 
 func (s *spreadAttribute) Rank(i int) int64 { return int64(s.counts[s.col.ids[i]]) }
@@ -80,13 +77,4 @@ func splitmix64(z uint64) uint64 {
 	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
 	z = (z ^ z>>27) * 0x94d049bb133111eb
 	return z ^ z>>31
-}
-
-func resize[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	s = s[:n]
-	clear(s)
-	return s
 }

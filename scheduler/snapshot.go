@@ -9,10 +9,14 @@ import (
 	"github.com/berthdev/berth/scheduler/query"
 )
 
-// Snapshot is the cluster as placement sees it, indexed once so that each
-// placement costs a pass over the instances and nothing over the tasks:
-// remaining CPU and memory, taken ports, and per-group task counts are kept
-// per instance and updated as tasks are added and removed.
+// Snapshot is the cluster as placement sees it, indexed so that a placement
+// costs nothing over the tasks and, for the binpack and spread strategies,
+// a search rather than a pass over the instances: remaining CPU and memory,
+// taken ports and per-group task counts are kept per instance, the ACTIVE
+// instances are kept ordered by remaining CPU, by remaining memory and, per
+// task group, by the group's tasks on them, and per attribute value the
+// group's tasks are counted. All of it is updated as tasks are added and
+// removed.
 //
 // Place only reads a Snapshot, and any number of Place calls may run at once.
 // AddTask and RemoveTask change it and must not run concurrently with Place
@@ -36,6 +40,16 @@ type Snapshot struct {
 	groups map[string]map[int32]int32
 	tasks  map[string]taskHome
 
+	// byCPU and byMemory order the ACTIVE instances by what they have left
+	// (binpack); groupRanks orders, per group, the ACTIVE instances running
+	// tasks of the group by how many (spread on instanceId). They are built
+	// once the instances' tasks are known (indexed) and kept up to date by
+	// AddTask and RemoveTask.
+	indexed    bool
+	byCPU      rankIndex
+	byMemory   rankIndex
+	groupRanks map[string]*rankIndex
+
 	mu       sync.Mutex
 	columns  map[string]*attributeColumn
 	memberOf map[string][]bool
@@ -53,9 +67,15 @@ type taskHome struct {
 
 // attributeColumn numbers the distinct values of one attribute: ids[i] is
 // the value of instance i, or len(values) when the instance lacks it.
+// members lists, per value id, the ACTIVE instances with that value in
+// ascending order; groupTasks counts, per group and value id, the group's
+// tasks (on any instance), built on the first spread over the group and
+// kept up to date by AddTask and RemoveTask.
 type attributeColumn struct {
-	ids    []int32
-	values []string
+	ids        []int32
+	values     []string
+	members    [][]int32
+	groupTasks map[string][]int32
 }
 
 // NewSnapshot indexes instances and the tasks they run. It rejects
@@ -105,7 +125,68 @@ func NewSnapshot(instances []Instance) (*Snapshot, error) {
 			}
 		}
 	}
+	s.buildIndexes()
 	return s, nil
+}
+
+// buildIndexes orders the ACTIVE instances once all tasks are counted;
+// from then on add and remove keep the order.
+func (s *Snapshot) buildIndexes() {
+	s.byCPU = buildRankIndex(s.active, func(i int) int64 { return int64(s.cpuLeft[i]) })
+	s.byMemory = buildRankIndex(s.active, func(i int) int64 { return int64(s.memLeft[i]) })
+	s.groupRanks = make(map[string]*rankIndex, len(s.groups))
+	for g, on := range s.groups {
+		x := &rankIndex{}
+		for i, n := range on {
+			if s.isActive(int(i)) {
+				x.entries = append(x.entries, rankEntry{int64(n), i})
+			}
+		}
+		slices.SortFunc(x.entries, func(a, b rankEntry) int {
+			if a.before(b) {
+				return -1
+			}
+			return 1
+		})
+		s.groupRanks[g] = x
+	}
+	s.indexed = true
+}
+
+func (s *Snapshot) isActive(i int) bool { return s.instances[i].Status == StatusActive }
+
+// reindex moves instance i in the orders after a task of group came or went
+// (delta ±1), given what it had left before.
+func (s *Snapshot) reindex(i int, cpuBefore, memBefore int, group string, delta int32) {
+	if !s.indexed {
+		return
+	}
+	for _, c := range s.columns {
+		if counts := c.groupTasks[group]; counts != nil {
+			counts[c.ids[i]] += delta
+		}
+	}
+	if !s.isActive(i) {
+		return
+	}
+	s.byCPU.move(int64(cpuBefore), int64(s.cpuLeft[i]), int32(i))
+	s.byMemory.move(int64(memBefore), int64(s.memLeft[i]), int32(i))
+	now := int64(s.groupsOn[i][group])
+	x := s.groupRanks[group]
+	switch {
+	case x == nil && now > 0:
+		s.groupRanks[group] = &rankIndex{entries: []rankEntry{{now, int32(i)}}}
+	case x == nil:
+	case now == 0:
+		x.remove(now-int64(delta), int32(i))
+		if len(x.entries) == 0 {
+			delete(s.groupRanks, group)
+		}
+	case now == int64(delta):
+		x.insert(now, int32(i))
+	default:
+		x.move(now-int64(delta), now, int32(i))
+	}
 }
 
 func takePorts(m map[portKey]int32, r Resources, delta int32) {
@@ -139,6 +220,7 @@ func (s *Snapshot) add(i int, t Task) error {
 		return fmt.Errorf("task %s is already on container instance %s", t.ARN, s.instances[s.tasks[t.ARN].instance].ARN)
 	}
 	s.tasks[t.ARN] = taskHome{instance: i, task: t}
+	cpuBefore, memBefore := s.cpuLeft[i], s.memLeft[i]
 	s.cpuLeft[i] -= t.Needs.CPU
 	s.memLeft[i] -= t.Needs.MemoryMiB
 	s.eniLeft[i] -= t.Needs.ENIs
@@ -151,6 +233,7 @@ func (s *Snapshot) add(i int, t Task) error {
 		s.groups[t.Group] = g
 	}
 	g[int32(i)]++
+	s.reindex(i, cpuBefore, memBefore, t.Group, 1)
 	return nil
 }
 
@@ -163,6 +246,7 @@ func (s *Snapshot) RemoveTask(taskARN string) bool {
 	}
 	delete(s.tasks, taskARN)
 	i, t := h.instance, h.task
+	cpuBefore, memBefore := s.cpuLeft[i], s.memLeft[i]
 	s.cpuLeft[i] += t.Needs.CPU
 	s.memLeft[i] += t.Needs.MemoryMiB
 	s.eniLeft[i] += t.Needs.ENIs
@@ -175,6 +259,7 @@ func (s *Snapshot) RemoveTask(taskARN string) bool {
 			delete(s.groups, t.Group)
 		}
 	}
+	s.reindex(i, cpuBefore, memBefore, t.Group, -1)
 	return true
 }
 
@@ -234,8 +319,30 @@ func (s *Snapshot) column(name string) *attributeColumn {
 			c.ids[i] = int32(len(c.values))
 		}
 	}
+	c.members = make([][]int32, len(c.values)+1)
+	for _, i := range s.active {
+		id := c.ids[i]
+		c.members[id] = append(c.members[id], i)
+	}
+	c.groupTasks = make(map[string][]int32)
 	s.columns[name] = c
 	return c
+}
+
+// groupTasksPerValue returns how many tasks of group run per value of the
+// column, counting them on first use; the caller must not change it.
+func (s *Snapshot) groupTasksPerValue(c *attributeColumn, group string) []int32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if counts, ok := c.groupTasks[group]; ok {
+		return counts
+	}
+	counts := make([]int32, len(c.values)+1)
+	for i, n := range s.groups[group] {
+		counts[c.ids[i]] += n
+	}
+	c.groupTasks[group] = counts
+	return counts
 }
 
 // members returns, for an expression that does not look at tasks, which
@@ -260,10 +367,10 @@ func (s *Snapshot) members(e *query.Expr) []bool {
 // instanceView shows instance i to the query language, counting the tasks
 // the current request has already placed on it.
 type instanceView struct {
-	s      *Snapshot
-	i      int
-	group  string
-	placed []uint8
+	s     *Snapshot
+	i     int
+	group string
+	r     *round // nil outside a placement
 }
 
 var _ query.Target = (*instanceView)(nil)
@@ -280,10 +387,10 @@ func (v *instanceView) Attribute(name string) (string, bool) {
 	return val, ok
 }
 func (v *instanceView) placedHere() int {
-	if v.placed == nil {
+	if v.r == nil {
 		return 0
 	}
-	return int(v.placed[v.i])
+	return v.r.placed(v.i)
 }
 func (v *instanceView) RunningTasksCount() int {
 	return int(v.s.running[v.i]) + v.placedHere()
