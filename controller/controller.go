@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/metrics"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
 
@@ -46,6 +47,8 @@ type Options struct {
 	// Logf receives what the controller cannot return as an error; nil
 	// discards it.
 	Logf func(format string, args ...any)
+	// Metrics counts what the controller does; nil counts nothing.
+	Metrics *metrics.Metrics
 	// EngineAPIVersion is the Docker API version of the engine the
 	// instances run on ("1.41"), which names their capability
 	// attributes; empty means DefaultEngineAPIVersion.

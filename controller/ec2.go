@@ -67,9 +67,15 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 		return nil, err
 	}
 	out := &api.RunTaskOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
+	for range decision.Placements {
+		c.placed(taskdef.LaunchEC2, "")
+	}
 	if len(decision.Placements) < count {
 		if f, ok := decision.Closest(); ok {
 			out.Failures = append(out.Failures, api.Failure{Arn: f.Arn, Reason: string(f.Reason), Detail: f.Detail})
+			for range count - len(decision.Placements) {
+				c.placed(taskdef.LaunchEC2, string(f.Reason))
+			}
 		}
 	}
 	now := c.now().UTC()

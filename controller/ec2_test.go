@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/internal/testenv"
 )
@@ -113,6 +115,39 @@ func TestEC2TasksArePlacedOnTheClustersInstances(t *testing.T) {
 	for _, in := range desc.ContainerInstances {
 		if in.RunningTasksCount != 0 || remaining(in, "MEMORY") != 512 {
 			t.Errorf("instance after its tasks stopped: %d running, %d MiB left", in.RunningTasksCount, remaining(in, "MEMORY"))
+		}
+	}
+
+	// The metrics tell the same story, in the exposition's own terms.
+	problems, err := testutil.GatherAndLint(ts.metrics.Registry)
+	if err != nil || len(problems) > 0 {
+		t.Errorf("the exposition does not lint: %v %+v", err, problems)
+	}
+	families, err := ts.metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition := ""
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := ""
+			for _, l := range m.GetLabel() {
+				labels += l.GetName() + "=" + l.GetValue() + ","
+			}
+			value := m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			exposition += fmt.Sprintf("%s{%s} %v\n", f.GetName(), labels, value)
+		}
+	}
+	for _, want := range []string{
+		"berth_task_stops_total{launch_type=EC2,stop_code=UserInitiated,} 4",
+		"berth_placement_failures_total{launch_type=EC2,reason=RESOURCE:MEMORY,} 1",
+		"berth_placement_attempts_total{launch_type=EC2,} 5",
+		"berth_tasks{cluster=" + cluster + ",launch_type=EC2,status=STOPPED,} 4",
+		"berth_task_time_to_running_seconds{launch_type=EC2,} 4",
+		"berth_cluster_memory_reservation_ratio{cluster=" + cluster + ",} 0",
+	} {
+		if !strings.Contains(exposition, want) {
+			t.Errorf("the metrics have no %s", want)
 		}
 	}
 }

@@ -24,21 +24,23 @@ import (
 	"github.com/berthdev/berth/controller/server"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/metrics"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
 
 // taskServer is a berth server whose controller runs tasks on the real
 // engine, as `berth server` does.
 type taskServer struct {
-	srv *server.Server
-	ctl *controller.Controller
+	srv     *server.Server
+	ctl     *controller.Controller
+	metrics *metrics.Metrics
 }
 
 func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 	t.Helper()
 	docker := testenv.Docker(t)
 	bin := testenv.EnsureImages(t)
-	ts := &taskServer{}
+	ts := &taskServer{metrics: metrics.New(nil, controller.Operations)}
 	srv, err := server.Start(context.Background(), server.Config{
 		Listen:   "127.0.0.1:0",
 		StateDir: dir,
@@ -49,7 +51,9 @@ func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 				FargateVCPUQuota: quota,
 				CleanupWait:      time.Millisecond,
 				Logf:             t.Logf,
+				Metrics:          ts.metrics,
 			})
+			ts.metrics.Watch(ts.ctl.MetricsState())
 			mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
 			ts.ctl.Register(mux)
 			return mux

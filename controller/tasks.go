@@ -88,6 +88,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 		var ce *fargate.CapacityError
 		if errors.As(err, &ce) {
 			out.Failures = append(out.Failures, api.Failure{Arn: arn, Reason: ce.Reason, Detail: ce.Detail})
+			c.placed(taskdef.LaunchFargate, ce.Reason)
 			continue
 		}
 		if err != nil {
@@ -95,6 +96,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 			return nil, api.InvalidParameterException("%v", err)
 		}
 		provisioned = append(provisioned, capa)
+		c.placed(taskdef.LaunchFargate, "")
 		t := c.newFargateTask(cluster, arn, rec, task, capa, provider, group, in, now)
 		body, _ := json.Marshal(t)
 		rt, _ := json.Marshal(taskRuntime{Group: group, Capacity: provider, CPU: capa.CPU, MemoryMiB: capa.MemoryMiB,
@@ -356,3 +358,11 @@ func newUUID() string {
 
 // taskID is the last part of a task ARN.
 func taskID(arn string) string { return arn[strings.LastIndexByte(arn, '/')+1:] }
+
+// placed counts a placement of one task, "" when it was placed, else the
+// reason it was not.
+func (c *Controller) placed(launchType, reason string) {
+	if c.opts.Metrics != nil {
+		c.opts.Metrics.Placed(launchType, reason)
+	}
+}

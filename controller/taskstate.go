@@ -19,6 +19,8 @@ import (
 func (c *Controller) observe(cluster string, s agent.TaskState) {
 	id := s.ID()
 	var stopped bool
+	var before, after store.Task
+	now := c.now()
 	_, err := c.store.UpdateTask(cluster, id, func(rec *store.Task) error {
 		var t api.Task
 		if err := json.Unmarshal(rec.Body, &t); err != nil {
@@ -27,6 +29,7 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 		if s.LastStatus == agent.TaskDeleted || rec.LastStatus == "STOPPED" {
 			return errUnchanged
 		}
+		before = *rec
 		applyState(&t, s)
 		t.Version = rec.Version + 1
 		body, err := json.Marshal(t)
@@ -34,18 +37,44 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 			return err
 		}
 		rec.Body, rec.LastStatus, rec.DesiredStatus = body, t.LastStatus, t.DesiredStatus
+		if rec.LastStatus != before.LastStatus {
+			rec.StatusSince = now.UTC()
+		}
 		if t.LastStatus == "STOPPED" {
 			at := s.StoppedAt
 			rec.StoppedAt = &at
 			stopped = true
 		}
+		after = *rec
 		return nil
 	})
 	if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
 		c.opts.Logf("record the state of task %s: %v", id, err)
 	}
+	if err == nil && after.LastStatus != before.LastStatus {
+		c.counted(before, after, s, now)
+	}
 	if stopped {
 		c.fargate.Release(s.ARN)
+	}
+}
+
+// counted feeds the metrics with a task's change of lastStatus.
+func (c *Controller) counted(before, after store.Task, s agent.TaskState, now time.Time) {
+	m := c.opts.Metrics
+	if m == nil {
+		return
+	}
+	since := before.StatusSince
+	if since.IsZero() {
+		since = before.CreatedAt
+	}
+	m.TaskEntered(after.LaunchType, after.LastStatus, before.LastStatus, now.Sub(since))
+	switch after.LastStatus {
+	case "RUNNING":
+		m.TaskRunning(after.LaunchType, now.Sub(after.CreatedAt))
+	case "STOPPED":
+		m.TaskStopped(after.LaunchType, string(s.StopCode))
 	}
 }
 
@@ -97,6 +126,7 @@ func applyState(t *api.Task, s agent.TaskState) {
 // stoppedWithout records a task stopped before its agent ever had it.
 func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 	now := c.now().UTC()
+	var launchType string
 	_, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
 		var t api.Task
 		if err := json.Unmarshal(rec.Body, &t); err != nil {
@@ -105,6 +135,7 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 		if rec.LastStatus == "STOPPED" {
 			return errUnchanged
 		}
+		launchType = rec.LaunchType
 		t.LastStatus, t.DesiredStatus, t.StopCode, t.StoppedReason = "STOPPED", "STOPPED", code, reason
 		t.StoppingAt, t.ExecutionStoppedAt, t.StoppedAt = api.Time(now), api.Time(now), api.Time(now)
 		for i := range t.Containers {
@@ -118,9 +149,12 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 		if err != nil {
 			return err
 		}
-		rec.Body, rec.LastStatus, rec.DesiredStatus, rec.StoppedAt = body, "STOPPED", "STOPPED", &now
+		rec.Body, rec.LastStatus, rec.DesiredStatus, rec.StoppedAt, rec.StatusSince = body, "STOPPED", "STOPPED", &now, now
 		return nil
 	})
+	if err == nil && c.opts.Metrics != nil {
+		c.opts.Metrics.TaskStopped(launchType, code)
+	}
 	if err != nil && !errors.Is(err, errUnchanged) {
 		c.opts.Logf("record the stop of task %s: %v", taskID(arn), err)
 	}

@@ -11,6 +11,7 @@
 package metrics
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,6 +32,9 @@ type Metrics struct {
 	// operations are the API operation names served; others count as
 	// "other".
 	operations map[string]bool
+
+	watchMu sync.Mutex
+	watched *stateCollector
 }
 
 // taskSeconds are the buckets of task timings: from a fraction of a second
@@ -82,7 +86,7 @@ func New(state State, operations []string) *Metrics {
 	}
 	m.Registry.MustRegister(m.transitions, m.stops, m.timeToRunning, m.inStatus, m.placements, m.placeFailures, m.requests, m.latency)
 	if state != nil {
-		m.Registry.MustRegister(&stateCollector{state: state})
+		m.Watch(state)
 	}
 	m.operations = make(map[string]bool, len(operations))
 	for _, op := range operations {

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -95,7 +97,14 @@ var (
 
 // stateCollector reads the State at each scrape.
 type stateCollector struct {
+	mu    sync.Mutex
 	state State
+}
+
+func (c *stateCollector) set(s State) {
+	c.mu.Lock()
+	c.state = s
+	c.mu.Unlock()
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -107,7 +116,13 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
-	s := c.state.Snapshot()
+	c.mu.Lock()
+	state := c.state
+	c.mu.Unlock()
+	if state == nil {
+		return
+	}
+	s := state.Snapshot()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
@@ -147,4 +162,16 @@ func ratio(a, b float64) float64 {
 		return 0
 	}
 	return a / b
+}
+
+// Watch has the gauges read state at each scrape, from now on; a state
+// given to New is replaced.
+func (m *Metrics) Watch(state State) {
+	m.watchMu.Lock()
+	defer m.watchMu.Unlock()
+	if m.watched == nil {
+		m.watched = &stateCollector{}
+		m.Registry.MustRegister(m.watched)
+	}
+	m.watched.set(state)
 }

@@ -89,8 +89,10 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				FargateVCPUQuota:     opts.fargateVCPUQuota,
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
+				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
+			m.Watch(ctl.MetricsState())
 			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 			ctl.Register(mux)
 			return m.InstrumentAPI(mux)

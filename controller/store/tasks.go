@@ -32,6 +32,8 @@ type Task struct {
 	// stopped.
 	Holds     Resources `json:"holds,omitzero"`
 	CreatedAt time.Time `json:"createdAt"`
+	// StatusSince is when the task entered its LastStatus.
+	StatusSince time.Time `json:"statusSince,omitzero"`
 	// StoppedAt is set once the task is STOPPED; the controller forgets it
 	// a while after.
 	StoppedAt *time.Time `json:"stoppedAt,omitempty"`
