@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"sync"
 
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/agent"
@@ -64,6 +66,15 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		}
 		k.docker = d
 	}
+	serverID, err := k.c.store.ID()
+	if err != nil {
+		return nil, err
+	}
+	if k.network != "" {
+		if err := k.networkIsOurs(ctx, serverID); err != nil {
+			return nil, err
+		}
+	}
 	a, err := agent.New(ctx, agent.Config{
 		Docker:      k.docker,
 		Cluster:     cluster,
@@ -76,6 +87,7 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		CleanupWait: k.c.opts.CleanupWait,
 		BinaryPath:  k.c.opts.BinaryPath,
 		SparePause:  k.network == "",
+		Labels:      map[string]string{labelServer: serverID},
 		Logf:        k.c.opts.Logf,
 	})
 	if err != nil {
@@ -96,6 +108,27 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 	// What the agent found on the engine, and what it did not.
 	k.c.adopt(cluster, k.instance, a)
 	return a, nil
+}
+
+// labelServer, on what a server's agents make, names the server's store.
+const labelServer = "berth.server"
+
+// networkIsOurs refuses a task network that another berth server on the
+// engine made and still uses: each server gives Fargate addresses from its
+// own provisioner, and two on one network would give the same address
+// twice.
+func (k *capacity) networkIsOurs(ctx context.Context, serverID string) error {
+	info, err := k.docker.NetworkInspect(ctx, k.network, network.InspectOptions{})
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect network %s: %w", k.network, err)
+	}
+	if owner := info.Labels[labelServer]; owner != "" && owner != serverID && len(info.Containers) > 0 {
+		return fmt.Errorf("network %s (%s) is in use by another berth server on this engine; one server at a time runs Fargate tasks on an engine", k.network, k.subnet)
+	}
+	return nil
 }
 
 // close ends the agents; their tasks keep running for the next server.

@@ -310,3 +310,51 @@ func getWhenListening(t *testing.T, url string) int {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// Two berth servers on one engine would give the same Fargate address
+// twice: the second refuses, naming why, while the first's tasks run.
+func TestASecondServerOnTheEngineDoesNotShareTheVPC(t *testing.T) {
+	cluster := "two-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	ctx := context.Background()
+	def, err := os.ReadFile(filepath.Join("..", "examples", "fargate-web.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	network := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{fargate.DefaultSubnets("us-east-1")[0].ID}}}
+	var arns []string
+	var clients []*ecs.Client
+	for range 2 {
+		ts := startTaskServer(t, t.TempDir(), 6)
+		defer ts.stop(t)
+		c := newClient(t, ts.srv)
+		if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+			t.Fatal(err)
+		}
+		registerJSON(t, ts.srv, def)
+		run, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("fargate-web"),
+			LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network})
+		if err != nil || len(run.Tasks) != 1 {
+			t.Fatalf("RunTask: %+v %v", run, err)
+		}
+		arns = append(arns, aws.ToString(run.Tasks[0].TaskArn))
+		clients = append(clients, c)
+		if len(arns) == 1 {
+			waitTask(t, c, cluster, arns[0], "RUNNING")
+		}
+	}
+	second := waitTask(t, clients[1], cluster, arns[1], "STOPPED")
+	if !strings.Contains(aws.ToString(second.StoppedReason), "in use by another berth server on this engine") {
+		t.Errorf("the second server's task: %q", aws.ToString(second.StoppedReason))
+	}
+	if first := waitTask(t, clients[0], cluster, arns[0], "RUNNING"); first.StopCode != "" {
+		t.Errorf("the first server's task was stopped: %s", first.StopCode)
+	}
+	clients[0].StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arns[0])})
+	waitTask(t, clients[0], cluster, arns[0], "STOPPED")
+}
