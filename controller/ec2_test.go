@@ -160,3 +160,44 @@ func remaining(in types.ContainerInstance, name string) int32 {
 	}
 	return -1
 }
+
+// A stop under way when the server stops finishes after it starts again,
+// with the stop code and reason it was asked with.
+func TestAStopInFlightFinishesAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	cluster := "restart-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	ts := startTaskServer(t, dir, 6)
+	c := newClient(t, ts.srv)
+	ctx := context.Background()
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	registerJSON(t, ts.srv, []byte(`{"family": "stubborn", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 32,
+	  "command": ["sleep", "600", "--ignore-sigterm"], "stopTimeout": 3}]}`))
+	run, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("stubborn")})
+	if err != nil || len(run.Tasks) != 1 {
+		t.Fatalf("RunTask: %+v %v", run, err)
+	}
+	arn := aws.ToString(run.Tasks[0].TaskArn)
+	waitTask(t, c, cluster, arn, "RUNNING")
+	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String("the class is over")}); err != nil {
+		t.Fatal(err)
+	}
+	ts.stop(t) // within the container's stop timeout: it still runs
+	ts = startTaskServer(t, dir, 6)
+	defer ts.stop(t)
+	c = newClient(t, ts.srv)
+	stopped := waitTask(t, c, cluster, arn, "STOPPED")
+	if stopped.StopCode != types.TaskStopCodeUserInitiated || aws.ToString(stopped.StoppedReason) != "the class is over" {
+		t.Errorf("the stop after the restart: %s %q", stopped.StopCode, aws.ToString(stopped.StoppedReason))
+	}
+}

@@ -180,6 +180,13 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
 		arn := c.namer.Task(cluster, rec.ID)
 		if s, ok := a.Task(arn); ok {
 			c.observe(cluster, s)
+			if rec.DesiredStatus == "STOPPED" && s.DesiredStatus != agent.TaskStopped {
+				// A stop under way when the server stopped finishes now,
+				// with the stop code and reason it was asked with.
+				if t, err := taskOf(rec); err == nil {
+					a.StopTask(context.Background(), arn, t.StoppedReason, agent.StopCode(t.StopCode))
+				}
+			}
 			continue
 		}
 		if c.starting(arn) {
