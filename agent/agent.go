@@ -11,8 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/client"
-
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 )
@@ -30,7 +29,7 @@ const (
 // Config says which engine an agent drives and how.
 type Config struct {
 	// Docker is the engine's client (required).
-	Docker client.APIClient
+	Docker engine.Engine
 	// Cluster names the cluster the tasks belong to; Region and AccountID
 	// go into the task ARNs the agent makes.
 	Cluster, Region, AccountID string
@@ -78,7 +77,7 @@ type Config struct {
 // container instance. Its methods are safe for concurrent use.
 type Agent struct {
 	cfg        Config
-	docker     client.APIClient
+	docker     engine.Engine
 	binaryPath string
 	ctx        context.Context
 	cancel     context.CancelFunc
