@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
@@ -68,6 +69,12 @@ type Config struct {
 	// tasks; an agent that runs one task and closes (berth run) leaves it
 	// off, so it never starts a container nobody will use.
 	SparePause bool
+	// Clock is the time the agent's tasks keep: their timestamps, the
+	// startTimeout of a dependency, the retry of a refused stop, the
+	// CleanupWait. nil means the real clock; tests of the agent over a
+	// fake engine (engine/enginetest) share a clock.Manual with it. The
+	// engine's deadlines and the agent's own housekeeping keep real time.
+	Clock clock.Clock
 	// Logf receives diagnostics the agent cannot return as errors
 	// (cleanup failures); nil discards them.
 	Logf func(format string, args ...any)
@@ -78,6 +85,7 @@ type Config struct {
 type Agent struct {
 	cfg        Config
 	docker     engine.Engine
+	clock      clock.Clock
 	binaryPath string
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -161,6 +169,9 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	if cfg.AvailabilityZone == "" {
 		cfg.AvailabilityZone = cfg.Region + "a"
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -179,7 +190,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	}
 	since, err := time.Parse(time.RFC3339Nano, info.SystemTime)
 	if err != nil {
-		since = time.Now()
+		since = cfg.Clock.Now()
 	}
 	cgVersion := 1
 	if info.CgroupVersion == "2" {
@@ -189,6 +200,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	a := &Agent{
 		cfg:        cfg,
 		docker:     cfg.Docker,
+		clock:      cfg.Clock,
 		binaryPath: binary,
 		tasks:      map[string]*task{},
 		hub:        newHub(),

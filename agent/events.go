@@ -114,17 +114,21 @@ func (t *task) onEvent(m events.Message) {
 		// check, an exec, ends with exec_die, and brings its output.
 		strings.HasPrefix(action, string(events.ActionExecDie)):
 		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
-		if err != nil {
-			if cerrdefs.IsNotFound(err) && action == string(events.ActionDie) {
-				t.exitedFromEvent(c, m)
-				return
+		switch {
+		case err == nil:
+			t.observe(c, info)
+		case t.a.ctx.Err() != nil:
+		case action == string(events.ActionDie):
+			// Gone already, or an engine that does not answer: the die
+			// itself carries the exit code, and an exit must not wait on
+			// an inspect that may never come.
+			if !cerrdefs.IsNotFound(err) {
+				t.logf("inspect %s after it died: %v; taking the exit code of the event", c, err)
 			}
-			if cerrdefs.IsNotFound(err) {
-				t.vanished(c)
-			}
-			return
+			t.exitedFromEvent(c, m)
+		case cerrdefs.IsNotFound(err):
+			t.vanished(c)
 		}
-		t.observe(c, info)
 	}
 }
 
@@ -158,7 +162,7 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 		}
 	}
 	if h := s.Health; h != nil && c.st.LastStatus == ContainerRunning {
-		observeHealth(c.st, h)
+		observeHealth(c.st, h, t.a.clock.Now())
 	}
 	t.changed(c, before)
 	t.afterStop(c)
@@ -176,7 +180,7 @@ func isSIGKILL(signal string) bool {
 // observeHealth records a running container's health as the engine
 // reports it: the status, when it last changed, and the last check's
 // output and exit code.
-func observeHealth(st *ContainerState, h *container.Health) {
+func observeHealth(st *ContainerState, h *container.Health, now time.Time) {
 	status := HealthUnknown
 	switch h.Status {
 	case container.Healthy:
@@ -199,7 +203,7 @@ func observeHealth(st *ContainerState, h *container.Health) {
 		case last != nil && !last.End.IsZero():
 			st.HealthStatusSince = last.End.UTC()
 		default:
-			st.HealthStatusSince = time.Now().UTC()
+			st.HealthStatusSince = now.UTC()
 		}
 	}
 	if last != nil {

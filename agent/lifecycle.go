@@ -105,7 +105,7 @@ func (t *task) makeCgroup(ctx context.Context) error {
 }
 
 func (t *task) pullImages(ctx context.Context) error {
-	t.state.PullStartedAt = time.Now().UTC()
+	t.state.PullStartedAt = t.a.clock.Now().UTC()
 	t.publish("")
 	seen := map[string]bool{}
 	for _, c := range t.ctrs {
@@ -124,7 +124,7 @@ func (t *task) pullImages(ctx context.Context) error {
 			t.warn(warning)
 		}
 	}
-	t.state.PullStoppedAt = time.Now().UTC()
+	t.state.PullStoppedAt = t.a.clock.Now().UTC()
 	t.record.PullStarted, t.record.PullStopped = t.state.PullStartedAt, t.state.PullStoppedAt
 	t.publish("")
 	return nil
@@ -226,7 +226,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	t.byID[created.ID] = c
 	c.st.DockerID = created.ID
 	c.st.DockerName = name
-	c.st.CreatedAt = time.Now().UTC()
+	c.st.CreatedAt = t.a.clock.Now().UTC()
 	c.st.LastStatus = ContainerCreated
 	c.bindings = t.bindingsFor(ports)
 	t.attachOutput(ctx, c)
@@ -305,7 +305,7 @@ func creationOrder(ctrs []*ctr) []*ctr {
 // whose dependencies are met, stop containers whose dependents have
 // stopped, finish the task and clean it up when its time comes.
 func (t *task) advance() {
-	now := time.Now()
+	now := t.a.clock.Now()
 	t.nextWake = time.Time{}
 	if t.state.DesiredStatus == TaskRunning {
 		t.startReady(now)
@@ -331,7 +331,7 @@ func (t *task) advance() {
 	}
 	t.tendOutputs()
 	if t.state.LastStatus == TaskStopped {
-		if !time.Now().Before(t.cleanupAt) {
+		if !t.a.clock.Now().Before(t.cleanupAt) {
 			t.cleanup()
 			return
 		}
@@ -542,7 +542,7 @@ func (t *task) stopReady() {
 		if !t.killing && !t.dependentsStopped(c) {
 			continue
 		}
-		if time.Now().Before(c.stopRetryAt) {
+		if t.a.clock.Now().Before(c.stopRetryAt) {
 			t.wakeAt(c.stopRetryAt)
 			continue
 		}
@@ -608,7 +608,7 @@ func (t *task) onStopResult(m stopResult) {
 	default:
 		t.logf("stop %s: %v; trying again", m.c, m.err)
 		m.c.stopRequested = false
-		m.c.stopRetryAt = time.Now().Add(time.Second)
+		m.c.stopRetryAt = t.a.clock.Now().Add(time.Second)
 	}
 }
 
@@ -640,7 +640,7 @@ func (t *task) settle(c *ctr) {
 // finish moves a task whose containers have all stopped to STOPPED:
 // its namespaces go (DEPROVISIONING), its dynamic ports are free again.
 func (t *task) finish() {
-	now := time.Now().UTC()
+	now := t.a.clock.Now().UTC()
 	if t.state.ExecutionStoppedAt.IsZero() {
 		t.state.ExecutionStoppedAt = now
 		t.publish("")
@@ -657,9 +657,9 @@ func (t *task) finish() {
 	}
 	t.a.ports.release(t.arn)
 	t.setLast(TaskStopped)
-	t.state.StoppedAt = time.Now().UTC()
+	t.state.StoppedAt = t.a.clock.Now().UTC()
 	t.publish("")
-	t.cleanupAt = time.Now().Add(t.a.cfg.CleanupWait)
+	t.cleanupAt = t.a.clock.Now().Add(t.a.cfg.CleanupWait)
 }
 
 // cleanup removes everything the task made: containers, task volumes, its

@@ -106,7 +106,7 @@ func newTask(a *Agent, spec *TaskSpec) *task {
 		Memory:     spec.Task.Memory,
 		HostIP:     a.hostIP(spec),
 		Address:    spec.Address,
-		CreatedAt:  time.Now().UTC(),
+		CreatedAt:  a.clock.Now().UTC(),
 		Definition: spec.Task.Definition,
 	}
 	// A round trip through the label encoding gives the task its own deep
@@ -250,7 +250,7 @@ func (t *task) run(recovered bool) {
 	for _, m := range t.mail.take() {
 		t.handle(m)
 	}
-	timer := time.NewTimer(time.Hour)
+	timer := t.a.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		t.advance()
@@ -259,7 +259,7 @@ func (t *task) run(recovered bool) {
 		}
 		wait := time.Hour
 		if !t.nextWake.IsZero() {
-			wait = max(time.Until(t.nextWake), 0)
+			wait = max(t.nextWake.Sub(t.a.clock.Now()), 0)
 		}
 		timer.Reset(wait)
 		select {
@@ -267,13 +267,13 @@ func (t *task) run(recovered bool) {
 			for _, m := range t.mail.take() {
 				t.handle(m)
 			}
-		case <-timer.C:
+		case <-timer.C():
 		case <-t.a.ctx.Done():
 			return
 		}
 		if !timer.Stop() {
 			select {
-			case <-timer.C:
+			case <-timer.C():
 			default:
 			}
 		}
@@ -297,7 +297,7 @@ func (t *task) handle(m any) {
 		t.onOutputEnded(m)
 	case removeRequest:
 		if t.state.LastStatus == TaskStopped {
-			t.cleanupAt = time.Now()
+			t.cleanupAt = t.a.clock.Now()
 		}
 		t.removeWaiters = append(t.removeWaiters, m.done)
 	}
@@ -327,7 +327,7 @@ func (t *task) beginStop(code StopCode, reason string) {
 	t.state.DesiredStatus = TaskStopped
 	t.state.StopCode = code
 	t.state.StoppedReason = reason
-	t.state.StoppingAt = time.Now().UTC()
+	t.state.StoppingAt = t.a.clock.Now().UTC()
 	for _, c := range t.ctrs {
 		c.st.DesiredStatus = ContainerStopped
 	}
