@@ -71,7 +71,16 @@
 // refused start and each finished stop, for which the engine may send no
 // event); a die whose inspect fails ends the container with the exit code
 // the event carries. There is no polling. Callers read it with Task and
-// Tasks or follow it with Subscribe. Every container carries the ECS agent's labels
+// Tasks or follow it with Subscribe.
+//
+// Each task has one goroutine that owns its state and takes everything
+// that moves it (events, StopTask, the engine's answers) from one mailbox.
+// The engine calls that may take long run off it, their answers posted
+// back to the mailbox: starts, stops, kills and every inspect of a
+// container. An engine that hangs on one of them holds up that container
+// alone, and a stop requested meanwhile is honoured: it cancels a start
+// the engine has not answered, then stops the container whatever the
+// start left of it. Every container carries the ECS agent's labels
 // (com.amazonaws.ecs.task-arn and the rest) and berth's own, which hold
 // what New needs to resume the tasks already on the engine.
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -330,19 +331,77 @@ func TestContainersStopInReverseDependsOnOrder(t *testing.T) {
 	}
 }
 
-func TestAStopDuringAHungCreateIsHonoured(t *testing.T) {
+// A stop is honoured whichever engine call hangs when it comes: the create
+// (the start's context ends), the start and an inspect (made off the
+// task's goroutine, so it goes on with the stop).
+func TestAStopDuringAHungEngineCallIsHonoured(t *testing.T) {
+	t.Parallel()
+	const def = `{"family":"one","containerDefinitions":[{"name":"app","image":"` + appImage + `","memory":64,
+		"healthCheck":{"command":["CMD","true"],"interval":5,"timeout":2,"retries":1}}]}`
+	tests := []struct {
+		call string
+		// hangWhen makes the call hang, once the task is as far as it
+		// needs, and returns once the call hangs.
+		hangWhen func(f *fakeEnv, arn string, fault enginetest.Fault)
+	}{
+		{"ContainerCreate", func(f *fakeEnv, _ string, fault enginetest.Fault) {}},
+		{"ContainerStart", func(f *fakeEnv, _ string, fault enginetest.Fault) {}},
+		{"ContainerInspect", func(f *fakeEnv, arn string, fault enginetest.Fault) {
+			id := f.containerRunning(arn, "app")
+			f.engine.Inject("ContainerInspect", once(fault))
+			_ = f.engine.SetHealth(id, container.Healthy) // an exec_die to inspect
+		}},
+	}
+	for _, tt := range tests {
+		t.Run("hung in "+tt.call, func(t *testing.T) {
+			t.Parallel()
+			f := newFakeEnv(t)
+			hang, hanging := enginetest.Hanging()
+			if tt.call != "ContainerInspect" {
+				f.engine.Inject(tt.call, hang)
+			}
+			arn := f.run(def)
+			tt.hangWhen(f, arn, hang)
+			<-hanging
+			if err := f.agent.StopTask(context.Background(), arn, "", ""); err != nil {
+				t.Fatal(err)
+			}
+			st := f.stopped(arn)
+			if st.StopCode != agent.StopUserInitiated || ctrOf(t, st, "app").LastStatus != agent.ContainerStopped {
+				t.Errorf("stopped: %s", describe(st))
+			}
+		})
+	}
+}
+
+// once is f for the first call alone.
+func once(f enginetest.Fault) enginetest.Fault {
+	var done atomic.Bool
+	return func(ctx context.Context, target string) error {
+		if done.CompareAndSwap(false, true) {
+			return f(ctx, target)
+		}
+		return nil
+	}
+}
+
+// KillTask sends SIGKILL even to a container whose gentle stop is under
+// way, without waiting for that stop.
+func TestKillTaskDoesNotWaitForAStopUnderWay(t *testing.T) {
 	t.Parallel()
 	f := newFakeEnv(t)
-	hang, hanging := enginetest.Hanging()
-	f.engine.Inject("ContainerCreate", hang)
-	arn := f.run(`{"family":"one","containerDefinitions":[{"name":"app","image":"` + appImage + `","memory":64}]}`)
-	<-hanging
+	arn := f.run(`{"family":"one","containerDefinitions":[{"name":"app","image":"` + stubbornImage + `","memory":64,"stopTimeout":120}]}`)
+	f.containerRunning(arn, "app")
 	if err := f.agent.StopTask(context.Background(), arn, "", ""); err != nil {
 		t.Fatal(err)
 	}
+	f.waitTimers(2) // the stop waits out its 120 s
+	if err := f.agent.KillTask(context.Background(), arn); err != nil {
+		t.Fatal(err)
+	}
 	st := f.stopped(arn)
-	if st.StopCode != agent.StopUserInitiated || ctrOf(t, st, "app").LastStatus != agent.ContainerStopped {
-		t.Errorf("stopped: %s", describe(st))
+	if app := ctrOf(t, st, "app"); exitCode(app) != "137" || !app.FinishedAt.Equal(st.StoppingAt) {
+		t.Errorf("stopped: %s, the container finished %s after the stop", describe(st), app.FinishedAt.Sub(st.StoppingAt))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
 	"github.com/berthdev/berth/taskdef"
@@ -61,10 +62,60 @@ type ctr struct {
 	started        bool
 	stopRequested  bool
 	oom            bool
+	// startPending is a start the engine has not answered yet;
+	// startCancel ends it (a stop does, before it stops the container).
+	startPending bool
+	startCancel  context.CancelFunc
+	// killPending is a SIGKILL the engine has not answered yet.
+	killPending bool
+	// dying is a die event whose inspect has not answered yet; a destroy
+	// that comes meanwhile (destroyed) waits for it.
+	dying, destroyed bool
+	// inspects counts the inspects asked for; observed is the latest of
+	// them whose answer was applied (see inspectCtr).
+	inspects, observed int
 	// stopRetryAt is when a stop the engine refused is tried again.
 	stopRetryAt time.Time
 	// output carries the container's output to the task's Output.
 	output *outputStream
+}
+
+// offload runs call, an engine call, off the run goroutine and posts what
+// it returns to the task's mail: an engine that hangs on one call holds up
+// that call's container, never the task (a stop is still honoured). The
+// run goroutine holds the wait group, so Close waits for call too; call
+// ends with the agent's context.
+func (t *task) offload(call func() any) {
+	t.a.wg.Add(1)
+	go func() {
+		defer t.a.wg.Done()
+		t.mail.put(call())
+	}()
+}
+
+// inspectThen inspects a container off the run goroutine and has the run
+// goroutine apply then to the answer.
+func (t *task) inspectThen(id string, then func(container.InspectResponse, error)) {
+	t.offload(func() any {
+		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
+		return inspected{info: info, err: err, then: then}
+	})
+}
+
+// inspectCtr is inspectThen for a task's container. Answers may come back
+// in any order: fresh says that no inspect asked for later has been
+// applied yet. A stale answer is older than what the task knows, and is
+// not to be observed (it would take a health status back, say).
+func (t *task) inspectCtr(c *ctr, then func(info container.InspectResponse, err error, fresh bool)) {
+	c.inspects++
+	seq := c.inspects
+	t.inspectThen(c.st.DockerID, func(info container.InspectResponse, err error) {
+		fresh := seq > c.observed
+		if fresh && err == nil {
+			c.observed = seq
+		}
+		then(info, err, fresh)
+	})
 }
 
 // Messages the run goroutine receives besides the engine's events.
@@ -79,6 +130,20 @@ type (
 	stopResult struct {
 		c   *ctr
 		err error
+	}
+	startResult struct {
+		c   *ctr
+		err error
+	}
+	killResult struct {
+		c   *ctr
+		err error
+	}
+	// inspected is an inspect's answer, for then to apply.
+	inspected struct {
+		info container.InspectResponse
+		err  error
+		then func(container.InspectResponse, error)
 	}
 	resyncRequest struct{}
 	removeRequest struct{ done chan struct{} }
@@ -291,6 +356,12 @@ func (t *task) handle(m any) {
 		}
 	case stopResult:
 		t.onStopResult(m)
+	case startResult:
+		t.onStartResult(m)
+	case killResult:
+		t.onKillResult(m)
+	case inspected:
+		m.then(m.info, m.err)
 	case resyncRequest:
 		t.resync()
 	case outputEnded:
@@ -324,6 +395,12 @@ func (t *task) beginStop(code StopCode, reason string) {
 		t.setupCancel()
 	}
 	t.smu.Unlock()
+	for _, c := range t.ctrs {
+		if c.startPending {
+			// stopReady stops the container once the start has answered.
+			c.startCancel()
+		}
+	}
 	t.state.DesiredStatus = TaskStopped
 	t.state.StopCode = code
 	t.state.StoppedReason = reason
