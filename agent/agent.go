@@ -25,6 +25,9 @@ const (
 	DefaultHostIP      = "0.0.0.0"
 	DefaultCleanupWait = 3 * time.Hour // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
 	DefaultCgroupRoot  = "/sys/fs/cgroup"
+	// DefaultResyncInterval is how often a task inspects its containers
+	// in case the engine's event stream lost an event.
+	DefaultResyncInterval = time.Minute
 )
 
 // Config says which engine an agent drives and how.
@@ -69,6 +72,10 @@ type Config struct {
 	// tasks; an agent that runs one task and closes (berth run) leaves it
 	// off, so it never starts a container nobody will use.
 	SparePause bool
+	// ResyncInterval is how often each task that has not stopped
+	// inspects its containers, which catches an event the engine's stream
+	// lost; 0 means DefaultResyncInterval, a negative value never.
+	ResyncInterval time.Duration
 	// Clock is the time the agent's tasks keep: their timestamps, the
 	// startTimeout of a dependency, the retry of a refused stop, the
 	// CleanupWait. nil means the real clock; tests of the agent over a
@@ -168,6 +175,9 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	}
 	if cfg.AvailabilityZone == "" {
 		cfg.AvailabilityZone = cfg.Region + "a"
+	}
+	if cfg.ResyncInterval == 0 {
+		cfg.ResyncInterval = DefaultResyncInterval
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()

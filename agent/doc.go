@@ -70,8 +70,10 @@
 // event confirmed by an inspect (as is each
 // refused start and each finished stop, for which the engine may send no
 // event); a die whose inspect fails ends the container with the exit code
-// the event carries. There is no polling. Callers read it with Task and
-// Tasks or follow it with Subscribe.
+// the event carries. Besides, each task that has not stopped inspects its
+// containers every Config.ResyncInterval (a minute), which catches an event
+// the stream lost. Callers read it with Task and Tasks or follow it with
+// Subscribe.
 //
 // Each task has one goroutine that owns its state and takes everything
 // that moves it (events, StopTask, the engine's answers) from one mailbox.

@@ -331,6 +331,24 @@ func TestContainersStopInReverseDependsOnOrder(t *testing.T) {
 	}
 }
 
+// An exit whose event the engine's stream lost is found by the task's
+// periodic resync.
+func TestAPeriodicResyncFindsAnExitWhoseEventWasLost(t *testing.T) {
+	t.Parallel()
+	f := newFakeEnv(t, func(c *agent.Config) { c.ResyncInterval = 30 * time.Second })
+	arn := f.run(`{"family":"one","containerDefinitions":[{"name":"app","image":"` + appImage + `","memory":64}]}`)
+	id := f.containerRunning(arn, "app")
+	f.engine.DropEvents(true)
+	if err := f.engine.Exit(id, 5); err != nil {
+		t.Fatal(err)
+	}
+	f.engine.DropEvents(false)
+	st := f.advanceUntil(arn, "STOPPED", func(s agent.TaskState) bool { return s.LastStatus >= agent.TaskStopped })
+	if st.StopCode != agent.StopEssentialContainerExited || exitCode(ctrOf(t, st, "app")) != "5" {
+		t.Errorf("stopped: %s", describe(st))
+	}
+}
+
 // A stop is honoured whichever engine call hangs when it comes: the create
 // (the start's context ends), the start and an inspect (made off the
 // task's goroutine, so it goes on with the stop).

@@ -329,6 +329,7 @@ func (t *task) advance() {
 			t.finish()
 		}
 	}
+	t.resyncWhenDue(now)
 	t.tendOutputs()
 	if t.state.LastStatus == TaskStopped {
 		if !t.a.clock.Now().Before(t.cleanupAt) {
@@ -337,6 +338,24 @@ func (t *task) advance() {
 		}
 		t.wakeAt(t.cleanupAt)
 	}
+}
+
+// resyncWhenDue inspects the task's containers every ResyncInterval until
+// the task has stopped: an event the engine's stream lost (a die, say)
+// would otherwise leave a container's state behind for good.
+func (t *task) resyncWhenDue(now time.Time) {
+	every := t.a.cfg.ResyncInterval
+	if every < 0 || t.state.LastStatus >= TaskStopped {
+		return
+	}
+	switch {
+	case t.resyncAt.IsZero():
+		t.resyncAt = now.Add(every)
+	case !now.Before(t.resyncAt):
+		t.resync()
+		t.resyncAt = now.Add(every)
+	}
+	t.wakeAt(t.resyncAt)
 }
 
 // wakeAt has the run goroutine come back at at; a zero at asks nothing.

@@ -40,6 +40,7 @@ type task struct {
 	mounts       map[string]mountSource
 	nextWake     time.Time
 	cleanupAt    time.Time
+	resyncAt     time.Time
 	deleted      bool
 	killing      bool
 	// removeWaiters are RemoveTask calls waiting for the cleanup.

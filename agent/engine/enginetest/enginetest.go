@@ -49,6 +49,7 @@ type Engine struct {
 	networks   map[string]*fakeNetwork // by ID
 	volumes    map[string]*fakeVolume  // by name
 	log        []events.Message
+	dropping   bool
 	subs       map[*subscriber]struct{}
 	faults     map[string]Fault
 	calls      map[string]int

@@ -225,6 +225,19 @@ func TestEventsCarryTheContainersLabelsAndTheirOwnAttributes(t *testing.T) {
 	}
 }
 
+func TestDroppedEventsAreNeverSent(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	e.DropEvents(true)
+	create(t, e, "lost", nil)
+	e.DropEvents(false)
+	create(t, e, "sent", nil)
+	msgs, _ := e.Events(ctx, events.ListOptions{Since: "0"})
+	if m := <-msgs; m.Actor.Attributes["name"] != "sent" {
+		t.Errorf("first event is about %s, want the container created once events were sent again", m.Actor.Attributes["name"])
+	}
+}
+
 func TestNetworksGiveAddressesFromTheirSubnet(t *testing.T) {
 	e, _ := newEngine(t)
 	ctx := context.Background()

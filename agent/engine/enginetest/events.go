@@ -90,6 +90,9 @@ func (s *subscriber) wants(m events.Message) bool {
 // subscribers; e.mu is held. Its attributes are the container's labels,
 // its name and image, and extra, as Docker's.
 func (e *Engine) emitLocked(c *fakeContainer, action events.Action, extra map[string]string) {
+	if e.dropping {
+		return
+	}
 	attrs := map[string]string{}
 	maps.Copy(attrs, c.config.Labels)
 	attrs["name"] = c.name
@@ -114,6 +117,15 @@ func (e *Engine) emitLocked(c *fakeContainer, action events.Action, extra map[st
 			}
 		}
 	}
+}
+
+// DropEvents has the engine lose every event from now on (none is sent,
+// none is kept for a later Events), until DropEvents(false): what a
+// subscriber sees of a stream that dropped them.
+func (e *Engine) DropEvents(drop bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.dropping = drop
 }
 
 // EventLog returns every event the engine has sent so far, oldest first.
