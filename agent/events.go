@@ -148,12 +148,14 @@ func (t *task) onDieInspected(c *ctr, m events.Message, info container.InspectRe
 	case err == nil:
 		t.observe(c, info)
 	case t.a.ctx.Err() != nil:
+	case cerrdefs.IsNotFound(err):
+		// Removed under the task (no task container is auto-removed),
+		// as a destroy says.
+		t.vanished(c)
 	default:
-		// Gone already, or an engine that does not answer: the die
-		// itself carries the exit code.
-		if !cerrdefs.IsNotFound(err) {
-			t.logf("inspect %s after it died: %v; taking the exit code of the event", c, err)
-		}
+		// An engine that does not answer: the die itself carries the
+		// exit code.
+		t.logf("inspect %s after it died: %v; taking the exit code of the event", c, err)
 		t.exitedFromEvent(c, m)
 	}
 }
@@ -241,8 +243,8 @@ func observeHealth(st *ContainerState, h *container.Health, now time.Time) {
 	}
 }
 
-// exitedFromEvent records an exit whose container is already gone, from
-// what the die event itself carries.
+// exitedFromEvent records an exit the engine would not confirm, from what
+// the die event itself carries.
 func (t *task) exitedFromEvent(c *ctr, m events.Message) {
 	if c.st.LastStatus == ContainerStopped {
 		return

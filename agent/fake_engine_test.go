@@ -331,6 +331,23 @@ func TestContainersStopInReverseDependsOnOrder(t *testing.T) {
 	}
 }
 
+// A container removed under its running task stops it as vanished, with
+// no exit code, whichever of its die's inspect and its destroy the task
+// sees first.
+func TestAContainerRemovedUnderItsTaskVanishes(t *testing.T) {
+	t.Parallel()
+	f := newFakeEnv(t)
+	arn := f.run(`{"family":"one","containerDefinitions":[{"name":"app","image":"` + appImage + `","memory":64}]}`)
+	id := f.containerRunning(arn, "app")
+	if err := f.engine.ContainerRemove(context.Background(), id, container.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	st := f.stopped(arn)
+	if app := ctrOf(t, st, "app"); app.ExitCode != nil || !strings.HasPrefix(app.Reason, string(agent.ContainerVanishedError)) {
+		t.Errorf("stopped: %s", describe(st))
+	}
+}
+
 // An exit whose event the engine's stream lost is found by the task's
 // periodic resync.
 func TestAPeriodicResyncFindsAnExitWhoseEventWasLost(t *testing.T) {
