@@ -456,3 +456,48 @@ func TestADieWhoseInspectFailsRecordsTheEventsExitCode(t *testing.T) {
 		t.Errorf("stopped: %s", describe(st))
 	}
 }
+
+// The agent's own cost of a task's whole life, over an engine that costs
+// nothing: accepted, its container created and started, RUNNING, stopped,
+// STOPPED and cleaned up, one task after another (size: its containers).
+func BenchmarkATasksLifeOverTheEngineInMemory(b *testing.B) {
+	for _, containers := range []int{1, 10} {
+		b.Run(fmt.Sprintf("containers=%d", containers), func(b *testing.B) {
+			eng := enginetest.New(nil)
+			eng.AddImage(appImage, nil)
+			bin, err := os.Executable()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			a, err := agent.New(ctx, agent.Config{Docker: eng, Cluster: "bench", BinaryPath: bin, CgroupRoot: b.TempDir(),
+				CleanupWait: time.Nanosecond, PullBehavior: agent.PullPreferCached, NoMetadataEndpoint: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer a.Close()
+			var defs []string
+			for i := range containers {
+				defs = append(defs, fmt.Sprintf(`{"name":"c%d","image":"%s","memory":64}`, i, appImage))
+			}
+			task := load(b, `{"family":"bench","containerDefinitions":[`+strings.Join(defs, ",")+`]}`)
+			b.ResetTimer()
+			for b.Loop() {
+				st, err := a.StartTask(ctx, agent.TaskSpec{Task: task})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if s, err := a.Wait(ctx, st.ARN, agent.TaskRunning); err != nil || s.LastStatus != agent.TaskRunning {
+					b.Fatalf("never RUNNING (%v): %s", err, describe(s))
+				}
+				if err := a.StopTask(ctx, st.ARN, "", ""); err != nil {
+					b.Fatal(err)
+				}
+				// A task cleaned up before the wait began is no longer found.
+				if _, err := a.Wait(ctx, st.ARN, agent.TaskDeleted); err != nil && !errors.Is(err, agent.ErrTaskNotFound) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
