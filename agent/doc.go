@@ -70,7 +70,8 @@
 // event confirmed by an inspect (as is each
 // refused start and each finished stop, for which the engine may send no
 // event); a die whose inspect fails ends the container with the exit code
-// the event carries. Besides, each task that has not stopped inspects its
+// the event carries (one the engine no longer has was removed under the
+// task: it vanished, with none). Besides, each task that has not stopped inspects its
 // containers every Config.ResyncInterval (a minute), which catches an event
 // the stream lost. Callers read it with Task and Tasks or follow it with
 // Subscribe.
@@ -82,15 +83,17 @@
 // container. An engine that hangs on one of them holds up that container
 // alone, and a stop requested meanwhile is honoured: it cancels a start
 // the engine has not answered, then stops the container whatever the
-// start left of it. Every container carries the ECS agent's labels
+// start left of it.
+//
+// Every container carries the ECS agent's labels
 // (com.amazonaws.ecs.task-arn and the rest) and berth's own, which hold
 // what New needs to resume the tasks already on the engine.
 //
 // The agent drives the engine through engine.Engine, the calls it makes
 // and nothing else (engine.New adapts a Docker client, with a deadline on
 // every call); enginetest is one in memory, for tests and benchmarks.
-// Config.Clock is the time the tasks keep (startTimeout, stopTimeout
-// retries, CleanupWait), a clock.Manual in those tests.
+// Config.Clock is the time the tasks keep (startTimeout, the retry of a
+// refused stop, the resync, CleanupWait), a clock.Manual in those tests.
 //
 // Inside a task, each container with a network finds the task metadata
 // endpoint (versions 3 and 4) in ECS_CONTAINER_METADATA_URI_V4 and
