@@ -32,7 +32,8 @@ const (
 
 // Config says which engine an agent drives and how.
 type Config struct {
-	// Docker is the engine's client (required).
+	// Docker is the engine (required): a Docker client, given deadlines
+	// by engine.New, or one in memory (enginetest).
 	Docker engine.Engine
 	// Cluster names the cluster the tasks belong to; Region and AccountID
 	// go into the task ARNs the agent makes.
