@@ -409,6 +409,22 @@ func TestAStopDuringAHungEngineCallIsHonoured(t *testing.T) {
 	}
 }
 
+// A SIGKILL the engine does not answer holds up its container, not the
+// task: it goes on to STOPPING.
+func TestAHungKillDoesNotHoldTheTask(t *testing.T) {
+	t.Parallel()
+	f := newFakeEnv(t)
+	arn := f.run(`{"family":"one","containerDefinitions":[{"name":"app","image":"` + appImage + `","memory":64}]}`)
+	f.containerRunning(arn, "app")
+	hang, hanging := enginetest.Hanging()
+	f.engine.Inject("ContainerKill", hang)
+	if err := f.agent.KillTask(context.Background(), arn); err != nil {
+		t.Fatal(err)
+	}
+	<-hanging
+	f.waitFor(arn, "STOPPING", func(s agent.TaskState) bool { return s.LastStatus >= agent.TaskStopping })
+}
+
 // once is f for the first call alone.
 func once(f enginetest.Fault) enginetest.Fault {
 	var done atomic.Bool
