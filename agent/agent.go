@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/client"
-
+	"github.com/berthdev/berth/agent/clock"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 )
@@ -25,12 +25,16 @@ const (
 	DefaultHostIP      = "0.0.0.0"
 	DefaultCleanupWait = 3 * time.Hour // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
 	DefaultCgroupRoot  = "/sys/fs/cgroup"
+	// DefaultResyncInterval is how often a task inspects its containers
+	// in case the engine's event stream lost an event.
+	DefaultResyncInterval = time.Minute
 )
 
 // Config says which engine an agent drives and how.
 type Config struct {
-	// Docker is the engine's client (required).
-	Docker client.APIClient
+	// Docker is the engine (required): a Docker client, given deadlines
+	// by engine.New, or one in memory (enginetest).
+	Docker engine.Engine
 	// Cluster names the cluster the tasks belong to; Region and AccountID
 	// go into the task ARNs the agent makes.
 	Cluster, Region, AccountID string
@@ -69,6 +73,16 @@ type Config struct {
 	// tasks; an agent that runs one task and closes (berth run) leaves it
 	// off, so it never starts a container nobody will use.
 	SparePause bool
+	// ResyncInterval is how often each task that has not stopped
+	// inspects its containers, which catches an event the engine's stream
+	// lost; 0 means DefaultResyncInterval, a negative value never.
+	ResyncInterval time.Duration
+	// Clock is the time the agent's tasks keep: their timestamps, the
+	// startTimeout of a dependency, the retry of a refused stop, the
+	// CleanupWait. nil means the real clock; tests of the agent over a
+	// fake engine (engine/enginetest) share a clock.Manual with it. The
+	// engine's deadlines and the agent's own housekeeping keep real time.
+	Clock clock.Clock
 	// Logf receives diagnostics the agent cannot return as errors
 	// (cleanup failures); nil discards them.
 	Logf func(format string, args ...any)
@@ -78,7 +92,8 @@ type Config struct {
 // container instance. Its methods are safe for concurrent use.
 type Agent struct {
 	cfg        Config
-	docker     client.APIClient
+	docker     engine.Engine
+	clock      clock.Clock
 	binaryPath string
 	ctx        context.Context
 	cancel     context.CancelFunc
@@ -162,6 +177,12 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	if cfg.AvailabilityZone == "" {
 		cfg.AvailabilityZone = cfg.Region + "a"
 	}
+	if cfg.ResyncInterval == 0 {
+		cfg.ResyncInterval = DefaultResyncInterval
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
@@ -180,7 +201,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	}
 	since, err := time.Parse(time.RFC3339Nano, info.SystemTime)
 	if err != nil {
-		since = time.Now()
+		since = cfg.Clock.Now()
 	}
 	cgVersion := 1
 	if info.CgroupVersion == "2" {
@@ -190,6 +211,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	a := &Agent{
 		cfg:        cfg,
 		docker:     cfg.Docker,
+		clock:      cfg.Clock,
 		binaryPath: binary,
 		tasks:      map[string]*task{},
 		hub:        newHub(),

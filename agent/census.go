@@ -7,8 +7,8 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/client"
 
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -30,7 +30,7 @@ type ActiveTask struct {
 
 // ActiveTasks lists the tasks of every agent on the engine of which a
 // container runs, by ARN.
-func ActiveTasks(ctx context.Context, docker client.APIClient) ([]ActiveTask, error) {
+func ActiveTasks(ctx context.Context, docker engine.Engine) ([]ActiveTask, error) {
 	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))})
 	if err != nil {
 		return nil, fmt.Errorf("list berth's containers: %w", err)

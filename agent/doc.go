@@ -69,10 +69,31 @@
 // health_status, exec_die for each health check's output, destroy), each
 // event confirmed by an inspect (as is each
 // refused start and each finished stop, for which the engine may send no
-// event); there is no polling. Callers read it with Task and Tasks or follow it with
-// Subscribe. Every container carries the ECS agent's labels
+// event); a die whose inspect fails ends the container with the exit code
+// the event carries (one the engine no longer has was removed under the
+// task: it vanished, with none). Besides, each task that has not stopped inspects its
+// containers every Config.ResyncInterval (a minute), which catches an event
+// the stream lost. Callers read it with Task and Tasks or follow it with
+// Subscribe.
+//
+// Each task has one goroutine that owns its state and takes everything
+// that moves it (events, StopTask, the engine's answers) from one mailbox.
+// The engine calls that may take long run off it, their answers posted
+// back to the mailbox: starts, stops, kills and every inspect of a
+// container. An engine that hangs on one of them holds up that container
+// alone, and a stop requested meanwhile is honoured: it cancels a start
+// the engine has not answered, then stops the container whatever the
+// start left of it.
+//
+// Every container carries the ECS agent's labels
 // (com.amazonaws.ecs.task-arn and the rest) and berth's own, which hold
 // what New needs to resume the tasks already on the engine.
+//
+// The agent drives the engine through engine.Engine, the calls it makes
+// and nothing else (engine.New adapts a Docker client, with a deadline on
+// every call); enginetest is one in memory, for tests and benchmarks.
+// Config.Clock is the time the tasks keep (startTimeout, the retry of a
+// refused stop, the resync, CleanupWait), a clock.Manual in those tests.
 //
 // Inside a task, each container with a network finds the task metadata
 // endpoint (versions 3 and 4) in ECS_CONTAINER_METADATA_URI_V4 and

@@ -105,26 +105,58 @@ func (t *task) onEvent(m events.Message) {
 	case action == string(events.ActionOOM):
 		c.oom = true
 	case action == string(events.ActionDestroy):
+		if c.dying {
+			c.destroyed = true // once the die is settled
+			return
+		}
 		if c.st.LastStatus != ContainerStopped && !t.deleted {
 			t.vanished(c)
 		}
-	case action == string(events.ActionStart), action == string(events.ActionDie),
+	case action == string(events.ActionDie):
+		// The inspect runs off the run goroutine (as every inspect of an
+		// event): its answer comes back through the mail.
+		c.dying = true
+		t.inspectCtr(c, func(info container.InspectResponse, err error, fresh bool) {
+			c.dying = false
+			if fresh {
+				t.onDieInspected(c, m, info, err)
+			}
+			if c.destroyed && c.st.LastStatus != ContainerStopped && !t.deleted {
+				t.vanished(c)
+			}
+		})
+	case action == string(events.ActionStart),
 		strings.HasPrefix(action, string(events.ActionHealthStatus)),
 		// The engine tells a health status only when it changes; each
 		// check, an exec, ends with exec_die, and brings its output.
 		strings.HasPrefix(action, string(events.ActionExecDie)):
-		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
-		if err != nil {
-			if cerrdefs.IsNotFound(err) && action == string(events.ActionDie) {
-				t.exitedFromEvent(c, m)
-				return
-			}
-			if cerrdefs.IsNotFound(err) {
+		t.inspectCtr(c, func(info container.InspectResponse, err error, fresh bool) {
+			switch {
+			case !fresh:
+			case err == nil:
+				t.observe(c, info)
+			case cerrdefs.IsNotFound(err) && t.a.ctx.Err() == nil:
 				t.vanished(c)
 			}
-			return
-		}
+		})
+	}
+}
+
+// onDieInspected applies a die event with the inspect that confirms it.
+func (t *task) onDieInspected(c *ctr, m events.Message, info container.InspectResponse, err error) {
+	switch {
+	case err == nil:
 		t.observe(c, info)
+	case t.a.ctx.Err() != nil:
+	case cerrdefs.IsNotFound(err):
+		// Removed under the task (no task container is auto-removed),
+		// as a destroy says.
+		t.vanished(c)
+	default:
+		// An engine that does not answer: the die itself carries the
+		// exit code.
+		t.logf("inspect %s after it died: %v; taking the exit code of the event", c, err)
+		t.exitedFromEvent(c, m)
 	}
 }
 
@@ -137,7 +169,9 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 		return
 	}
 	if started := parseTime(s.StartedAt); !started.IsZero() {
-		if !c.started {
+		// A die known from its event alone (exitedFromEvent) has no start
+		// time yet: the first inspect that has one gives it.
+		if !c.started || c.st.StartedAt.IsZero() {
 			c.started = true
 			c.st.StartedAt = started
 			c.st.ImageID = info.Image
@@ -158,7 +192,7 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 		}
 	}
 	if h := s.Health; h != nil && c.st.LastStatus == ContainerRunning {
-		observeHealth(c.st, h)
+		observeHealth(c.st, h, t.a.clock.Now())
 	}
 	t.changed(c, before)
 	t.afterStop(c)
@@ -176,7 +210,7 @@ func isSIGKILL(signal string) bool {
 // observeHealth records a running container's health as the engine
 // reports it: the status, when it last changed, and the last check's
 // output and exit code.
-func observeHealth(st *ContainerState, h *container.Health) {
+func observeHealth(st *ContainerState, h *container.Health, now time.Time) {
 	status := HealthUnknown
 	switch h.Status {
 	case container.Healthy:
@@ -199,7 +233,7 @@ func observeHealth(st *ContainerState, h *container.Health) {
 		case last != nil && !last.End.IsZero():
 			st.HealthStatusSince = last.End.UTC()
 		default:
-			st.HealthStatusSince = time.Now().UTC()
+			st.HealthStatusSince = now.UTC()
 		}
 	}
 	if last != nil {
@@ -209,9 +243,12 @@ func observeHealth(st *ContainerState, h *container.Health) {
 	}
 }
 
-// exitedFromEvent records an exit whose container is already gone, from
-// what the die event itself carries.
+// exitedFromEvent records an exit the engine would not confirm, from what
+// the die event itself carries.
 func (t *task) exitedFromEvent(c *ctr, m events.Message) {
+	if c.st.LastStatus == ContainerStopped {
+		return
+	}
 	before := *c.st
 	if code, err := strconv.Atoi(m.Actor.Attributes["exitCode"]); err == nil {
 		c.st.ExitCode = &code
@@ -219,6 +256,9 @@ func (t *task) exitedFromEvent(c *ctr, m events.Message) {
 	c.started = true
 	c.st.LastStatus = ContainerStopped
 	c.st.FinishedAt = time.Unix(0, m.TimeNano).UTC()
+	if c.oom {
+		c.st.Reason = reasonOutOfMemory
+	}
 	t.changed(c, before)
 	t.afterStop(c)
 }
@@ -226,6 +266,9 @@ func (t *task) exitedFromEvent(c *ctr, m events.Message) {
 // vanished records a container that is gone from the engine without the
 // agent seeing it stop.
 func (t *task) vanished(c *ctr) {
+	if c.st.LastStatus == ContainerStopped {
+		return
+	}
 	before := *c.st
 	c.st.LastStatus = ContainerStopped
 	what := "the container " + c.st.DockerName
@@ -252,13 +295,15 @@ func (t *task) resync() {
 		if c.st.DockerID == "" || c.st.LastStatus == ContainerStopped {
 			continue
 		}
-		info, err := t.a.docker.ContainerInspect(t.a.ctx, c.st.DockerID)
-		switch {
-		case err == nil:
-			t.observe(c, info)
-		case cerrdefs.IsNotFound(err):
-			t.vanished(c)
-		}
+		t.inspectCtr(c, func(info container.InspectResponse, err error, fresh bool) {
+			switch {
+			case !fresh:
+			case err == nil:
+				t.observe(c, info)
+			case cerrdefs.IsNotFound(err):
+				t.vanished(c)
+			}
+		})
 	}
 }
 

@@ -237,7 +237,7 @@ func removeCgroupDir(t *testing.T, dir string) {
 	}
 }
 
-func load(t *testing.T, def string) *taskdef.Task {
+func load(t testing.TB, def string) *taskdef.Task {
 	t.Helper()
 	task, report, err := taskdef.Load([]byte(def), taskdef.Options{})
 	if err != nil {
@@ -289,13 +289,16 @@ func (r *recorder) follow(a *agent.Agent) {
 }
 
 func (r *recorder) wait(arn string, ok func(agent.TaskState) bool, limit time.Duration) (agent.TaskState, bool) {
+	// The deadline comes before the timer that wakes the wait for it, so
+	// that the timer never fires before the deadline has passed (and
+	// leaves the wait asleep for good).
+	deadline := time.Now().Add(limit)
 	timer := time.AfterFunc(limit, func() {
 		r.mu.Lock()
 		r.cond.Broadcast()
 		r.mu.Unlock()
 	})
 	defer timer.Stop()
-	deadline := time.Now().Add(limit)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	seen := 0
@@ -305,7 +308,7 @@ func (r *recorder) wait(arn string, ok func(agent.TaskState) bool, limit time.Du
 				return s, true
 			}
 		}
-		if time.Now().After(deadline) {
+		if !time.Now().Before(deadline) {
 			return agent.TaskState{}, false
 		}
 		r.cond.Wait()

@@ -105,7 +105,7 @@ func (t *task) makeCgroup(ctx context.Context) error {
 }
 
 func (t *task) pullImages(ctx context.Context) error {
-	t.state.PullStartedAt = time.Now().UTC()
+	t.state.PullStartedAt = t.a.clock.Now().UTC()
 	t.publish("")
 	seen := map[string]bool{}
 	for _, c := range t.ctrs {
@@ -124,7 +124,7 @@ func (t *task) pullImages(ctx context.Context) error {
 			t.warn(warning)
 		}
 	}
-	t.state.PullStoppedAt = time.Now().UTC()
+	t.state.PullStoppedAt = t.a.clock.Now().UTC()
 	t.record.PullStarted, t.record.PullStopped = t.state.PullStartedAt, t.state.PullStoppedAt
 	t.publish("")
 	return nil
@@ -226,7 +226,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	t.byID[created.ID] = c
 	c.st.DockerID = created.ID
 	c.st.DockerName = name
-	c.st.CreatedAt = time.Now().UTC()
+	c.st.CreatedAt = t.a.clock.Now().UTC()
 	c.st.LastStatus = ContainerCreated
 	c.bindings = t.bindingsFor(ports)
 	t.attachOutput(ctx, c)
@@ -305,7 +305,7 @@ func creationOrder(ctrs []*ctr) []*ctr {
 // whose dependencies are met, stop containers whose dependents have
 // stopped, finish the task and clean it up when its time comes.
 func (t *task) advance() {
-	now := time.Now()
+	now := t.a.clock.Now()
 	t.nextWake = time.Time{}
 	if t.state.DesiredStatus == TaskRunning {
 		t.startReady(now)
@@ -329,14 +329,33 @@ func (t *task) advance() {
 			t.finish()
 		}
 	}
+	t.resyncWhenDue(now)
 	t.tendOutputs()
 	if t.state.LastStatus == TaskStopped {
-		if !time.Now().Before(t.cleanupAt) {
+		if !t.a.clock.Now().Before(t.cleanupAt) {
 			t.cleanup()
 			return
 		}
 		t.wakeAt(t.cleanupAt)
 	}
+}
+
+// resyncWhenDue inspects the task's containers every ResyncInterval until
+// the task has stopped: an event the engine's stream lost (a die, say)
+// would otherwise leave a container's state behind for good.
+func (t *task) resyncWhenDue(now time.Time) {
+	every := t.a.cfg.ResyncInterval
+	if every < 0 || t.state.LastStatus >= TaskStopped {
+		return
+	}
+	switch {
+	case t.resyncAt.IsZero():
+		t.resyncAt = now.Add(every)
+	case !now.Before(t.resyncAt):
+		t.resync()
+		t.resyncAt = now.Add(every)
+	}
+	t.wakeAt(t.resyncAt)
 }
 
 // wakeAt has the run goroutine come back at at; a zero at asks nothing.
@@ -394,14 +413,34 @@ func (t *task) startReady(now time.Time) {
 				continue
 			}
 			c.startRequested = true
-			if err := t.a.docker.ContainerStart(t.a.ctx, c.st.DockerID, container.StartOptions{}); err != nil {
-				if t.a.ctx.Err() != nil {
-					return
-				}
-				t.startFailed(c, err)
-				changed = true
-			}
+			t.startContainer(c)
 		}
+	}
+}
+
+// startContainer starts c off the run goroutine; the engine's answer comes
+// back as a startResult, and its start event as usual. A stop cancels a
+// start the engine has not answered (beginStop).
+func (t *task) startContainer(c *ctr) {
+	ctx, cancel := context.WithCancel(t.a.ctx)
+	c.startPending, c.startCancel = true, cancel
+	id := c.st.DockerID
+	t.offload(func() any {
+		return startResult{c: c, err: t.a.docker.ContainerStart(ctx, id, container.StartOptions{})}
+	})
+}
+
+func (t *task) onStartResult(m startResult) {
+	c := m.c
+	c.startPending = false
+	c.startCancel()
+	switch {
+	case m.err == nil, t.a.ctx.Err() != nil:
+	case t.state.DesiredStatus == TaskStopped:
+		// The stop cut the start short, or came while it failed:
+		// stopReady stops the container whatever the start left of it.
+	default:
+		t.startFailed(c, m.err)
 	}
 }
 
@@ -430,12 +469,17 @@ func (t *task) cannotStart(c *ctr, err error, exitCode *int) {
 // no event for a container that never ran, so its state is read here; a
 // container that did start after all (the error came late) is followed on.
 func (t *task) startFailed(c *ctr, startErr error) {
-	info, err := t.a.docker.ContainerInspect(t.a.ctx, c.st.DockerID)
-	if err == nil && info.State != nil && !parseTime(info.State.StartedAt).IsZero() {
-		t.observe(c, info)
-		return
-	}
-	t.cannotStart(c, engineErr(CannotStartContainerError, "%w", startErr), nil)
+	t.inspectCtr(c, func(info container.InspectResponse, err error, fresh bool) {
+		switch {
+		case c.st.LastStatus == ContainerStopped, t.a.ctx.Err() != nil, c.started:
+		case err == nil && info.State != nil && !parseTime(info.State.StartedAt).IsZero():
+			if fresh {
+				t.observe(c, info)
+			}
+		default:
+			t.cannotStart(c, engineErr(CannotStartContainerError, "%w", startErr), nil)
+		}
+	})
 }
 
 // gate reports whether c's dependencies are met. When they are not, it
@@ -539,10 +583,15 @@ func (t *task) stopReady() {
 			t.changed(c, before)
 			continue
 		}
+		if c.startPending || c.killPending {
+			// Stopped once the engine has answered (a pending start
+			// was cancelled by the stop).
+			continue
+		}
 		if !t.killing && !t.dependentsStopped(c) {
 			continue
 		}
-		if time.Now().Before(c.stopRetryAt) {
+		if t.a.clock.Now().Before(c.stopRetryAt) {
 			t.wakeAt(c.stopRetryAt)
 			continue
 		}
@@ -565,23 +614,35 @@ func (t *task) stopReady() {
 	}
 }
 
-// kill sends SIGKILL to every container of the task that may be running,
-// including those already given a gentler stop.
+// kill sends SIGKILL, off the run goroutine, to every container of the
+// task that may be running, including those already given a gentler
+// stop. A container whose start has not answered yet is left to stopReady,
+// which stops it with no time to spare once it has.
 func (t *task) kill() {
 	t.killing = true
 	for _, c := range t.ctrs {
-		if c.st.LastStatus == ContainerStopped || c.st.DockerID == "" || (!c.startRequested && !c.started) {
+		if c.st.LastStatus == ContainerStopped || c.st.DockerID == "" || (!c.startRequested && !c.started) || c.startPending || c.killPending {
 			continue
 		}
-		switch err := t.a.docker.ContainerKill(t.a.ctx, c.st.DockerID, "KILL"); {
-		case err == nil, cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
-			// Killed, gone or no longer running: the engine's events
-			// tell the rest.
-			c.stopRequested = true
-		case t.a.ctx.Err() == nil:
-			// stopReady stops it instead, with no time to spare.
-			t.logf("kill %s: %v; stopping it instead", c, err)
-		}
+		c.killPending = true
+		id := c.st.DockerID
+		t.offload(func() any {
+			return killResult{c: c, err: t.a.docker.ContainerKill(t.a.ctx, id, "KILL")}
+		})
+	}
+}
+
+func (t *task) onKillResult(m killResult) {
+	c := m.c
+	c.killPending = false
+	switch err := m.err; {
+	case err == nil, cerrdefs.IsNotFound(err), cerrdefs.IsConflict(err):
+		// Killed, gone or no longer running: the engine's events
+		// tell the rest.
+		c.stopRequested = true
+	case t.a.ctx.Err() == nil:
+		// stopReady stops it instead, with no time to spare.
+		t.logf("kill %s: %v; stopping it instead", c, err)
 	}
 }
 
@@ -608,7 +669,7 @@ func (t *task) onStopResult(m stopResult) {
 	default:
 		t.logf("stop %s: %v; trying again", m.c, m.err)
 		m.c.stopRequested = false
-		m.c.stopRetryAt = time.Now().Add(time.Second)
+		m.c.stopRetryAt = t.a.clock.Now().Add(time.Second)
 	}
 }
 
@@ -619,28 +680,31 @@ func (t *task) settle(c *ctr) {
 	if c.st.LastStatus == ContainerStopped {
 		return
 	}
-	info, err := t.a.docker.ContainerInspect(t.a.ctx, c.st.DockerID)
-	switch {
-	case cerrdefs.IsNotFound(err):
-		t.vanished(c)
-		return
-	case err != nil:
-		t.logf("inspect %s after stopping it: %v", c, err)
-		return
-	}
-	t.observe(c, info)
-	if s := info.State; s != nil && !c.started && !s.Running && parseTime(s.StartedAt).IsZero() {
-		before := *c.st
-		c.st.LastStatus = ContainerStopped
-		t.changed(c, before)
-		t.afterStop(c)
-	}
+	t.inspectCtr(c, func(info container.InspectResponse, err error, fresh bool) {
+		switch {
+		case c.st.LastStatus == ContainerStopped, t.a.ctx.Err() != nil, !fresh:
+			return
+		case cerrdefs.IsNotFound(err):
+			t.vanished(c)
+			return
+		case err != nil:
+			t.logf("inspect %s after stopping it: %v", c, err)
+			return
+		}
+		t.observe(c, info)
+		if s := info.State; s != nil && !c.started && !s.Running && parseTime(s.StartedAt).IsZero() {
+			before := *c.st
+			c.st.LastStatus = ContainerStopped
+			t.changed(c, before)
+			t.afterStop(c)
+		}
+	})
 }
 
 // finish moves a task whose containers have all stopped to STOPPED:
 // its namespaces go (DEPROVISIONING), its dynamic ports are free again.
 func (t *task) finish() {
-	now := time.Now().UTC()
+	now := t.a.clock.Now().UTC()
 	if t.state.ExecutionStoppedAt.IsZero() {
 		t.state.ExecutionStoppedAt = now
 		t.publish("")
@@ -657,9 +721,9 @@ func (t *task) finish() {
 	}
 	t.a.ports.release(t.arn)
 	t.setLast(TaskStopped)
-	t.state.StoppedAt = time.Now().UTC()
+	t.state.StoppedAt = t.a.clock.Now().UTC()
 	t.publish("")
-	t.cleanupAt = time.Now().Add(t.a.cfg.CleanupWait)
+	t.cleanupAt = t.a.clock.Now().Add(t.a.cfg.CleanupWait)
 }
 
 // cleanup removes everything the task made: containers, task volumes, its

@@ -11,10 +11,10 @@ import (
 
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
 	"github.com/docker/docker/errdefs"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 )
 
 // concurrentCreator is the engine's client with another creator beside
@@ -23,7 +23,7 @@ import (
 // the agent's next look does not list it yet, as the engine does not while
 // the other creator's network is still being made.
 type concurrentCreator struct {
-	client.APIClient
+	engine.Engine
 	t       *testing.T
 	made    atomic.Bool
 	hidden  atomic.Bool // the other creator's network was left out of a list
@@ -37,19 +37,19 @@ func (c *concurrentCreator) NetworkCreate(ctx context.Context, name string, opts
 		// agent picked may be another test's by now.
 		other := opts
 		other.IPAM = nil
-		if _, err := c.APIClient.NetworkCreate(ctx, name, other); err != nil {
+		if _, err := c.Engine.NetworkCreate(ctx, name, other); err != nil {
 			c.t.Errorf("make the task network as another creator would: %v", err)
 		}
 		c.hide.Store(true)
-		created, err := c.APIClient.NetworkCreate(ctx, name, opts)
+		created, err := c.Engine.NetworkCreate(ctx, name, opts)
 		c.refused.Store(err != nil)
 		return created, err
 	}
-	return c.APIClient.NetworkCreate(ctx, name, opts)
+	return c.Engine.NetworkCreate(ctx, name, opts)
 }
 
 func (c *concurrentCreator) NetworkList(ctx context.Context, opts network.ListOptions) ([]network.Summary, error) {
-	list, err := c.APIClient.NetworkList(ctx, opts)
+	list, err := c.Engine.NetworkList(ctx, opts)
 	if err != nil || !c.hide.CompareAndSwap(true, false) {
 		return list, err
 	}
@@ -65,7 +65,7 @@ func TestAWSVPCTaskUsesTheTaskNetworkAnotherCreatorMadeMeanwhile(t *testing.T) {
 	creator := &concurrentCreator{t: t}
 	e := newEnv(t, func(c *agent.Config) {
 		c.SparePause = false
-		creator.APIClient = c.Docker
+		creator.Engine = c.Docker
 		c.Docker = creator
 	})
 	arn := e.run(spareTask)
@@ -93,7 +93,7 @@ func TestAWSVPCTaskUsesTheTaskNetworkAnotherCreatorMadeMeanwhile(t *testing.T) {
 // endpoint no container holds: the engine lists no container on it but
 // refuses to remove it, as it did after a run of parallel tasks.
 type phantomEndpoint struct {
-	client.APIClient
+	engine.Engine
 	refuse atomic.Bool
 }
 
@@ -101,7 +101,7 @@ func (p *phantomEndpoint) NetworkRemove(ctx context.Context, id string) error {
 	if p.refuse.Load() {
 		return errdefs.Forbidden(fmt.Errorf("error while removing network: network berth-awsvpc id %s has active endpoints", id))
 	}
-	return p.APIClient.NetworkRemove(ctx, id)
+	return p.Engine.NetworkRemove(ctx, id)
 }
 
 // logLines keeps what an agent reports through Config.Logf.
@@ -147,7 +147,7 @@ func TestTaskNetworkTheEngineCannotRemoveIsReportedOnce(t *testing.T) {
 	logs := &logLines{}
 	e := newEnv(t, func(c *agent.Config) {
 		c.SparePause = false
-		phantom.APIClient = c.Docker
+		phantom.Engine = c.Docker
 		c.Docker = phantom
 		logf := c.Logf
 		c.Logf = func(format string, args ...any) {
@@ -190,7 +190,7 @@ func TestTaskNetworkTheEngineCannotRemoveIsReportedOnce(t *testing.T) {
 // task network between an agent's inspect of it and its removal: the
 // engine refuses the removal, and the network is in use, not stuck.
 type joinedMeanwhile struct {
-	client.APIClient
+	engine.Engine
 	refused atomic.Bool
 }
 
@@ -200,7 +200,7 @@ func (j *joinedMeanwhile) NetworkRemove(ctx context.Context, id string) error {
 }
 
 func (j *joinedMeanwhile) NetworkInspect(ctx context.Context, id string, opts network.InspectOptions) (network.Inspect, error) {
-	info, err := j.APIClient.NetworkInspect(ctx, id, opts)
+	info, err := j.Engine.NetworkInspect(ctx, id, opts)
 	if err == nil && j.refused.Load() {
 		info.Containers = map[string]network.EndpointResource{"another-agents-container": {Name: "another"}}
 	}
@@ -215,7 +215,7 @@ func TestTaskNetworkInUseByAnotherAgentIsNotReportedAsStuck(t *testing.T) {
 	logs := &logLines{}
 	e := newEnv(t, func(c *agent.Config) {
 		c.SparePause = false
-		joined.APIClient = c.Docker
+		joined.Engine = c.Docker
 		c.Docker = joined
 		c.Logf = func(format string, args ...any) {
 			logs.mu.Lock()
@@ -231,6 +231,6 @@ func TestTaskNetworkInUseByAnotherAgentIsNotReportedAsStuck(t *testing.T) {
 		t.Errorf("a network in use was reported as stuck: %q", logs.all())
 	}
 	joined.refused.Store(false)
-	e.cfg.Docker = joined.APIClient
+	e.cfg.Docker = joined.Engine
 	e.start() // the real engine removes it now
 }

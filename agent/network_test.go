@@ -23,6 +23,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/internal/testenv"
 )
@@ -445,7 +446,7 @@ const (
 // pause container's making: the instant another agent closes or reaps.
 // It removes it once.
 type networkRemover struct {
-	client.APIClient
+	engine.Engine
 	t       *testing.T
 	moment  string
 	removed atomic.Bool
@@ -453,14 +454,14 @@ type networkRemover struct {
 
 func (r *networkRemover) removeOnce(ctx context.Context, networkID string) {
 	if r.removed.CompareAndSwap(false, true) {
-		if err := r.APIClient.NetworkRemove(ctx, networkID); err != nil {
+		if err := r.Engine.NetworkRemove(ctx, networkID); err != nil {
 			r.t.Errorf("remove the task network %s as another agent would: %v", r.moment, err)
 		}
 	}
 }
 
 func (r *networkRemover) NetworkCreate(ctx context.Context, name string, opts network.CreateOptions) (network.CreateResponse, error) {
-	created, err := r.APIClient.NetworkCreate(ctx, name, opts)
+	created, err := r.Engine.NetworkCreate(ctx, name, opts)
 	if err == nil && r.moment == afterNetworkCreate {
 		r.removeOnce(ctx, created.ID)
 	}
@@ -471,17 +472,17 @@ func (r *networkRemover) ContainerCreate(ctx context.Context, cfg *container.Con
 	if r.moment == beforePauseCreate && cfg.Image == images.PauseRef {
 		r.removeOnce(ctx, string(host.NetworkMode))
 	}
-	return r.APIClient.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
+	return r.Engine.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
 }
 
 func (r *networkRemover) ContainerStart(ctx context.Context, id string, opts container.StartOptions) error {
 	if r.moment == beforePauseStart {
-		info, err := r.APIClient.ContainerInspect(ctx, id)
+		info, err := r.Engine.ContainerInspect(ctx, id)
 		if err == nil && info.Config.Image == images.PauseRef {
 			r.removeOnce(ctx, string(info.HostConfig.NetworkMode))
 		}
 	}
-	return r.APIClient.ContainerStart(ctx, id, opts)
+	return r.Engine.ContainerStart(ctx, id, opts)
 }
 
 // Another agent on the engine removes the task network whenever nothing is
@@ -495,7 +496,7 @@ func TestAWSVPCTaskRunsWhenAnotherAgentRemovesTheTaskNetworkMidStart(t *testing.
 			remover := &networkRemover{t: t, moment: moment}
 			e := newEnv(t, func(c *agent.Config) {
 				c.SparePause = false
-				remover.APIClient = c.Docker
+				remover.Engine = c.Docker
 				c.Docker = remover
 			})
 			arn := e.run(spareTask)

@@ -142,7 +142,9 @@ func (t *task) tendOutputs() {
 		}
 		neverRan := c.st.LastStatus == ContainerStopped && !c.started
 		switch {
-		case s.resp == nil && !s.copying && c.startRequested:
+		case s.resp == nil && !s.copying && c.startRequested && !c.startPending:
+			// Logs followed before the engine has started the container
+			// would end at once, with nothing.
 			s.copying = true
 			t.a.wg.Add(1)
 			go s.followLogs()

@@ -15,9 +15,9 @@ import (
 
 	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/demo"
 	"github.com/berthdev/berth/internal/testenv"
 )
@@ -200,7 +200,7 @@ func TestOutputOfAPseudoTerminalArrivesAsWritten(t *testing.T) {
 // the attached stream ending after its first read, as when the engine
 // drops it while the container runs.
 type attachBreaker struct {
-	client.APIClient
+	engine.Engine
 	refuse bool
 	used   atomic.Bool
 }
@@ -210,7 +210,7 @@ func (b *attachBreaker) ContainerAttach(ctx context.Context, id string, opts con
 	if b.refuse {
 		return types.HijackedResponse{}, errors.New("attach refused by the test")
 	}
-	resp, err := b.APIClient.ContainerAttach(ctx, id, opts)
+	resp, err := b.Engine.ContainerAttach(ctx, id, opts)
 	if err != nil {
 		return resp, err
 	}
@@ -252,7 +252,7 @@ func TestABrokenAttachWarnsAndTheTaskRunsOn(t *testing.T) {
 			t.Parallel()
 			breaker := &attachBreaker{refuse: tt.refuse}
 			e := newEnv(t, func(c *agent.Config) {
-				breaker.APIClient = c.Docker
+				breaker.Engine = c.Docker
 				c.Docker = breaker
 			})
 			out := newOutputs()

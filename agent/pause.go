@@ -305,28 +305,30 @@ const (
 	pauseRemoved = "was removed from the engine"
 )
 
-// checkPause reads the state of the task's pause container after the
-// engine reported action on it (or after a gap in the events, action ""),
-// and stops the task when the pause container no longer runs: with it go
+// checkPause reads (off the run goroutine) the state of the task's pause
+// container after the engine reported action on it (or after a gap in the
+// events, action ""), and stops the task when the pause container no longer runs: with it go
 // the namespaces the task's containers share. A kill that the pause
 // container survives changes nothing.
 func (t *task) checkPause(action events.Action) {
 	if t.pauseID == "" || t.pauseStopped {
 		return
 	}
-	info, err := t.a.docker.ContainerInspect(t.a.ctx, t.pauseID)
-	switch {
-	case cerrdefs.IsNotFound(err):
-		t.pauseLost(pauseRemoved)
-	case err != nil:
-		t.logf("inspect the pause container: %v", err)
-	case info.State == nil || !info.State.Running:
-		how := pauseExited
-		if action == events.ActionKill || (info.State != nil && info.State.ExitCode == 137) {
-			how = pauseKilled
+	t.inspectThen(t.pauseID, func(info container.InspectResponse, err error) {
+		switch {
+		case t.pauseStopped, t.a.ctx.Err() != nil:
+		case cerrdefs.IsNotFound(err):
+			t.pauseLost(pauseRemoved)
+		case err != nil:
+			t.logf("inspect the pause container: %v", err)
+		case info.State == nil || !info.State.Running:
+			how := pauseExited
+			if action == events.ActionKill || (info.State != nil && info.State.ExitCode == 137) {
+				how = pauseKilled
+			}
+			t.pauseLost(how)
 		}
-		t.pauseLost(how)
-	}
+	})
 }
 
 // pauseLost stops a task whose pause container is gone or stopped while

@@ -7,9 +7,9 @@ import (
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
-	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 )
 
 // taskPause returns the ID of the pause container whose namespaces the
@@ -30,12 +30,12 @@ func taskPause(t *testing.T, e *env, st agent.TaskState, name string) string {
 // pauseEventFilter is the engine's client with an event stream that
 // carries, of the events of pause containers, those of one action only.
 type pauseEventFilter struct {
-	client.APIClient
+	engine.Engine
 	only events.Action
 }
 
 func (f *pauseEventFilter) Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error) {
-	in, errs := f.APIClient.Events(ctx, opts)
+	in, errs := f.Engine.Events(ctx, opts)
 	out := make(chan events.Message)
 	go func() {
 		for {
@@ -111,7 +111,7 @@ func TestAWSVPCTaskStopsWhenItsPauseContainerGoes(t *testing.T) {
 				c.SparePause = tt.spare
 				c.CleanupWait = testTimeout
 				if tt.only != "" {
-					c.Docker = &pauseEventFilter{APIClient: c.Docker, only: tt.only}
+					c.Docker = &pauseEventFilter{Engine: c.Docker, only: tt.only}
 				}
 			})
 			var first string

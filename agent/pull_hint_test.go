@@ -9,6 +9,8 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/agent/engine"
 )
 
 func TestBerthImageHint(t *testing.T) {
@@ -66,7 +68,7 @@ func TestBerthImageHint(t *testing.T) {
 // offlineEngine is an engine without a network: it has no image cached
 // and every pull fails the way Docker fails to reach Docker Hub.
 type offlineEngine struct {
-	client.APIClient // nil: any other call is a test failure by panic
+	engine.Engine // nil: any other call is a test failure by panic
 }
 
 var errOffline = errors.New("dial tcp: lookup registry-1.docker.io: no such host")

@@ -10,7 +10,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/agent/engine"
 )
 
 // InstanceRef names one agent's share of an engine: its cluster and
@@ -24,7 +25,7 @@ type InstanceRef struct {
 // process died) can Reap what it left. An agent that died before its task's
 // first container was made left only the task's volumes: they name their
 // agent too.
-func Instances(ctx context.Context, docker client.APIClient) ([]InstanceRef, error) {
+func Instances(ctx context.Context, docker engine.Engine) ([]InstanceRef, error) {
 	managed := filters.NewArgs(filters.Arg("label", LabelManaged+"=true"))
 	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: managed})
 	if err != nil {

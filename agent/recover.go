@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
@@ -175,7 +174,7 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 			}
 		}
 		if t.state.ExecutionStoppedAt.IsZero() {
-			t.state.ExecutionStoppedAt = time.Now().UTC()
+			t.state.ExecutionStoppedAt = t.a.clock.Now().UTC()
 		}
 	}
 	return t, nil

@@ -13,10 +13,10 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/api/types/volume"
-	"github.com/docker/docker/client"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 )
 
 // remaining lists what of the task is still on the engine and the host:
@@ -170,14 +170,14 @@ func TestStoppedTaskIsCleanedUpAfterTheCleanupWait(t *testing.T) {
 // moment its last container has been created: after the start's last step
 // and before the agent has started anything.
 type stopOnCreate struct {
-	client.APIClient
+	engine.Engine
 	agent   func() *agent.Agent
 	last    string // the name of the container whose create triggers it
 	stopped atomic.Bool
 }
 
 func (s *stopOnCreate) ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error) {
-	created, err := s.APIClient.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
+	created, err := s.Engine.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
 	if err == nil && cfg.Labels[agent.LabelContainerName] == s.last && s.stopped.CompareAndSwap(false, true) {
 		if err := s.agent().StopTask(ctx, cfg.Labels[agent.LabelTaskARN], "", ""); err != nil {
 			return created, fmt.Errorf("stop the task as its user would: %w", err)
@@ -193,7 +193,7 @@ func TestTaskStoppedWhilePendingStartsNoContainer(t *testing.T) {
 	t.Parallel()
 	user := &stopOnCreate{last: "second"}
 	e := newEnv(t, func(c *agent.Config) {
-		user.APIClient = c.Docker
+		user.Engine = c.Docker
 		c.Docker = user
 	})
 	user.agent = func() *agent.Agent { return e.agent }

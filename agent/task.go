@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
 	"github.com/berthdev/berth/taskdef"
@@ -39,6 +40,7 @@ type task struct {
 	mounts       map[string]mountSource
 	nextWake     time.Time
 	cleanupAt    time.Time
+	resyncAt     time.Time
 	deleted      bool
 	killing      bool
 	// removeWaiters are RemoveTask calls waiting for the cleanup.
@@ -61,10 +63,60 @@ type ctr struct {
 	started        bool
 	stopRequested  bool
 	oom            bool
+	// startPending is a start the engine has not answered yet;
+	// startCancel ends it (a stop does, before it stops the container).
+	startPending bool
+	startCancel  context.CancelFunc
+	// killPending is a SIGKILL the engine has not answered yet.
+	killPending bool
+	// dying is a die event whose inspect has not answered yet; a destroy
+	// that comes meanwhile (destroyed) waits for it.
+	dying, destroyed bool
+	// inspects counts the inspects asked for; observed is the latest of
+	// them whose answer was applied (see inspectCtr).
+	inspects, observed int
 	// stopRetryAt is when a stop the engine refused is tried again.
 	stopRetryAt time.Time
 	// output carries the container's output to the task's Output.
 	output *outputStream
+}
+
+// offload runs call, an engine call, off the run goroutine and posts what
+// it returns to the task's mail: an engine that hangs on one call holds up
+// that call's container, never the task (a stop is still honoured). The
+// run goroutine holds the wait group, so Close waits for call too; call
+// ends with the agent's context.
+func (t *task) offload(call func() any) {
+	t.a.wg.Add(1)
+	go func() {
+		defer t.a.wg.Done()
+		t.mail.put(call())
+	}()
+}
+
+// inspectThen inspects a container off the run goroutine and has the run
+// goroutine apply then to the answer.
+func (t *task) inspectThen(id string, then func(container.InspectResponse, error)) {
+	t.offload(func() any {
+		info, err := t.a.docker.ContainerInspect(t.a.ctx, id)
+		return inspected{info: info, err: err, then: then}
+	})
+}
+
+// inspectCtr is inspectThen for a task's container. Answers may come back
+// in any order: fresh says that no inspect asked for later has been
+// applied yet. A stale answer is older than what the task knows, and is
+// not to be observed (it would take a health status back, say).
+func (t *task) inspectCtr(c *ctr, then func(info container.InspectResponse, err error, fresh bool)) {
+	c.inspects++
+	seq := c.inspects
+	t.inspectThen(c.st.DockerID, func(info container.InspectResponse, err error) {
+		fresh := seq > c.observed
+		if fresh && err == nil {
+			c.observed = seq
+		}
+		then(info, err, fresh)
+	})
 }
 
 // Messages the run goroutine receives besides the engine's events.
@@ -79,6 +131,20 @@ type (
 	stopResult struct {
 		c   *ctr
 		err error
+	}
+	startResult struct {
+		c   *ctr
+		err error
+	}
+	killResult struct {
+		c   *ctr
+		err error
+	}
+	// inspected is an inspect's answer, for then to apply.
+	inspected struct {
+		info container.InspectResponse
+		err  error
+		then func(container.InspectResponse, error)
 	}
 	resyncRequest struct{}
 	removeRequest struct{ done chan struct{} }
@@ -106,7 +172,7 @@ func newTask(a *Agent, spec *TaskSpec) *task {
 		Memory:     spec.Task.Memory,
 		HostIP:     a.hostIP(spec),
 		Address:    spec.Address,
-		CreatedAt:  time.Now().UTC(),
+		CreatedAt:  a.clock.Now().UTC(),
 		Definition: spec.Task.Definition,
 	}
 	// A round trip through the label encoding gives the task its own deep
@@ -250,7 +316,7 @@ func (t *task) run(recovered bool) {
 	for _, m := range t.mail.take() {
 		t.handle(m)
 	}
-	timer := time.NewTimer(time.Hour)
+	timer := t.a.clock.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
 		t.advance()
@@ -259,7 +325,7 @@ func (t *task) run(recovered bool) {
 		}
 		wait := time.Hour
 		if !t.nextWake.IsZero() {
-			wait = max(time.Until(t.nextWake), 0)
+			wait = max(t.nextWake.Sub(t.a.clock.Now()), 0)
 		}
 		timer.Reset(wait)
 		select {
@@ -267,13 +333,13 @@ func (t *task) run(recovered bool) {
 			for _, m := range t.mail.take() {
 				t.handle(m)
 			}
-		case <-timer.C:
+		case <-timer.C():
 		case <-t.a.ctx.Done():
 			return
 		}
 		if !timer.Stop() {
 			select {
-			case <-timer.C:
+			case <-timer.C():
 			default:
 			}
 		}
@@ -291,13 +357,19 @@ func (t *task) handle(m any) {
 		}
 	case stopResult:
 		t.onStopResult(m)
+	case startResult:
+		t.onStartResult(m)
+	case killResult:
+		t.onKillResult(m)
+	case inspected:
+		m.then(m.info, m.err)
 	case resyncRequest:
 		t.resync()
 	case outputEnded:
 		t.onOutputEnded(m)
 	case removeRequest:
 		if t.state.LastStatus == TaskStopped {
-			t.cleanupAt = time.Now()
+			t.cleanupAt = t.a.clock.Now()
 		}
 		t.removeWaiters = append(t.removeWaiters, m.done)
 	}
@@ -324,10 +396,16 @@ func (t *task) beginStop(code StopCode, reason string) {
 		t.setupCancel()
 	}
 	t.smu.Unlock()
+	for _, c := range t.ctrs {
+		if c.startPending {
+			// stopReady stops the container once the start has answered.
+			c.startCancel()
+		}
+	}
 	t.state.DesiredStatus = TaskStopped
 	t.state.StopCode = code
 	t.state.StoppedReason = reason
-	t.state.StoppingAt = time.Now().UTC()
+	t.state.StoppingAt = t.a.clock.Now().UTC()
 	for _, c := range t.ctrs {
 		c.st.DesiredStatus = ContainerStopped
 	}

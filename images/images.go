@@ -53,6 +53,17 @@ const (
 	LabelBinaryDigest = "dev.berth.binary-sha256"
 )
 
+// Engine is what the images package asks of the Docker engine. A Docker
+// client is one; so is the agent's engine (agent/engine).
+type Engine interface {
+	ImageInspect(ctx context.Context, image string, options ...client.ImageInspectOption) (image.InspectResponse, error)
+	ImageList(ctx context.Context, options image.ListOptions) ([]image.Summary, error)
+	ImageLoad(ctx context.Context, input io.Reader, options ...client.ImageLoadOption) (image.LoadResponse, error)
+	ImageRemove(ctx context.Context, image string, options image.RemoveOptions) ([]image.DeleteResponse, error)
+	// DaemonHost names the engine, which builds on it lock under.
+	DaemonHost() string
+}
+
 // ErrUnknownImage is returned for a reference that is not one of berth's images.
 var ErrUnknownImage = errors.New("not one of berth's images")
 
@@ -144,7 +155,7 @@ func IsBerthImage(ref string) bool {
 // stale) otherwise. It is safe for concurrent use, within a process and
 // across processes: concurrent callers for the same engine and ref build
 // once.
-func Ensure(ctx context.Context, api client.APIClient, binaryPath, ref string) error {
+func Ensure(ctx context.Context, api Engine, binaryPath, ref string) error {
 	k, ok := kindOf(ref)
 	if !ok {
 		return fmt.Errorf("ensure image %q: %w", ref, ErrUnknownImage)
@@ -154,7 +165,7 @@ func Ensure(ctx context.Context, api client.APIClient, binaryPath, ref string) e
 
 // Build builds ref (PauseRef or DemoRef) from the berth binary at binaryPath
 // whether or not it is current.
-func Build(ctx context.Context, api client.APIClient, binaryPath, ref string) error {
+func Build(ctx context.Context, api Engine, binaryPath, ref string) error {
 	k, ok := kindOf(ref)
 	if !ok {
 		return fmt.Errorf("build image %q: %w", ref, ErrUnknownImage)
@@ -165,7 +176,7 @@ func Build(ctx context.Context, api client.APIClient, binaryPath, ref string) er
 // EnsureAs is Ensure for the image berthRef (PauseRef or DemoRef) tagged
 // as ref instead: it lets a trial build, or a test, leave berth's own
 // images alone.
-func EnsureAs(ctx context.Context, api client.APIClient, binaryPath, berthRef, ref string) error {
+func EnsureAs(ctx context.Context, api Engine, binaryPath, berthRef, ref string) error {
 	k, ok := kindOf(berthRef)
 	if !ok {
 		return fmt.Errorf("ensure image %q: %w", berthRef, ErrUnknownImage)
@@ -175,7 +186,7 @@ func EnsureAs(ctx context.Context, api client.APIClient, binaryPath, berthRef, r
 
 // rebuild builds the image of kind k tagged ref, waiting for any build of
 // the same engine and kind in progress, in this process or another.
-func rebuild(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
+func rebuild(ctx context.Context, api Engine, binaryPath string, k kind, ref string) error {
 	unlock, err := lockBuild(ctx, api, k)
 	if err != nil {
 		return fmt.Errorf("build image %s: %w", ref, err)
@@ -184,7 +195,7 @@ func rebuild(ctx context.Context, api client.APIClient, binaryPath string, k kin
 	return build(ctx, api, binaryPath, k, ref)
 }
 
-func ensure(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
+func ensure(ctx context.Context, api Engine, binaryPath string, k kind, ref string) error {
 	digest, err := binaryDigest(binaryPath)
 	if err != nil {
 		return fmt.Errorf("ensure image %s: %w", ref, err)
@@ -213,7 +224,7 @@ func ensure(ctx context.Context, api client.APIClient, binaryPath string, k kind
 
 // builtFrom returns the binary digest ref was built from, or "" when ref is
 // missing or was not built by berth.
-func builtFrom(ctx context.Context, api client.APIClient, ref string) (string, error) {
+func builtFrom(ctx context.Context, api Engine, ref string) (string, error) {
 	insp, err := api.ImageInspect(ctx, ref)
 	if cerrdefs.IsNotFound(err) {
 		return "", nil
@@ -234,7 +245,7 @@ func builtFrom(ctx context.Context, api client.APIClient, ref string) (string, e
 // lockFile), moves no tag and leaves no untagged image behind. The image ref
 // named before, and older ones a rebuild left untagged, are removed once
 // nothing uses them any more.
-func build(ctx context.Context, api client.APIClient, binaryPath string, k kind, ref string) error {
+func build(ctx context.Context, api Engine, binaryPath string, k kind, ref string) error {
 	digest, err := binaryDigest(binaryPath)
 	if err != nil {
 		return fmt.Errorf("build image %s: %w", ref, err)
@@ -294,7 +305,7 @@ func binaryTime(binaryPath string) (time.Time, error) {
 // The engine refuses to remove an image a container uses, which is the rest
 // of "unused": that error is expected and ignored, and a later build's
 // pruneDangling takes the image once the container is gone.
-func removeIfUnused(ctx context.Context, api client.APIClient, id string) {
+func removeIfUnused(ctx context.Context, api Engine, id string) {
 	insp, err := api.ImageInspect(ctx, id)
 	if err != nil || len(insp.RepoTags) > 0 {
 		return
@@ -307,7 +318,7 @@ func removeIfUnused(ctx context.Context, api client.APIClient, id string) {
 // catches those a container was still using then. Callers hold the build
 // lock of k, so no image of k is between its load and its tag, untagged but
 // wanted, while this runs.
-func pruneDangling(ctx context.Context, api client.APIClient, k kind) {
+func pruneDangling(ctx context.Context, api Engine, k kind) {
 	dangling, err := api.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(
 		filters.Arg("dangling", "true"),
 		filters.Arg("label", LabelKind+"="+k.name),
@@ -372,7 +383,7 @@ func (i Info) Stale() bool { return i.Status != StatusCurrent }
 // List describes berth's images on the engine, compared against the binary
 // berth is running from: PauseRef and DemoRef always (as missing when
 // absent), then any other image carrying berth's labels.
-func List(ctx context.Context, api client.APIClient) ([]Info, error) {
+func List(ctx context.Context, api Engine) ([]Info, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("list images: locate the berth binary: %w", err)
@@ -381,7 +392,7 @@ func List(ctx context.Context, api client.APIClient) ([]Info, error) {
 }
 
 // ListFrom is List compared against the berth binary at binaryPath.
-func ListFrom(ctx context.Context, api client.APIClient, binaryPath string) ([]Info, error) {
+func ListFrom(ctx context.Context, api Engine, binaryPath string) ([]Info, error) {
 	digest, err := binaryDigest(binaryPath)
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)

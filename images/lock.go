@@ -11,8 +11,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/docker/docker/client"
 )
 
 // A build is serialised twice: by a mutex among the goroutines of one
@@ -39,7 +37,7 @@ const lockPoll = 20 * time.Millisecond
 
 // lockBuild takes the build lock of kind k on the engine api talks to and
 // returns its release.
-func lockBuild(ctx context.Context, api client.APIClient, k kind) (unlock func(), err error) {
+func lockBuild(ctx context.Context, api Engine, k kind) (unlock func(), err error) {
 	key := api.DaemonHost() + "\x00" + k.name
 	buildLocks.Lock()
 	mu, ok := buildLocks.m[key]

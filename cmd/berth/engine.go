@@ -8,19 +8,19 @@ import (
 	"github.com/docker/docker/client"
 	"github.com/moby/term"
 
-	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 )
 
 // dockerClient connects to the engine the environment names (DOCKER_HOST
 // and friends), negotiating the API version so engines back to API 1.41
-// work. Every call it makes has a deadline (agent.WithDeadlines): an engine
+// work. Every call it makes has a deadline (engine.WithDeadlines): an engine
 // that accepts connections and never answers cannot hang berth.
 func dockerClient() (client.APIClient, error) {
 	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Docker engine: %w", err)
 	}
-	return agent.WithDeadlines(api), nil
+	return engine.WithDeadlines(api), nil
 }
 
 // isTerminal reports whether w is a terminal, where colour and progress

@@ -1,4 +1,4 @@
-package agent_test
+package engine_test
 
 import (
 	"context"
@@ -18,8 +18,12 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 
-	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 )
+
+// testTimeout bounds every wait of the tests; it is a guard against a
+// hang, not a measure of speed.
+const testTimeout = 2 * time.Minute
 
 // silentEngine is an engine that takes connections and never answers:
 // what hung berth for eleven minutes. It is closed when the test ends.
@@ -61,7 +65,7 @@ func silentEngine(t *testing.T) string {
 // engine answers them.
 func TestEveryEngineCallEndsAtItsDeadlineWhenTheEngineNeverAnswers(t *testing.T) {
 	t.Parallel()
-	d := agent.Deadlines{
+	d := engine.Deadlines{
 		Query:      50 * time.Millisecond,
 		Change:     60 * time.Millisecond,
 		StopMargin: 70 * time.Millisecond,
@@ -208,10 +212,10 @@ func TestEveryEngineCallEndsAtItsDeadlineWhenTheEngineNeverAnswers(t *testing.T)
 						t.Fatal(err)
 					}
 					defer raw.Close()
-					api := agent.WithDeadlinesOf(raw, d)
+					api := engine.WithDeadlinesOf(raw, d)
 					err = returnsOrFails(t, func() error { return c.call(context.Background(), api) })
 					want := fmt.Sprintf("docker engine did not answer %s within %s", c.name, c.limit)
-					var deadline *agent.DeadlineError
+					var deadline *engine.DeadlineError
 					if err == nil || err.Error() != want || !errors.As(err, &deadline) {
 						t.Errorf("%s returned %v, want %q", c.name, err, want)
 					}
@@ -229,7 +233,7 @@ func TestAPIVersionNegotiationEndsWhenTheEngineNeverAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	api := agent.WithDeadlinesOf(raw, agent.Deadlines{Query: 50 * time.Millisecond})
+	api := engine.WithDeadlinesOf(raw, engine.Deadlines{Query: 50 * time.Millisecond})
 	returnsOrFails(t, func() error { api.NegotiateAPIVersion(context.Background()); return nil })
 	// The negotiation failed, so the next call tries again, within its own
 	// deadline.

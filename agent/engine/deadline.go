@@ -1,4 +1,4 @@
-package agent
+package engine
 
 import (
 	"context"
@@ -74,7 +74,7 @@ func (e *DeadlineError) Unwrap() error { return e.Err }
 
 // WithDeadlines returns api with DefaultDeadlines on every call that
 // berth makes (see WithDeadlinesOf). berth's commands wrap their engine
-// client with it before handing it to New or the images package.
+// client with it before handing it to agent.New or the images package.
 func WithDeadlines(api client.APIClient) client.APIClient {
 	return WithDeadlinesOf(api, DefaultDeadlines())
 }
