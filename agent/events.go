@@ -104,6 +104,13 @@ func (t *task) onEvent(m events.Message) {
 	switch {
 	case action == string(events.ActionOOM):
 		c.oom = true
+		// The engine may tell the oom after the die it caused: a container
+		// already recorded stopped without a reason gets it now.
+		if c.st.LastStatus == ContainerStopped && c.st.Reason == "" && c.started {
+			before := *c.st
+			c.st.Reason = reasonOutOfMemory
+			t.changed(c, before)
+		}
 	case action == string(events.ActionDestroy):
 		if c.dying {
 			c.destroyed = true // once the die is settled

@@ -517,3 +517,22 @@ func BenchmarkATasksLifeOverTheEngineInMemory(b *testing.B) {
 		})
 	}
 }
+
+// The engine may tell of an out-of-memory kill after the death it caused:
+// the container's reason is OutOfMemoryError all the same.
+func TestAnOOMEventAfterTheDeathStillGivesTheReason(t *testing.T) {
+	t.Parallel()
+	f := newFakeEnv(t)
+	arn := f.run(`{"family":"one","containerDefinitions":[{"name":"hog","image":"` + appImage + `","memory":16}]}`)
+	id := f.containerRunning(arn, "hog")
+	if err := f.engine.LateOOM(id); err != nil {
+		t.Fatal(err)
+	}
+	st := f.waitFor(arn, "the OOM reason", func(s agent.TaskState) bool {
+		c, _ := s.Container("hog")
+		return c.Reason != ""
+	})
+	if hog := ctrOf(t, st, "hog"); hog.Reason != "OutOfMemoryError: Container killed due to memory usage" || exitCode(hog) != "137" {
+		t.Errorf("hog: %s", describe(st))
+	}
+}

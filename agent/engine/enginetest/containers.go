@@ -371,6 +371,26 @@ func (e *Engine) OOM(id string) error {
 	return nil
 }
 
+// LateOOM has the kernel kill a running container's process for want of
+// memory the way a real engine sometimes reports it: the death (137)
+// first, and the oom event after it, with the inspect's OOMKilled set
+// only then.
+func (e *Engine) LateOOM(id string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.lookup(id)
+	if err != nil {
+		return err
+	}
+	if c.status != container.StateRunning {
+		return conflict("container %s is not running", id)
+	}
+	e.exitLocked(c, ExitSIGKILL, false)
+	c.oom = true
+	e.emitLocked(c, events.ActionOOM, nil)
+	return nil
+}
+
 // SetHealth records a health check of a running container with a health
 // check that reports status; the engine sends health_status when the
 // status changes.
