@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"context"
 	"time"
 
 	"github.com/berthdev/berth/agent"
@@ -171,13 +172,17 @@ func TestContainersWithoutAnEndpointGetNoMetadataVariable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, func(c *agent.Config) { c.NoMetadataEndpoint = tt.off })
+			// The stopped task is kept until its output is read: a cleanup
+			// racing the read would take the container from under it.
+			e := newEnv(t, func(c *agent.Config) { c.NoMetadataEndpoint = tt.off; c.CleanupWait = time.Hour })
 			arn := e.run(tt.def)
 			e.waitStatus(arn, agent.TaskStopped)
 			if out := e.logs(arn, "job"); strings.Contains(out, "ECS_CONTAINER_METADATA_URI") || !strings.Contains(out, "PATH=") {
 				t.Errorf("the container's environment:\n%s", out)
 			}
-			e.waitStatus(arn, agent.TaskDeleted)
+			if err := e.agent.RemoveTask(context.Background(), arn); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }
