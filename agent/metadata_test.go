@@ -1,12 +1,12 @@
 package agent_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"context"
 	"time"
 
 	"github.com/berthdev/berth/agent"
