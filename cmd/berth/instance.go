@@ -283,7 +283,7 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 	}
 	table(out, "ATTRIBUTE\tVALUE", attrs)
 	if capabilities > 0 {
-		fmt.Fprintf(out, "and %d capabilities (berth instance attributes %s lists them)\n", capabilities, lastSegment(in.ContainerInstanceArn))
+		fmt.Fprintf(out, "and %s (berth instance attributes %s lists them)\n", plural(capabilities, "capability attribute"), lastSegment(in.ContainerInstanceArn))
 	}
 }
 
@@ -302,8 +302,8 @@ func runInstanceState(ctx context.Context, out io.Writer, opts *instanceOptions,
 		}
 	} else {
 		for _, in := range res.ContainerInstances {
-			fmt.Fprintf(out, "%s is %s (%d tasks running, %d pending)\n", lastSegment(in.ContainerInstanceArn), in.Status,
-				in.RunningTasksCount, in.PendingTasksCount)
+			fmt.Fprintf(out, "%s is %s (%s running, %d pending)\n", lastSegment(in.ContainerInstanceArn), in.Status,
+				plural(int(in.RunningTasksCount), "task"), in.PendingTasksCount)
 		}
 	}
 	return failures(out, res.Failures)
