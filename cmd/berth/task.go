@@ -563,7 +563,7 @@ func runTaskStop(ctx context.Context, out io.Writer, opts *taskOptions, refs []s
 		}
 		stopped = append(stopped, res)
 		if opts.output != "json" {
-			fmt.Fprintf(out, "stopping %s (%s, now %s)\n", lastSegment(res.Task.TaskArn), definitionRef(res.Task.TaskDefinitionArn), res.Task.LastStatus)
+			fmt.Fprintf(out, "stopping %s (%s, %s, desired %s)\n", lastSegment(res.Task.TaskArn), definitionRef(res.Task.TaskDefinitionArn), res.Task.LastStatus, res.Task.DesiredStatus)
 		}
 	}
 	if opts.output == "json" {
