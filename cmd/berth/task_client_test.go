@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/scheduler/fargate"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -272,5 +274,51 @@ func TestPlacementFlagsReadAsECSShapes(t *testing.T) {
 	want := "[{spread attribute:ecs.availability-zone} {binpack memory} {random }] [{distinctInstance } {memberOf attribute:ecs.instance-type =~ t3.*}]"
 	if got != want {
 		t.Errorf("got %s\nwant %s", got, want)
+	}
+}
+
+// berth task run sends RunTask what its flags say: a Fargate task with no
+// --subnet goes in the first of berth's subnets, and says so on standard
+// error; --env overrides every container of the definition.
+func TestTaskRunSendsWhatItsFlagsSay(t *testing.T) {
+	var got api.RunTaskInput
+	mux := api.NewMux(nil)
+	api.Handle(mux, "DescribeTaskDefinition", func(ctx context.Context, in *api.DescribeTaskDefinitionInput) (*api.DescribeTaskDefinitionOutput, error) {
+		return &api.DescribeTaskDefinitionOutput{TaskDefinition: &api.TaskDefinition{TaskDefinitionArn: "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2",
+			TaskDefinition: taskdef.TaskDefinition{Family: "web", ContainerDefinitions: []taskdef.ContainerDefinition{{Name: "app"}, {Name: "sidecar"}}}}}, nil
+	})
+	api.Handle(mux, "RunTask", func(ctx context.Context, in *api.RunTaskInput) (*api.RunTaskOutput, error) {
+		got = *in
+		return &api.RunTaskOutput{Tasks: []api.Task{}, Failures: []api.Failure{{Reason: "RESOURCE:CPU"}}}, nil
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	root := newRootCommand()
+	var out, errOut strings.Builder
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetArgs([]string{"task", "run", "web:2", "--endpoint", srv.URL, "--launch-type", "fargate", "--count", "2", "--env", "MODE=test",
+		"--constraint", "distinctInstance", "--group", "batch", "--started-by", "ci"})
+	if err := root.Execute(); err == nil {
+		t.Error("a task not placed is no success")
+	}
+	first := fargate.DefaultSubnets(controller.DefaultRegion)[0]
+	if got.NetworkConfiguration == nil || fmt.Sprint(got.NetworkConfiguration.AwsvpcConfiguration.Subnets) != "["+first.ID+"]" {
+		t.Errorf("networkConfiguration %+v: want berth's first subnet %s", got.NetworkConfiguration, first.ID)
+	}
+	if !strings.Contains(errOut.String(), first.ID+" ("+first.AvailabilityZone+"), the first of berth's subnets") {
+		t.Errorf("standard error %q does not say which subnet", errOut.String())
+	}
+	if got.LaunchType != "FARGATE" || *got.Count != 2 || got.Group != "batch" || got.StartedBy != "ci" || got.TaskDefinition != "arn:aws:ecs:us-east-1:000000000000:task-definition/web:2" {
+		t.Errorf("RunTask input %+v", got)
+	}
+	if o := got.Overrides; o == nil || len(o.ContainerOverrides) != 2 || o.ContainerOverrides[1].Name != "sidecar" || fmt.Sprint(o.ContainerOverrides[1].Environment) != "[{MODE test}]" {
+		t.Errorf("overrides %+v: want MODE=test in both containers", got.Overrides)
+	}
+	if fmt.Sprint(got.PlacementConstraints) != "[{distinctInstance }]" {
+		t.Errorf("constraints %+v", got.PlacementConstraints)
+	}
+	if out.String() != "not placed: RESOURCE:CPU\n" {
+		t.Errorf("standard output %q", out.String())
 	}
 }
