@@ -218,6 +218,7 @@ func TestInstanceAndTaskCommandsPrintWhatTheServerSays(t *testing.T) {
 		{"task-stop-unknown", []string{"task", "stop", "--cluster", "class", "44444444444444444444444444444444"}},
 		{"task-wait-stopped", []string{"task", "wait", "--cluster", "class", "33333333333333333333333333333333", "--status", "STOPPED"}},
 		{"task-wait-running-but-stopped", []string{"task", "wait", "--cluster", "class", "33333333333333333333333333333333", "--status", "RUNNING"}},
+		{"task-wait-missing", []string{"task", "wait", "--cluster", "class", "44444444444444444444444444444444", "--status", "STOPPED"}},
 		{"task-wait-no-status", []string{"task", "wait", "33333333333333333333333333333333"}},
 	}
 	for _, tt := range tests {
