@@ -61,6 +61,8 @@ func newRootCommand() *cobra.Command {
 		newServerCommand(),
 		newClusterCommand(),
 		newTaskdefCommand(),
+		newInstanceCommand(),
+		newTaskCommand(),
 		newCgroupCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a

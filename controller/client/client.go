@@ -209,3 +209,53 @@ func AllPages[T any](page func(token string) ([]T, string, error)) ([]T, error) 
 func (c *Client) ListTaskDefinitionFamilies(ctx context.Context, in *api.ListTaskDefinitionFamiliesInput) (*api.ListTaskDefinitionFamiliesOutput, error) {
 	return call[api.ListTaskDefinitionFamiliesInput, api.ListTaskDefinitionFamiliesOutput](ctx, c, "ListTaskDefinitionFamilies", in)
 }
+
+// RegisterContainerInstance registers a container instance with a cluster.
+func (c *Client) RegisterContainerInstance(ctx context.Context, in *api.RegisterContainerInstanceInput) (*api.RegisterContainerInstanceOutput, error) {
+	return call[api.RegisterContainerInstanceInput, api.RegisterContainerInstanceOutput](ctx, c, "RegisterContainerInstance", in)
+}
+
+// DeregisterContainerInstance deregisters a container instance.
+func (c *Client) DeregisterContainerInstance(ctx context.Context, in *api.DeregisterContainerInstanceInput) (*api.DeregisterContainerInstanceOutput, error) {
+	return call[api.DeregisterContainerInstanceInput, api.DeregisterContainerInstanceOutput](ctx, c, "DeregisterContainerInstance", in)
+}
+
+// DescribeContainerInstances describes container instances.
+func (c *Client) DescribeContainerInstances(ctx context.Context, in *api.DescribeContainerInstancesInput) (*api.DescribeContainerInstancesOutput, error) {
+	return call[api.DescribeContainerInstancesInput, api.DescribeContainerInstancesOutput](ctx, c, "DescribeContainerInstances", in)
+}
+
+// ListContainerInstances lists one page of container instance ARNs.
+func (c *Client) ListContainerInstances(ctx context.Context, in *api.ListContainerInstancesInput) (*api.ListContainerInstancesOutput, error) {
+	return call[api.ListContainerInstancesInput, api.ListContainerInstancesOutput](ctx, c, "ListContainerInstances", in)
+}
+
+// UpdateContainerInstancesState drains or activates container instances.
+func (c *Client) UpdateContainerInstancesState(ctx context.Context, in *api.UpdateContainerInstancesStateInput) (*api.UpdateContainerInstancesStateOutput, error) {
+	return call[api.UpdateContainerInstancesStateInput, api.UpdateContainerInstancesStateOutput](ctx, c, "UpdateContainerInstancesState", in)
+}
+
+// ListAttributes lists one page of a cluster's attributes.
+func (c *Client) ListAttributes(ctx context.Context, in *api.ListAttributesInput) (*api.ListAttributesOutput, error) {
+	return call[api.ListAttributesInput, api.ListAttributesOutput](ctx, c, "ListAttributes", in)
+}
+
+// RunTask runs tasks, placed by the server.
+func (c *Client) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.RunTaskOutput, error) {
+	return call[api.RunTaskInput, api.RunTaskOutput](ctx, c, "RunTask", in)
+}
+
+// StopTask stops a task.
+func (c *Client) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.StopTaskOutput, error) {
+	return call[api.StopTaskInput, api.StopTaskOutput](ctx, c, "StopTask", in)
+}
+
+// DescribeTasks describes tasks.
+func (c *Client) DescribeTasks(ctx context.Context, in *api.DescribeTasksInput) (*api.DescribeTasksOutput, error) {
+	return call[api.DescribeTasksInput, api.DescribeTasksOutput](ctx, c, "DescribeTasks", in)
+}
+
+// ListTasks lists one page of task ARNs.
+func (c *Client) ListTasks(ctx context.Context, in *api.ListTasksInput) (*api.ListTasksOutput, error) {
+	return call[api.ListTasksInput, api.ListTasksOutput](ctx, c, "ListTasks", in)
+}
