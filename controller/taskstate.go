@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sort"
 	"strings"
 	"time"
 
@@ -322,18 +321,37 @@ func (c *Controller) DescribeTasks(ctx context.Context, in *api.DescribeTasksInp
 		withTags = true
 	}
 	out := &api.DescribeTasksOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
-	for _, ref := range in.Tasks {
-		cluster, id, err := c.taskRef(in.Cluster, ref)
+	clusterRef := in.Cluster
+	if clusterRef == "" {
+		clusterRef = "default"
+	}
+	cluster, err := api.ClusterName(clusterRef)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
+		return nil, api.ClusterNotFoundException("")
+	}
+	ids := make([]string, len(in.Tasks))
+	for i, ref := range in.Tasks {
+		inARN, id, err := api.TaskRef(ref)
 		if err != nil {
 			return nil, err
 		}
-		rec, err := c.store.Task(cluster, id)
-		if errors.Is(err, store.ErrNotFound) {
+		if inARN != "" && inARN != cluster {
+			return nil, api.InvalidParameterException("task %s is of cluster %s, not %s", ref, inARN, cluster)
+		}
+		ids[i] = id
+	}
+	recs, err := c.store.TasksByID(cluster, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		rec, ok := recs[id]
+		if !ok {
 			out.Failures = append(out.Failures, api.Failure{Arn: c.namer.Task(cluster, id), Reason: "MISSING"})
 			continue
-		}
-		if err != nil {
-			return nil, err
 		}
 		t, err := taskOf(rec)
 		if err != nil {
@@ -379,7 +397,17 @@ func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*ap
 			return nil, err
 		}
 	}
-	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool {
+	after, err := api.After(in.NextToken)
+	if err != nil {
+		return nil, err
+	}
+	size, err := api.PageSize(in.MaxResults)
+	if err != nil {
+		return nil, err
+	}
+	// Task ARNs of one cluster sort as their IDs do: the store reads the
+	// page in order and stops at its end.
+	ids, more, err := c.store.TaskPage(cluster, taskID(after), size, func(t *store.Task) bool {
 		return t.DesiredStatus == desired &&
 			(in.Family == "" || t.Family == in.Family) &&
 			(in.StartedBy == "" || t.StartedBy == in.StartedBy) &&
@@ -389,19 +417,14 @@ func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*ap
 	if err != nil {
 		return nil, err
 	}
-	arns := make([]string, len(recs))
-	for i, r := range recs {
-		arns[i] = c.namer.Task(cluster, r.ID)
+	out := &api.ListTasksOutput{TaskArns: make([]string, len(ids))}
+	for i, id := range ids {
+		out.TaskArns[i] = c.namer.Task(cluster, id)
 	}
-	sort.Strings(arns)
-	page, next, err := api.Paginate(arns, func(s string) string { return s }, in.NextToken, in.MaxResults)
-	if err != nil {
-		return nil, err
+	if more {
+		out.NextToken = api.NextToken(out.TaskArns[len(ids)-1])
 	}
-	if page == nil {
-		page = []string{}
-	}
-	return &api.ListTasksOutput{TaskArns: page, NextToken: next}, nil
+	return out, nil
 }
 
 // forgetStopped forgets the tasks STOPPED longer than the retention ago,

@@ -79,3 +79,16 @@ func Paginate[T any](items []T, key func(T) string, nextToken string, maxResults
 	}
 	return page, next, nil
 }
+
+// After reads a nextToken a page of this package's gave: the key of the
+// last item served, after which the next page starts ("" for none).
+func After(nextToken string) (string, error) {
+	if nextToken == "" {
+		return "", nil
+	}
+	return decodeToken(nextToken)
+}
+
+// NextToken is the nextToken of a page whose last item has key lastKey,
+// for a List that pages as it reads rather than through Paginate.
+func NextToken(lastKey string) string { return encodeToken(lastKey) }

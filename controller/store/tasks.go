@@ -221,3 +221,74 @@ func putTask(tx *bolt.Tx, t Task) error {
 	}
 	return tx.Bucket(bucketTasks).Put(taskKey(t.Cluster, t.ID), v)
 }
+
+// TaskPage lists, in ID order, the IDs of up to limit tasks of cluster
+// after afterID ("" from the first) that keep accepts; more says whether
+// another matches after them. It reads no further than it must, so a page
+// costs what it holds, not what the cluster holds.
+func (s *Store) TaskPage(cluster, afterID string, limit int, keep func(*Task) bool) (ids []string, more bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		prefix := taskKey(cluster, "")
+		c := tx.Bucket(bucketTasks).Cursor()
+		k, v := c.Seek(taskKey(cluster, afterID))
+		if afterID != "" && bytes.Equal(k, taskKey(cluster, afterID)) {
+			k, v = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			// The listed fields alone: the body, most of a record, is
+			// skipped over, not copied.
+			var ix taskIndex
+			if err := json.Unmarshal(v, &ix); err != nil {
+				return fmt.Errorf("corrupt task record %q: %w", k, err)
+			}
+			t := Task{Cluster: ix.Cluster, ID: ix.ID, Family: ix.Family, LaunchType: ix.LaunchType, LastStatus: ix.LastStatus,
+				DesiredStatus: ix.DesiredStatus, StartedBy: ix.StartedBy, Instance: ix.Instance, Group: ix.Group}
+			if keep != nil && !keep(&t) {
+				continue
+			}
+			if len(ids) == limit {
+				more = true
+				return nil
+			}
+			ids = append(ids, t.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("list tasks: %w", err)
+	}
+	return ids, more, nil
+}
+
+// TasksByID returns the tasks of cluster named by ids, in one read; those
+// it does not hold are left out.
+func (s *Store) TasksByID(cluster string, ids []string) (map[string]Task, error) {
+	out := make(map[string]Task, len(ids))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			t, err := getTask(tx, cluster, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[id] = t
+		}
+		return nil
+	})
+	return out, err
+}
+
+// taskIndex is the part of a Task record a listing filters by.
+type taskIndex struct {
+	Cluster       string `json:"cluster"`
+	ID            string `json:"id"`
+	Family        string `json:"family"`
+	LaunchType    string `json:"launchType"`
+	LastStatus    string `json:"lastStatus"`
+	DesiredStatus string `json:"desiredStatus"`
+	StartedBy     string `json:"startedBy,omitempty"`
+	Instance      string `json:"instance,omitempty"`
+	Group         string `json:"group,omitempty"`
+}

@@ -1,0 +1,157 @@
+package controller_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/store"
+)
+
+// storedTasks fills a store with n RUNNING tasks of one cluster, each as a
+// two-container Fargate task would be recorded, and returns a server of it
+// and the tasks' ARNs.
+func storedTasks(b *testing.B, n int) (*httptest.Server, []api.Task) {
+	b.Helper()
+	st, err := store.Open(b.TempDir() + "/state.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Now()
+	if _, _, err := st.CreateCluster(store.Cluster{Name: "bench"}, now); err != nil {
+		b.Fatal(err)
+	}
+	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
+	tasks := make([]api.Task, n)
+	var batch []store.Task
+	for i := range n {
+		id := fmt.Sprintf("%032x", i)
+		arn := namer.Task("bench", id)
+		t := api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: "RUNNING", DesiredStatus: "RUNNING",
+			LaunchType: "FARGATE", CPU: "256", Memory: "512", Group: "family:web", Version: 5, AvailabilityZone: "us-east-1a",
+			TaskDefinitionArn: namer.TaskDefinition("web", 1), PlatformVersion: "1.4.0", PlatformFamily: "Linux",
+			CreatedAt: api.Time(now), StartedAt: api.Time(now), PullStartedAt: api.Time(now), PullStoppedAt: api.Time(now),
+			Attachments: []api.Attachment{{ID: "a", Type: "ElasticNetworkInterface", Status: "ATTACHED", Details: []api.KeyValuePair{
+				{Name: "subnetId", Value: "subnet-0123456789abcdef0"}, {Name: "networkInterfaceId", Value: "eni-00000000000000001"},
+				{Name: "privateIPv4Address", Value: "172.31.0.4"}}}},
+			Containers: []api.Container{
+				{Name: "web", Image: "berth/demo:latest", LastStatus: "RUNNING", RuntimeID: id + id, HealthStatus: "HEALTHY", TaskArn: arn},
+				{Name: "sidecar", Image: "berth/demo:latest", LastStatus: "RUNNING", RuntimeID: id + id, HealthStatus: "UNKNOWN", TaskArn: arn},
+			}}
+		tasks[i] = t
+		body, _ := json.Marshal(t)
+		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: "RUNNING",
+			DesiredStatus: "RUNNING", CreatedAt: now, Version: 5, Body: body})
+		if len(batch) == 1000 {
+			if err := st.CreateTasks(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	if err := st.CreateTasks(batch); err != nil {
+		b.Fatal(err)
+	}
+	mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	controller.New(st, controller.Options{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	return srv, tasks
+}
+
+// floor is the least an HTTP JSON answer of the same tasks can cost in this
+// process: a bare net/http handler that reads the request and encodes the
+// tasks it holds in memory.
+func floor(b *testing.B, answer func(body []byte) any) *httptest.Server {
+	b.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		json.NewEncoder(w).Encode(answer(body))
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+func post(b *testing.B, url, op string, in any) {
+	body, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("%s: %d", op, resp.StatusCode)
+	}
+}
+
+// DescribeTasks of 100 tasks with 10,000 stored, beside the floor.
+func BenchmarkDescribeTasks(b *testing.B) {
+	srv, tasks := storedTasks(b, 10_000)
+	arns := make([]string, 100)
+	for i := range arns {
+		arns[i] = tasks[i*97].TaskArn
+	}
+	in := api.DescribeTasksInput{Cluster: "bench", Tasks: arns}
+	b.Run("berth", func(b *testing.B) {
+		for b.Loop() {
+			post(b, srv.URL, "DescribeTasks", in)
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		byARN := map[string]api.Task{}
+		for _, t := range tasks {
+			byARN[t.TaskArn] = t
+		}
+		fl := floor(b, func(body []byte) any {
+			var req api.DescribeTasksInput
+			json.Unmarshal(body, &req)
+			out := api.DescribeTasksOutput{Failures: []api.Failure{}}
+			for _, a := range req.Tasks {
+				out.Tasks = append(out.Tasks, byARN[a])
+			}
+			return out
+		})
+		for b.Loop() {
+			post(b, fl.URL, "DescribeTasks", in)
+		}
+	})
+}
+
+// ListTasks' first page with 10,000 tasks stored, beside the floor.
+func BenchmarkListTasks(b *testing.B) {
+	srv, tasks := storedTasks(b, 10_000)
+	in := api.ListTasksInput{Cluster: "bench"}
+	b.Run("berth", func(b *testing.B) {
+		for b.Loop() {
+			post(b, srv.URL, "ListTasks", in)
+		}
+	})
+	b.Run("floor", func(b *testing.B) {
+		fl := floor(b, func([]byte) any {
+			out := api.ListTasksOutput{NextToken: "x"}
+			for _, t := range tasks {
+				if t.DesiredStatus == "RUNNING" && len(out.TaskArns) < 100 {
+					out.TaskArns = append(out.TaskArns, t.TaskArn)
+				}
+			}
+			return out
+		})
+		for b.Loop() {
+			post(b, fl.URL, "ListTasks", in)
+		}
+	})
+}
