@@ -23,7 +23,7 @@ type ActiveTask struct {
 	Group                  string
 	// Task is the task as it was started: its definition, normalised,
 	// its task-level cpu and memory, and its launch type.
-	Task taskdef.Task
+	Task taskdef.Normalized
 	// Ports are the ports its running containers publish on the host.
 	Ports []container.Port
 }
@@ -61,7 +61,7 @@ func ActiveTasks(ctx context.Context, docker engine.Engine) ([]ActiveTask, error
 			Cluster:  rec.Cluster,
 			Instance: labels[arn][labelInstance],
 			Group:    rec.Group,
-			Task:     taskdef.Task{Definition: rec.Definition, CPU: rec.CPU, Memory: rec.Memory, LaunchType: rec.LaunchType},
+			Task:     taskdef.Normalized{Definition: rec.Definition, CPU: rec.CPU, Memory: rec.Memory, LaunchType: rec.LaunchType},
 			Ports:    ports[arn],
 		})
 	}

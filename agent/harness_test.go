@@ -237,7 +237,7 @@ func removeCgroupDir(t *testing.T, dir string) {
 	}
 }
 
-func load(t testing.TB, def string) *taskdef.Task {
+func load(t testing.TB, def string) *taskdef.Normalized {
 	t.Helper()
 	task, report, err := taskdef.Load([]byte(def), taskdef.Options{})
 	if err != nil {

@@ -16,7 +16,7 @@ type TaskSpec struct {
 	// ARN of the task; empty makes one in the agent's cluster.
 	ARN string
 	// Task is the validated, normalised definition.
-	Task *taskdef.Task
+	Task *taskdef.Normalized
 	// Revision of the definition; 0 means 1.
 	Revision int
 	// LaunchType overrides Task.LaunchType when set.

@@ -110,7 +110,7 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 
 // compilePolicy reads RunTask's and the definition's placement
 // constraints and strategies, as ECS takes them.
-func compilePolicy(in *api.RunTaskInput, task *taskdef.Task) (*scheduler.Policy, error) {
+func compilePolicy(in *api.RunTaskInput, task *taskdef.Normalized) (*scheduler.Policy, error) {
 	request := make([]scheduler.Constraint, len(in.PlacementConstraints))
 	for i, pc := range in.PlacementConstraints {
 		request[i] = scheduler.Constraint{Type: pc.Type, Expression: pc.Expression}
@@ -162,7 +162,7 @@ func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, ma
 }
 
 // newEC2Task is an EC2 task as RunTask answers it: PENDING on its instance.
-func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, task *taskdef.Task, inst store.ContainerInstance, group string, in *api.RunTaskInput, now time.Time) *api.Task {
+func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, task *taskdef.Normalized, inst store.ContainerInstance, group string, in *api.RunTaskInput, now time.Time) *api.Task {
 	t := &api.Task{
 		AvailabilityZone:     inst.Attributes["ecs.availability-zone"],
 		ClusterArn:           c.namer.Cluster(cluster),

@@ -216,7 +216,7 @@ func (c *Controller) clusterForTasks(ref string) (string, error) {
 
 // loadForLaunch resolves a task definition and loads it for launchType,
 // refusing one that launch type cannot run, in ECS's words.
-func (c *Controller) loadForLaunch(ref, launchType string) (store.TaskDefinition, *taskdef.Task, error) {
+func (c *Controller) loadForLaunch(ref, launchType string) (store.TaskDefinition, *taskdef.Normalized, error) {
 	family, rev, err := api.TaskDefinitionRef(ref)
 	if err != nil {
 		return store.TaskDefinition{}, nil, err
@@ -244,7 +244,7 @@ func (c *Controller) loadForLaunch(ref, launchType string) (store.TaskDefinition
 
 // awsvpcSubnets checks an awsvpc task's network configuration and returns
 // its subnets, as ECS requires them.
-func (c *Controller) awsvpcSubnets(nc *api.NetworkConfiguration, task *taskdef.Task) ([]string, error) {
+func (c *Controller) awsvpcSubnets(nc *api.NetworkConfiguration, task *taskdef.Normalized) ([]string, error) {
 	if task.Definition.NetworkMode != taskdef.NetworkAWSVPC {
 		return nil, nil
 	}
@@ -294,7 +294,7 @@ func agentOverrides(o *api.TaskOverride, def *taskdef.TaskDefinition) ([]agent.C
 
 // newFargateTask is a Fargate task as RunTask answers it: PROVISIONING,
 // its network interface attaching.
-func (c *Controller) newFargateTask(cluster, arn string, rec store.TaskDefinition, task *taskdef.Task, capa fargate.Capacity, provider, group string, in *api.RunTaskInput, now time.Time) *api.Task {
+func (c *Controller) newFargateTask(cluster, arn string, rec store.TaskDefinition, task *taskdef.Normalized, capa fargate.Capacity, provider, group string, in *api.RunTaskInput, now time.Time) *api.Task {
 	attachment := newUUID()
 	t := &api.Task{
 		Attachments: []api.Attachment{{ID: attachment, Type: "ElasticNetworkInterface", Status: "PRECREATED", Details: []api.KeyValuePair{

@@ -17,7 +17,7 @@ import (
 
 // load reads one example and validates it as berth run would, failing the
 // test when the file is not a JSON task definition at all.
-func load(t *testing.T, file string) (*taskdef.Task, *taskdef.Report) {
+func load(t *testing.T, file string) (*taskdef.Normalized, *taskdef.Report) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 
 // Needs is what a task consumes on its container instance, accounted as
 // ECS accounts it (see scheduler.Consumption).
-func Needs(t *taskdef.Task) scheduler.Resources {
+func Needs(t *taskdef.Normalized) scheduler.Resources {
 	ctrs := make([]scheduler.Container, 0, len(t.Definition.ContainerDefinitions))
 	for _, c := range t.Definition.ContainerDefinitions {
 		sc := scheduler.Container{CPU: c.CPU}
@@ -42,10 +42,10 @@ func Needs(t *taskdef.Task) scheduler.Resources {
 }
 
 // Group is a standalone task's group, as ECS names it.
-func Group(t *taskdef.Task) string { return "family:" + t.Definition.Family }
+func Group(t *taskdef.Normalized) string { return "family:" + t.Definition.Family }
 
 // Constraints are the task definition's placement constraints.
-func Constraints(t *taskdef.Task) []scheduler.Constraint {
+func Constraints(t *taskdef.Normalized) []scheduler.Constraint {
 	out := make([]scheduler.Constraint, len(t.Definition.PlacementConstraints))
 	for i, pc := range t.Definition.PlacementConstraints {
 		out[i] = scheduler.Constraint{Type: pc.Type, Expression: pc.Expression}
@@ -55,7 +55,7 @@ func Constraints(t *taskdef.Task) []scheduler.Constraint {
 
 // RequiredAttributes are the attributes the definition's runtime platform
 // asks of an instance.
-func RequiredAttributes(t *taskdef.Task) []scheduler.RequiredAttribute {
+func RequiredAttributes(t *taskdef.Normalized) []scheduler.RequiredAttribute {
 	rp := t.Definition.RuntimePlatform
 	if rp == nil {
 		return nil
@@ -126,7 +126,7 @@ func (e *NotPlacedError) Error() string {
 // PlaceOn places one task on one instance: nil when it fits and meets its
 // constraints, a *NotPlacedError saying why not, or the scheduler's
 // *ValidationError for constraints it cannot read.
-func PlaceOn(inst scheduler.Instance, t *taskdef.Task) error {
+func PlaceOn(inst scheduler.Instance, t *taskdef.Normalized) error {
 	policy, err := scheduler.Compile(Constraints(t), nil, nil, scheduler.Standalone)
 	if err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 	"github.com/berthdev/berth/taskdef"
 )
 
-func load(t *testing.T, def string) *taskdef.Task {
+func load(t *testing.T, def string) *taskdef.Normalized {
 	t.Helper()
 	task, report, err := taskdef.Load([]byte(def), taskdef.Options{})
 	if err != nil || !report.Valid() {

@@ -18,7 +18,7 @@
 //	  │  each layer runs only when the one before found nothing; all
 //	  │  positions (LINE:COL) are found in one pass over the input
 //	  ▼
-//	Report{Errors, Warnings, Notes} and, when valid, the normalised Task
+//	Report{Errors, Warnings, Notes} and, when valid, the Normalized definition
 //
 // Load does all of it. Placeholders a pipeline fills in later (in images
 // and role ARNs) and what berth only approximates locally are warnings, so

@@ -10,9 +10,9 @@ type Options struct {
 
 // Load decodes, validates and normalises one task definition. It returns an
 // error only when the input is not a JSON object at all (*InputError); a
-// definition that breaks ECS's rules yields a nil Task and a Report whose
-// Errors say why.
-func Load(data []byte, opts Options) (*Task, *Report, error) {
+// definition that breaks ECS's rules yields a nil Normalized and a Report
+// whose Errors say why.
+func Load(data []byte, opts Options) (*Normalized, *Report, error) {
 	doc, err := Decode(data)
 	if err != nil {
 		return nil, nil, err

@@ -12,11 +12,12 @@ const (
 	fargateMaxStopTimeout    = 120
 )
 
-// Task is a task definition in the canonical form the scheduler and the agent
-// work from: it has passed validation, its defaults are filled in (so the
-// optional pointers that have a default are set) and its task-level cpu and
-// memory are integers.
-type Task struct {
+// Normalized is a task definition in the canonical form the scheduler and
+// the agent work from: it has passed validation, its defaults are filled in
+// (so the optional pointers that have a default are set) and its task-level
+// cpu and memory are integers. (It is no running task: that is ECS's Task,
+// controller/api's and the agent's TaskState.)
+type Normalized struct {
 	Definition TaskDefinition
 	// CPU is the task-level CPU in units (1024 per vCPU); 0 when unset.
 	CPU int
@@ -53,7 +54,7 @@ func (t *TaskDefinition) Volume(name string) *Volume {
 
 // normalize fills the defaults of a definition that passed validation, in
 // place: the caller hands it a copy of its own.
-func normalize(d *TaskDefinition, launchType string, cpu, memory int) *Task {
+func normalize(d *TaskDefinition, launchType string, cpu, memory int) *Normalized {
 	if d.NetworkMode == "" {
 		d.NetworkMode = NetworkBridge
 	}
@@ -120,7 +121,7 @@ func normalize(d *TaskDefinition, launchType string, cpu, memory int) *Task {
 			v.Host = &HostVolumeProperties{}
 		}
 	}
-	return &Task{Definition: *d, CPU: cpu, Memory: memory, LaunchType: launchType}
+	return &Normalized{Definition: *d, CPU: cpu, Memory: memory, LaunchType: launchType}
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -42,7 +42,7 @@ type Report struct {
 	// read-only fields of describe-task-definition output being ignored.
 	Notes []Problem `json:"notes"`
 
-	task *Task
+	task *Normalized
 }
 
 // Valid reports whether the definition has no errors.

@@ -348,7 +348,7 @@ const engineAnswerWait = 15 * time.Second
 // host ports must be free of theirs on the same address, and its placement
 // constraints must hold for the instance's attributes. A Fargate task gets
 // capacity of its own size: it is recorded, not placed.
-func placeLocally(ctx context.Context, docker client.APIClient, arn string, rec store.TaskDefinition, task *taskdef.Task, opts runOptions, extra map[string]string) (store.Run, error) {
+func placeLocally(ctx context.Context, docker client.APIClient, arn string, rec store.TaskDefinition, task *taskdef.Normalized, opts runOptions, extra map[string]string) (store.Run, error) {
 	info, err := docker.Info(ctx)
 	if err != nil {
 		return store.Run{}, fmt.Errorf("docker info: %w", err)
@@ -516,7 +516,7 @@ func parseAttributes(flags []string) (map[string]string, error) {
 // envOverrides turns --env flags into a container override for every
 // container, so that they win over the definition's own environment, as a
 // RunTask containerOverride does.
-func envOverrides(task *taskdef.Task, env []taskdef.KeyValuePair) []agent.ContainerOverride {
+func envOverrides(task *taskdef.Normalized, env []taskdef.KeyValuePair) []agent.ContainerOverride {
 	if len(env) == 0 {
 		return nil
 	}
@@ -599,7 +599,7 @@ func neverStarted(t agent.TaskState) string {
 // and the store is held only for the registration, so that a definition
 // slow to come (a FIFO, a process substitution) keeps no other berth
 // waiting; ctx ends both waits.
-func resolveTask(ctx context.Context, stdin io.Reader, stdout io.Writer, target, launchType string) (*taskdef.Task, store.TaskDefinition, error) {
+func resolveTask(ctx context.Context, stdin io.Reader, stdout io.Writer, target, launchType string) (*taskdef.Normalized, store.TaskDefinition, error) {
 	var (
 		data       []byte
 		registered *store.TaskDefinition
