@@ -107,3 +107,38 @@ func age(t, now time.Time) string {
 	}
 	return plural(int(d/(24*time.Hour)), "day") + " ago"
 }
+
+// describe prints what a Describe call answered: the API's own shape with
+// -o json, else each item as write prints it, a blank line between; then
+// the failures, which make the command fail.
+func describe[T any](out io.Writer, output string, res any, items []T, write func(T), fs []api.Failure) error {
+	if output == "json" {
+		if err := writeJSON(out, res); err != nil {
+			return err
+		}
+	} else {
+		for i, item := range items {
+			if i > 0 {
+				fmt.Fprintln(out)
+			}
+			write(item)
+		}
+	}
+	return failures(out, fs)
+}
+
+// failures prints a batch call's failures, one a line, and makes them the
+// command's failure.
+func failures(out io.Writer, fs []api.Failure) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	for _, f := range fs {
+		line := f.Arn + ": " + f.Reason
+		if f.Detail != "" {
+			line += " (" + f.Detail + ")"
+		}
+		fmt.Fprintln(out, line)
+	}
+	return &exitError{code: exitFailure}
+}

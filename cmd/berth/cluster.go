@@ -139,25 +139,7 @@ func runClusterDescribe(ctx context.Context, out io.Writer, opts *clientOptions,
 	if err != nil {
 		return serverError(err)
 	}
-	if opts.output == "json" {
-		if err := writeJSON(out, res); err != nil {
-			return err
-		}
-	} else {
-		for i, cl := range res.Clusters {
-			if i > 0 {
-				fmt.Fprintln(out)
-			}
-			writeCluster(out, cl)
-		}
-	}
-	if len(res.Failures) > 0 {
-		for _, f := range res.Failures {
-			fmt.Fprintf(out, "%s: %s\n", f.Arn, f.Reason)
-		}
-		return &exitError{code: exitFailure}
-	}
-	return nil
+	return describe(out, opts.output, res, res.Clusters, func(cl api.Cluster) { writeCluster(out, cl) }, res.Failures)
 }
 
 // writeCluster prints a cluster as the ECS console's overview shows it.

@@ -208,36 +208,9 @@ func runInstanceDescribe(ctx context.Context, out io.Writer, opts *instanceOptio
 	if err != nil {
 		return serverError(err)
 	}
-	if opts.output == "json" {
-		if err := writeJSON(out, res); err != nil {
-			return err
-		}
-	} else {
-		for i, in := range res.ContainerInstances {
-			if i > 0 {
-				fmt.Fprintln(out)
-			}
-			writeInstance(out, in)
-		}
-	}
-	return failures(out, res.Failures)
+	return describe(out, opts.output, res, res.ContainerInstances, func(in api.ContainerInstance) { writeInstance(out, in) }, res.Failures)
 }
 
-// failures prints a batch call's failures, one a line, and makes them the
-// command's failure.
-func failures(out io.Writer, fs []api.Failure) error {
-	if len(fs) == 0 {
-		return nil
-	}
-	for _, f := range fs {
-		line := f.Arn + ": " + f.Reason
-		if f.Detail != "" {
-			line += " (" + f.Detail + ")"
-		}
-		fmt.Fprintln(out, line)
-	}
-	return &exitError{code: exitFailure}
-}
 
 // writeInstance prints an instance as the ECS console's instance page
 // shows it: its overview, resources, then its attributes.

@@ -440,19 +440,8 @@ func runTaskDescribe(ctx context.Context, out io.Writer, opts *taskOptions, refs
 	if err != nil {
 		return serverError(err)
 	}
-	if opts.output == "json" {
-		if err := writeJSON(out, res); err != nil {
-			return err
-		}
-	} else {
-		for i, t := range res.Tasks {
-			if i > 0 {
-				fmt.Fprintln(out)
-			}
-			writeTask(out, t, clock())
-		}
-	}
-	return failures(out, res.Failures)
+	now := clock()
+	return describe(out, opts.output, res, res.Tasks, func(t api.Task) { writeTask(out, t, now) }, res.Failures)
 }
 
 // writeTask prints every field of a task, grouped as the ECS console's
