@@ -211,7 +211,6 @@ func runInstanceDescribe(ctx context.Context, out io.Writer, opts *instanceOptio
 	return describe(out, opts.output, res, res.ContainerInstances, func(in api.ContainerInstance) { writeInstance(out, in) }, res.Failures)
 }
 
-
 // writeInstance prints an instance as the ECS console's instance page
 // shows it: its overview, resources, then its attributes.
 func writeInstance(out io.Writer, in api.ContainerInstance) {
