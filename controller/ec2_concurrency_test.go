@@ -6,36 +6,20 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
-	"github.com/berthdev/berth/controller/api"
-	"github.com/berthdev/berth/internal/testenv"
 )
 
 // Fifty RunTasks at once on two small instances: none is placed beyond an
 // instance's registered CPU and memory, no static host port twice on one
 // instance, and every task not placed is a failure with ECS's reason.
 func TestFiftyRunTasksAtOnceNeverOverCommitAnInstance(t *testing.T) {
-	dir := t.TempDir()
-	cluster := "busy-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	ts := startTaskServer(t, dir, 6)
+	ts, c, cluster := newTaskCluster(t, t.TempDir(), "busy", 6)
 	defer ts.stop(t)
-	c := newClient(t, ts.srv)
 	ctx := context.Background()
 	const cpu, memory = 1024, 512
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
-		t.Fatal(err)
-	}
 	for range 2 {
 		if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
 			TotalResources: []types.Resource{

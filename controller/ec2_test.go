@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/berthdev/berth/controller/api"
-	"github.com/berthdev/berth/internal/testenv"
 )
 
 // EC2 tasks through the AWS SDK: two instances in two zones, four tasks
@@ -24,20 +20,9 @@ import (
 // theirs again once they stop.
 func TestEC2TasksArePlacedOnTheClustersInstances(t *testing.T) {
 	dir := t.TempDir()
-	cluster := "ec2-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	ts := startTaskServer(t, dir, 6)
+	ts, c, cluster := newTaskCluster(t, dir, "ec2", 6)
 	defer ts.stop(t)
-	c := newClient(t, ts.srv)
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
-		t.Fatal(err)
-	}
 	var instances []string
 	for _, zone := range []string{"us-east-1a", "us-east-1b"} {
 		out, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
@@ -165,19 +150,8 @@ func remaining(in types.ContainerInstance, name string) int32 {
 // with the stop code and reason it was asked with.
 func TestAStopInFlightFinishesAfterARestart(t *testing.T) {
 	dir := t.TempDir()
-	cluster := "restart-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	ts := startTaskServer(t, dir, 6)
-	c := newClient(t, ts.srv)
+	ts, c, cluster := newTaskCluster(t, dir, "restart", 6)
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster)}); err != nil {
 		t.Fatal(err)
 	}

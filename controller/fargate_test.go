@@ -69,6 +69,26 @@ func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 	return ts
 }
 
+// newTaskCluster starts a task server on dir with a cluster of its own,
+// named from prefix, whose containers are removed from the engine when the
+// test ends, whatever happened.
+func newTaskCluster(t *testing.T, dir, prefix string, quota int) (*taskServer, *ecs.Client, string) {
+	t.Helper()
+	cluster := prefix + "-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	ts := startTaskServer(t, dir, quota)
+	c := newClient(t, ts.srv)
+	if _, err := c.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
+		t.Fatal(err)
+	}
+	return ts, c, cluster
+}
+
 // stop stops the server as SIGTERM does: its tasks keep running.
 func (ts *taskServer) stop(t *testing.T) {
 	t.Helper()
@@ -117,19 +137,8 @@ func detail(t types.Task, name string) string {
 // refused or comes back in failures, in ECS's words.
 func TestFargateTasksRunOnCapacityOfTheirOwn(t *testing.T) {
 	dir := t.TempDir()
-	cluster := "fargate-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	ts := startTaskServer(t, dir, 1)
-	c := newClient(t, ts.srv)
+	ts, c, cluster := newTaskCluster(t, dir, "fargate", 1)
 	ctx := context.Background()
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
-		t.Fatal(err)
-	}
 	def, err := os.ReadFile(filepath.Join("..", "examples", "fargate-web.json"))
 	if err != nil {
 		t.Fatal(err)
