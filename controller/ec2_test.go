@@ -72,6 +72,15 @@ func TestEC2TasksArePlacedOnTheClustersInstances(t *testing.T) {
 		}
 	}
 
+	// A running task takes tags, as ECS's tasks do.
+	tagged := run.Tasks[0].TaskArn
+	if _, err := c.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: tagged, Tags: []types.Tag{{Key: aws.String("class"), Value: aws.String("101")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := c.ListTagsForResource(ctx, &ecs.ListTagsForResourceInput{ResourceArn: tagged}); err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != "101" {
+		t.Errorf("the task's tags: %+v %v", tags, err)
+	}
+
 	// Each instance has 384 MiB left: a task of 400 cannot be placed.
 	registerJSON(t, ts.srv, []byte(`{"family": "big", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 400, "command": ["sleep", "60"]}]}`))
 	big, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("big"), LaunchType: types.LaunchTypeEc2})

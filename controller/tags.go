@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -74,7 +75,8 @@ type taggable struct {
 	cluster  string // the cluster's name, or
 	family   string // the task definition's family and revision, or
 	revision int
-	instance string // with cluster, the container instance's ID
+	instance string // with cluster, the container instance's ID, or
+	task     string // with cluster, the task's ID
 }
 
 // readResourceARN reads the resourceArn of a tagging call: the ARN of a
@@ -99,7 +101,13 @@ func readResourceARN(ref string) (taggable, error) {
 			err = api.InvalidParameterException("resourceArn: %q names no cluster; a container instance's ARN is arn:aws:ecs:REGION:ACCOUNT:container-instance/CLUSTER/ID", ref)
 		}
 		return taggable{cluster: cluster, instance: id}, err
-	case "task", "service", "capacity-provider", "task-set":
+	case "task":
+		cluster, id, err := api.TaskRef(ref)
+		if err == nil && cluster == "" {
+			err = api.InvalidParameterException("resourceArn: %q names no cluster; a task's ARN is arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID", ref)
+		}
+		return taggable{cluster: cluster, task: id}, err
+	case "service", "capacity-provider", "task-set":
 		return taggable{}, api.ResourceNotFoundException("The specified resource could not be found: berth keeps no %s of that ARN", strings.ReplaceAll(kind, "-", " "))
 	default:
 		return taggable{}, api.InvalidParameterException("resourceArn: %q is not the ARN of a taggable ECS resource", ref)
@@ -111,6 +119,26 @@ func (c *Controller) updateTags(ref string, update func([]api.Tag) ([]api.Tag, e
 	r, err := readResourceARN(ref)
 	if err != nil {
 		return nil, err
+	}
+	if r.task != "" {
+		var tags []api.Tag
+		_, err := c.store.UpdateTask(r.cluster, r.task, func(rec *store.Task) error {
+			var t api.Task
+			if err := json.Unmarshal(rec.Body, &t); err != nil {
+				return err
+			}
+			var err error
+			if tags, err = update(t.Tags); err != nil {
+				return err
+			}
+			t.Tags = tags
+			rec.Body, err = json.Marshal(t)
+			return err
+		})
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.ResourceNotFoundException("The specified resource could not be found: no task %s in cluster %s", r.task, r.cluster)
+		}
+		return tags, err
 	}
 	if r.instance != "" {
 		rec, err := c.store.UpdateContainerInstance(r.cluster, r.instance, func(rec *store.ContainerInstance) (bool, error) {
@@ -189,6 +217,19 @@ func (c *Controller) ListTagsForResource(ctx context.Context, in *api.ListTagsFo
 	}
 	var tags []api.Tag
 	switch {
+	case r.task != "":
+		rec, err := c.store.Task(r.cluster, r.task)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, api.ResourceNotFoundException("The specified resource could not be found: no task %s in cluster %s", r.task, r.cluster)
+		}
+		if err != nil {
+			return nil, err
+		}
+		t, err := taskOf(rec)
+		if err != nil {
+			return nil, err
+		}
+		tags = t.Tags
 	case r.instance != "":
 		rec, err := c.store.ContainerInstance(r.cluster, r.instance)
 		if errors.Is(err, store.ErrNotFound) {
