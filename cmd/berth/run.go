@@ -199,7 +199,10 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 		Labels:       labels,
 		// The zone the task metadata endpoint reports: the instance's.
 		AvailabilityZone: attributes[scheduler.AttrAvailabilityZone],
-		Logf:             func(format string, args ...any) { out.Line("berth", "warning: "+fmt.Sprintf(format, args...)) },
+		// What the agent says of the engine (a network it cannot remove, a
+		// cleanup that failed) is no part of the task's story: it goes to
+		// standard error, beside berth's other diagnostics.
+		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "berth: warning: "+format+"\n", args...) },
 	})
 	if err != nil {
 		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: err.Error()})
