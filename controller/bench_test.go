@@ -2,15 +2,21 @@ package controller_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+
+	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/agent/engine/enginetest"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
@@ -154,4 +160,90 @@ func BenchmarkListTasks(b *testing.B) {
 			post(b, fl.URL, "ListTasks", in)
 		}
 	})
+}
+
+// runTaskServer is a controller over an engine in memory, on an HTTP
+// server, with one EC2 instance big enough for every task a benchmark runs.
+func runTaskServer(b *testing.B) (*httptest.Server, *enginetest.Engine) {
+	b.Helper()
+	st, err := store.Open(b.TempDir() + "/state.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	eng := enginetest.New(nil)
+	eng.AddImage("example/app:1", nil)
+	bin, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin})
+	b.Cleanup(ctl.Close)
+	mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctl.Register(mux)
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	post(b, srv.URL, "CreateCluster", api.CreateClusterInput{ClusterName: "bench"})
+	post(b, srv.URL, "RegisterContainerInstance", map[string]any{"cluster": "bench", "totalResources": []map[string]any{
+		{"name": "CPU", "type": "INTEGER", "integerValue": 1 << 30}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1 << 30}}})
+	post(b, srv.URL, "RegisterTaskDefinition", map[string]any{"family": "app", "containerDefinitions": []map[string]any{
+		{"name": "app", "image": "example/app:1", "memory": 16}}})
+	return srv, eng
+}
+
+// RunTask over an engine in memory: what berth adds to the engine's own
+// work, from the call to its answer and to the task being RUNNING, beside
+// the engine's create and start of the same container.
+func BenchmarkRunTask(b *testing.B) {
+	srv, eng := runTaskServer(b)
+	in := api.RunTaskInput{Cluster: "bench", TaskDefinition: "app", LaunchType: "EC2"}
+	b.Run("answer", func(b *testing.B) {
+		for b.Loop() {
+			post(b, srv.URL, "RunTask", in)
+		}
+	})
+	b.Run("to-running", func(b *testing.B) {
+		for b.Loop() {
+			body := postRead(b, srv.URL, "RunTask", in)
+			var out api.RunTaskOutput
+			json.Unmarshal(body, &out)
+			describe := api.DescribeTasksInput{Cluster: "bench", Tasks: []string{out.Tasks[0].TaskArn}}
+			for {
+				var d api.DescribeTasksOutput
+				json.Unmarshal(postRead(b, srv.URL, "DescribeTasks", describe), &d)
+				if d.Tasks[0].LastStatus == "RUNNING" {
+					break
+				}
+			}
+		}
+	})
+	b.Run("engine-create-and-start", func(b *testing.B) {
+		ctx := context.Background()
+		for b.Loop() {
+			created, err := eng.ContainerCreate(ctx, &container.Config{Image: "example/app:1"}, &container.HostConfig{}, nil, nil, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := eng.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func postRead(b *testing.B, url, op string, in any) []byte {
+	body, _ := json.Marshal(in)
+	req, _ := http.NewRequest(http.MethodPost, url+"/", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		b.Fatalf("%s: %d %s", op, resp.StatusCode, out)
+	}
+	return out
 }

@@ -7,8 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/docker/docker/client"
-
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/metrics"
@@ -30,8 +29,10 @@ type Options struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Docker connects to the engine tasks run on, when the first task
-	// needs it; nil means the controller runs no task.
-	Docker func() (client.APIClient, error)
+	// needs it; nil means the controller runs no task. A Docker client
+	// (with engine.WithDeadlines) is one; tests and benchmarks give an
+	// engine in memory.
+	Docker func() (engine.Engine, error)
 	// BinaryPath is the berth binary berth's images are built from; empty
 	// means the running one.
 	BinaryPath string

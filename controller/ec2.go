@@ -134,7 +134,7 @@ func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, ma
 	if err != nil {
 		return nil, nil, err
 	}
-	tasks, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.Instance != "" && t.LastStatus != "STOPPED" })
+	tasks, err := c.store.TaskHeads(cluster, func(t *store.Task) bool { return t.Instance != "" && t.LastStatus != "STOPPED" })
 	if err != nil {
 		return nil, nil, err
 	}

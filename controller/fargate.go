@@ -9,9 +9,9 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/network"
-	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/scheduler/fargate"
 	"github.com/berthdev/berth/taskdef"
 )
@@ -44,7 +44,7 @@ type capacity struct {
 	subnet   string
 
 	mu     sync.Mutex
-	docker client.APIClient
+	docker engine.Engine
 	agents map[string]*agent.Agent
 }
 

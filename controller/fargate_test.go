@@ -17,8 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/docker/docker/client"
 
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/server"
@@ -46,7 +46,7 @@ func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 		StateDir: dir,
 		NewAPI: func(st *store.Store) http.Handler {
 			ts.ctl = controller.New(st, controller.Options{
-				Docker:           func() (client.APIClient, error) { return docker, nil },
+				Docker:           func() (engine.Engine, error) { return docker, nil },
 				BinaryPath:       bin,
 				FargateVCPUQuota: quota,
 				CleanupWait:      time.Millisecond,

@@ -430,7 +430,7 @@ func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*ap
 // forgetStopped forgets the tasks STOPPED longer than the retention ago,
 // as ECS forgets stopped tasks.
 func (c *Controller) forgetStopped(now time.Time) {
-	recs, err := c.store.Tasks("", func(t *store.Task) bool {
+	recs, err := c.store.TaskHeads("", func(t *store.Task) bool {
 		return t.StoppedAt != nil && now.Sub(*t.StoppedAt) > c.opts.StoppedTaskRetention
 	})
 	if err != nil {

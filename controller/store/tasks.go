@@ -10,9 +10,20 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// bucketTasks maps cluster + NUL + task ID to a Task record, so that a
-// cluster's tasks list under one prefix.
-var bucketTasks = []byte("tasks")
+// bucketTasks maps cluster + NUL + task ID to a Task record without its
+// Body and Runtime, so that a cluster's tasks list under one prefix and a
+// listing or a placement reads small records; bucketTaskBodies holds the
+// Body and Runtime under the same key.
+var (
+	bucketTasks      = []byte("tasks")
+	bucketTaskBodies = []byte("task-bodies")
+)
+
+// taskBody is the part of a Task kept apart from what lists read.
+type taskBody struct {
+	Body    json.RawMessage `json:"body"`
+	Runtime json.RawMessage `json:"runtime,omitempty"`
+}
 
 // Task is one task of a cluster: the fields the store looks at and lists
 // by, and the task as the controller shows it (Body, the API's shape) and
@@ -39,7 +50,7 @@ type Task struct {
 	StoppedAt *time.Time `json:"stoppedAt,omitempty"`
 	// Version increases at every change.
 	Version int64           `json:"version"`
-	Body    json.RawMessage `json:"body"`
+	Body    json.RawMessage `json:"body,omitempty"`
 	Runtime json.RawMessage `json:"runtime,omitempty"`
 }
 
@@ -164,8 +175,18 @@ func (s *Store) Task(cluster, id string) (Task, error) {
 }
 
 // Tasks lists the tasks of cluster ("" for every cluster) that keep
-// accepts (nil for all), by cluster then ID.
+// accepts (nil for all), by cluster then ID, whole.
 func (s *Store) Tasks(cluster string, keep func(*Task) bool) ([]Task, error) {
+	return s.tasks(cluster, keep, true)
+}
+
+// TaskHeads is Tasks without each task's Body and Runtime: what placement
+// and listings read, at a fraction of the cost.
+func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error) {
+	return s.tasks(cluster, keep, false)
+}
+
+func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Task, error) {
 	var out []Task
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var prefix []byte
@@ -178,9 +199,16 @@ func (s *Store) Tasks(cluster string, keep func(*Task) bool) ([]Task, error) {
 			if err := json.Unmarshal(v, &t); err != nil {
 				return fmt.Errorf("corrupt task record %q: %w", k, err)
 			}
-			if keep == nil || keep(&t) {
-				out = append(out, t)
+			if keep != nil && !keep(&t) {
+				continue
 			}
+			if bodies {
+				var err error
+				if t, err = withBody(tx, k, t); err != nil {
+					return err
+				}
+			}
+			out = append(out, t)
 		}
 		return nil
 	})
@@ -197,13 +225,17 @@ func (s *Store) DeleteTasks(cluster string, ids ...string) error {
 			if err := tx.Bucket(bucketTasks).Delete(taskKey(cluster, id)); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bucketTaskBodies).Delete(taskKey(cluster, id)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 }
 
 func getTask(tx *bolt.Tx, cluster, id string) (Task, error) {
-	v := tx.Bucket(bucketTasks).Get(taskKey(cluster, id))
+	k := taskKey(cluster, id)
+	v := tx.Bucket(bucketTasks).Get(k)
 	if v == nil {
 		return Task{}, ErrNotFound
 	}
@@ -211,15 +243,36 @@ func getTask(tx *bolt.Tx, cluster, id string) (Task, error) {
 	if err := json.Unmarshal(v, &t); err != nil {
 		return Task{}, fmt.Errorf("corrupt task record %s/%s: %w", cluster, id, err)
 	}
+	return withBody(tx, k, t)
+}
+
+// withBody adds a task's Body and Runtime to its record.
+func withBody(tx *bolt.Tx, key []byte, t Task) (Task, error) {
+	if v := tx.Bucket(bucketTaskBodies).Get(key); v != nil {
+		var b taskBody
+		if err := json.Unmarshal(v, &b); err != nil {
+			return Task{}, fmt.Errorf("corrupt task body %q: %w", key, err)
+		}
+		t.Body, t.Runtime = b.Body, b.Runtime
+	}
 	return t, nil
 }
 
 func putTask(tx *bolt.Tx, t Task) error {
-	v, err := json.Marshal(t)
+	k := taskKey(t.Cluster, t.ID)
+	body, err := json.Marshal(taskBody{Body: t.Body, Runtime: t.Runtime})
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketTasks).Put(taskKey(t.Cluster, t.ID), v)
+	t.Body, t.Runtime = nil, nil
+	head, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketTasks).Put(k, head); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketTaskBodies).Put(k, body)
 }
 
 // TaskPage lists, in ID order, the IDs of up to limit tasks of cluster
