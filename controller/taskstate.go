@@ -83,12 +83,17 @@ var errUnchanged = errors.New("nothing to change")
 // applyState copies what the agent knows of a task into its API shape.
 func applyState(t *api.Task, s agent.TaskState) {
 	t.LastStatus = s.LastStatus.String()
-	t.DesiredStatus = s.DesiredStatus.String()
+	if t.DesiredStatus != "STOPPED" {
+		t.DesiredStatus = s.DesiredStatus.String()
+	}
 	t.HealthStatus = s.HealthStatus.String()
 	t.PullStartedAt, t.PullStoppedAt = api.Time(s.PullStartedAt), api.Time(s.PullStoppedAt)
 	t.StartedAt, t.StoppingAt = api.Time(s.StartedAt), api.Time(s.StoppingAt)
 	t.ExecutionStoppedAt, t.StoppedAt = api.Time(s.ExecutionStoppedAt), api.Time(s.StoppedAt)
-	if s.StopCode != "" {
+	// The first reason a task was stopped for stays, as on ECS: a StopTask
+	// the record holds wins over what the agent saw after it (a container
+	// that exited while the server that asked for the stop was away).
+	if s.StopCode != "" && t.StopCode == "" {
 		t.StopCode, t.StoppedReason = string(s.StopCode), s.StoppedReason
 	}
 	if s.LastStatus >= agent.TaskRunning && t.Connectivity == "" {

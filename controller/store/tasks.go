@@ -11,19 +11,13 @@ import (
 )
 
 // bucketTasks maps cluster + NUL + task ID to a Task record without its
-// Body and Runtime, so that a cluster's tasks list under one prefix and a
-// listing or a placement reads small records; bucketTaskBodies holds the
-// Body and Runtime under the same key.
+// Body, so that a cluster's tasks list under one prefix and a listing or a
+// placement reads small records; bucketTaskBodies holds the Body, as it is,
+// under the same key.
 var (
 	bucketTasks      = []byte("tasks")
 	bucketTaskBodies = []byte("task-bodies")
 )
-
-// taskBody is the part of a Task kept apart from what lists read.
-type taskBody struct {
-	Body    json.RawMessage `json:"body"`
-	Runtime json.RawMessage `json:"runtime,omitempty"`
-}
 
 // Task is one task of a cluster: the fields the store looks at and lists
 // by, and the task as the controller shows it (Body, the API's shape) and
@@ -180,8 +174,8 @@ func (s *Store) Tasks(cluster string, keep func(*Task) bool) ([]Task, error) {
 	return s.tasks(cluster, keep, true)
 }
 
-// TaskHeads is Tasks without each task's Body and Runtime: what placement
-// and listings read, at a fraction of the cost.
+// TaskHeads is Tasks without each task's Body: what placement and listings
+// read, at a fraction of the cost.
 func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error) {
 	return s.tasks(cluster, keep, false)
 }
@@ -246,25 +240,19 @@ func getTask(tx *bolt.Tx, cluster, id string) (Task, error) {
 	return withBody(tx, k, t)
 }
 
-// withBody adds a task's Body and Runtime to its record.
+// withBody adds a task's Body to its record: a copy of the stored bytes,
+// as they outlive the transaction.
 func withBody(tx *bolt.Tx, key []byte, t Task) (Task, error) {
 	if v := tx.Bucket(bucketTaskBodies).Get(key); v != nil {
-		var b taskBody
-		if err := json.Unmarshal(v, &b); err != nil {
-			return Task{}, fmt.Errorf("corrupt task body %q: %w", key, err)
-		}
-		t.Body, t.Runtime = b.Body, b.Runtime
+		t.Body = bytes.Clone(v)
 	}
 	return t, nil
 }
 
 func putTask(tx *bolt.Tx, t Task) error {
 	k := taskKey(t.Cluster, t.ID)
-	body, err := json.Marshal(taskBody{Body: t.Body, Runtime: t.Runtime})
-	if err != nil {
-		return err
-	}
-	t.Body, t.Runtime = nil, nil
+	body := t.Body
+	t.Body = nil
 	head, err := json.Marshal(t)
 	if err != nil {
 		return err
