@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/server"
@@ -85,7 +86,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 		Logf:     func(format string, args ...any) { fmt.Fprintf(out, "berth server: "+format+"\n", args...) },
 		NewAPI: func(st *store.Store) http.Handler {
 			ctl = controller.New(st, controller.Options{
-				Docker:               dockerClient,
+				Docker:               func() (engine.Engine, error) { return dockerClient() },
 				FargateVCPUQuota:     opts.fargateVCPUQuota,
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
