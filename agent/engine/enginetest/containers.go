@@ -339,17 +339,27 @@ func (e *Engine) ContainerKill(ctx context.Context, id, signal string) error {
 	return nil
 }
 
+// runningLocked is the running container id, or the engine's conflict for
+// one that is not running.
+func (e *Engine) runningLocked(id string) (*fakeContainer, error) {
+	c, err := e.lookup(id)
+	if err != nil {
+		return nil, err
+	}
+	if c.status != container.StateRunning {
+		return nil, conflict("container %s is not running", id)
+	}
+	return c, nil
+}
+
 // Exit ends a running container's process on its own with code, as a
 // program that finishes does.
 func (e *Engine) Exit(id string, code int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, err := e.lookup(id)
+	c, err := e.runningLocked(id)
 	if err != nil {
 		return err
-	}
-	if c.status != container.StateRunning {
-		return conflict("container %s is not running", id)
 	}
 	e.exitLocked(c, code, false)
 	return nil
@@ -360,12 +370,9 @@ func (e *Engine) Exit(id string, code int) error {
 func (e *Engine) OOM(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, err := e.lookup(id)
+	c, err := e.runningLocked(id)
 	if err != nil {
 		return err
-	}
-	if c.status != container.StateRunning {
-		return conflict("container %s is not running", id)
 	}
 	e.exitLocked(c, ExitSIGKILL, true)
 	return nil
@@ -378,12 +385,9 @@ func (e *Engine) OOM(id string) error {
 func (e *Engine) LateOOM(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, err := e.lookup(id)
+	c, err := e.runningLocked(id)
 	if err != nil {
 		return err
-	}
-	if c.status != container.StateRunning {
-		return conflict("container %s is not running", id)
 	}
 	e.exitLocked(c, ExitSIGKILL, false)
 	c.oom = true
