@@ -2,9 +2,7 @@ package controller_test
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -71,34 +69,13 @@ func startBerthServer(t *testing.T, stateDir string, more ...string) string {
 // out (when not nil).
 func awsECS(t *testing.T, url string, out any, args ...string) {
 	t.Helper()
-	bin, err := exec.LookPath("aws")
+	stdout, stderr, err := testenv.AWSCLI(t, url, append([]string{"ecs"}, args...)...)
 	if err != nil {
-		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
-	}
-	dir := t.TempDir()
-	cmd := exec.CommandContext(context.Background(), bin, append(append([]string{"ecs"}, args...), "--endpoint-url", url, "--region", "us-east-1", "--output", "json")...)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") { // the user's profile, keys, region
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env,
-		"AWS_ACCESS_KEY_ID=AKIDBERTH",
-		"AWS_SECRET_ACCESS_KEY=secret",
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-	)
-	var stdout, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("aws ecs %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		t.Fatalf("aws ecs %s: %v\n%s", strings.Join(args, " "), err, stderr)
 	}
 	if out != nil {
-		if err := json.Unmarshal([]byte(stdout.String()), out); err != nil {
-			t.Fatalf("aws ecs %s printed %q: %v", strings.Join(args, " "), stdout.String(), err)
+		if err := json.Unmarshal([]byte(stdout), out); err != nil {
+			t.Fatalf("aws ecs %s printed %q: %v", strings.Join(args, " "), stdout, err)
 		}
 	}
 }

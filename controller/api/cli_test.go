@@ -4,44 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/internal/testenv"
 )
-
-// awsCLI runs the aws CLI against srv with dummy credentials and no
-// configuration of the machine's user.
-func awsCLI(t *testing.T, url string, args ...string) (stdout, stderr string, err error) {
-	t.Helper()
-	bin, lookErr := exec.LookPath("aws")
-	if lookErr != nil {
-		t.Skip("the aws CLI is not installed; install it (pip install awscli) to run this test")
-	}
-	dir := t.TempDir()
-	cmd := exec.CommandContext(context.Background(), bin, append(args, "--endpoint-url", url, "--region", "us-east-1", "--output", "json")...)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") { // the user's profile, keys, region
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = append(env,
-		"AWS_ACCESS_KEY_ID=AKIDBERTH",
-		"AWS_SECRET_ACCESS_KEY=secret",
-		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=",
-	)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err = cmd.Run()
-	return out.String(), errOut.String(), err
-}
 
 func TestAWSCLIListsClustersAndShowsErrors(t *testing.T) {
 	mux := api.NewMux(discardLogger())
@@ -54,7 +22,7 @@ func TestAWSCLIListsClustersAndShowsErrors(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	stdout, stderr, err := awsCLI(t, srv.URL, "ecs", "list-clusters")
+	stdout, stderr, err := testenv.AWSCLI(t, srv.URL, "ecs", "list-clusters")
 	if err != nil {
 		t.Fatalf("aws ecs list-clusters: %v\n%s", err, stderr)
 	}
@@ -66,7 +34,7 @@ func TestAWSCLIListsClustersAndShowsErrors(t *testing.T) {
 		t.Errorf("aws ecs list-clusters printed %s", stdout)
 	}
 
-	_, stderr, err = awsCLI(t, srv.URL, "ecs", "describe-clusters", "--clusters", "nope")
+	_, stderr, err = testenv.AWSCLI(t, srv.URL, "ecs", "describe-clusters", "--clusters", "nope")
 	if err == nil || !strings.Contains(stderr, "(ClusterNotFoundException)") || !strings.Contains(stderr, "Cluster not found.") {
 		t.Errorf("aws ecs describe-clusters of a missing cluster: err %v, stderr %q; want the CLI to name ClusterNotFoundException", err, stderr)
 	}
