@@ -618,7 +618,7 @@ func TestFirstRunsOfANewBerthInManyProcessesLeaveOneImagePerRefAndNoneUntagged(t
 	removeImagesFrom(t, api, digest)
 	pauseRef, demoRef := testRef(t, api, "pause"), testRef(t, api, "demo")
 
-	const processes = 10
+	const processes = 30
 	var wg sync.WaitGroup
 	errs := make([]error, processes)
 	for i := range processes {
