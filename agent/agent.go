@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 )
@@ -28,6 +29,9 @@ const (
 	// DefaultResyncInterval is how often a task inspects its containers
 	// in case the engine's event stream lost an event.
 	DefaultResyncInterval = time.Minute
+	// DefaultTaskNetwork is the bridge network awsvpc tasks get their
+	// addresses on (see tasknet).
+	DefaultTaskNetwork = tasknet.DefaultName
 )
 
 // Config says which engine an agent drives and how.
@@ -104,8 +108,8 @@ type Agent struct {
 
 	hub      *hub
 	ports    *portAllocator
-	network  *taskNetwork
-	spares   *spares
+	network  *tasknet.Network
+	spares   *tasknet.Spares
 	cgroups  *cgroups
 	puller   *puller
 	metadata *metadataServer
@@ -218,11 +222,24 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 		ports:      newPortAllocator(),
 		cgroups:    &cgroups{root: cfg.CgroupRoot, version: cgVersion, driver: info.CgroupDriver},
 	}
-	a.network = &taskNetwork{a: a, name: cfg.TaskNetwork, subnet: cfg.TaskSubnet}
-	a.spares = &spares{a: a}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.network = tasknet.New(cfg.Docker, tasknet.Config{
+		Name:         cfg.TaskNetwork,
+		Subnet:       cfg.TaskSubnet,
+		Labels:       resourceLabels(cfg.Labels, "network", ""),
+		ManagedLabel: LabelManaged,
+		Logf:         cfg.Logf,
+	})
+	a.spares = tasknet.NewSpares(a.network, tasknet.SparesConfig{
+		Enabled: cfg.SparePause,
+		Labels:  a.spareLabels(),
+		Life:    a.ctx,
+		Group:   &a.wg,
+		Remove:  a.removeContainer,
+		Logf:    cfg.Logf,
+	})
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
 	a.metadata = &metadataServer{a: a}
-	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, since, nil
 }
 
@@ -239,9 +256,9 @@ func (a *Agent) Close() error {
 	a.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	a.spares.close(ctx)
+	a.spares.Close(ctx)
 	a.metadata.close()
-	err := a.network.removeIfUnused(ctx)
+	err := a.network.RemoveIfUnused(ctx)
 	a.hub.close()
 	return err
 }

@@ -73,9 +73,9 @@ func (a *Agent) eventTask(m events.Message) string {
 	if m.Actor.Attributes[labelSpare] != "true" {
 		return ""
 	}
-	arn := a.spares.owner(m.Actor.ID)
+	arn := a.spares.Owner(m.Actor.ID)
 	if m.Action == events.ActionDestroy {
-		a.spares.disown(m.Actor.ID)
+		a.spares.Disown(m.Actor.ID)
 	}
 	return arn
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 
+	"github.com/berthdev/berth/agent/dockerspec"
+	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 )
@@ -68,7 +70,7 @@ func (t *task) provision(ctx context.Context) error {
 		return err
 	}
 	t.mounts = mounts
-	if needsPause(t.def()) {
+	if tasknet.NeedsPause(t.def()) {
 		addr, err := t.startPause(ctx)
 		if err != nil {
 			return err
@@ -186,7 +188,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
 	}
-	plan := &containerPlan{
+	plan := &dockerspec.Plan{
 		Def:          c.def,
 		NetworkMode:  def.NetworkMode,
 		PidMode:      def.PidMode,
@@ -195,15 +197,17 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 		CgroupParent: t.cgroupParent,
 		Labels:       t.containerLabels(c.def.Name, c.def.DockerLabels),
 		Env:          t.containerEnv(c.def),
-		Override:     t.overrides[c.def.Name],
 		HostIP:       t.record.HostIP,
 		Volumes:      t.mounts,
 		DockerNames:  names,
 	}
+	if o := t.overrides[c.def.Name]; o != nil {
+		plan.Command, plan.EnvOverride = o.Command, o.Environment
+	}
 	if def.NetworkMode == taskdef.NetworkBridge || def.NetworkMode == "" {
 		plan.Ports = ports
 	}
-	cfg, host, netCfg, warnings, err := dockerConfig(plan)
+	cfg, host, netCfg, warnings, err := dockerspec.Translate(plan)
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
 	}
@@ -237,8 +241,8 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 // hostPorts decides the host port of each of the container's port mappings,
 // taking dynamic ones from the allocator. Under host and awsvpc the host
 // port is the container port.
-func (t *task) hostPorts(c *ctr) ([]portBinding, error) {
-	ports, err := portPlan(c.def)
+func (t *task) hostPorts(c *ctr) ([]dockerspec.PortBinding, error) {
+	ports, err := dockerspec.PortMappings(c.def)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +265,7 @@ func (t *task) hostPorts(c *ctr) ([]portBinding, error) {
 
 // bindingsFor returns what the API reports as networkBindings. awsvpc tasks
 // report none: their ports are reached at the task's own address.
-func (t *task) bindingsFor(ports []portBinding) []NetworkBinding {
+func (t *task) bindingsFor(ports []dockerspec.PortBinding) []NetworkBinding {
 	mode := t.def().NetworkMode
 	if mode == taskdef.NetworkAWSVPC || mode == taskdef.NetworkNone {
 		return nil
@@ -317,7 +321,7 @@ func (t *task) advance() {
 		if t.def().NetworkMode == taskdef.NetworkAWSVPC {
 			// The next awsvpc task finds a pause container started; made
 			// now, the spare does not slow this one down.
-			t.a.spares.replenish()
+			t.a.spares.Replenish()
 		}
 	}
 	if t.state.DesiredStatus == TaskStopped && t.state.LastStatus < TaskStopped {

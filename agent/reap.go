@@ -114,7 +114,7 @@ func Reap(ctx context.Context, cfg Config) (int, error) {
 			a.removeContainer(ctx, c.ID)
 		}
 	}
-	if err := a.network.removeIfUnused(ctx); err != nil {
+	if err := a.network.RemoveIfUnused(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	a.sweepCgroups(ctx)

@@ -10,6 +10,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/berthdev/berth/agent/dockerspec"
+	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -62,7 +64,7 @@ func (a *Agent) recover(ctx context.Context) error {
 		t.publish("")
 		go t.run(true)
 	}
-	if err := a.network.removeIfUnused(ctx); err != nil {
+	if err := a.network.RemoveIfUnused(ctx); err != nil {
 		a.cfg.Logf("%v", err)
 	}
 	a.sweepCgroups(ctx)
@@ -116,7 +118,7 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 		case err == nil:
 			t.pauseID = pause
 			t.pauseStopped = info.State == nil || !info.State.Running
-			a.spares.own(pause, t.arn)
+			a.spares.Own(pause, t.arn)
 		case !cerrdefs.IsNotFound(err):
 			return nil, fmt.Errorf("inspect the pause container %s: %w", pause, err)
 		}
@@ -184,7 +186,7 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 // container is gone or stopped: it went while no agent was watching, and
 // the task's containers lost their shared namespaces with it.
 func (t *task) recoverPause() {
-	if !needsPause(t.def()) || t.state.DesiredStatus != TaskRunning {
+	if !tasknet.NeedsPause(t.def()) || t.state.DesiredStatus != TaskRunning {
 		return
 	}
 	switch {
@@ -203,7 +205,7 @@ func recoveredBindings(t *task, c *ctr, info container.InspectResponse) []Networ
 	}
 	var out []NetworkBinding
 	if mode == taskdef.NetworkHost {
-		ports, _ := portPlan(c.def)
+		ports, _ := dockerspec.PortMappings(c.def)
 		for _, p := range ports {
 			out = append(out, NetworkBinding{BindIP: t.record.HostIP, ContainerPort: p.ContainerPort, HostPort: p.ContainerPort, Protocol: p.Protocol})
 		}

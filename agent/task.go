@@ -10,6 +10,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 
+	"github.com/berthdev/berth/agent/dockerspec"
+	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -37,7 +39,7 @@ type task struct {
 	pauseStopped bool
 	cgroupParent string
 	cgroupTried  bool
-	mounts       map[string]mountSource
+	mounts       map[string]dockerspec.MountSource
 	nextWake     time.Time
 	cleanupAt    time.Time
 	resyncAt     time.Time
@@ -195,7 +197,7 @@ func newTask(a *Agent, spec *TaskSpec) *task {
 	for _, w := range spec.Task.Warnings {
 		t.warn(w.Message)
 	}
-	if needsPause(t.def()) {
+	if tasknet.NeedsPause(t.def()) {
 		t.state.LastStatus = TaskProvisioning
 	}
 	return t
@@ -455,3 +457,12 @@ func (t *task) logf(format string, args ...any) {
 }
 
 func (c *ctr) String() string { return fmt.Sprintf("container %s", c.def.Name) }
+
+const (
+	// mib is a mebibyte, the unit of ECS's memory fields.
+	mib = 1 << 20
+	// cfsPeriodMicro is the CFS period of a task cgroup's CPU quota.
+	cfsPeriodMicro = 100000
+)
+
+func boolOf(b *bool) bool { return b != nil && *b }

@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/volume"
 
+	"github.com/berthdev/berth/agent/dockerspec"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -24,8 +25,8 @@ import (
 //	                           made when autoprovision allows, kept after
 //	efsVolume                  a local Docker volume per file system and root
 //	                           directory, kept after (a warning says so)
-func (t *task) setupVolumes(ctx context.Context) (map[string]mountSource, error) {
-	out := map[string]mountSource{}
+func (t *task) setupVolumes(ctx context.Context) (map[string]dockerspec.MountSource, error) {
+	out := map[string]dockerspec.MountSource{}
 	for _, v := range t.def().Volumes {
 		src, err := t.setupVolume(ctx, &v)
 		if err != nil {
@@ -36,55 +37,55 @@ func (t *task) setupVolumes(ctx context.Context) (map[string]mountSource, error)
 	return out, nil
 }
 
-func (t *task) setupVolume(ctx context.Context, v *taskdef.Volume) (mountSource, error) {
+func (t *task) setupVolume(ctx context.Context, v *taskdef.Volume) (dockerspec.MountSource, error) {
 	switch {
 	case v.Host != nil && v.Host.SourcePath != "":
-		return mountSource{Source: v.Host.SourcePath}, nil
+		return dockerspec.MountSource{Source: v.Host.SourcePath}, nil
 	case v.Host != nil:
 		name, err := t.createVolume(ctx, taskVolumeName(t.id, v.Name), "local", nil, nil, "task")
-		return mountSource{Source: name, NoCopy: true}, err
+		return dockerspec.MountSource{Source: name, NoCopy: true}, err
 	case v.DockerVolumeConfiguration != nil:
 		dv := v.DockerVolumeConfiguration
 		if dv.Scope == "shared" {
 			return t.sharedVolume(ctx, v.Name, dv)
 		}
 		name, err := t.createVolume(ctx, taskVolumeName(t.id, v.Name), dv.Driver, dv.DriverOpts, dv.Labels, "task")
-		return mountSource{Source: name}, err
+		return dockerspec.MountSource{Source: name}, err
 	case v.EFSVolumeConfiguration != nil:
 		efs := v.EFSVolumeConfiguration
 		name := efsVolumeName(efs.FileSystemID, efs.RootDirectory)
 		if _, err := t.a.docker.VolumeInspect(ctx, name); cerrdefs.IsNotFound(err) {
 			if _, err := t.createVolume(ctx, name, "local", nil, map[string]string{"berth.efs.file-system-id": efs.FileSystemID, "berth.efs.root-directory": efs.RootDirectory}, "efs"); err != nil {
-				return mountSource{}, err
+				return dockerspec.MountSource{}, err
 			}
 		} else if err != nil {
-			return mountSource{}, fmt.Errorf("inspect volume %s: %w", name, err)
+			return dockerspec.MountSource{}, fmt.Errorf("inspect volume %s: %w", name, err)
 		}
 		t.warn(fmt.Sprintf("volume %s: EFS file system %s is emulated by the local Docker volume %s; its data stays on this engine", v.Name, efs.FileSystemID, name))
-		return mountSource{Source: name}, nil
+		return dockerspec.MountSource{Source: name}, nil
 	case v.FSxWindowsFileServerVolumeConfiguration != nil:
-		return mountSource{}, errors.New("fsxWindowsFileServerVolumeConfiguration needs Windows containers, which berth does not run")
+		return dockerspec.MountSource{}, errors.New("fsxWindowsFileServerVolumeConfiguration needs Windows containers, which berth does not run")
 	}
-	return mountSource{}, errors.New("the volume has no configuration")
+	return dockerspec.MountSource{}, errors.New("the volume has no configuration")
 }
 
 // sharedVolume returns a shared-scope Docker volume, creating it when
 // autoprovision allows. An existing volume must use the same driver.
-func (t *task) sharedVolume(ctx context.Context, name string, dv *taskdef.DockerVolumeConfiguration) (mountSource, error) {
+func (t *task) sharedVolume(ctx context.Context, name string, dv *taskdef.DockerVolumeConfiguration) (dockerspec.MountSource, error) {
 	existing, err := t.a.docker.VolumeInspect(ctx, name)
 	switch {
 	case err == nil:
 		if existing.Driver != dv.Driver {
-			return mountSource{}, fmt.Errorf("the shared volume exists with driver %s, not %s", existing.Driver, dv.Driver)
+			return dockerspec.MountSource{}, fmt.Errorf("the shared volume exists with driver %s, not %s", existing.Driver, dv.Driver)
 		}
-		return mountSource{Source: name}, nil
+		return dockerspec.MountSource{Source: name}, nil
 	case !cerrdefs.IsNotFound(err):
-		return mountSource{}, fmt.Errorf("inspect volume: %w", err)
+		return dockerspec.MountSource{}, fmt.Errorf("inspect volume: %w", err)
 	case dv.Autoprovision == nil || !*dv.Autoprovision:
-		return mountSource{}, errors.New("the shared volume does not exist and autoprovision is false")
+		return dockerspec.MountSource{}, errors.New("the shared volume does not exist and autoprovision is false")
 	}
 	_, err = t.createVolume(ctx, name, dv.Driver, dv.DriverOpts, dv.Labels, "shared")
-	return mountSource{Source: name}, err
+	return dockerspec.MountSource{Source: name}, err
 }
 
 func (t *task) createVolume(ctx context.Context, name, driver string, opts, userLabels map[string]string, scope string) (string, error) {

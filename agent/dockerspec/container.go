@@ -1,4 +1,4 @@
-package agent
+package dockerspec
 
 import (
 	"fmt"
@@ -13,11 +13,11 @@ import (
 	"github.com/berthdev/berth/taskdef"
 )
 
-// containerPlan is one container of a task together with the decisions the
-// agent made about the task around it: its namespaces, its ports, where its
-// volumes live. dockerConfig turns it into Docker's create options without
+// Plan is one container of a task together with the decisions the agent
+// made about the task around it: its namespaces, its ports, where its
+// volumes live. Translate turns it into Docker's create options without
 // talking to Docker.
-type containerPlan struct {
+type Plan struct {
 	Def *taskdef.ContainerDefinition
 	// NetworkMode, PidMode and IpcMode are the task's.
 	NetworkMode, PidMode, IpcMode string
@@ -26,31 +26,35 @@ type containerPlan struct {
 	CgroupParent string
 	Labels       map[string]string
 	// Env is added before the definition's own environment.
-	Env      []taskdef.KeyValuePair
-	Override *ContainerOverride
+	Env []taskdef.KeyValuePair
+	// Command, when not nil, replaces the definition's command, and
+	// EnvOverride is added after the definition's own environment: a
+	// RunTask override of the container.
+	Command     []string
+	EnvOverride []taskdef.KeyValuePair
 	// HostIP is the address published ports bind to.
 	HostIP string
 	// Ports are the container's port mappings with their host ports decided.
-	Ports []portBinding
+	Ports []PortBinding
 	// Volumes maps each task volume name to what is mounted for it.
-	Volumes map[string]mountSource
+	Volumes map[string]MountSource
 	// DockerNames maps the task's container names to Docker names, for
 	// volumesFrom.
 	DockerNames map[string]string
 }
 
-// portBinding is a port mapping with its host port decided.
-type portBinding struct {
+// PortBinding is a port mapping with its host port decided.
+type PortBinding struct {
 	ContainerPort int
 	HostPort      int
 	Protocol      string
 }
 
-// mountSource is what a task volume mounts: a host path (absolute) or a
+// MountSource is what a task volume mounts: a host path (absolute) or a
 // Docker volume name. NoCopy keeps Docker from copying the image's files
 // into an empty volume, so a scratch volume starts empty like a fresh host
 // directory.
-type mountSource struct {
+type MountSource struct {
 	Source string
 	NoCopy bool
 }
@@ -61,23 +65,21 @@ type mountSource struct {
 var logDriversReadable = map[string]bool{"json-file": true, "local": true}
 
 const (
-	mib            = 1 << 20
-	minCPUShares   = 2
-	maxCPUShares   = 262144
-	cfsPeriodMicro = 100000
+	mib          = 1 << 20
+	minCPUShares = 2
+	maxCPUShares = 262144
 )
 
-// dockerConfig translates a container plan into Docker's create options.
-// Warnings name what was approximated; an error names a field Docker cannot
-// honour.
-func dockerConfig(p *containerPlan) (*container.Config, *container.HostConfig, *network.NetworkingConfig, []string, error) {
+// Translate turns a container plan into Docker's create options. Warnings
+// name what was approximated; an error names a field Docker cannot honour.
+func Translate(p *Plan) (*container.Config, *container.HostConfig, *network.NetworkingConfig, []string, error) {
 	d := p.Def
 	var warnings []string
 	cfg := &container.Config{
 		Image:      d.Image,
 		Entrypoint: d.EntryPoint,
 		Cmd:        d.Command,
-		Env:        environment(p.Env, d.Environment, p.Override),
+		Env:        environment(p.Env, d.Environment, p.EnvOverride),
 		WorkingDir: d.WorkingDirectory,
 		User:       d.User,
 		Hostname:   d.Hostname,
@@ -93,8 +95,8 @@ func dockerConfig(p *containerPlan) (*container.Config, *container.HostConfig, *
 		Tty:             boolOf(d.PseudoTerminal),
 		NetworkDisabled: boolOf(d.DisableNetworking),
 	}
-	if p.Override != nil && p.Override.Command != nil {
-		cfg.Cmd = p.Override.Command
+	if p.Command != nil {
+		cfg.Cmd = p.Command
 	}
 	if d.HealthCheck != nil {
 		cfg.Healthcheck = healthConfig(d.HealthCheck)
@@ -150,14 +152,10 @@ func dockerConfig(p *containerPlan) (*container.Config, *container.HostConfig, *
 // environment merges the task-wide variables, the definition's and the
 // override's, later ones winning, each name kept at its first position so
 // the result is stable.
-func environment(taskEnv, own []taskdef.KeyValuePair, o *ContainerOverride) []string {
+func environment(taskEnv, own, override []taskdef.KeyValuePair) []string {
 	var order []string
 	values := map[string]string{}
-	lists := [][]taskdef.KeyValuePair{taskEnv, own}
-	if o != nil {
-		lists = append(lists, o.Environment)
-	}
-	for _, list := range lists {
+	for _, list := range [][]taskdef.KeyValuePair{taskEnv, own, override} {
 		for _, e := range list {
 			if _, seen := values[e.Name]; !seen {
 				order = append(order, e.Name)
@@ -285,7 +283,7 @@ func logConfig(d *taskdef.ContainerDefinition) (container.LogConfig, string) {
 
 // namespaces sets the container's network, PID and IPC namespaces and its
 // published ports.
-func namespaces(p *containerPlan, cfg *container.Config, host *container.HostConfig) (*network.NetworkingConfig, error) {
+func namespaces(p *Plan, cfg *container.Config, host *container.HostConfig) (*network.NetworkingConfig, error) {
 	d := p.Def
 	// joinPause is the mode ("container:ID") of a namespace the task's
 	// pause container owns.
@@ -362,7 +360,7 @@ func namespaces(p *containerPlan, cfg *container.Config, host *container.HostCon
 }
 
 // mounts binds the container's mountPoints and volumesFrom.
-func mounts(p *containerPlan, host *container.HostConfig) error {
+func mounts(p *Plan, host *container.HostConfig) error {
 	d := p.Def
 	for i, m := range d.MountPoints {
 		src, ok := p.Volumes[m.SourceVolume]
@@ -396,11 +394,11 @@ func mounts(p *containerPlan, host *container.HostConfig) error {
 	return nil
 }
 
-// portPlan lists the container's port mappings with the host port each one
-// asks for; 0 asks for a dynamic port. Under host and awsvpc networking
+// PortMappings lists the container's port mappings with the host port each
+// one asks for; 0 asks for a dynamic port. Under host and awsvpc networking
 // Docker publishes nothing: the container's ports are the namespace's own.
-func portPlan(d *taskdef.ContainerDefinition) ([]portBinding, error) {
-	var out []portBinding
+func PortMappings(d *taskdef.ContainerDefinition) ([]PortBinding, error) {
+	var out []PortBinding
 	for i, pm := range d.PortMappings {
 		proto := pm.Protocol
 		if proto == "" {
@@ -412,14 +410,14 @@ func portPlan(d *taskdef.ContainerDefinition) ([]portBinding, error) {
 				return nil, fmt.Errorf("container %s: portMappings[%d].containerPortRange: %q is not a range of ports like 8000-8010", d.Name, i, pm.ContainerPortRange)
 			}
 			for port := lo; port <= hi; port++ {
-				out = append(out, portBinding{ContainerPort: port, Protocol: proto})
+				out = append(out, PortBinding{ContainerPort: port, Protocol: proto})
 			}
 			continue
 		}
 		if pm.ContainerPort == nil {
 			return nil, fmt.Errorf("container %s: portMappings[%d] has neither containerPort nor containerPortRange", d.Name, i)
 		}
-		b := portBinding{ContainerPort: *pm.ContainerPort, Protocol: proto}
+		b := PortBinding{ContainerPort: *pm.ContainerPort, Protocol: proto}
 		if pm.HostPort != nil {
 			b.HostPort = *pm.HostPort
 		}

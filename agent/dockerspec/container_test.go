@@ -1,4 +1,4 @@
-package agent
+package dockerspec
 
 import (
 	"reflect"
@@ -14,15 +14,15 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
-func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
+func TestTranslateTranslatesContainerDefinitions(t *testing.T) {
 	tests := []struct {
 		name  string
-		plan  containerPlan
+		plan  Plan
 		check func(t *testing.T, cfg *container.Config, host *container.HostConfig)
 	}{
 		{
 			name: "process fields go to the container config",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{
+			plan: Plan{Def: &taskdef.ContainerDefinition{
 				Name: "app", Image: "nginx", EntryPoint: []string{"/bin/sh", "-c"}, Command: []string{"run"},
 				WorkingDirectory: "/srv", User: "1000:1000", Hostname: "web", StopTimeout: ptr(7),
 			}},
@@ -36,10 +36,11 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "environment merges task, definition and override, later winning",
-			plan: containerPlan{
-				Def:      &taskdef.ContainerDefinition{Name: "app", Environment: []taskdef.KeyValuePair{{Name: "A", Value: "def"}, {Name: "B", Value: "def"}}},
-				Env:      []taskdef.KeyValuePair{{Name: "META", Value: "task"}, {Name: "A", Value: "task"}},
-				Override: &ContainerOverride{Name: "app", Environment: []taskdef.KeyValuePair{{Name: "B", Value: "override"}}, Command: []string{"other"}},
+			plan: Plan{
+				Def:         &taskdef.ContainerDefinition{Name: "app", Environment: []taskdef.KeyValuePair{{Name: "A", Value: "def"}, {Name: "B", Value: "def"}}},
+				Env:         []taskdef.KeyValuePair{{Name: "META", Value: "task"}, {Name: "A", Value: "task"}},
+				EnvOverride: []taskdef.KeyValuePair{{Name: "B", Value: "override"}},
+				Command:     []string{"other"},
 			},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if want := []string{"META=task", "A=def", "B=override"}; !reflect.DeepEqual(cfg.Env, want) {
@@ -52,7 +53,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "memory is the hard limit, memoryReservation the soft one, cpu the shares",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", Memory: ptr(256), MemoryReservation: ptr(128), CPU: 512}},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app", Memory: ptr(256), MemoryReservation: ptr(128), CPU: 512}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.Memory != 256<<20 || host.MemoryReservation != 128<<20 || host.CPUShares != 512 {
 					t.Errorf("memory %d reservation %d shares %d", host.Memory, host.MemoryReservation, host.CPUShares)
@@ -61,7 +62,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "cpu below the kernel's minimum becomes 2 shares",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app"}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.CPUShares != 2 {
 					t.Errorf("shares %d, want 2", host.CPUShares)
@@ -70,7 +71,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "the task cgroup is the parent",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}, CgroupParent: "/ecs/abc"},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app"}, CgroupParent: "/ecs/abc"},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.CgroupParent != "/ecs/abc" {
 					t.Errorf("cgroup parent %q", host.CgroupParent)
@@ -79,7 +80,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "host options: privileged, read-only root, ulimits, dns, extra hosts, sysctls",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{
+			plan: Plan{Def: &taskdef.ContainerDefinition{
 				Name: "app", Privileged: ptr(true), ReadonlyRootFilesystem: ptr(true),
 				Ulimits:    []taskdef.Ulimit{{Name: "nofile", SoftLimit: 1024, HardLimit: 4096}},
 				DNSServers: []string{"10.0.0.2"}, DNSSearchDomains: []string{"corp"},
@@ -106,7 +107,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "linuxParameters: capabilities, init, tmpfs, shared memory, swap",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", Memory: ptr(100), LinuxParameters: &taskdef.LinuxParameters{
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app", Memory: ptr(100), LinuxParameters: &taskdef.LinuxParameters{
 				Capabilities:       &taskdef.KernelCapabilities{Add: []string{"SYS_PTRACE"}, Drop: []string{"NET_RAW"}},
 				InitProcessEnabled: ptr(true),
 				Tmpfs:              []taskdef.Tmpfs{{ContainerPath: "/run", Size: 64, MountOptions: []string{"noexec"}}},
@@ -131,7 +132,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "health check durations are seconds",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", HealthCheck: &taskdef.HealthCheck{
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app", HealthCheck: &taskdef.HealthCheck{
 				Command: []string{"CMD-SHELL", "curl -f localhost"}, Interval: ptr(10), Timeout: ptr(3), Retries: ptr(4), StartPeriod: ptr(20),
 			}}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
@@ -143,7 +144,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "a log driver Docker cannot read back becomes json-file",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", LogConfiguration: &taskdef.LogConfiguration{LogDriver: "awslogs", Options: map[string]string{"awslogs-group": "g"}}}},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app", LogConfiguration: &taskdef.LogConfiguration{LogDriver: "awslogs", Options: map[string]string{"awslogs-group": "g"}}}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.LogConfig.Type != "json-file" || len(host.LogConfig.Config) != 0 {
 					t.Errorf("log config %+v", host.LogConfig)
@@ -152,7 +153,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "a local log driver keeps its options",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", LogConfiguration: &taskdef.LogConfiguration{LogDriver: "local", Options: map[string]string{"max-size": "10m"}}}},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app", LogConfiguration: &taskdef.LogConfiguration{LogDriver: "local", Options: map[string]string{"max-size": "10m"}}}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.LogConfig.Type != "local" || host.LogConfig.Config["max-size"] != "10m" {
 					t.Errorf("log config %+v", host.LogConfig)
@@ -161,8 +162,8 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "bridge ports are published on the host address",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "bridge", HostIP: "127.0.0.2",
-				Ports: []portBinding{{ContainerPort: 80, HostPort: 8080, Protocol: "tcp"}, {ContainerPort: 53, HostPort: 49153, Protocol: "udp"}}},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "bridge", HostIP: "127.0.0.2",
+				Ports: []PortBinding{{ContainerPort: 80, HostPort: 8080, Protocol: "tcp"}, {ContainerPort: 53, HostPort: 49153, Protocol: "udp"}}},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				want := nat.PortMap{
 					"80/tcp": {{HostIP: "127.0.0.2", HostPort: "8080"}},
@@ -175,7 +176,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "awsvpc joins the pause container's network",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "awsvpc", Pause: "abc123"},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "awsvpc", Pause: "abc123"},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.NetworkMode != "container:abc123" || len(host.PortBindings) != 0 {
 					t.Errorf("mode %s bindings %v", host.NetworkMode, host.PortBindings)
@@ -184,7 +185,7 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "pid and ipc mode task join the pause container",
-			plan: containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "bridge", PidMode: "task", IpcMode: "task", Pause: "p"},
+			plan: Plan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "bridge", PidMode: "task", IpcMode: "task", Pause: "p"},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
 				if host.PidMode != "container:p" || host.IpcMode != "container:p" {
 					t.Errorf("pid %s ipc %s", host.PidMode, host.IpcMode)
@@ -193,11 +194,11 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 		},
 		{
 			name: "mount points bind their volumes, read-only and scratch options included",
-			plan: containerPlan{
+			plan: Plan{
 				Def: &taskdef.ContainerDefinition{Name: "app",
 					MountPoints: []taskdef.MountPoint{{SourceVolume: "host", ContainerPath: "/h", ReadOnly: ptr(true)}, {SourceVolume: "scratch", ContainerPath: "/s"}},
 					VolumesFrom: []taskdef.VolumeFrom{{SourceContainer: "other", ReadOnly: ptr(true)}}},
-				Volumes:     map[string]mountSource{"host": {Source: "/srv/data"}, "scratch": {Source: "ecs-t-scratch", NoCopy: true}},
+				Volumes:     map[string]MountSource{"host": {Source: "/srv/data"}, "scratch": {Source: "ecs-t-scratch", NoCopy: true}},
 				DockerNames: map[string]string{"other": "ecs-fam-1-other-aa"},
 			},
 			check: func(t *testing.T, cfg *container.Config, host *container.HostConfig) {
@@ -212,31 +213,31 @@ func TestDockerConfigTranslatesContainerDefinitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, host, _, _, err := dockerConfig(&tt.plan)
+			cfg, host, _, _, err := Translate(&tt.plan)
 			if err != nil {
-				t.Fatalf("dockerConfig: %v", err)
+				t.Fatalf("Translate: %v", err)
 			}
 			tt.check(t, cfg, host)
 		})
 	}
 }
 
-func TestDockerConfigRefusesWhatDockerCannotDo(t *testing.T) {
+func TestTranslateRefusesWhatDockerCannotDo(t *testing.T) {
 	tests := []struct {
 		name string
-		plan containerPlan
+		plan Plan
 		want string
 	}{
-		{"a hostname under awsvpc", containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", Hostname: "h"}, NetworkMode: "awsvpc", Pause: "p"}, "hostname is not supported with networkMode awsvpc"},
-		{"awsvpc without a pause container", containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "awsvpc"}, "pause container"},
-		{"a mount of an unknown volume", containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", MountPoints: []taskdef.MountPoint{{SourceVolume: "nope", ContainerPath: "/x"}}}}, `mountPoints[0].sourceVolume "nope"`},
-		{"volumesFrom an unknown container", containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", VolumesFrom: []taskdef.VolumeFrom{{SourceContainer: "ghost"}}}}, `volumesFrom[0].sourceContainer "ghost"`},
-		{"maxSwap without memory", containerPlan{Def: &taskdef.ContainerDefinition{Name: "app", LinuxParameters: &taskdef.LinuxParameters{MaxSwap: ptr(10)}}}, "maxSwap"},
-		{"an unknown network mode", containerPlan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "overlay"}, `networkMode "overlay"`},
+		{"a hostname under awsvpc", Plan{Def: &taskdef.ContainerDefinition{Name: "app", Hostname: "h"}, NetworkMode: "awsvpc", Pause: "p"}, "hostname is not supported with networkMode awsvpc"},
+		{"awsvpc without a pause container", Plan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "awsvpc"}, "pause container"},
+		{"a mount of an unknown volume", Plan{Def: &taskdef.ContainerDefinition{Name: "app", MountPoints: []taskdef.MountPoint{{SourceVolume: "nope", ContainerPath: "/x"}}}}, `mountPoints[0].sourceVolume "nope"`},
+		{"volumesFrom an unknown container", Plan{Def: &taskdef.ContainerDefinition{Name: "app", VolumesFrom: []taskdef.VolumeFrom{{SourceContainer: "ghost"}}}}, `volumesFrom[0].sourceContainer "ghost"`},
+		{"maxSwap without memory", Plan{Def: &taskdef.ContainerDefinition{Name: "app", LinuxParameters: &taskdef.LinuxParameters{MaxSwap: ptr(10)}}}, "maxSwap"},
+		{"an unknown network mode", Plan{Def: &taskdef.ContainerDefinition{Name: "app"}, NetworkMode: "overlay"}, `networkMode "overlay"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, _, _, err := dockerConfig(&tt.plan)
+			_, _, _, _, err := Translate(&tt.plan)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one mentioning %q", err, tt.want)
 			}
@@ -244,71 +245,24 @@ func TestDockerConfigRefusesWhatDockerCannotDo(t *testing.T) {
 	}
 }
 
-func TestPortPlanExpandsRangesAndAsksForDynamicPorts(t *testing.T) {
+func TestPortMappingsExpandsRangesAndAsksForDynamicPorts(t *testing.T) {
 	d := &taskdef.ContainerDefinition{Name: "app", PortMappings: []taskdef.PortMapping{
 		{ContainerPort: ptr(80), HostPort: ptr(8080), Protocol: "tcp"},
 		{ContainerPort: ptr(443)},
 		{ContainerPortRange: "9000-9002", Protocol: "udp"},
 	}}
-	got, err := portPlan(d)
+	got, err := PortMappings(d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []portBinding{
+	want := []PortBinding{
 		{80, 8080, "tcp"}, {443, 0, "tcp"},
 		{9000, 0, "udp"}, {9001, 0, "udp"}, {9002, 0, "udp"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
-	if _, err := portPlan(&taskdef.ContainerDefinition{Name: "x", PortMappings: []taskdef.PortMapping{{ContainerPortRange: "9-2"}}}); err == nil {
+	if _, err := PortMappings(&taskdef.ContainerDefinition{Name: "x", PortMappings: []taskdef.PortMapping{{ContainerPortRange: "9-2"}}}); err == nil {
 		t.Error("a reversed range must be refused")
-	}
-}
-
-func TestTaskStatusesAreOrderedAndNamedAsTheAPINamesThem(t *testing.T) {
-	order := []TaskStatus{TaskProvisioning, TaskPending, TaskActivating, TaskRunning, TaskDeactivating, TaskStopping, TaskDeprovisioning, TaskStopped, TaskDeleted}
-	names := []string{"PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEACTIVATING", "STOPPING", "DEPROVISIONING", "STOPPED", "DELETED"}
-	for i, s := range order {
-		if s.String() != names[i] {
-			t.Errorf("status %d is named %s, want %s", s, s, names[i])
-		}
-		if i > 0 && !(order[i-1] < s) {
-			t.Errorf("%s must come before %s", order[i-1], s)
-		}
-		if parsed, ok := ParseTaskStatus(names[i]); !ok || parsed != s {
-			t.Errorf("ParseTaskStatus(%s) = %v, %v", names[i], parsed, ok)
-		}
-	}
-	if ContainerCreated.String() != "PENDING" {
-		t.Errorf("a created container shows as %s, want PENDING", ContainerCreated)
-	}
-}
-
-func TestEngineErrorsNameThemselvesInTheReason(t *testing.T) {
-	err := engineErr(CannotPullContainerError, "pull image %s: %s", "x", "refused")
-	if err.Error() != "CannotPullContainerError: pull image x: refused" {
-		t.Errorf("message %q", err.Error())
-	}
-	if ErrorNameOf(err) != CannotPullContainerError {
-		t.Errorf("ErrorNameOf = %q", ErrorNameOf(err))
-	}
-}
-
-func TestCreationOrderPutsVolumeSourcesFirst(t *testing.T) {
-	mk := func(name string, from ...string) *ctr {
-		d := &taskdef.ContainerDefinition{Name: name}
-		for _, f := range from {
-			d.VolumesFrom = append(d.VolumesFrom, taskdef.VolumeFrom{SourceContainer: f})
-		}
-		return &ctr{def: d}
-	}
-	got := creationOrder([]*ctr{mk("a", "c"), mk("b"), mk("c", "b")})
-	var names []string
-	for _, c := range got {
-		names = append(names, c.def.Name)
-	}
-	if want := []string{"b", "c", "a"}; !reflect.DeepEqual(names, want) {
-		t.Errorf("order %v, want %v", names, want)
 	}
 }

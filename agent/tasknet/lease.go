@@ -1,4 +1,4 @@
-package agent
+package tasknet
 
 import (
 	"context"
@@ -26,10 +26,11 @@ import (
 // holds the lock; polling lets ctx end the wait.
 const leasePoll = 10 * time.Millisecond
 
-// join takes the network's lease for a pause container to join it, and
-// returns its release. Where no lock file can be had (a temporary directory
+// Join takes the network's lease for a pause container to join it, and
+// returns its release; the caller holds it until the container has started
+// on the network. Where no lock file can be had (a temporary directory
 // not ours), it goes on without one.
-func (n *taskNetwork) join(ctx context.Context) (release func(), err error) {
+func (n *Network) Join(ctx context.Context) (release func(), err error) {
 	f := n.leaseFile()
 	if f == nil {
 		return func() {}, nil
@@ -54,7 +55,7 @@ func (n *taskNetwork) join(ctx context.Context) (release func(), err error) {
 
 // tryRemoval takes the network's lease for its removal, if nobody is
 // joining it; ok is false when somebody is.
-func (n *taskNetwork) tryRemoval() (release func(), ok bool) {
+func (n *Network) tryRemoval() (release func(), ok bool) {
 	f := n.leaseFile()
 	if f == nil {
 		return func() {}, true
@@ -68,8 +69,8 @@ func (n *taskNetwork) tryRemoval() (release func(), ok bool) {
 
 // leaseFile opens the network's lock file, or returns nil. A file another
 // user made is opened read-only: flock needs no more.
-func (n *taskNetwork) leaseFile() *os.File {
-	sum := sha256.Sum256([]byte(n.a.docker.DaemonHost() + "\x00" + n.name))
+func (n *Network) leaseFile() *os.File {
+	sum := sha256.Sum256([]byte(n.engine.DaemonHost() + "\x00" + n.name))
 	path := filepath.Join(os.TempDir(), "berth-network-"+hex.EncodeToString(sum[:8])+".lock")
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
 	if err != nil {

@@ -1,4 +1,4 @@
-package agent
+package tasknet
 
 import (
 	"context"
@@ -10,13 +10,13 @@ import (
 
 // leaseNetwork is a task network of its own name on a client that is
 // never called: the lease needs only the engine's address.
-func leaseNetwork(t *testing.T) *taskNetwork {
+func leaseNetwork(t *testing.T) *Network {
 	t.Helper()
 	api, err := client.NewClientWithOpts(client.WithHost("unix:///nonexistent/docker.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &taskNetwork{a: &Agent{docker: api}, name: "lease-test-" + randHex(6)}
+	return New(api, Config{Name: "lease-test-" + randHex(6)})
 }
 
 // Removal takes turns with joining: a network a pause container is joining
@@ -25,11 +25,11 @@ func leaseNetwork(t *testing.T) *taskNetwork {
 func TestTaskNetworkRemovalWaitsForNobodyAndTakesNoJoinersNetwork(t *testing.T) {
 	n := leaseNetwork(t)
 	ctx := context.Background()
-	leave1, err := n.join(ctx)
+	leave1, err := n.Join(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	leave2, err := n.join(ctx)
+	leave2, err := n.Join(ctx)
 	if err != nil {
 		t.Fatalf("a second join waited for the first: %v", err)
 	}
@@ -47,11 +47,11 @@ func TestTaskNetworkRemovalWaitsForNobodyAndTakesNoJoinersNetwork(t *testing.T) 
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
-	if _, err := n.join(short); err == nil {
+	if _, err := n.Join(short); err == nil {
 		t.Error("a join went ahead during the removal")
 	}
 	release()
-	if leave, err := n.join(ctx); err != nil {
+	if leave, err := n.Join(ctx); err != nil {
 		t.Errorf("a join after the removal: %v", err)
 	} else {
 		leave()

@@ -1,4 +1,4 @@
-package agent
+package tasknet
 
 import (
 	"context"
@@ -17,13 +17,15 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 
-	"github.com/berthdev/berth/taskdef"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berthdev/berth/agent/engine"
 )
 
-// DefaultTaskNetwork is the bridge network awsvpc tasks get their addresses
-// on. The host has an interface on it, so it reaches every task's address
+// DefaultName is the bridge network awsvpc tasks get their addresses on.
+// The host has an interface on it, so it reaches every task's address
 // directly, as an ENI's address is reached inside a VPC.
-const DefaultTaskNetwork = "berth-awsvpc"
+const DefaultName = "berth-awsvpc"
 
 // subnetCandidates are tried in order for the task network when no subnet
 // is configured; the first that overlaps neither a Docker network nor a host
@@ -36,14 +38,40 @@ var subnetCandidates = func() []string {
 	return out
 }()
 
-// taskNetwork is the awsvpc network. Once found or made it stays for as
-// long as the agent lives: making a bridge network costs a third of a
-// container start, too much to pay for every task. Close removes it when
-// nothing is attached to it any more, and so does a new agent that finds
-// it so; the engine refuses to remove a network with endpoints, which only
+// Engine is the calls the task network and its pause containers make;
+// engine.Engine has them all.
+type Engine interface {
+	engine.Networks
+	ContainerCreate(ctx context.Context, config *container.Config, hostConfig *container.HostConfig, networkingConfig *network.NetworkingConfig, platform *ocispec.Platform, containerName string) (container.CreateResponse, error)
+	ContainerStart(ctx context.Context, container string, options container.StartOptions) error
+	ContainerInspect(ctx context.Context, container string) (container.InspectResponse, error)
+	DaemonHost() string
+}
+
+// Config is where and how the task network is made.
+type Config struct {
+	// Name of the network (DefaultName, unless configured).
+	Name string
+	// Subnet is its CIDR; empty picks a free one of 10.200-249.0.0/16.
+	Subnet string
+	// Labels go on the network when it is made. ManagedLabel is the label
+	// whose value "true" marks what berth made: only such networks are
+	// ever removed.
+	Labels       map[string]string
+	ManagedLabel string
+	// Logf reports what the network's owner should know but cannot act on.
+	Logf func(format string, args ...any)
+}
+
+// Network is the awsvpc network. Once found or made it stays for as long
+// as its agent lives: making a bridge network costs a third of a container
+// start, too much to pay for every task. The agent's Close removes it when
+// nothing is attached to it any more, and so does a new agent that finds it
+// so; the engine refuses to remove a network with endpoints, which only
 // means that another agent's tasks (or spare) still use it.
-type taskNetwork struct {
-	a      *Agent
+type Network struct {
+	engine Engine
+	cfg    Config
 	name   string
 	subnet string // configured subnet, or "" to pick one
 	mu     sync.Mutex
@@ -54,8 +82,20 @@ type taskNetwork struct {
 	stuck map[string]bool
 }
 
-// ensure makes sure the network exists.
-func (n *taskNetwork) ensure(ctx context.Context) error {
+// New returns the task network of cfg on the engine; nothing is made
+// until Ensure.
+func New(e Engine, cfg Config) *Network {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	return &Network{engine: e, cfg: cfg, name: cfg.Name, subnet: cfg.Subnet}
+}
+
+// Name is the network's name.
+func (n *Network) Name() string { return n.name }
+
+// Ensure makes sure the network exists.
+func (n *Network) Ensure(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.known {
@@ -68,9 +108,9 @@ func (n *taskNetwork) ensure(ctx context.Context) error {
 	return nil
 }
 
-// forget makes the next ensure look at the engine again: another agent may
+// Forget makes the next Ensure look at the engine again: another agent may
 // have removed the network while nothing was attached to it.
-func (n *taskNetwork) forget() {
+func (n *Network) Forget() {
 	n.mu.Lock()
 	n.known = false
 	n.mu.Unlock()
@@ -80,10 +120,10 @@ func (n *taskNetwork) forget() {
 // ID, so a name that two agents' networks briefly share is never looked
 // up: not at the create, which takes the network mode, nor at the start,
 // which finds the network by the endpoint's NetworkID when it is set and by
-// name otherwise. It is called after ensure, and again after each ensure
+// name otherwise. It is called after Ensure, and again after each Ensure
 // that follows a network gone missing: the container's one endpoint is
 // keyed by the network's name at first and by the earlier ID after.
-func (n *taskNetwork) attach(host *container.HostConfig, netCfg *network.NetworkingConfig) {
+func (n *Network) attach(host *container.HostConfig, netCfg *network.NetworkingConfig) {
 	n.mu.Lock()
 	id := n.id
 	n.mu.Unlock()
@@ -101,8 +141,8 @@ func (n *taskNetwork) attach(host *container.HostConfig, netCfg *network.Network
 
 // reattach moves a created container whose network has gone onto the task
 // network as it is now, keeping the address it asked for.
-func (n *taskNetwork) reattach(ctx context.Context, containerID string) error {
-	info, err := n.a.docker.ContainerInspect(ctx, containerID)
+func (n *Network) reattach(ctx context.Context, containerID string) error {
+	info, err := n.engine.ContainerInspect(ctx, containerID)
 	if err != nil {
 		return fmt.Errorf("inspect: %w", err)
 	}
@@ -113,14 +153,14 @@ func (n *taskNetwork) reattach(ctx context.Context, containerID string) error {
 				settings.IPAMConfig = ep.IPAMConfig
 			}
 			// The network is gone; the engine only forgets the endpoint.
-			_ = n.a.docker.NetworkDisconnect(ctx, old, containerID, true)
+			_ = n.engine.NetworkDisconnect(ctx, old, containerID, true)
 		}
 	}
 	n.mu.Lock()
 	id := n.id
 	n.mu.Unlock()
 	settings.NetworkID = id
-	if err := n.a.docker.NetworkConnect(ctx, id, containerID, settings); err != nil {
+	if err := n.engine.NetworkConnect(ctx, id, containerID, settings); err != nil {
 		return fmt.Errorf("connect to network %s: %w", n.name, err)
 	}
 	return nil
@@ -141,7 +181,7 @@ var errNetworkGone = errors.New("gone right after it was made")
 // that name: agents that made it at the same moment (the engine does not
 // refuse a second network of a name) all take the oldest, and the others
 // are removed.
-func (n *taskNetwork) findOrCreate(ctx context.Context) error {
+func (n *Network) findOrCreate(ctx context.Context) error {
 	for attempt := 1; ; attempt++ {
 		if err := n.create(ctx); err != nil {
 			return err
@@ -155,7 +195,7 @@ func (n *taskNetwork) findOrCreate(ctx context.Context) error {
 
 // settle picks the oldest network of the name as the task network and
 // removes the other berth-made ones that nothing is attached to.
-func (n *taskNetwork) settle(ctx context.Context) error {
+func (n *Network) settle(ctx context.Context) error {
 	same, err := n.sameName(ctx)
 	if err != nil {
 		return err
@@ -171,18 +211,18 @@ func (n *taskNetwork) settle(ctx context.Context) error {
 	})
 	n.id = same[0].ID
 	for _, other := range same[1:] {
-		if other.Labels[LabelManaged] == "true" {
+		if other.Labels[n.cfg.ManagedLabel] == "true" {
 			// Refused while another agent's container is on it: that agent
 			// removes it when it is done.
-			_ = n.a.docker.NetworkRemove(ctx, other.ID)
+			_ = n.engine.NetworkRemove(ctx, other.ID)
 		}
 	}
 	return nil
 }
 
 // sameName lists the networks called exactly n.name.
-func (n *taskNetwork) sameName(ctx context.Context) ([]network.Summary, error) {
-	list, err := n.a.docker.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", n.name))})
+func (n *Network) sameName(ctx context.Context) ([]network.Summary, error) {
+	list, err := n.engine.NetworkList(ctx, network.ListOptions{Filters: filters.NewArgs(filters.Arg("name", n.name))})
 	if err != nil {
 		return nil, fmt.Errorf("list networks named %s: %w", n.name, err)
 	}
@@ -196,8 +236,8 @@ func (n *taskNetwork) sameName(ctx context.Context) ([]network.Summary, error) {
 }
 
 // create makes the network unless one of its name exists.
-func (n *taskNetwork) create(ctx context.Context) error {
-	api := n.a.docker
+func (n *Network) create(ctx context.Context) error {
+	api := n.engine
 	if same, err := n.sameName(ctx); err != nil {
 		return err
 	} else if len(same) > 0 {
@@ -222,7 +262,7 @@ func (n *taskNetwork) create(ctx context.Context) error {
 		_, err := api.NetworkCreate(ctx, n.name, network.CreateOptions{
 			Driver: "bridge",
 			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}},
-			Labels: resourceLabels(n.a.cfg.Labels, "network", ""),
+			Labels: n.cfg.Labels,
 		})
 		if err == nil {
 			return nil
@@ -262,7 +302,7 @@ var listedWaits = []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecon
 // awaitListed looks again for the network another creator has made, until
 // the engine lists it. Should it never appear (its creator failed and
 // removed it), settle finds no network and findOrCreate makes one again.
-func (n *taskNetwork) awaitListed(ctx context.Context) error {
+func (n *Network) awaitListed(ctx context.Context) error {
 	for _, wait := range listedWaits {
 		select {
 		case <-time.After(wait):
@@ -282,8 +322,8 @@ func (n *taskNetwork) awaitListed(ctx context.Context) error {
 
 // usedSubnets lists the subnets of the engine's networks and of the host's
 // interfaces.
-func (n *taskNetwork) usedSubnets(ctx context.Context) ([]*net.IPNet, error) {
-	nets, err := n.a.docker.NetworkList(ctx, network.ListOptions{})
+func (n *Network) usedSubnets(ctx context.Context) ([]*net.IPNet, error) {
+	nets, err := n.engine.NetworkList(ctx, network.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list networks: %w", err)
 	}
@@ -314,13 +354,13 @@ func overlapsAny(cidr *net.IPNet, used []*net.IPNet) bool {
 	return false
 }
 
-// removeIfUnused removes the network if berth made it and no container of
+// RemoveIfUnused removes the network if berth made it and no container of
 // any agent is attached to it. A network still in use is not an error. One
 // the engine refuses to remove for endpoints that no container holds (left
 // behind by the engine, as after an attach that failed halfway) stays, and
 // is reported once in the agent's life: berth can do nothing about it, but
 // it is not in use either.
-func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
+func (n *Network) RemoveIfUnused(ctx context.Context) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.known, n.id = false, ""
@@ -335,24 +375,24 @@ func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 	}
 	var errs []error
 	for _, nw := range same {
-		info, err := n.a.docker.NetworkInspect(ctx, nw.ID, network.InspectOptions{})
+		info, err := n.engine.NetworkInspect(ctx, nw.ID, network.InspectOptions{})
 		switch {
 		case cerrdefs.IsNotFound(err):
 			continue
 		case err != nil:
 			errs = append(errs, fmt.Errorf("inspect network %s: %w", n.name, err))
 			continue
-		case info.Labels[LabelManaged] != "true" || len(info.Containers) > 0:
+		case info.Labels[n.cfg.ManagedLabel] != "true" || len(info.Containers) > 0:
 			continue
 		}
-		err = n.a.docker.NetworkRemove(ctx, nw.ID)
+		err = n.engine.NetworkRemove(ctx, nw.ID)
 		switch {
 		case err == nil, cerrdefs.IsNotFound(err):
 		case strings.Contains(err.Error(), "active endpoints"):
 			// Another agent's container may have joined since the
 			// inspect: that network is in use, not stuck. Only one that
 			// still has no container is.
-			if again, ierr := n.a.docker.NetworkInspect(ctx, nw.ID, network.InspectOptions{}); ierr == nil && len(again.Containers) == 0 {
+			if again, ierr := n.engine.NetworkInspect(ctx, nw.ID, network.InspectOptions{}); ierr == nil && len(again.Containers) == 0 {
 				n.reportStuck(nw.ID, err)
 			}
 		default:
@@ -367,7 +407,7 @@ func (n *taskNetwork) removeIfUnused(ctx context.Context) error {
 // the agents of the machine until it restarts (a mark in the temporary
 // directory), since every berth run is an agent of its own. Its caller
 // holds n.mu.
-func (n *taskNetwork) reportStuck(id string, err error) {
+func (n *Network) reportStuck(id string, err error) {
 	if n.stuck[id] {
 		return
 	}
@@ -381,11 +421,5 @@ func (n *taskNetwork) reportStuck(id string, err error) {
 	} else {
 		f.Close()
 	}
-	n.a.cfg.Logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it (%v); the engine lost track of an endpoint, and restarting it clears that", n.name, id, err)
-}
-
-// needsPause reports whether the task needs a container to own namespaces
-// its containers share: the network under awsvpc, PID and IPC under "task".
-func needsPause(def *taskdef.TaskDefinition) bool {
-	return def.NetworkMode == taskdef.NetworkAWSVPC || def.PidMode == "task" || def.IpcMode == "task"
+	n.cfg.Logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it (%v); the engine lost track of an endpoint, and restarting it clears that", n.name, id, err)
 }
