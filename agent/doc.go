@@ -95,6 +95,25 @@
 // Config.Clock is the time the tasks keep (startTimeout, the retry of a
 // refused stop, the resync, CleanupWait), a clock.Manual in those tests.
 //
+// The work the agent hands to its subpackages, which know nothing of
+// tasks' statuses and take what they need from it as plain values:
+//
+//	         TaskSpec                        TaskState (Task, Subscribe)
+//	            │                                  ▲
+//	            ▼                                  │
+//	Agent: one goroutine per task, moved by the engine's events
+//	   │ a container's plan          │ awsvpc, pidMode/ipcMode task
+//	   ▼                             ▼
+//	dockerspec.Translate           tasknet: task network, pause
+//	   │ create options              │ containers, the spare
+//	   ▼                             ▼
+//	engine.Engine (a deadline on every call) ─→ Docker engine
+//
+// dockerspec turns a container of the task, with the agent's decisions
+// about it, into Docker's create options without calling the engine;
+// tasknet makes the awsvpc network, starts pause containers on it and
+// keeps the spare.
+//
 // Inside a task, each container with a network finds the task metadata
 // endpoint (versions 3 and 4) in ECS_CONTAINER_METADATA_URI_V4 and
 // ECS_CONTAINER_METADATA_URI: the agent serves its tasks' metadata and the
