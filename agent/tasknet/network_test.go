@@ -41,6 +41,34 @@ func removeContainer(t *testing.T, api client.APIClient) func(ctx context.Contex
 	}
 }
 
+// startPause starts a pause container carrying labels, on the task
+// network when onNetwork (taking the network's lease meanwhile, as the
+// agent does), and returns its ID and address. The test's label removes it
+// when the test ends.
+func startPause(t *testing.T, n *Network, labels map[string]string, onNetwork bool) (id, addr string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg, host, netCfg := n.PauseConfig(labels)
+	if onNetwork {
+		leave, err := n.Join(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer leave()
+	} else {
+		host.NetworkMode = network.NetworkNone
+		netCfg = &network.NetworkingConfig{}
+	}
+	id, err := n.CreatePause(ctx, cfg, host, netCfg, "", onNetwork)
+	if err != nil {
+		t.Fatalf("create the pause container: %v", err)
+	}
+	if addr, err = n.RunPause(ctx, id, onNetwork); err != nil {
+		t.Fatalf("start the pause container: %v", err)
+	}
+	return id, addr
+}
+
 // subnetOf is the network's subnet as the engine has it.
 func subnetOf(t *testing.T, api client.APIClient, name string) *net.IPNet {
 	t.Helper()
@@ -78,21 +106,7 @@ func networkExists(t *testing.T, api client.APIClient, name string) bool {
 func TestPauseContainerHoldsAnAddressOfTheNetworkUntilItGoes(t *testing.T) {
 	n, api, labels := testNetwork(t)
 	ctx := context.Background()
-	leave, err := n.Join(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, host, netCfg := n.PauseConfig(labels)
-	id, err := n.CreatePause(ctx, cfg, host, netCfg, "", true)
-	if err != nil {
-		leave()
-		t.Fatalf("create the pause container: %v", err)
-	}
-	addr, err := n.RunPause(ctx, id, true)
-	leave()
-	if err != nil {
-		t.Fatalf("start the pause container: %v", err)
-	}
+	id, addr := startPause(t, n, labels, true)
 	subnet := subnetOf(t, api, n.Name())
 	if ip := net.ParseIP(addr); ip == nil || !subnet.Contains(ip) {
 		t.Errorf("the pause container's address %q is not in the network's subnet %s", addr, subnet)
@@ -117,19 +131,7 @@ func TestPauseContainerHoldsAnAddressOfTheNetworkUntilItGoes(t *testing.T) {
 // the network and has no address on it.
 func TestPauseContainerOffTheNetworkHasNoAddress(t *testing.T) {
 	n, api, labels := testNetwork(t)
-	ctx := context.Background()
-	cfg, host, netCfg := n.PauseConfig(labels)
-	host.NetworkMode = network.NetworkNone
-	netCfg = &network.NetworkingConfig{}
-	id, err := n.CreatePause(ctx, cfg, host, netCfg, "", false)
-	if err != nil {
-		t.Fatalf("create the pause container: %v", err)
-	}
-	t.Cleanup(func() { removeContainer(t, api)(context.Background(), id) })
-	addr, err := n.RunPause(ctx, id, false)
-	if err != nil {
-		t.Fatalf("start the pause container: %v", err)
-	}
+	_, addr := startPause(t, n, labels, false)
 	if addr != "" {
 		t.Errorf("a pause container off the network has the address %q on it", addr)
 	}

@@ -117,7 +117,7 @@ type SparesConfig struct {
 	// Group is the agent's wait group, held while a spare is being made,
 	// so that the agent's Close waits for it.
 	Group *sync.WaitGroup
-	// Remove removes a container, reporting what goes wrong.
+	// Remove removes a container, reporting what goes wrong (required).
 	Remove func(ctx context.Context, id string)
 	// Logf reports a spare that could not be made.
 	Logf func(format string, args ...any)
@@ -126,10 +126,10 @@ type SparesConfig struct {
 // Spares keeps one started pause container on the task network for the
 // agent's next awsvpc task: starting a pause container on a user-defined
 // network costs as much as a whole docker run, and a spare takes it off the
-// task's way. The first spare is made once an awsvpc task is RUNNING, and a
-// new one each time a task has taken it; none outlives the agent: Close
-// removes it, and a new agent removes those no task took (New, after a
-// crash).
+// task's way. The agent asks for the first spare (Replenish) once an awsvpc
+// task is RUNNING, and for a new one each time a task has taken it; none
+// outlives the agent: Close removes it, and a new agent removes those no
+// task took (after a crash), which LabelSpare marks.
 type Spares struct {
 	n     *Network
 	cfg   SparesConfig
@@ -147,6 +147,12 @@ type Spares struct {
 func NewSpares(n *Network, cfg SparesConfig) *Spares {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Life == nil {
+		cfg.Life = context.Background()
+	}
+	if cfg.Group == nil {
+		cfg.Group = &sync.WaitGroup{}
 	}
 	return &Spares{n: n, cfg: cfg}
 }
