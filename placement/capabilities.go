@@ -37,7 +37,7 @@ func Capabilities(engineAPI string) (map[string]string, error) {
 	for _, name := range []string{
 		"privileged-container",
 		// Every container logs through a driver berth can read back; the
-		// others are replaced by json-file (see agent/container.go).
+		// others are replaced by json-file (see agent/dockerspec).
 		"logging-driver.json-file",
 		"logging-driver.none",
 	} {

@@ -16,7 +16,6 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
-
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berthdev/berth/agent/engine"
@@ -71,12 +70,16 @@ type Config struct {
 // means that another agent's tasks (or spare) still use it.
 type Network struct {
 	engine Engine
-	cfg    Config
 	name   string
-	subnet string // configured subnet, or "" to pick one
-	mu     sync.Mutex
-	known  bool   // the network was found or made by this agent
-	id     string // its ID: two agents making it at once can leave two of that name
+	subnet string            // configured subnet, or "" to pick one
+	labels map[string]string // put on the network when made
+	// managed is the label whose value "true" marks what berth made.
+	managed string
+	logf    func(format string, args ...any)
+
+	mu    sync.Mutex
+	known bool   // the network was found or made by this agent
+	id    string // its ID: two agents making it at once can leave two of that name
 	// stuck holds the networks the engine refused to remove for endpoints
 	// no container holds, each reported once.
 	stuck map[string]bool
@@ -88,7 +91,7 @@ func New(e Engine, cfg Config) *Network {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Network{engine: e, cfg: cfg, name: cfg.Name, subnet: cfg.Subnet}
+	return &Network{engine: e, name: cfg.Name, subnet: cfg.Subnet, labels: cfg.Labels, managed: cfg.ManagedLabel, logf: cfg.Logf}
 }
 
 // Name is the network's name.
@@ -211,7 +214,7 @@ func (n *Network) settle(ctx context.Context) error {
 	})
 	n.id = same[0].ID
 	for _, other := range same[1:] {
-		if other.Labels[n.cfg.ManagedLabel] == "true" {
+		if other.Labels[n.managed] == "true" {
 			// Refused while another agent's container is on it: that agent
 			// removes it when it is done.
 			_ = n.engine.NetworkRemove(ctx, other.ID)
@@ -262,7 +265,7 @@ func (n *Network) create(ctx context.Context) error {
 		_, err := api.NetworkCreate(ctx, n.name, network.CreateOptions{
 			Driver: "bridge",
 			IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}},
-			Labels: n.cfg.Labels,
+			Labels: n.labels,
 		})
 		if err == nil {
 			return nil
@@ -382,7 +385,7 @@ func (n *Network) RemoveIfUnused(ctx context.Context) error {
 		case err != nil:
 			errs = append(errs, fmt.Errorf("inspect network %s: %w", n.name, err))
 			continue
-		case info.Labels[n.cfg.ManagedLabel] != "true" || len(info.Containers) > 0:
+		case info.Labels[n.managed] != "true" || len(info.Containers) > 0:
 			continue
 		}
 		err = n.engine.NetworkRemove(ctx, nw.ID)
@@ -421,5 +424,5 @@ func (n *Network) reportStuck(id string, err error) {
 	} else {
 		f.Close()
 	}
-	n.cfg.Logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it (%v); the engine lost track of an endpoint, and restarting it clears that", n.name, id, err)
+	n.logf("network %s (%.12s) stays on the engine: no container is attached to it, but the engine refuses to remove it (%v); the engine lost track of an endpoint, and restarting it clears that", n.name, id, err)
 }
