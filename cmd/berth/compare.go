@@ -367,7 +367,7 @@ func waitRunning(ctx context.Context, c compareAPI, cluster string, arns []strin
 		}
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for RUNNING: %w", ctx.Err())
+			return nil, &exitError{code: exitInterrupted, msg: fmt.Sprintf("interrupted while %d of %d tasks were RUNNING (%v)", running, len(arns), ctx.Err())}
 		case <-time.After(pollEvery):
 		}
 	}
