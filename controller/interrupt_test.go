@@ -2,6 +2,9 @@ package controller_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -159,4 +162,31 @@ func counterValue(t *testing.T, ts *taskServer, name string, labels map[string]s
 		}
 	}
 	return 0
+}
+
+// berth's own operations are served at POST /berth/v1/OPERATION, answer
+// in the ECS API's error shape, and are listed in docs/api.md.
+func TestBerthsOwnOperationsAreServedAndDocumented(t *testing.T) {
+	ts := startTaskServer(t, t.TempDir(), 1)
+	defer ts.stop(t)
+	doc, err := os.ReadFile("../docs/api.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range controller.BerthOperations {
+		t.Run(op, func(t *testing.T) {
+			if !strings.Contains(string(doc), "| "+op+" |") {
+				t.Errorf("docs/api.md does not list %s", op)
+			}
+			resp, err := http.Post("http://"+ts.srv.Addr()+api.BerthPath+op, "application/json", strings.NewReader(`{"cluster": "nowhere", "bogus": 1}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `"__type":"SerializationException"`) || !strings.Contains(string(body), "bogus") {
+				t.Errorf("an unknown member: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
 }
