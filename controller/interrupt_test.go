@@ -190,3 +190,35 @@ func TestBerthsOwnOperationsAreServedAndDocumented(t *testing.T) {
 		})
 	}
 }
+
+// RunTask splits a capacity provider strategy over FARGATE and
+// FARGATE_SPOT as ECS does: the base first, on its provider, then the
+// rest by weight; each task answers its provider.
+func TestRunTaskSplitsAStrategyOverFargateAndFargateSpot(t *testing.T) {
+	srv := startServer(t, t.TempDir()) // no engine: the tasks are recorded, never run
+	c := newClient(t, srv)
+	registerJSON(t, srv, []byte(`{"family": "web", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
+	  "containerDefinitions": [{"name": "a", "image": "berth/demo"}]}`))
+	network := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{fargate.DefaultSubnets("us-east-1")[0].ID}}}
+	run, err := c.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("web"), Count: aws.Int32(6), NetworkConfiguration: network,
+		CapacityProviderStrategy: []types.CapacityProviderStrategyItem{
+			{CapacityProvider: aws.String("FARGATE"), Base: 2, Weight: 1},
+			{CapacityProvider: aws.String("FARGATE_SPOT"), Weight: 3}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, task := range run.Tasks {
+		got = append(got, aws.ToString(task.CapacityProviderName))
+	}
+	// Two on the base; of the four beyond it, one FARGATE to three FARGATE_SPOT.
+	want := []string{"FARGATE", "FARGATE", "FARGATE_SPOT", "FARGATE_SPOT", "FARGATE", "FARGATE_SPOT"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("providers %q, want %q", got, want)
+	}
+	_, err = c.RunTask(context.Background(), &ecs.RunTaskInput{TaskDefinition: aws.String("web"), NetworkConfiguration: network,
+		CapacityProviderStrategy: []types.CapacityProviderStrategyItem{{CapacityProvider: aws.String("FARGATE_SPOT"), Base: 1}, {CapacityProvider: aws.String("FARGATE"), Base: 1}}})
+	if err == nil || !strings.Contains(err.Error(), "only one capacity provider may have a base") {
+		t.Errorf("two bases: %v", err)
+	}
+}
