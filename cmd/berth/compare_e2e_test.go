@@ -23,15 +23,7 @@ func TestCompareRunsBothLaunchTypesOnARealServer(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t) // removes, and fails on, what carries the cluster's label
 	docker := testenv.Docker(t)
-	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--cleanup-wait", "1s")
-	w := e.start(srv)
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		e.ended(srv, w)
-	}()
-	w.waitFor(t, "listening on http://")
-	line := w.String()
-	endpoint := strings.Fields(line[strings.Index(line, "http://"):])[0]
+	endpoint := e.startServer("--cleanup-wait", "1s")
 	berth := func(args ...string) ([]byte, error) {
 		cmd := exec.Command(e.bin, append(args, "--endpoint", endpoint, "--cluster", e.cluster)...)
 		var stderr strings.Builder
@@ -113,4 +105,20 @@ func TestCompareRunsBothLaunchTypesOnARealServer(t *testing.T) {
 		t.Errorf("instances after compare: %s", out)
 	}
 	waitContainersGone(t, docker, "com.amazonaws.ecs.cluster="+e.cluster)
+}
+
+// startServer starts the built berth server on a free loopback port with
+// the env's state directory and args, stops it when the test ends (before
+// the env's own cleanup), and returns its URL.
+func (e *runEnv) startServer(args ...string) string {
+	e.t.Helper()
+	srv := exec.Command(e.bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", e.stateDir}, args...)...)
+	w := e.start(srv)
+	e.t.Cleanup(func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		e.ended(srv, w)
+	})
+	w.waitFor(e.t, "listening on http://")
+	line := w.String()
+	return strings.Fields(line[strings.Index(line, "http://"):])[0]
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -70,15 +69,7 @@ func TestTaskInterruptPrintsTheReclaim(t *testing.T) {
 		{"task-interrupt-warning-fraction", []string{"task", "interrupt", spot, "--warning", "1500ms"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stdout, msg, code := executeRoot(append(tt.args, "--endpoint", endpoint))
-			got := fmt.Sprintf("$ berth %s\n%s", strings.Join(quoteArgs(tt.args), " "), stdout)
-			if msg != "" {
-				got += "berth: " + msg + "\n"
-			}
-			got += fmt.Sprintf("exit status %d\n", code)
-			checkGolden(t, filepath.Join("testdata", "client-"+tt.name+".golden"), got)
-		})
+		t.Run(tt.name, func(t *testing.T) { checkClientGolden(t, endpoint, tt.name, tt.args) })
 	}
 }
 
