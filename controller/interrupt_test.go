@@ -59,8 +59,10 @@ func TestInterruptTaskReclaimsAFargateSpotTask(t *testing.T) {
 	for _, ctr := range running.Containers {
 		ids[aws.ToString(ctr.Name)] = aws.ToString(ctr.RuntimeId)
 	}
-	// A SIGTERM that came before the program ignores it would stop it.
+	// A SIGTERM that came before the programs handle it would end them as
+	// the Go runtime ends a process it finds none in (exit 2).
 	waitLogs(t, ids["stubborn"], "ignoring SIGTERM")
+	waitLogs(t, ids["polite"], "sleeping")
 
 	berth := client.New("http://"+ts.srv.Addr(), "")
 	warning := int32(2)
