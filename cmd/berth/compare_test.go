@@ -228,6 +228,11 @@ func TestCompareStopsWhatItStartedWhenItFails(t *testing.T) {
 				return run(in)
 			}
 		}, "EC2 tasks: 1 not placed: RESOURCE:MEMORY", []string{"StopTask 11111111111111111111111111111111", "StopTask 22222222222222222222222222222222", "DeregisterContainerInstance cd18c8c7b21efdd0b2c6644e11b0e45d"}},
+		{"the definition is not for Fargate", func(f *fakeCompare, _ context.CancelFunc) {
+			f.runTask = func(in *api.RunTaskInput) (*api.RunTaskOutput, error) {
+				return nil, api.InvalidParameterException("Task definition does not support launch_type FARGATE.")
+			}
+		}, "InvalidParameterException: Task definition does not support launch_type FARGATE.", []string{"DeregisterContainerInstance cd18c8c7b21efdd0b2c6644e11b0e45d"}},
 		{"Ctrl-C while the tasks start", func(f *fakeCompare, cancel context.CancelFunc) {
 			describe := f.describeTasks
 			f.describeTasks = func(in *api.DescribeTasksInput) (*api.DescribeTasksOutput, error) {
@@ -285,5 +290,25 @@ func TestCompareStopsWhatItStartedWhenItFails(t *testing.T) {
 				t.Errorf("a comparison that failed printed one:\n%s", out.String())
 			}
 		})
+	}
+}
+
+// Bad flags and files are refused before anything is started, naming the
+// flag or the file.
+func TestCompareRefusesBadInputFirst(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"compare", "x.json", "--count", "0"}, "--count 0: want 1 to 10, as RunTask takes"},
+		{[]string{"compare", "x.json", "--count", "11"}, "--count 11: want 1 to 10, as RunTask takes"},
+		{[]string{"compare", filepath.Join(t.TempDir(), "missing.json"), "--endpoint", "http://127.0.0.1:1"}, "missing.json: cannot read"},
+		{[]string{"compare", "x.json", "-o", "yaml"}, `--output "yaml": want table, json`},
+		{[]string{"compare"}, "one FILE"},
+	} {
+		stdout, msg, code := executeRoot(tt.args)
+		if code != exitUsage || stdout != "" || !strings.Contains(msg, tt.want) {
+			t.Errorf("berth %s: exit %d, %q, stdout %q; want exit 2 saying %q", strings.Join(tt.args, " "), code, msg, stdout, tt.want)
+		}
 	}
 }
