@@ -306,7 +306,25 @@ func (a *Agent) StopTask(ctx context.Context, arn, reason string, code StopCode)
 	if reason == "" {
 		reason = reasonUserStopped
 	}
-	t.requestStop(code, reason, false)
+	t.requestStop(stopRequest{code: code, reason: reason})
+	return nil
+}
+
+// StopTaskWithin asks a task to stop as StopTask does, with a deadline: its
+// containers get SIGTERM in the same order, each with its stopTimeout but
+// none beyond within, and whatever still runs when within has passed gets
+// SIGKILL. It is a reclaim of the task's capacity, such as a Fargate Spot
+// interruption, whose warning the task's stopTimeouts cannot outlast. A
+// deadline already set stays unless this one comes sooner.
+func (a *Agent) StopTaskWithin(ctx context.Context, arn, reason string, code StopCode, within time.Duration) error {
+	if within <= 0 {
+		return fmt.Errorf("stop task %s: the deadline must be after now; got %v", arn, within)
+	}
+	t, err := a.find(arn)
+	if err != nil {
+		return err
+	}
+	t.requestStop(stopRequest{code: code, reason: reason, within: within})
 	return nil
 }
 
@@ -318,7 +336,7 @@ func (a *Agent) KillTask(ctx context.Context, arn string) error {
 	if err != nil {
 		return err
 	}
-	t.requestStop(StopUserInitiated, reasonUserStopped, true)
+	t.requestStop(stopRequest{code: StopUserInitiated, reason: reasonUserStopped, kill: true})
 	return nil
 }
 

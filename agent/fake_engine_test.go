@@ -536,3 +536,42 @@ func TestAnOOMEventAfterTheDeathStillGivesTheReason(t *testing.T) {
 		t.Errorf("hog: %s", describe(st))
 	}
 }
+
+// A stop with a deadline (a Spot reclaim's warning) gives each container
+// SIGTERM in the usual order, but no stopTimeout outlasts the deadline: the
+// containers that ignore SIGTERM are killed when it is up, 20 s in, not
+// after their 120 s each, one after the other.
+func TestAStopWithinADeadlineKillsWhatOutlastsIt(t *testing.T) {
+	t.Parallel()
+	const within = 20 * time.Second
+	f := newFakeEnv(t)
+	arn := f.run(`{"family":"chain","containerDefinitions":[
+		{"name":"db","image":"` + stubbornImage + `","memory":64,"stopTimeout":120},
+		{"name":"api","image":"` + stubbornImage + `","memory":64,"stopTimeout":120,"dependsOn":[{"containerName":"db","condition":"START"}]},
+		{"name":"web","image":"` + appImage + `","memory":64,"dependsOn":[{"containerName":"api","condition":"START"}]}]}`)
+	f.waitFor(arn, "RUNNING", func(s agent.TaskState) bool { return s.LastStatus == agent.TaskRunning })
+	if err := f.agent.StopTaskWithin(context.Background(), arn, "Your Spot Task was interrupted.", agent.StopSpotInterruption, within); err != nil {
+		t.Fatal(err)
+	}
+	st := f.advanceUntil(arn, "STOPPED", func(s agent.TaskState) bool { return s.LastStatus >= agent.TaskStopped })
+	if st.StopCode != agent.StopSpotInterruption || st.StoppedReason != "Your Spot Task was interrupted." {
+		t.Errorf("stopped: %s", describe(st))
+	}
+	for name, code := range map[string]string{"web": "143", "api": "137", "db": "137"} {
+		c := ctrOf(t, st, name)
+		if got := exitCode(c); got != code {
+			t.Errorf("%s exited %s, want %s", name, got, code)
+		}
+		if after := c.FinishedAt.Sub(st.StoppingAt); after > within {
+			t.Errorf("%s exited %s after the stop began, past the %s deadline", name, after, within)
+		}
+	}
+	// web was asked first, as in any stop: SIGTERM reached the containers
+	// in reverse dependsOn order.
+	if got := f.engineEvents(events.ActionCreate, events.ActionStart); !before(got, "web die", "api die") || !before(got, "api kill", "db kill") {
+		t.Errorf("engine events: %q", got)
+	}
+	if err := f.agent.StopTaskWithin(context.Background(), arn, "", agent.StopSpotInterruption, 0); err == nil {
+		t.Error("a deadline of 0 was taken")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -328,6 +329,13 @@ func (t *task) advance() {
 		if t.setLast(TaskStopping) {
 			t.publish("")
 		}
+		if !t.killAt.IsZero() && !t.killing {
+			if now.Before(t.killAt) {
+				t.wakeAt(t.killAt)
+			} else {
+				t.kill()
+			}
+		}
 		t.stopReady()
 		if t.allStopped() {
 			t.finish()
@@ -603,6 +611,12 @@ func (t *task) stopReady() {
 		timeout := taskdef.DefaultStopTimeout
 		if c.def.StopTimeout != nil {
 			timeout = *c.def.StopTimeout
+		}
+		if !t.killAt.IsZero() {
+			// No later than the deadline: the engine's own SIGKILL comes
+			// then, even should the agent be slow to send its own.
+			left := int(math.Ceil(t.killAt.Sub(t.a.clock.Now()).Seconds()))
+			timeout = min(timeout, max(left, 0))
 		}
 		if t.killing {
 			timeout = 0

@@ -45,6 +45,9 @@ type task struct {
 	resyncAt     time.Time
 	deleted      bool
 	killing      bool
+	// killAt, when set, is when the containers still running get SIGKILL,
+	// whatever their stopTimeout (StopTaskWithin).
+	killAt time.Time
 	// removeWaiters are RemoveTask calls waiting for the cleanup.
 	removeWaiters []chan struct{}
 	// finished is closed when the run goroutine ends.
@@ -129,6 +132,9 @@ type (
 		code   StopCode
 		reason string
 		kill   bool
+		// within, when set, is how long the stop may take before what
+		// still runs is killed.
+		within time.Duration
 	}
 	stopResult struct {
 		c   *ctr
@@ -294,14 +300,14 @@ func (t *task) snapshotState() TaskState {
 
 // requestStop is StopTask's and KillTask's way in: it interrupts a start in
 // progress and leaves the rest to the run goroutine.
-func (t *task) requestStop(code StopCode, reason string, kill bool) {
+func (t *task) requestStop(m stopRequest) {
 	t.smu.Lock()
 	t.stopRequested = true
 	if t.setupCancel != nil {
 		t.setupCancel()
 	}
 	t.smu.Unlock()
-	t.mail.put(stopRequest{code: code, reason: reason, kill: kill})
+	t.mail.put(m)
 }
 
 // run is the task's goroutine. A recovered task skips the start: its
@@ -354,6 +360,9 @@ func (t *task) handle(m any) {
 		t.onEvent(m)
 	case stopRequest:
 		t.beginStop(m.code, m.reason)
+		if at := t.a.clock.Now().Add(m.within); m.within > 0 && (t.killAt.IsZero() || at.Before(t.killAt)) {
+			t.killAt = at
+		}
 		if m.kill {
 			t.kill()
 		}

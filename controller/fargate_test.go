@@ -36,7 +36,7 @@ type taskServer struct {
 	metrics *metrics.Metrics
 }
 
-func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
+func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*controller.Options)) *taskServer {
 	t.Helper()
 	docker := testenv.Docker(t)
 	bin := testenv.EnsureImages(t)
@@ -45,18 +45,26 @@ func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 		Listen:   "127.0.0.1:0",
 		StateDir: dir,
 		NewAPI: func(st *store.Store) http.Handler {
-			ts.ctl = controller.New(st, controller.Options{
+			opts := controller.Options{
 				Docker:           func() (engine.Engine, error) { return docker, nil },
 				BinaryPath:       bin,
 				FargateVCPUQuota: quota,
 				CleanupWait:      time.Millisecond,
 				Logf:             t.Logf,
 				Metrics:          ts.metrics,
-			})
+			}
+			for _, f := range configure {
+				f(&opts)
+			}
+			ts.ctl = controller.New(st, opts)
 			ts.metrics.Watch(ts.ctl.MetricsState())
-			mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			mux := api.NewMux(logger)
 			ts.ctl.Register(mux)
-			return mux
+			root := http.NewServeMux()
+			root.Handle("/", mux)
+			ts.ctl.RegisterBerth(root, logger)
+			return root
 		},
 	})
 	if err != nil {
@@ -72,7 +80,7 @@ func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 // newTaskCluster starts a task server on dir with a cluster of its own,
 // named from prefix, whose containers are removed from the engine when the
 // test ends, whatever happened.
-func newTaskCluster(t *testing.T, dir, prefix string, quota int) (*taskServer, *ecs.Client, string) {
+func newTaskCluster(t *testing.T, dir, prefix string, quota int, configure ...func(*controller.Options)) (*taskServer, *ecs.Client, string) {
 	t.Helper()
 	cluster := prefix + "-" + api.NewID()[:8]
 	docker := testenv.Docker(t)
@@ -81,7 +89,7 @@ func newTaskCluster(t *testing.T, dir, prefix string, quota int) (*taskServer, *
 		defer cancel()
 		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
 	})
-	ts := startTaskServer(t, dir, quota)
+	ts := startTaskServer(t, dir, quota, configure...)
 	c := newClient(t, ts.srv)
 	if _, err := c.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
 		t.Fatal(err)

@@ -263,11 +263,7 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 		return nil, err
 	default:
 		arn := c.namer.Task(cluster, id)
-		k, err := c.capacityOf(rec)
-		if err != nil {
-			return nil, err
-		}
-		a, err := k.agentFor(ctx, cluster)
+		a, err := c.agentOf(ctx, rec)
 		if err != nil {
 			return nil, err
 		}
@@ -280,6 +276,15 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 		return nil, err
 	}
 	return &api.StopTaskOutput{Task: t}, nil
+}
+
+// agentOf is the agent of a recorded task's capacity.
+func (c *Controller) agentOf(ctx context.Context, rec store.Task) (*agent.Agent, error) {
+	k, err := c.capacityOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	return k.agentFor(ctx, rec.Cluster)
 }
 
 // taskRef resolves a task named by ID or ARN in a cluster.

@@ -67,3 +67,20 @@ func TestAPriceTableOverridesTheDefaults(t *testing.T) {
 		}
 	}
 }
+
+// The hourly rates are an hour of each rule, worked out by hand.
+func TestHourlyRatesAreAnHourOfEachRule(t *testing.T) {
+	p := Default()
+	if got, want := p.FargateHourly(256, 512, false), 0.25*0.04048+0.5*0.004445; !near(got, want) {
+		t.Errorf("0.25 vCPU, 512 MiB on FARGATE: $%v an hour, want $%v", got, want)
+	}
+	if got, want := p.FargateHourly(1024, 2048, true), 0.012144+2*0.0013335; !near(got, want) {
+		t.Errorf("1 vCPU, 2 GiB on FARGATE_SPOT: $%v an hour, want $%v", got, want)
+	}
+	if got, err := p.EC2Hourly("t3.medium"); err != nil || !near(got, 0.0416) {
+		t.Errorf("a t3.medium: $%v an hour, %v", got, err)
+	}
+	if _, err := p.EC2Hourly("local"); !errors.Is(err, ErrUnknownInstanceType) {
+		t.Errorf("an instance type without a price: %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -15,15 +14,7 @@ import (
 func TestTheCLIDrivesARealServer(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t)
-	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir)
-	w := e.start(srv)
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		e.ended(srv, w)
-	}()
-	w.waitFor(t, "listening on http://")
-	line := w.String()
-	endpoint := strings.Fields(line[strings.Index(line, "http://"):])[0]
+	endpoint := e.startServer()
 	berth := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(e.bin, append(args, "--endpoint", endpoint)...)

@@ -111,16 +111,22 @@ func TestClientCommandsPrintWhatTheServerSays(t *testing.T) {
 		{"taskdef-list-json", []string{"taskdef", "list", "-o", "json"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stdout, msg, code := executeRoot(append(tt.args, "--endpoint", endpoint))
-			got := fmt.Sprintf("$ berth %s\n%s", strings.Join(quoteArgs(tt.args), " "), stdout)
-			if msg != "" {
-				got += "berth: " + msg + "\n"
-			}
-			got += fmt.Sprintf("exit status %d\n", code)
-			checkGolden(t, filepath.Join("testdata", "client-"+tt.name+".golden"), got)
-		})
+		t.Run(tt.name, func(t *testing.T) { checkClientGolden(t, endpoint, tt.name, tt.args) })
 	}
+}
+
+// checkClientGolden runs berth with args against the server at endpoint
+// and checks the command line, its output, its one-line error and its exit
+// status against testdata/client-NAME.golden.
+func checkClientGolden(t *testing.T, endpoint, name string, args []string) {
+	t.Helper()
+	stdout, msg, code := executeRoot(append(args, "--endpoint", endpoint))
+	got := fmt.Sprintf("$ berth %s\n%s", strings.Join(quoteArgs(args), " "), stdout)
+	if msg != "" {
+		got += "berth: " + msg + "\n"
+	}
+	got += fmt.Sprintf("exit status %d\n", code)
+	checkGolden(t, filepath.Join("testdata", "client-"+name+".golden"), got)
 }
 
 // With no server at the endpoint, a client command says so in one line,

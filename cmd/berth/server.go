@@ -94,9 +94,13 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
 			m.Watch(ctl.MetricsState())
-			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
+			logger := slog.New(slog.NewTextHandler(errOut, nil))
+			mux := api.NewMux(logger)
 			ctl.Register(mux)
-			return m.InstrumentAPI(mux)
+			root := http.NewServeMux()
+			root.Handle("/", m.InstrumentAPI(mux))
+			ctl.RegisterBerth(root, logger) // berth's own operations, beside ECS's
+			return root
 		},
 	})
 	if err != nil {

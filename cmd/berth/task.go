@@ -37,6 +37,7 @@ type taskOptions struct {
 type taskRun struct {
 	count       int
 	launchType  string
+	providers   []string
 	subnets     []string
 	strategies  []string
 	constraints []string
@@ -56,7 +57,7 @@ func newTaskCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "task",
 		Short: "Run, list, describe, stop and wait for the tasks of a cluster",
-		Args:  argsBetween(0, 0, "a subcommand: run, list, describe, stop or wait"),
+		Args:  argsBetween(0, 0, "a subcommand: run, list, describe, stop, wait or interrupt"),
 	}
 	opts.addClientFlags(cmd, "table", "json", "wide")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
@@ -78,6 +79,7 @@ with no --subnet goes in berth's first subnet.`,
 	rf := runCmd.Flags()
 	rf.IntVar(&run.count, "count", 1, "how many tasks (1 to 10)")
 	rf.StringVar(&run.launchType, "launch-type", "", "EC2 or FARGATE (default: the server's, EC2)")
+	rf.StringArrayVar(&run.providers, "capacity-provider", nil, "a capacity provider of the strategy, FARGATE or FARGATE_SPOT, as NAME[:WEIGHT[:BASE]] (repeatable; weight 1 by default)")
 	rf.StringArrayVar(&run.subnets, "subnet", nil, "an awsvpc task's subnet (repeatable)")
 	rf.StringArrayVar(&run.strategies, "strategy", nil, "a placement strategy: binpack:cpu|memory, spread:FIELD or random (repeatable, in order)")
 	rf.StringArrayVar(&run.constraints, "constraint", nil, "a placement constraint: distinctInstance or memberOf:EXPRESSION (repeatable)")
@@ -130,7 +132,7 @@ with no --subnet goes in berth's first subnet.`,
 		}),
 	}
 	wait.Flags().StringVar(&status, "status", "", "RUNNING or STOPPED")
-	cmd.AddCommand(runCmd, list, describe, stop, wait)
+	cmd.AddCommand(runCmd, list, describe, stop, wait, newTaskInterruptCommand(&opts, complete))
 	return cmd
 }
 
@@ -177,6 +179,10 @@ func runTaskRun(ctx context.Context, stdin io.Reader, out, errOut io.Writer, opt
 	if err != nil {
 		return err
 	}
+	providers, err := parseCapacityProviders(run.providers, run.launchType)
+	if err != nil {
+		return err
+	}
 	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
@@ -187,9 +193,10 @@ func runTaskRun(ctx context.Context, stdin io.Reader, out, errOut io.Writer, opt
 	}
 	count := int32(run.count)
 	in := &api.RunTaskInput{Cluster: opts.cluster, TaskDefinition: td.TaskDefinitionArn, Count: &count, LaunchType: run.launchType,
-		PlacementStrategy: strategies, PlacementConstraints: constraints, Group: run.group, StartedBy: run.startedBy}
+		PlacementStrategy: strategies, PlacementConstraints: constraints, Group: run.group, StartedBy: run.startedBy,
+		CapacityProviderStrategy: providers}
 	subnets := run.subnets
-	if len(subnets) == 0 && run.launchType == taskdef.LaunchFargate {
+	if len(subnets) == 0 && (run.launchType == taskdef.LaunchFargate || len(providers) > 0) {
 		first := fargate.DefaultSubnets(controller.DefaultRegion)[0]
 		subnets = []string{first.ID}
 		fmt.Fprintf(errOut, "berth: no --subnet: the tasks go in %s (%s), the first of berth's subnets\n", first.ID, first.AvailabilityZone)
@@ -616,4 +623,30 @@ func taskIDs(cluster *string) func(ctx context.Context, c *client.Client, _ stri
 		sort.Strings(ids)
 		return ids
 	}
+}
+
+// parseCapacityProviders reads --capacity-provider NAME[:WEIGHT[:BASE]]
+// as RunTask's capacityProviderStrategy; the server checks it as ECS does.
+func parseCapacityProviders(flags []string, launchType string) ([]api.CapacityProviderStrategyItem, error) {
+	if len(flags) > 0 && launchType != "" {
+		return nil, usageError("--capacity-provider and --launch-type exclude each other, as in RunTask")
+	}
+	var out []api.CapacityProviderStrategyItem
+	for _, f := range flags {
+		parts := strings.Split(f, ":")
+		item := api.CapacityProviderStrategyItem{CapacityProvider: parts[0], Weight: 1}
+		nums := []*int32{&item.Weight, &item.Base}
+		if parts[0] == "" || len(parts) > 3 {
+			return nil, usageError("--capacity-provider %q: want NAME[:WEIGHT[:BASE]], such as FARGATE_SPOT:3 or FARGATE:1:2", f)
+		}
+		for i, p := range parts[1:] {
+			n, err := strconv.ParseInt(p, 10, 32)
+			if err != nil {
+				return nil, usageError("--capacity-provider %q: %q is not a whole number", f, p)
+			}
+			*nums[i] = int32(n)
+		}
+		out = append(out, item)
+	}
+	return out, nil
 }

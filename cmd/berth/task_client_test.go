@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -222,15 +221,7 @@ func TestInstanceAndTaskCommandsPrintWhatTheServerSays(t *testing.T) {
 		{"task-wait-no-status", []string{"task", "wait", "33333333333333333333333333333333"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			stdout, msg, code := executeRoot(append(tt.args, "--endpoint", endpoint))
-			got := fmt.Sprintf("$ berth %s\n%s", strings.Join(quoteArgs(tt.args), " "), stdout)
-			if msg != "" {
-				got += "berth: " + msg + "\n"
-			}
-			got += fmt.Sprintf("exit status %d\n", code)
-			checkGolden(t, filepath.Join("testdata", "client-"+tt.name+".golden"), got)
-		})
+		t.Run(tt.name, func(t *testing.T) { checkClientGolden(t, endpoint, tt.name, tt.args) })
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,15 +22,7 @@ func TestTheCLIRunsTasksOnARealServer(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t) // removes what carries the cluster's label
 	docker := testenv.Docker(t)
-	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--cleanup-wait", "1s")
-	w := e.start(srv)
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		e.ended(srv, w)
-	}()
-	w.waitFor(t, "listening on http://")
-	line := w.String()
-	endpoint := strings.Fields(line[strings.Index(line, "http://"):])[0]
+	endpoint := e.startServer("--cleanup-wait", "1s")
 	berth := func(args ...string) string {
 		t.Helper()
 		cmd := exec.Command(e.bin, append(args, "--endpoint", endpoint, "--cluster", e.cluster)...)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -95,16 +94,14 @@ func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		m.writeError(w, r, id, perr)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodySize))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			e := SerializationException("the request body is larger than %d bytes", MaxBodySize)
-			e.status = http.StatusRequestEntityTooLarge
-			m.writeError(w, r, id, e)
-			return
-		}
-		m.writeError(w, r, id, SerializationException("reading the request body: %v", err))
+	m.serve(w, r, id, name, op)
+}
+
+// serve reads a routed request's body, runs its operation and answers.
+func (m *Mux) serve(w http.ResponseWriter, r *http.Request, id, name string, op operation) {
+	body, rerr := readBody(w, r)
+	if rerr != nil {
+		m.writeError(w, r, id, rerr)
 		return
 	}
 	ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), operationKey, name)

@@ -80,16 +80,28 @@ func (e *UnreachableError) Unwrap() error { return e.Err }
 // An error the server answers is an *api.Error; a server that does not
 // answer, an *UnreachableError.
 func (c *Client) Call(ctx context.Context, op string, in, out any) error {
+	return c.post(ctx, op, "/", in, out)
+}
+
+// CallBerth runs berth's own operation op (api.BerthPath), as Call runs
+// an ECS one.
+func (c *Client) CallBerth(ctx context.Context, op string, in, out any) error {
+	return c.post(ctx, op, api.BerthPath+op, in, out)
+}
+
+func (c *Client) post(ctx context.Context, op, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("%s: encode the input: %w", op, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+"/", bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint+path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("X-Amz-Target", targetPrefix+op)
+	if path == "/" {
+		req.Header.Set("X-Amz-Target", targetPrefix+op)
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
@@ -258,4 +270,24 @@ func (c *Client) DescribeTasks(ctx context.Context, in *api.DescribeTasksInput) 
 // ListTasks lists one page of task ARNs.
 func (c *Client) ListTasks(ctx context.Context, in *api.ListTasksInput) (*api.ListTasksOutput, error) {
 	return call[api.ListTasksInput, api.ListTasksOutput](ctx, c, "ListTasks", in)
+}
+
+// InterruptTask reclaims a FARGATE_SPOT task's capacity (berth's own
+// operation).
+func (c *Client) InterruptTask(ctx context.Context, in *api.InterruptTaskInput) (*api.InterruptTaskOutput, error) {
+	out := new(api.InterruptTaskOutput)
+	if err := c.CallBerth(ctx, "InterruptTask", in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DescribeTaskLimits reads back the limits the engine enforces on tasks
+// (berth's own operation).
+func (c *Client) DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error) {
+	out := new(api.DescribeTaskLimitsOutput)
+	if err := c.CallBerth(ctx, "DescribeTaskLimits", in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
