@@ -98,10 +98,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 			ctl.Register(mux)
 			// berth's own endpoints (logs, events) beside the ECS API.
-			routes := http.NewServeMux()
-			routes.Handle("/v1/", ctl.Handler())
-			routes.Handle("/", m.InstrumentAPI(mux))
-			return routes
+			return ctl.Handler(m.InstrumentAPI(mux))
 		},
 	})
 	if err != nil {
