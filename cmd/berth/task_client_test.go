@@ -254,6 +254,8 @@ func TestCompletionOffersInstancesAndTasks(t *testing.T) {
 	}{
 		{[]string{"instance", "drain", "--cluster", "class", "0"}, "0a1b2c3d4e5f60718293a4b5c6d7e8f9\n"},
 		{[]string{"task", "stop", "--cluster", "class", ""}, "11111111111111111111111111111111\n22222222222222222222222222222222\n33333333333333333333333333333333\n"},
+		{[]string{"task", "logs", "--cluster", "class", "1"}, "11111111111111111111111111111111\n"},
+		{[]string{"task", "logs", "--cluster", "class", "11111111111111111111111111111111", "--container", ""}, "app\n"},
 	}
 	for _, tt := range tests {
 		stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, tt.args...))
