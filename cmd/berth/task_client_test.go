@@ -237,7 +237,7 @@ func TestInstanceAndTaskCommandsPrintWhatTheServerSays(t *testing.T) {
 // With no server at the endpoint, the instance and task commands say so in
 // one line and exit 1, as the other client commands do.
 func TestInstanceAndTaskCommandsSayWhenNoServerAnswers(t *testing.T) {
-	for _, args := range [][]string{{"instance", "list"}, {"task", "list"}, {"task", "run", "web"}, {"task", "wait", "x", "--status", "STOPPED"}} {
+	for _, args := range [][]string{{"instance", "list"}, {"task", "list"}, {"task", "run", "web"}, {"task", "wait", "x", "--status", "STOPPED"}, {"task", "logs", "x"}, {"events"}} {
 		stdout, msg, code := executeRoot(append(args, "--endpoint", "http://127.0.0.1:1"))
 		if code != exitFailure || stdout != "" || strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "no berth server answers at http://127.0.0.1:1") {
 			t.Errorf("berth %s: exit %d, %q, stdout %q", strings.Join(args, " "), code, msg, stdout)
