@@ -21,9 +21,9 @@ import (
 	"github.com/berthdev/berth/scheduler/fargate"
 )
 
-// RegisterBerth serves berth's own operations on mux, beside the ECS API
+// registerBerth serves berth's own operations on mux, beside the ECS API
 // (see api.BerthPath): InterruptTask and DescribeTaskLimits.
-func (c *Controller) RegisterBerth(mux *http.ServeMux, logger *slog.Logger) {
+func (c *Controller) registerBerth(mux *http.ServeMux, logger *slog.Logger) {
 	api.HandleBerth(mux, logger, "InterruptTask", c.InterruptTask)
 	api.HandleBerth(mux, logger, "DescribeTaskLimits", c.DescribeTaskLimits)
 }

@@ -61,10 +61,7 @@ func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*con
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			mux := api.NewMux(logger)
 			ts.ctl.Register(mux)
-			root := http.NewServeMux()
-			root.Handle("/", mux)
-			ts.ctl.RegisterBerth(root, logger)
-			return root
+			return ts.ctl.Handler(mux, logger)
 		},
 	})
 	if err != nil {

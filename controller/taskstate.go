@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 )
@@ -29,7 +31,17 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 			return errUnchanged
 		}
 		before = *rec
+		// A report that changes nothing the API shows (the agent reports
+		// steps of its own too) is no change: no new version, no event.
+		t.Version = 0
+		was, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
 		applyState(&t, s)
+		if is, err := json.Marshal(t); err == nil && bytes.Equal(was, is) {
+			return errUnchanged
+		}
 		t.Version = rec.Version + 1
 		body, err := json.Marshal(t)
 		if err != nil {
@@ -50,8 +62,11 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 	if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
 		c.opts.Logf("record the state of task %s: %v", id, err)
 	}
-	if err == nil && after.LastStatus != before.LastStatus {
-		c.counted(before, after, s, now)
+	if err == nil {
+		c.taskChanged(after)
+		if after.LastStatus != before.LastStatus {
+			c.counted(before, after, s, now)
+		}
 	}
 	if stopped {
 		c.fargate.Release(s.ARN)
@@ -131,7 +146,7 @@ func applyState(t *api.Task, s agent.TaskState) {
 func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 	now := c.now().UTC()
 	var launchType string
-	_, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
+	rec, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
 		var t api.Task
 		if err := json.Unmarshal(rec.Body, &t); err != nil {
 			return err
@@ -156,8 +171,11 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 		rec.Body, rec.LastStatus, rec.DesiredStatus, rec.StoppedAt, rec.StatusSince = body, "STOPPED", "STOPPED", &now, now
 		return nil
 	})
-	if err == nil && c.opts.Metrics != nil {
-		c.opts.Metrics.TaskStopped(launchType, code)
+	if err == nil {
+		c.taskChanged(rec)
+		if c.opts.Metrics != nil {
+			c.opts.Metrics.TaskStopped(launchType, code)
+		}
 	}
 	if err != nil && !errors.Is(err, errUnchanged) {
 		c.opts.Logf("record the stop of task %s: %v", taskID(arn), err)
@@ -168,8 +186,9 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 // adopt settles, when an agent starts, the recorded tasks of its cluster
 // and capacity: those the agent found on the engine follow what it
 // reports; those it did not, and that never stopped, vanished while no
-// server was there to see, and are STOPPED with a reason saying so.
-func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
+// server was there to see, and are STOPPED with a reason saying so. The
+// output of those it found is kept again from the engine's logs.
+func (c *Controller) adopt(cluster, instance string, a *agent.Agent, docker engine.Engine) {
 	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
 	if err != nil {
 		c.opts.Logf("adopt the tasks of cluster %s: %v", cluster, err)
@@ -183,6 +202,9 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
 		}
 		arn := c.namer.Task(cluster, rec.ID)
 		if s, ok := a.Task(arn); ok {
+			// The output's writers first: a follower that sees the task
+			// STOPPED waits for them.
+			c.resumeOutput(cluster, rec, s, docker)
 			c.observe(cluster, s)
 			if rec.DesiredStatus == "STOPPED" && s.DesiredStatus != agent.TaskStopped {
 				// A stop under way when the server stopped finishes now,
@@ -262,6 +284,7 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 	case err != nil:
 		return nil, err
 	default:
+		c.taskChanged(rec)
 		arn := c.namer.Task(cluster, id)
 		a, err := c.agentOf(ctx, rec)
 		if err != nil {
@@ -440,12 +463,15 @@ func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*ap
 // forgetStopped forgets the tasks STOPPED longer than the retention ago,
 // as ECS forgets stopped tasks.
 func (c *Controller) forgetStopped(now time.Time) {
-	recs, err := c.store.TaskHeads("", func(t *store.Task) bool {
+	recs, err := c.store.Tasks("", func(t *store.Task) bool {
 		return t.StoppedAt != nil && now.Sub(*t.StoppedAt) > c.opts.StoppedTaskRetention
 	})
 	if err != nil {
 		return
 	}
+	// The output goes first: a server that stops in between forgets the
+	// tasks at its next start, and no file is left that no task names.
+	c.forgetOutput(recs)
 	byCluster := map[string][]string{}
 	for _, r := range recs {
 		byCluster[r.Cluster] = append(byCluster[r.Cluster], r.ID)

@@ -64,6 +64,7 @@ func newRootCommand() *cobra.Command {
 		newInstanceCommand(),
 		newTaskCommand(),
 		newCompareCommand(),
+		newEventsCommand(),
 		newCgroupCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a

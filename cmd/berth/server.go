@@ -42,6 +42,10 @@ store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
 is its Prometheus exposition. The API serves clusters, task definitions and
 their tags so far (docs/api.md); they are kept in the state directory.
+GET /berth/v1/tasks/{taskID}/logs and GET /berth/v1/events are berth's own: the output
+of each task's containers, kept in the state directory until the task is
+forgotten (berth task logs), and the changes of tasks and instances as ECS
+sends them to EventBridge (berth events).
 
 It listens beyond loopback only with --token, which every request must then
 carry: as a bearer token, or as the access key ID of the AWS credentials the
@@ -90,6 +94,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				FargateVCPUQuota:     opts.fargateVCPUQuota,
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
+				LogDir:               filepath.Join(dir, "logs"),
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
@@ -97,10 +102,8 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 			logger := slog.New(slog.NewTextHandler(errOut, nil))
 			mux := api.NewMux(logger)
 			ctl.Register(mux)
-			root := http.NewServeMux()
-			root.Handle("/", m.InstrumentAPI(mux))
-			ctl.RegisterBerth(root, logger) // berth's own operations, beside ECS's
-			return root
+			// berth's own operations and endpoints (logs, events) beside the ECS API.
+			return ctl.Handler(m.InstrumentAPI(mux), logger)
 		},
 	})
 	if err != nil {

@@ -56,8 +56,8 @@ func newTaskCommand() *cobra.Command {
 	var opts taskOptions
 	cmd := &cobra.Command{
 		Use:   "task",
-		Short: "Run, list, describe, stop and wait for the tasks of a cluster",
-		Args:  argsBetween(0, 0, "a subcommand: run, list, describe, stop, wait or interrupt"),
+		Short: "Run, list, describe, stop, interrupt and wait for the tasks of a cluster, and print their logs",
+		Args:  argsBetween(0, 0, "a subcommand: run, list, describe, stop, wait, interrupt or logs"),
 	}
 	opts.addClientFlags(cmd, "table", "json", "wide")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
@@ -132,7 +132,7 @@ with no --subnet goes in berth's first subnet.`,
 		}),
 	}
 	wait.Flags().StringVar(&status, "status", "", "RUNNING or STOPPED")
-	cmd.AddCommand(runCmd, list, describe, stop, wait, newTaskInterruptCommand(&opts, complete))
+	cmd.AddCommand(runCmd, list, describe, stop, wait, newTaskInterruptCommand(&opts, complete), newTaskLogsCommand(&opts, complete))
 	return cmd
 }
 
