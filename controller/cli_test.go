@@ -18,6 +18,7 @@ import (
 // on" line. SIGTERM stops it when the test ends.
 func startBerthServer(t *testing.T, stateDir string, more ...string) string {
 	t.Helper()
+	testenv.HoldVPC(t, testenv.Docker(t))
 	bin := testenv.BerthBinary(t)
 	cmd := exec.Command(bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", stateDir}, more...)...)
 	stdout, err := cmd.StdoutPipe()

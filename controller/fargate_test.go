@@ -39,6 +39,7 @@ type taskServer struct {
 func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*controller.Options)) *taskServer {
 	t.Helper()
 	docker := testenv.Docker(t)
+	testenv.HoldVPC(t, docker)
 	bin := testenv.EnsureImages(t)
 	ts := &taskServer{metrics: metrics.New(nil, controller.Operations)}
 	srv, err := server.Start(context.Background(), server.Config{
@@ -81,6 +82,7 @@ func newTaskCluster(t *testing.T, dir, prefix string, quota int, configure ...fu
 	t.Helper()
 	cluster := prefix + "-" + api.NewID()[:8]
 	docker := testenv.Docker(t)
+	testenv.HoldVPC(t, docker)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()

@@ -112,6 +112,7 @@ func TestCompareRunsBothLaunchTypesOnARealServer(t *testing.T) {
 // the env's own cleanup), and returns its URL.
 func (e *runEnv) startServer(args ...string) string {
 	e.t.Helper()
+	testenv.HoldVPC(e.t, testenv.Docker(e.t))
 	srv := exec.Command(e.bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", e.stateDir}, args...)...)
 	w := e.start(srv)
 	e.t.Cleanup(func() {

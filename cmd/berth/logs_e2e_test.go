@@ -33,6 +33,7 @@ type logsServer struct {
 
 func startLogsServer(t *testing.T, e *runEnv, args ...string) *logsServer {
 	t.Helper()
+	testenv.HoldVPC(t, testenv.Docker(t))
 	cmd := exec.Command(e.bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--cleanup-wait", "1s"}, args...)...)
 	s := &logsServer{e: e, cmd: cmd, out: e.start(cmd)}
 	t.Cleanup(s.stop)
