@@ -54,6 +54,10 @@ type Options struct {
 	// instances run on ("1.41"), which names their capability
 	// attributes; empty means DefaultEngineAPIVersion.
 	EngineAPIVersion string
+	// UsageInterval is how often the running tasks' stats are sampled for
+	// their CPU and memory use; 0 means DefaultUsageInterval, a negative
+	// one samples none.
+	UsageInterval time.Duration
 	// HostSize is the CPU units and MiB of memory an instance registered
 	// without them and without a known instance type gets; nil means this
 	// machine's.
@@ -77,6 +81,9 @@ type Controller struct {
 	fargate         *fargate.Provisioner
 	fargateCapacity *capacity
 	wg              sync.WaitGroup
+
+	// usage is the running tasks' use of CPU and memory, sampled.
+	usage usageSampler
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
@@ -118,6 +125,9 @@ func New(st *store.Store, opts Options) *Controller {
 	if opts.HostSize == nil {
 		opts.HostSize = hostSize
 	}
+	if opts.UsageInterval == 0 {
+		opts.UsageInterval = DefaultUsageInterval
+	}
 	provisioner, err := newProvisioner(opts.FargateVCPUQuota)
 	if err != nil {
 		panic(fmt.Sprintf("berth's own VPC: %v", err)) // a fixed table: a bug if it fails
@@ -132,8 +142,8 @@ func New(st *store.Store, opts Options) *Controller {
 // Start takes up again the tasks the store holds that have not stopped:
 // their capacity is theirs again, and the agents of their clusters follow
 // them on the engine (those gone from it are STOPPED with a reason). It
-// then forgets STOPPED tasks once their retention has passed, until ctx
-// ends.
+// then forgets STOPPED tasks once their retention has passed, and samples
+// the running tasks' use of CPU and memory, until ctx ends.
 func (c *Controller) Start(ctx context.Context) error {
 	ctx, c.stop = context.WithCancel(ctx)
 	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
@@ -172,6 +182,13 @@ func (c *Controller) Start(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if c.opts.UsageInterval > 0 {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.sampleUsage(ctx, c.opts.UsageInterval)
+		}()
 	}
 	c.wg.Add(1)
 	go func() {

@@ -1,8 +1,6 @@
 package controller
 
 import (
-	"encoding/json"
-
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/cost"
@@ -17,15 +15,17 @@ func (c *Controller) MetricsState() metrics.State { return metricsState{c} }
 type metricsState struct{ c *Controller }
 
 // Snapshot sums the store's tasks and instances: the counts of tasks by
-// cluster, launch type and status; each instance's registered and
-// remaining resources and each cluster's reservation; the Fargate
-// capacity in use; and what it all would have cost on AWS so far.
+// cluster, launch type and status; each instance's registered, remaining
+// and used resources and each cluster's reservation and utilization; what
+// the running tasks use against what they reserve, by the last round of
+// stats; the Fargate capacity in use; and what it all would have cost on
+// AWS so far.
 func (s metricsState) Snapshot() metrics.Snapshot {
 	c := s.c
-	now := c.now()
-	prices := cost.Default()
 	snap := metrics.Snapshot{Cost: map[string]float64{taskdef.LaunchEC2: 0, taskdef.LaunchFargate: 0}}
-	snap.Fargate.VCPULimit = float64(c.opts.FargateVCPUQuota)
+	in := c.fargateInUse()
+	snap.Fargate = metrics.Fargate{VCPUs: in.VCPUs, VCPULimit: in.VCPULimit, MiB: in.MiB}
+	bill := api.Billing{Now: c.now()}
 
 	type key struct{ cluster, launchType, status string }
 	counts := map[key]int{}
@@ -39,30 +39,39 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 		if rec.LaunchType != taskdef.LaunchFargate {
 			continue
 		}
-		var rt taskRuntime
-		if json.Unmarshal(rec.Runtime, &rt) != nil {
-			continue
+		if t, ok := billedTask(rec); ok {
+			bill.FargateTasks = append(bill.FargateTasks, t)
 		}
-		if rec.LastStatus != "STOPPED" {
-			snap.Fargate.VCPUs += float64(rt.CPU) / 1024
-			snap.Fargate.MiB += rt.MemoryMiB
-		}
-		var t api.Task
-		if json.Unmarshal(rec.Body, &t) != nil {
-			continue
-		}
-		start, end := t.PullStartedAt.Time, now
-		if start.IsZero() {
-			continue // billed from the image pull on
-		}
-		if rec.StoppedAt != nil {
-			end = *rec.StoppedAt
-		}
-		snap.Cost[taskdef.LaunchFargate] += prices.Fargate(cost.FargateTask{CPU: rt.CPU, MemoryMiB: rt.MemoryMiB,
-			Spot: rt.Capacity == "FARGATE_SPOT", Start: start, End: end})
 	}
 	for k, n := range counts {
 		snap.Tasks = append(snap.Tasks, metrics.TaskCount{Cluster: k.cluster, LaunchType: k.launchType, Status: k.status, Count: n})
+	}
+
+	// The last round's usage, summed by cluster and launch type, and by
+	// instance for the EC2 tasks.
+	type usageKey struct{ cluster, launchType string }
+	byLaunchType := map[usageKey]*metrics.Usage{}
+	type used struct{ cpu, mib float64 }
+	byInstance := map[string]used{}
+	usage, _ := c.usage.usage()
+	for _, u := range usage {
+		k := usageKey{u.cluster, u.launchType}
+		sum := byLaunchType[k]
+		if sum == nil {
+			sum = &metrics.Usage{Cluster: u.cluster, LaunchType: u.launchType}
+			byLaunchType[k] = sum
+		}
+		sum.UsedCPU += u.usedCPU
+		sum.UsedMiB += u.usedMiB
+		sum.ReservedCPU += u.reservedCPU
+		sum.ReservedMiB += u.reservedMiB
+		if u.launchType != taskdef.LaunchFargate {
+			k := u.cluster + "/" + u.instance
+			byInstance[k] = used{byInstance[k].cpu + u.usedCPU, byInstance[k].mib + u.usedMiB}
+		}
+	}
+	for _, sum := range byLaunchType {
+		snap.Usage = append(snap.Usage, *sum)
 	}
 
 	clusters, err := c.store.Clusters(store.StatusActive)
@@ -76,25 +85,26 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 		}
 		sum := metrics.Cluster{Name: cl.Name}
 		for _, in := range instances {
-			if in.Status != store.StatusInactive {
-				left := Remaining(in.Registered, in.Load)
-				snap.Instances = append(snap.Instances, metrics.Instance{Cluster: cl.Name, ID: in.ID,
-					RegisteredCPU: int(in.Registered.CPU), RemainingCPU: int(left.CPU),
-					RegisteredMiB: int(in.Registered.MemoryMiB), RemainingMiB: int(left.MemoryMiB)})
-				sum.RegisteredCPU += int(in.Registered.CPU)
-				sum.RegisteredMiB += int(in.Registered.MemoryMiB)
-				sum.ReservedCPU += int(in.Load.Held.CPU)
-				sum.ReservedMiB += int(in.Load.Held.MemoryMiB)
+			bill.Instances = append(bill.Instances, billedInstance(in))
+			if in.Status == store.StatusInactive {
+				continue
 			}
-			end := now
-			if in.DeregisteredAt != nil {
-				end = *in.DeregisteredAt
-			}
-			if dollars, err := prices.EC2(cost.Instance{InstanceType: in.Attributes["ecs.instance-type"], Start: in.RegisteredAt, End: end}); err == nil {
-				snap.Cost[taskdef.LaunchEC2] += dollars
-			}
+			left := Remaining(in.Registered, in.Load)
+			u := byInstance[cl.Name+"/"+in.ID]
+			snap.Instances = append(snap.Instances, metrics.Instance{Cluster: cl.Name, ID: in.ID,
+				RegisteredCPU: int(in.Registered.CPU), RemainingCPU: int(left.CPU), UsedCPU: u.cpu,
+				RegisteredMiB: int(in.Registered.MemoryMiB), RemainingMiB: int(left.MemoryMiB), UsedMiB: u.mib})
+			sum.RegisteredCPU += int(in.Registered.CPU)
+			sum.RegisteredMiB += int(in.Registered.MemoryMiB)
+			sum.ReservedCPU += int(in.Load.Held.CPU)
+			sum.ReservedMiB += int(in.Load.Held.MemoryMiB)
+			sum.UsedCPU += u.cpu
+			sum.UsedMiB += u.mib
 		}
 		snap.Clusters = append(snap.Clusters, sum)
 	}
+	priced := bill.Priced(cost.Default())
+	snap.Cost[taskdef.LaunchFargate] = priced.Fargate.Dollars
+	snap.Cost[taskdef.LaunchEC2] = priced.EC2.Dollars
 	return snap
 }

@@ -40,7 +40,8 @@ func newServerCommand() *cobra.Command {
 store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 --listen says otherwise: POST / takes the ECS API (point the aws CLI or an
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
-is its Prometheus exposition. The API serves clusters, task definitions and
+is its Prometheus exposition, GET /v1/top and /v1/billing are what berth
+top and berth cost read. The API serves clusters, task definitions and
 their tags so far (docs/api.md); they are kept in the state directory.
 
 It listens beyond loopback only with --token, which every request must then
@@ -96,7 +97,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 			m.Watch(ctl.MetricsState())
 			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 			ctl.Register(mux)
-			return m.InstrumentAPI(mux)
+			return ctl.Handler(m.InstrumentAPI(mux))
 		},
 	})
 	if err != nil {
