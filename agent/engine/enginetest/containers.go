@@ -2,8 +2,8 @@ package enginetest
 
 import (
 	"bytes"
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"io"
 	"maps"
 	"net"
