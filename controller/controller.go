@@ -84,6 +84,8 @@ type Controller struct {
 
 	// usage is the running tasks' use of CPU and memory, sampled.
 	usage usageSampler
+	// heads are the tasks' heads as the metrics last read them.
+	heads headCache
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex

@@ -1,6 +1,11 @@
 package controller
 
 import (
+	"bytes"
+	"encoding/json"
+	"sync"
+	"time"
+
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/cost"
@@ -23,25 +28,39 @@ type metricsState struct{ c *Controller }
 func (s metricsState) Snapshot() metrics.Snapshot {
 	c := s.c
 	snap := metrics.Snapshot{Cost: map[string]float64{taskdef.LaunchEC2: 0, taskdef.LaunchFargate: 0}}
-	in := c.fargateInUse()
-	snap.Fargate = metrics.Fargate{VCPUs: in.VCPUs, VCPULimit: in.VCPULimit, MiB: in.MiB}
+	snap.Fargate.VCPULimit = float64(c.opts.FargateVCPUQuota)
 	bill := api.Billing{Now: c.now()}
 
-	type key struct{ cluster, launchType, status string }
-	counts := map[key]int{}
-	tasks, err := c.store.Tasks("", nil)
+	// The tasks' heads say all but when a Fargate task's pull started,
+	// which its body says; heads are decoded once and kept, with the pull
+	// start once read, so a scrape decodes only what changed since the
+	// last.
+	heads, err := c.heads.read(c.store)
 	if err != nil {
 		c.opts.Logf("metrics: %v", err)
 		return snap
 	}
-	for _, rec := range tasks {
+	type key struct{ cluster, launchType, status string }
+	counts := map[key]int{}
+	for _, h := range heads {
+		rec := h.rec
 		counts[key{rec.Cluster, rec.LaunchType, rec.LastStatus}]++
-		if rec.LaunchType != taskdef.LaunchFargate {
+		if rec.LaunchType != taskdef.LaunchFargate || h.rt == nil {
 			continue
 		}
-		if t, ok := billedTask(rec); ok {
-			bill.FargateTasks = append(bill.FargateTasks, t)
+		if rec.LastStatus != "STOPPED" {
+			snap.Fargate.VCPUs += float64(h.rt.CPU) / 1024
+			snap.Fargate.MiB += h.rt.MemoryMiB
 		}
+		if h.start == nil || h.start.start.IsZero() {
+			continue // not billed (yet)
+		}
+		t := api.BilledTask{ID: h.rec.ID, CPU: h.rt.CPU, MemoryMiB: h.rt.MemoryMiB, StorageGB: h.start.storageGB,
+			Spot: h.rt.Capacity == "FARGATE_SPOT", Start: h.start.start}
+		if h.rec.StoppedAt != nil {
+			t.End = *h.rec.StoppedAt
+		}
+		bill.FargateTasks = append(bill.FargateTasks, t)
 	}
 	for k, n := range counts {
 		snap.Tasks = append(snap.Tasks, metrics.TaskCount{Cluster: k.cluster, LaunchType: k.launchType, Status: k.status, Count: n})
@@ -107,4 +126,91 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 	snap.Cost[taskdef.LaunchFargate] = priced.Fargate.Dollars
 	snap.Cost[taskdef.LaunchEC2] = priced.EC2.Dollars
 	return snap
+}
+
+// headCache keeps the tasks' heads as a scrape decoded them, by cluster
+// and task ID, beside the bytes they were decoded from: the next scrape
+// decodes only the heads whose bytes changed. A task's pull start, read
+// from its body, is kept with it, as it never changes once the pull has
+// started.
+type headCache struct {
+	mu    sync.Mutex
+	byKey map[string]*cachedHead
+}
+
+type cachedHead struct {
+	raw   []byte
+	rec   store.Task
+	rt    *taskRuntime // Fargate tasks'
+	start *billedStart // once known
+}
+
+// billedStart is when a task's pull started (zero: it never did, and the
+// task has stopped) and its ephemeral storage.
+type billedStart struct {
+	start     time.Time
+	storageGB int
+}
+
+// read returns the store's task heads, decoding those that changed. The
+// cache is not locked while the store is read: two scrapes at once each
+// decode what they must.
+func (hc *headCache) read(st *store.Store) (map[string]*cachedHead, error) {
+	hc.mu.Lock()
+	prev := hc.byKey
+	hc.mu.Unlock()
+	next := make(map[string]*cachedHead, len(prev))
+	err := st.EachTaskHead(func(cluster, id string, raw []byte) {
+		k := cluster + "/" + id
+		h := prev[k]
+		if h == nil || !bytes.Equal(h.raw, raw) {
+			fresh := &cachedHead{raw: bytes.Clone(raw)}
+			if json.Unmarshal(raw, &fresh.rec) != nil {
+				return
+			}
+			if fresh.rec.LaunchType == taskdef.LaunchFargate {
+				var rt taskRuntime
+				if json.Unmarshal(fresh.rec.Runtime, &rt) == nil {
+					fresh.rt = &rt
+				}
+			}
+			if h != nil {
+				fresh.start = h.start
+			}
+			h = fresh
+		}
+		next[k] = h
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The Fargate tasks whose pull start is not known yet: their bodies
+	// are read, by cluster in one read each. A head of prev is copied
+	// before it is changed, as another scrape may be reading it.
+	unknown := map[string][]string{}
+	for k, h := range next {
+		if h.rt != nil && h.start == nil {
+			copied := *h
+			next[k] = &copied
+			unknown[h.rec.Cluster] = append(unknown[h.rec.Cluster], h.rec.ID)
+		}
+	}
+	for cluster, ids := range unknown {
+		recs, err := st.TasksByID(cluster, ids)
+		if err != nil {
+			return nil, err
+		}
+		for id, rec := range recs {
+			if t, ok := billedTask(rec); ok {
+				next[cluster+"/"+id].start = &billedStart{start: t.Start, storageGB: t.StorageGB}
+			} else if rec.LastStatus == "STOPPED" {
+				// Stopped before its pull: never billed, and never read again.
+				next[cluster+"/"+id].start = &billedStart{}
+			}
+		}
+	}
+	hc.mu.Lock()
+	hc.byKey = next
+	hc.mu.Unlock()
+	return next, nil
 }
