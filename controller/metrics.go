@@ -128,21 +128,21 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 	return snap
 }
 
-// headCache keeps the tasks' heads as a scrape decoded them, by cluster
-// and task ID, beside the bytes they were decoded from: the next scrape
-// decodes only the heads whose bytes changed. A task's pull start, read
-// from its body, is kept with it, as it never changes once the pull has
-// started.
+// headCache keeps the tasks' heads as the last scrape decoded them, in the
+// store's key order, beside the bytes they were decoded from: the next
+// scrape walks the store and its cache side by side and decodes only the
+// heads whose bytes changed. A task's pull start, read from its body, is
+// kept with it, as it never changes once the pull has started.
 type headCache struct {
 	mu    sync.Mutex
-	byKey map[string]*cachedHead
+	heads []*cachedHead
 }
 
 type cachedHead struct {
-	raw   []byte
-	rec   store.Task
-	rt    *taskRuntime // Fargate tasks'
-	start *billedStart // once known
+	key, raw []byte
+	rec      store.Task
+	rt       *taskRuntime // Fargate tasks'
+	start    *billedStart // once known
 }
 
 // billedStart is when a task's pull started (zero: it never did, and the
@@ -153,64 +153,81 @@ type billedStart struct {
 }
 
 // read returns the store's task heads, decoding those that changed. The
-// cache is not locked while the store is read: two scrapes at once each
-// decode what they must.
-func (hc *headCache) read(st *store.Store) (map[string]*cachedHead, error) {
+// cache is not locked while the store is read, and the heads it holds are
+// never changed, only replaced: two scrapes at once each decode what they
+// must.
+func (hc *headCache) read(st *store.Store) ([]*cachedHead, error) {
 	hc.mu.Lock()
-	prev := hc.byKey
+	prev := hc.heads
 	hc.mu.Unlock()
-	next := make(map[string]*cachedHead, len(prev))
-	err := st.EachTaskHead(func(cluster, id string, raw []byte) {
-		k := cluster + "/" + id
-		h := prev[k]
-		if h == nil || !bytes.Equal(h.raw, raw) {
-			fresh := &cachedHead{raw: bytes.Clone(raw)}
-			if json.Unmarshal(raw, &fresh.rec) != nil {
+	next := make([]*cachedHead, 0, len(prev))
+	i := 0
+	err := st.EachTaskHead(func(key, raw []byte) {
+		for i < len(prev) && bytes.Compare(prev[i].key, key) < 0 {
+			i++ // a task the store no longer holds
+		}
+		var old *cachedHead
+		if i < len(prev) && bytes.Equal(prev[i].key, key) {
+			old = prev[i]
+			i++
+			if bytes.Equal(old.raw, raw) {
+				next = append(next, old)
 				return
 			}
-			if fresh.rec.LaunchType == taskdef.LaunchFargate {
-				var rt taskRuntime
-				if json.Unmarshal(fresh.rec.Runtime, &rt) == nil {
-					fresh.rt = &rt
-				}
-			}
-			if h != nil {
-				fresh.start = h.start
-			}
-			h = fresh
 		}
-		next[k] = h
+		fresh := &cachedHead{key: bytes.Clone(key), raw: bytes.Clone(raw)}
+		if json.Unmarshal(raw, &fresh.rec) != nil {
+			return
+		}
+		if fresh.rec.LaunchType == taskdef.LaunchFargate {
+			var rt taskRuntime
+			if json.Unmarshal(fresh.rec.Runtime, &rt) == nil {
+				fresh.rt = &rt
+			}
+		}
+		if old != nil {
+			fresh.start = old.start
+		}
+		next = append(next, fresh)
 	})
 	if err != nil {
 		return nil, err
 	}
 	// The Fargate tasks whose pull start is not known yet: their bodies
-	// are read, by cluster in one read each. A head of prev is copied
-	// before it is changed, as another scrape may be reading it.
-	unknown := map[string][]string{}
-	for k, h := range next {
+	// are read, by cluster in one read each; their heads are copied before
+	// they are changed.
+	unknown := map[string]map[string]int{} // cluster → task ID → index in next
+	for n, h := range next {
 		if h.rt != nil && h.start == nil {
-			copied := *h
-			next[k] = &copied
-			unknown[h.rec.Cluster] = append(unknown[h.rec.Cluster], h.rec.ID)
+			if unknown[h.rec.Cluster] == nil {
+				unknown[h.rec.Cluster] = map[string]int{}
+			}
+			unknown[h.rec.Cluster][h.rec.ID] = n
 		}
 	}
-	for cluster, ids := range unknown {
+	for cluster, byID := range unknown {
+		ids := make([]string, 0, len(byID))
+		for id := range byID {
+			ids = append(ids, id)
+		}
 		recs, err := st.TasksByID(cluster, ids)
 		if err != nil {
 			return nil, err
 		}
 		for id, rec := range recs {
+			start := &billedStart{} // stopped before its pull: never billed, never read again
 			if t, ok := billedTask(rec); ok {
-				next[cluster+"/"+id].start = &billedStart{start: t.Start, storageGB: t.StorageGB}
-			} else if rec.LastStatus == "STOPPED" {
-				// Stopped before its pull: never billed, and never read again.
-				next[cluster+"/"+id].start = &billedStart{}
+				start = &billedStart{start: t.Start, storageGB: t.StorageGB}
+			} else if rec.LastStatus != "STOPPED" {
+				continue // its pull has not started yet
 			}
+			copied := *next[byID[id]]
+			copied.start = start
+			next[byID[id]] = &copied
 		}
 	}
 	hc.mu.Lock()
-	hc.byKey = next
+	hc.heads = next
 	hc.mu.Unlock()
 	return next, nil
 }

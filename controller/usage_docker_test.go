@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/berthdev/berth/controller/api"
 )
@@ -64,11 +65,11 @@ func TestUsageComesFromTheEnginesStatsOfARealTask(t *testing.T) {
 		t.Errorf("instance %+v: want the task's figures", in)
 	}
 
-	used := gauge(t, ts, "berth_tasks_memory_used_mib", cluster)
+	used := gathered(t, ts.metrics.Registry, "berth_tasks_memory_used_mib", "cluster", cluster, "launch_type", "EC2")
 	if used < 96 || used > 256 {
 		t.Errorf("berth_tasks_memory_used_mib: %v, want 96 to 256", used)
 	}
-	if cpu := gauge(t, ts, "berth_tasks_cpu_used_units", cluster); cpu <= 0 {
+	if cpu := gathered(t, ts.metrics.Registry, "berth_tasks_cpu_used_units", "cluster", cluster, "launch_type", "EC2"); cpu <= 0 {
 		t.Errorf("berth_tasks_cpu_used_units: %v, want more than 0", cpu)
 	}
 
@@ -78,11 +79,11 @@ func TestUsageComesFromTheEnginesStatsOfARealTask(t *testing.T) {
 	waitTask(t, c, cluster, arn, "STOPPED")
 }
 
-// gauge is the value of the gauge name of the cluster's EC2 tasks, as a
-// scrape of the server's metrics gives it.
-func gauge(t *testing.T, ts *taskServer, name, cluster string) float64 {
+// gathered is the value of the gauge name whose labels include those
+// given (name, value pairs), as a scrape of reg gives it.
+func gathered(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
-	families, err := ts.metrics.Registry.Gather()
+	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,16 +91,20 @@ func gauge(t *testing.T, ts *taskServer, name, cluster string) float64 {
 		if f.GetName() != name {
 			continue
 		}
+	series:
 		for _, m := range f.GetMetric() {
-			labels := map[string]string{}
+			has := map[string]string{}
 			for _, l := range m.GetLabel() {
-				labels[l.GetName()] = l.GetValue()
+				has[l.GetName()] = l.GetValue()
 			}
-			if labels["cluster"] == cluster && labels["launch_type"] == "EC2" {
-				return m.GetGauge().GetValue()
+			for i := 0; i+1 < len(labels); i += 2 {
+				if has[labels[i]] != labels[i+1] {
+					continue series
+				}
 			}
+			return m.GetGauge().GetValue()
 		}
 	}
-	t.Fatalf("no %s of cluster %s", name, cluster)
+	t.Fatalf("no %s%q", name, labels)
 	return 0
 }

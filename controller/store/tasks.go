@@ -180,16 +180,15 @@ func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error)
 	return s.tasks(cluster, keep, false)
 }
 
-// EachTaskHead calls fn with the stored bytes of each task's head (the
-// record without its Body, as JSON), by cluster then ID, in one read. The
-// bytes are the store's and valid only during the call: a reader that
-// keeps decoded heads can compare them with what it decoded before and
-// decode only the heads that changed.
-func (s *Store) EachTaskHead(fn func(cluster, id string, head []byte)) error {
+// EachTaskHead calls fn with the key and the stored bytes of each task's
+// head (the record without its Body, as JSON), in key order (by cluster,
+// then ID), in one read. The bytes are the store's and valid only during
+// the call: a reader that keeps decoded heads can compare them with what it
+// decoded before and decode only the heads that changed.
+func (s *Store) EachTaskHead(fn func(key, head []byte)) error {
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-			cluster, id, _ := bytes.Cut(k, []byte{0})
-			fn(string(cluster), string(id), v)
+			fn(k, v)
 			return nil
 		})
 	})
