@@ -43,7 +43,7 @@ func (c *Controller) Top(clusterRef string) (*api.Top, error) {
 			RegisteredCPU: int(in.Registered.CPU), ReservedCPU: int(in.Load.Held.CPU),
 			RegisteredMiB: int(in.Registered.MemoryMiB), ReservedMiB: int(in.Load.Held.MemoryMiB)})
 	}
-	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.LastStatus == "RUNNING" })
+	recs, err := c.runningTasks(cluster, -1)
 	if err != nil {
 		return nil, err
 	}

@@ -118,12 +118,9 @@ func (c *Controller) SampleUsage(ctx context.Context) error {
 		return nil
 	}
 	defer s.inRound.Store(false)
-	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus == "RUNNING" })
+	recs, err := c.runningTasks("", maxSampledTasks)
 	if err != nil {
 		return err
-	}
-	if len(recs) > maxSampledTasks {
-		recs = recs[:maxSampledTasks]
 	}
 	tasks := make(map[string]taskUsage, len(recs))
 	var containers []*sampledContainer
@@ -194,6 +191,42 @@ func (c *Controller) SampleUsage(ctx context.Context) error {
 	s.tasks, s.sampledAt = tasks, c.now()
 	s.mu.Unlock()
 	return nil
+}
+
+// runningTasks are the RUNNING tasks of cluster ("" for every cluster),
+// whole, by cluster then ID, at most limit of them. The heads the metrics
+// keep decoded say which they are, so only their bodies are read.
+func (c *Controller) runningTasks(cluster string, limit int) ([]store.Task, error) {
+	heads, err := c.heads.read(c.store)
+	if err != nil {
+		return nil, err
+	}
+	var clusters []string
+	ids := map[string][]string{}
+	n := 0
+	for _, h := range heads {
+		if h.rec.LastStatus != "RUNNING" || cluster != "" && h.rec.Cluster != cluster || n == limit {
+			continue
+		}
+		if len(ids[h.rec.Cluster]) == 0 {
+			clusters = append(clusters, h.rec.Cluster)
+		}
+		ids[h.rec.Cluster] = append(ids[h.rec.Cluster], h.rec.ID)
+		n++
+	}
+	out := make([]store.Task, 0, n)
+	for _, cl := range clusters {
+		recs, err := c.store.TasksByID(cl, ids[cl])
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids[cl] {
+			if rec, ok := recs[id]; ok && rec.LastStatus == "RUNNING" {
+				out = append(out, rec)
+			}
+		}
+	}
+	return out, nil
 }
 
 // usageOf is what a running task reserves, and the Docker IDs of its
