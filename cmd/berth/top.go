@@ -58,9 +58,6 @@ func runTop(ctx context.Context, out io.Writer, opts *topOptions) error {
 	if err != nil {
 		return err
 	}
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	terminal := isTerminal(out)
