@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -20,6 +21,42 @@ import (
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
+
+// Handler serves berth's own endpoints and operations (registerBerth)
+// beside ecs, the ECS API, which answers every other request:
+//
+//	GET /berth/v1/tasks/{taskID}/logs?container=NAME&since=RFC3339&follow=1
+//	GET /berth/v1/events?since=RFC3339&follow=1
+//	GET /berth/v1/top?cluster=NAME, GET /berth/v1/billing?cluster=NAME
+//	POST /berth/v1/OPERATION (BerthOperations)
+//	POST / X-Amz-Target: Logs_20140328.GetLogEvents, DescribeLogStreams
+//
+// The first two answer application/x-ndjson, one JSON object a line; top
+// and billing, JSON; the operations, as the ECS API answers; the last,
+// CloudWatch Logs' answers for the awslogs streams (docs/api.md).
+func (c *Controller) Handler(ecs http.Handler, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isLogsRequest(r) {
+			c.serveCloudWatchLogs(w, r)
+			return
+		}
+		ecs.ServeHTTP(w, r)
+	})
+	c.registerBerth(mux, logger)
+	mux.HandleFunc("GET "+api.BerthPath+"tasks/{taskID}/logs", c.serveLogs)
+	mux.HandleFunc("GET "+api.BerthPath+"events", c.serveEvents)
+	mux.HandleFunc("GET "+api.PathTop, func(w http.ResponseWriter, r *http.Request) {
+		writeAnswer(w, c.Top, r.URL.Query().Get("cluster"))
+	})
+	mux.HandleFunc("GET "+api.PathBilling, func(w http.ResponseWriter, r *http.Request) {
+		writeAnswer(w, c.Billing, r.URL.Query().Get("cluster"))
+	})
+	mux.HandleFunc(api.BerthPath, func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, api.ResourceNotFoundException("berth serves GET %[1]stasks/{taskID}/logs, GET %[1]sevents, GET %[1]stop, GET %[1]sbilling and POST %[1]sOPERATION for %[2]s, not %[3]s %[4]s", api.BerthPath, strings.Join(BerthOperations, ", "), r.Method, r.URL.Path))
+	})
+	return mux
+}
 
 // registerBerth serves berth's own operations on mux, beside the ECS API
 // (see api.BerthPath): InterruptTask and DescribeTaskLimits.

@@ -61,6 +61,10 @@ type Options struct {
 	// LogLimit is how many bytes of each container's output are kept, the
 	// newest; 0 means logstore.DefaultLimit.
 	LogLimit int64
+	// UsageInterval is how often the running tasks' stats are sampled for
+	// their CPU and memory use; 0 means DefaultUsageInterval, a negative
+	// one samples none.
+	UsageInterval time.Duration
 	// HostSize is the CPU units and MiB of memory an instance registered
 	// without them and without a known instance type gets; nil means this
 	// machine's.
@@ -84,6 +88,11 @@ type Controller struct {
 	fargate         *fargate.Provisioner
 	fargateCapacity *capacity
 	wg              sync.WaitGroup
+
+	// usage is the running tasks' use of CPU and memory, sampled.
+	usage usageSampler
+	// heads are the tasks' heads as the metrics last read them.
+	heads headCache
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
@@ -133,6 +142,9 @@ func New(st *store.Store, opts Options) *Controller {
 	if opts.HostSize == nil {
 		opts.HostSize = hostSize
 	}
+	if opts.UsageInterval == 0 {
+		opts.UsageInterval = DefaultUsageInterval
+	}
 	provisioner, err := newProvisioner(opts.FargateVCPUQuota)
 	if err != nil {
 		panic(fmt.Sprintf("berth's own VPC: %v", err)) // a fixed table: a bug if it fails
@@ -156,8 +168,8 @@ func New(st *store.Store, opts Options) *Controller {
 // Start takes up again the tasks the store holds that have not stopped:
 // their capacity is theirs again, and the agents of their clusters follow
 // them on the engine (those gone from it are STOPPED with a reason). It
-// then forgets STOPPED tasks once their retention has passed, until ctx
-// ends.
+// then forgets STOPPED tasks once their retention has passed, and samples
+// the running tasks' use of CPU and memory, until ctx ends.
 func (c *Controller) Start(ctx context.Context) error {
 	ctx, c.stop = context.WithCancel(ctx)
 	context.AfterFunc(ctx, c.endLife)
@@ -197,6 +209,13 @@ func (c *Controller) Start(ctx context.Context) error {
 				return err
 			}
 		}
+	}
+	if c.opts.UsageInterval > 0 {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.sampleUsage(ctx, c.opts.UsageInterval)
+		}()
 	}
 	c.wg.Add(1)
 	go func() {

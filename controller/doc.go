@@ -42,6 +42,11 @@
 //     that run each instance's tasks exist.
 //   - Attributes the agent sets (ecs.*, com.amazonaws.ecs.*) are facts of
 //     the instance: PutAttributes and DeleteAttributes refuse them.
+//   - What running tasks use comes from the engine's stats, sampled every
+//     UsageInterval in rounds (usage.go), and is what CloudWatch's
+//     CPUUtilization and MemoryUtilization divide by what is reserved or
+//     registered: the metrics (MetricsState) sum it, berth top reads it
+//     task by task (Top), and berth cost prices what Billing lists.
 //
 // Beside the ECS API, Handler serves berth's own streams: each task's
 // container output, kept by package logstore until the task is forgotten

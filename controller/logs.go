@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -146,33 +145,6 @@ func (c *Controller) forgetOutput(recs []store.Task) {
 			c.opts.Logf("forget the output of task %s: %v", rec.ID, err)
 		}
 	}
-}
-
-// Handler serves berth's own endpoints and operations (registerBerth)
-// beside ecs, the ECS API, which answers every other request:
-//
-//	GET /berth/v1/tasks/{taskID}/logs?container=NAME&since=RFC3339&follow=1
-//	GET /berth/v1/events?since=RFC3339&follow=1
-//	POST / X-Amz-Target: Logs_20140328.GetLogEvents, DescribeLogStreams
-//
-// The first two answer application/x-ndjson, one JSON object a line; the
-// last, CloudWatch Logs' answers for the awslogs streams (docs/api.md).
-func (c *Controller) Handler(ecs http.Handler, logger *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		if isLogsRequest(r) {
-			c.serveCloudWatchLogs(w, r)
-			return
-		}
-		ecs.ServeHTTP(w, r)
-	})
-	c.registerBerth(mux, logger)
-	mux.HandleFunc("GET "+api.BerthPath+"tasks/{taskID}/logs", c.serveLogs)
-	mux.HandleFunc("GET "+api.BerthPath+"events", c.serveEvents)
-	mux.HandleFunc(api.BerthPath, func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, api.ResourceNotFoundException("berth serves GET %[1]stasks/{taskID}/logs, GET %[1]sevents and POST %[1]sOPERATION for %[2]s, not %[3]s %[4]s", api.BerthPath, strings.Join(BerthOperations, ", "), r.Method, r.URL.Path))
-	})
-	return mux
 }
 
 // writeError answers an error in ECS's JSON shape.

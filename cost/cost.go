@@ -162,3 +162,45 @@ func (p Prices) InstanceTypes() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Bill is what capacity has cost so far, by launch type.
+type Bill struct {
+	Fargate, EC2 LaunchTypeBill
+	// Unpriced are the instance types the table has no price for, sorted:
+	// their instances are left out of EC2.
+	Unpriced []string
+}
+
+// LaunchTypeBill is what the capacity of one launch type has cost: how
+// many tasks (Fargate) or instances (EC2), the time billed, the dollars.
+type LaunchTypeBill struct {
+	Items   int
+	Billed  time.Duration
+	Dollars float64
+}
+
+// Bill prices Fargate tasks and container instances by AWS's rules.
+func (p Prices) Bill(tasks []FargateTask, instances []Instance) Bill {
+	var b Bill
+	for _, t := range tasks {
+		b.Fargate.Items++
+		b.Fargate.Billed += billed(t.Start, t.End)
+		b.Fargate.Dollars += p.Fargate(t)
+	}
+	unpriced := map[string]bool{}
+	for _, in := range instances {
+		dollars, err := p.EC2(in)
+		if err != nil {
+			unpriced[in.InstanceType] = true
+			continue
+		}
+		b.EC2.Items++
+		b.EC2.Billed += billed(in.Start, in.End)
+		b.EC2.Dollars += dollars
+	}
+	for t := range unpriced {
+		b.Unpriced = append(b.Unpriced, t)
+	}
+	sort.Strings(b.Unpriced)
+	return b
+}

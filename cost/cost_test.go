@@ -84,3 +84,29 @@ func TestHourlyRatesAreAnHourOfEachRule(t *testing.T) {
 		t.Errorf("an instance type without a price: %v", err)
 	}
 }
+
+// A bill sums each launch type's items by the same rules, and names the
+// instance types it could not price rather than guess.
+func TestABillSumsEachLaunchTypeAndNamesWhatItCannotPrice(t *testing.T) {
+	p := Default()
+	b := p.Bill(
+		[]FargateTask{
+			{CPU: 256, MemoryMiB: 512, Start: t0, End: t0.Add(90 * time.Second)},
+			{CPU: 256, MemoryMiB: 512, Start: t0, End: t0.Add(10 * time.Second)}, // billed a minute
+		},
+		[]Instance{
+			{InstanceType: "m5.large", Start: t0, End: t0.Add(time.Hour)},
+			{InstanceType: "", Start: t0, End: t0.Add(time.Hour)},
+			{InstanceType: "p4d.24xlarge", Start: t0, End: t0.Add(time.Hour)},
+		})
+	perHour := 0.25*0.04048 + 0.5*0.004445
+	if b.Fargate.Items != 2 || b.Fargate.Billed != 150*time.Second || !near(b.Fargate.Dollars, 150.0/3600*perHour) {
+		t.Errorf("Fargate: %+v, want 2 tasks, 150 s, $%v", b.Fargate, 150.0/3600*perHour)
+	}
+	if b.EC2.Items != 1 || b.EC2.Billed != time.Hour || !near(b.EC2.Dollars, 0.096) {
+		t.Errorf("EC2: %+v, want 1 instance, an hour, $0.096", b.EC2)
+	}
+	if strings.Join(b.Unpriced, ",") != ",p4d.24xlarge" {
+		t.Errorf("unpriced: %q", b.Unpriced)
+	}
+}

@@ -31,11 +31,15 @@ type TaskCount struct {
 	Count                       int
 }
 
-// Instance is a container instance's registered and remaining resources.
+// Instance is a container instance's registered and remaining resources,
+// and what its tasks use now.
 type Instance struct {
 	Cluster, ID                 string
 	RegisteredCPU, RemainingCPU int
 	RegisteredMiB, RemainingMiB int
+	// UsedCPU (units) and UsedMiB are what its tasks use, from the
+	// engine's stats.
+	UsedCPU, UsedMiB float64
 }
 
 // Cluster is what a cluster's ACTIVE and DRAINING instances register, and
@@ -66,9 +70,9 @@ var (
 	descTasks = prometheus.NewDesc("berth_tasks",
 		"Tasks by cluster, launch type and lastStatus.", []string{"cluster", "launch_type", "status"}, nil)
 	descInstanceCPU = prometheus.NewDesc("berth_container_instance_cpu_units",
-		"CPU units of a container instance: registered, or remaining after its tasks' reservations.", []string{"cluster", "container_instance", "kind"}, nil)
+		"CPU units of a container instance: registered, remaining after its tasks' reservations, or used by its tasks now (from the engine's stats).", []string{"cluster", "container_instance", "kind"}, nil)
 	descInstanceMemory = prometheus.NewDesc("berth_container_instance_memory_mib",
-		"Memory (MiB) of a container instance: registered, or remaining after its tasks' reservations.", []string{"cluster", "container_instance", "kind"}, nil)
+		"Memory (MiB) of a container instance: registered, remaining after its tasks' reservations, or used by its tasks now (from the engine's stats, less page cache).", []string{"cluster", "container_instance", "kind"}, nil)
 	descCPUReservation = prometheus.NewDesc("berth_cluster_cpu_reservation_ratio",
 		"CPU reserved by running tasks over CPU registered by ACTIVE and DRAINING instances; ×100 is CloudWatch's CPUReservation.", []string{"cluster"}, nil)
 	descMemoryReservation = prometheus.NewDesc("berth_cluster_memory_reservation_ratio",
@@ -132,8 +136,10 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, in := range s.Instances {
 		gauge(descInstanceCPU, float64(in.RegisteredCPU), in.Cluster, in.ID, "registered")
 		gauge(descInstanceCPU, float64(in.RemainingCPU), in.Cluster, in.ID, "remaining")
+		gauge(descInstanceCPU, in.UsedCPU, in.Cluster, in.ID, "used")
 		gauge(descInstanceMemory, float64(in.RegisteredMiB), in.Cluster, in.ID, "registered")
 		gauge(descInstanceMemory, float64(in.RemainingMiB), in.Cluster, in.ID, "remaining")
+		gauge(descInstanceMemory, in.UsedMiB, in.Cluster, in.ID, "used")
 	}
 	for _, cl := range s.Clusters {
 		gauge(descCPUReservation, ratio(float64(cl.ReservedCPU), float64(cl.RegisteredCPU)), cl.Name)

@@ -51,8 +51,18 @@ ensure_tools() {
 	fi
 }
 
+# A test scrapes a real server with Debian's Prometheus and queries it
+# (examples/monitoring); it skips, saying why, only where none installs.
+ensure_prometheus() {
+	if command -v prometheus >/dev/null 2>&1; then
+		return
+	fi
+	apt_install prometheus || log "prometheus could not be installed: the Prometheus test will skip"
+}
+
 ensure_docker
 ensure_tools
+ensure_prometheus
 
 log "gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './vendor/*'))

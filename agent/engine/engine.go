@@ -54,6 +54,10 @@ type Containers interface {
 	ContainerWait(ctx context.Context, container string, condition container.WaitCondition) (<-chan container.WaitResponse, <-chan error)
 	ContainerAttach(ctx context.Context, container string, options container.AttachOptions) (types.HijackedResponse, error)
 	ContainerLogs(ctx context.Context, container string, options container.LogsOptions) (io.ReadCloser, error)
+	// ContainerStatsOneShot answers the container's stats at once, as
+	// JSON (container.StatsResponse), without the engine's second sample:
+	// precpu_stats is empty, and a caller that wants CPU use keeps the
+	// cpu_stats of its previous call. Its body lasts as long as ctx.
 	ContainerStatsOneShot(ctx context.Context, container string) (container.StatsResponseReader, error)
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -177,7 +178,7 @@ func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c c
 	if err != nil {
 		return serverError(err)
 	}
-	res := comparison{Cluster: orDefault(opts.cluster), Definition: definitionRef(reg.TaskDefinition.TaskDefinitionArn), Count: opts.count}
+	res := comparison{Cluster: cmp.Or(opts.cluster, "default"), Definition: definitionRef(reg.TaskDefinition.TaskDefinitionArn), Count: opts.count}
 	ec2Def := reg.TaskDefinition.TaskDefinitionArn
 	if opts.ec2Bridge {
 		bridged, err := c.RegisterTaskDefinition(ctx, bridgeVariant(def))
@@ -319,7 +320,7 @@ func containerPorts(def *taskdef.TaskDefinition) []string {
 func ensureInstance(ctx context.Context, c compareAPI, errOut io.Writer, opts compareOptions) (string, error) {
 	list, err := c.ListContainerInstances(ctx, &api.ListContainerInstancesInput{Cluster: opts.cluster, Status: "ACTIVE"})
 	switch {
-	case errors.Is(err, &api.Error{Type: api.TypeClusterNotFound}) && orDefault(opts.cluster) == "default":
+	case errors.Is(err, &api.Error{Type: api.TypeClusterNotFound}) && cmp.Or(opts.cluster, "default") == "default":
 		// The default cluster is made on first use, by the registration.
 	case err != nil:
 		return "", serverError(err)
@@ -491,13 +492,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-func orDefault(cluster string) string {
-	if cluster == "" {
-		return "default"
-	}
-	return cluster
 }
 
 // undo stops the tasks berth compare started, waits until they have

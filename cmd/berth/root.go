@@ -66,6 +66,8 @@ func newRootCommand() *cobra.Command {
 		newCompareCommand(),
 		newEventsCommand(),
 		newCgroupCommand(),
+		newTopCommand(),
+		newCostCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a
 	// shell it does not know; it is made to refuse one instead.

@@ -40,7 +40,8 @@ func newServerCommand() *cobra.Command {
 store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 --listen says otherwise: POST / takes the ECS API (point the aws CLI or an
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
-is its Prometheus exposition. The API serves clusters, task definitions and
+is its Prometheus exposition, GET /berth/v1/top and /berth/v1/billing are what berth
+top and berth cost read. The API serves clusters, task definitions and
 their tags so far (docs/api.md); they are kept in the state directory.
 GET /berth/v1/tasks/{taskID}/logs and GET /berth/v1/events are berth's own: the output
 of each task's containers, kept in the state directory until the task is

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -103,31 +104,38 @@ func (c *Client) post(ctx context.Context, op, path string, in, out any) error {
 	if path == "/" {
 		req.Header.Set("X-Amz-Target", targetPrefix+op)
 	}
+	answer, err := c.do(ctx, op, req)
+	if err != nil || out == nil {
+		return err
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("%s: the server's answer does not read as its output: %w", op, err)
+	}
+	return nil
+}
+
+// do sends req with the token, and reads a 200's answer; what is asked
+// names the request in errors.
+func (c *Client) do(ctx context.Context, what string, req *http.Request) ([]byte, error) {
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", op, ctx.Err())
+			return nil, fmt.Errorf("%s: %w", what, ctx.Err())
 		}
-		return &UnreachableError{Endpoint: c.endpoint, Err: errors.Unwrap(err)}
+		return nil, &UnreachableError{Endpoint: c.endpoint, Err: errors.Unwrap(err)}
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return fmt.Errorf("%s: read the answer: %w", op, err)
+		return nil, fmt.Errorf("%s: read the answer: %w", what, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return answerError(resp.StatusCode, answer)
+		return nil, answerError(resp.StatusCode, answer)
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(answer, out); err != nil {
-		return fmt.Errorf("%s: the server's answer does not read as its output: %w", op, err)
-	}
-	return nil
+	return answer, nil
 }
 
 // answerError reads an ECS error answer. An answer not in ECS's shape
@@ -291,4 +299,34 @@ func (c *Client) DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLim
 		return nil, err
 	}
 	return out, nil
+}
+
+// Top is the cluster's capacity and what its running tasks reserve and use
+// (GET /berth/v1/top, berth's own); "" is the default cluster.
+func (c *Client) Top(ctx context.Context, cluster string) (*api.Top, error) {
+	out := new(api.Top)
+	return out, c.get(ctx, api.PathTop, cluster, out)
+}
+
+// Billing is what the cluster's capacity is billed by (GET /berth/v1/billing,
+// berth's own); "" is the default cluster.
+func (c *Client) Billing(ctx context.Context, cluster string) (*api.Billing, error) {
+	out := new(api.Billing)
+	return out, c.get(ctx, api.PathBilling, cluster, out)
+}
+
+// get reads one of berth's own endpoints for a cluster into out.
+func (c *Client) get(ctx context.Context, path, cluster string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.endpoint+path+"?"+url.Values{"cluster": {cluster}}.Encode(), nil)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	answer, err := c.do(ctx, "GET "+path, req)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(answer, out); err != nil {
+		return fmt.Errorf("GET %s: the server's answer does not read as berth's: %w", path, err)
+	}
+	return nil
 }

@@ -180,6 +180,20 @@ func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error)
 	return s.tasks(cluster, keep, false)
 }
 
+// EachTaskHead calls fn with the key and the stored bytes of each task's
+// head (the record without its Body, as JSON), in key order (by cluster,
+// then ID), in one read. The bytes are the store's and valid only during
+// the call: a reader that keeps decoded heads can compare them with what it
+// decoded before and decode only the heads that changed.
+func (s *Store) EachTaskHead(fn func(key, head []byte)) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
+			fn(k, v)
+			return nil
+		})
+	})
+}
+
 func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Task, error) {
 	var out []Task
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -1,8 +1,9 @@
 package enginetest
 
 import (
-	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"maps"
 	"net"
@@ -70,6 +71,8 @@ type fakeContainer struct {
 	removed chan struct{}
 	// attached are the attach streams to close when the process ends.
 	attached []net.Conn
+	// usage is what the process uses (SetUsage).
+	usage Usage
 }
 
 // ContainerCreate creates a container of an image the engine has (by
@@ -633,7 +636,36 @@ func (e *Engine) ContainerLogs(ctx context.Context, id string, options container
 	return io.NopCloser(strings.NewReader("")), nil
 }
 
-// ContainerStatsOneShot returns empty statistics for the container.
+// OnlineCPUs is how many CPUs the engine's host has, as its stats say.
+const OnlineCPUs = 4
+
+// Usage is what a container's process uses, as its stats report it.
+type Usage struct {
+	// CPU is the CPU time the process has used since it started.
+	CPU time.Duration
+	// Memory is the memory the container is charged for, Cache the part
+	// of it that is page cache (cgroup v2's inactive_file).
+	Memory, Cache uint64
+}
+
+// SetUsage says what a running container's process has used, from now on.
+func (e *Engine) SetUsage(id string, u Usage) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, err := e.runningLocked(id)
+	if err != nil {
+		return err
+	}
+	c.usage = u
+	return nil
+}
+
+// ContainerStatsOneShot returns the container's statistics, as a one-shot
+// answer of Docker's gives them: the CPU counters now (precpu_stats empty)
+// and the memory, from its Usage while it runs, zero once it has exited.
+// The host's CPU time is the engine's clock times OnlineCPUs, so that a
+// container that used d of CPU between two samples a wall time w apart
+// used d/w of a CPU.
 func (e *Engine) ContainerStatsOneShot(ctx context.Context, id string) (container.StatsResponseReader, error) {
 	if err := e.enter(ctx, "ContainerStatsOneShot", id); err != nil {
 		return container.StatsResponseReader{}, err
@@ -644,8 +676,21 @@ func (e *Engine) ContainerStatsOneShot(ctx context.Context, id string) (containe
 	if err != nil {
 		return container.StatsResponseReader{}, err
 	}
-	body := `{"read":"` + dockerTime(e.clock.Now()) + `","id":"` + c.id + `","name":"/` + c.name + `"}`
-	return container.StatsResponseReader{Body: io.NopCloser(bufio.NewReader(strings.NewReader(body))), OSType: "linux"}, nil
+	now := e.clock.Now()
+	stats := container.StatsResponse{Name: "/" + c.name, ID: c.id, Read: now}
+	if c.status == container.StateRunning {
+		stats.CPUStats = container.CPUStats{
+			CPUUsage:    container.CPUUsage{TotalUsage: uint64(c.usage.CPU)},
+			SystemUsage: uint64(now.UnixNano()) * OnlineCPUs,
+			OnlineCPUs:  OnlineCPUs,
+		}
+		stats.MemoryStats = container.MemoryStats{Usage: c.usage.Memory, Stats: map[string]uint64{"inactive_file": c.usage.Cache}}
+	}
+	body, err := json.Marshal(stats)
+	if err != nil {
+		return container.StatsResponseReader{}, err
+	}
+	return container.StatsResponseReader{Body: io.NopCloser(bytes.NewReader(body)), OSType: "linux"}, nil
 }
 
 // dockerTime formats t as Docker's inspect does, with Go's zero time for

@@ -1,0 +1,103 @@
+package controller_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/metrics"
+)
+
+// metricsOfStoredTasks is the /metrics of a controller over a store of n
+// Fargate tasks of one cluster, every other one STOPPED, each recorded as
+// the controller records a task it ran (size, pull start, stop), served
+// over HTTP as berth server serves it.
+func metricsOfStoredTasks(b *testing.B, n int) *httptest.Server {
+	b.Helper()
+	st, err := store.Open(b.TempDir() + "/state.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	now := time.Now()
+	if _, _, err := st.CreateCluster(store.Cluster{Name: "bench"}, now); err != nil {
+		b.Fatal(err)
+	}
+	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
+	runtime := []byte(`{"capacity": "FARGATE", "cpu": 256, "memoryMiB": 512, "address": "172.31.0.4", "zone": "us-east-1a"}`)
+	var batch []store.Task
+	for i := range n {
+		id := fmt.Sprintf("%032x", i)
+		arn := namer.Task("bench", id)
+		status := "RUNNING"
+		var stoppedAt *time.Time
+		if i%2 == 1 {
+			status, stoppedAt = "STOPPED", &now
+		}
+		body, _ := json.Marshal(api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: status, DesiredStatus: status,
+			LaunchType: "FARGATE", CPU: "256", Memory: "512", TaskDefinitionArn: namer.TaskDefinition("web", 1),
+			CreatedAt: api.Time(now), PullStartedAt: api.Time(now.Add(-time.Hour)),
+			Containers: []api.Container{{Name: "web", Image: "berth/demo:latest", LastStatus: status, RuntimeID: id + id, TaskArn: arn}}})
+		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: status,
+			DesiredStatus: status, CreatedAt: now, StoppedAt: stoppedAt, Version: 5, Body: body, Runtime: runtime})
+		if len(batch) == 1000 {
+			if err := st.CreateTasks(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	if err := st.CreateTasks(batch); err != nil {
+		b.Fatal(err)
+	}
+	ctl := controller.New(st, controller.Options{UsageInterval: -1})
+	m := metrics.New(ctl.MetricsState(), controller.Operations)
+	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// scrape GETs a /metrics and reads it all.
+func scrape(b *testing.B, url string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("scrape: %d, %v", resp.StatusCode, err)
+	}
+}
+
+// One scrape of /metrics with 100, 1,000 and 10,000 tasks stored, beside
+// the scrape of an empty registry over the same HTTP in the same run: the
+// gauges read the store at each scrape, so this is what a scrape costs the
+// server.
+func BenchmarkScrape(b *testing.B) {
+	b.Run("empty-registry", func(b *testing.B) {
+		srv := httptest.NewServer(promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{}))
+		defer srv.Close()
+		for b.Loop() {
+			scrape(b, srv.URL)
+		}
+	})
+	for _, n := range []int{100, 1_000, 10_000} {
+		b.Run(fmt.Sprintf("tasks-%d", n), func(b *testing.B) {
+			srv := metricsOfStoredTasks(b, n)
+			scrape(b, srv.URL) // the first reads the bodies, as a server's first scrape does
+			for b.Loop() {
+				scrape(b, srv.URL)
+			}
+		})
+	}
+}
