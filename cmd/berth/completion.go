@@ -94,3 +94,17 @@ func familyNames(ctx context.Context, c *client.Client, prefix string) []string 
 	}
 	return families
 }
+
+// completeRunTarget completes berth run's argument: the files of the
+// directory, and the task definition families of the server berth run
+// would go through.
+func completeRunTarget(opts *clientOptions) cobra.CompletionFunc {
+	families := completeFrom(opts, familyNames)
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names, _ := families(cmd, args, toComplete)
+		return names, cobra.ShellCompDirectiveDefault
+	}
+}
