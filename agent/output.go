@@ -45,6 +45,16 @@ type OutputWriter interface {
 	CloseWithError(err error) error
 }
 
+// StderrWriter is an OutputWriter that takes a container's standard error
+// apart from its standard output: Stderr is asked for once, before the
+// first Write, and what the container writes to standard error goes there
+// (a container with a TTY has only standard output). Its writes count as
+// the OutputWriter's: an error from either makes the output incomplete.
+type StderrWriter interface {
+	OutputWriter
+	Stderr() io.Writer
+}
+
 // OutputIncompleteError says that some of a container's output may not
 // have reached its OutputWriter: the engine refused the attach, the stream
 // broke before the container exited, the writer failed, or the agent
@@ -241,15 +251,20 @@ func (s *outputStream) followLogs() {
 // the stream is read to its end, so that the container never waits for a
 // reader that is gone.
 func (s *outputStream) copy(r io.Reader) (writeErr, readErr error) {
-	w := &recordingWriter{w: s.sink}
+	var failed error
+	w := &recordingWriter{w: s.sink, err: &failed}
+	errW := w
+	if split, ok := s.sink.(StderrWriter); ok {
+		errW = &recordingWriter{w: split.Stderr(), err: &failed}
+	}
 	if s.tty {
 		_, readErr = io.Copy(w, r)
 	} else {
-		_, readErr = stdcopy.StdCopy(w, w, r)
+		_, readErr = stdcopy.StdCopy(w, errW, r)
 	}
-	if w.err != nil {
+	if failed != nil {
 		_, readErr = io.Copy(io.Discard, r)
-		return w.err, readErr
+		return failed, readErr
 	}
 	return nil, readErr
 }
@@ -294,17 +309,17 @@ func (t *task) onOutputEnded(m outputEnded) {
 	}
 }
 
-// recordingWriter remembers the first error of the writer it wraps, so a
-// failed write is told apart from a broken stream.
+// recordingWriter remembers the first error of the writers that share
+// err, so a failed write is told apart from a broken stream.
 type recordingWriter struct {
 	w   io.Writer
-	err error
+	err *error
 }
 
 func (r *recordingWriter) Write(p []byte) (int, error) {
 	n, err := r.w.Write(p)
-	if err != nil && r.err == nil {
-		r.err = err
+	if err != nil && *r.err == nil {
+		*r.err = err
 	}
 	return n, err
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/logstore"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/metrics"
 	"github.com/berthdev/berth/scheduler/fargate"
@@ -54,6 +55,12 @@ type Options struct {
 	// instances run on ("1.41"), which names their capability
 	// attributes; empty means DefaultEngineAPIVersion.
 	EngineAPIVersion string
+	// LogDir is where the output of the tasks' containers is kept (package
+	// logstore), until their tasks are forgotten; empty keeps none.
+	LogDir string
+	// LogLimit is how many bytes of each container's output are kept, the
+	// newest; 0 means logstore.DefaultLimit.
+	LogLimit int64
 	// HostSize is the CPU units and MiB of memory an instance registered
 	// without them and without a known instance type gets; nil means this
 	// machine's.
@@ -89,6 +96,14 @@ type Controller struct {
 	region           string
 	engineAPIVersion string
 	hostSize         func() (cpu, memoryMiB int64)
+
+	// events are the latest task and instance changes (GET /v1/events);
+	// logs keeps the containers' output (GET /v1/tasks/{taskID}/logs).
+	events *eventLog
+	logs   *logstore.Store
+	// life ends when the controller closes, and with it every stream.
+	life    context.Context
+	endLife context.CancelFunc
 }
 
 // New returns a controller over st, which the caller keeps open for as
@@ -126,6 +141,15 @@ func New(st *store.Store, opts Options) *Controller {
 		fargate: provisioner, inFlight: map[string]bool{}, instances: map[string]*capacity{},
 		region: opts.Region, engineAPIVersion: opts.EngineAPIVersion, hostSize: opts.HostSize}
 	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR}
+	c.events = newEventLog()
+	c.life, c.endLife = context.WithCancel(context.Background())
+	if opts.LogDir != "" {
+		logs, err := logstore.Open(opts.LogDir, logstore.Options{Limit: opts.LogLimit, Now: opts.Now})
+		if err != nil {
+			opts.Logf("the containers' output will not be kept: %v", err)
+		}
+		c.logs = logs
+	}
 	return c
 }
 
@@ -136,6 +160,7 @@ func New(st *store.Store, opts Options) *Controller {
 // ends.
 func (c *Controller) Start(ctx context.Context) error {
 	ctx, c.stop = context.WithCancel(ctx)
+	context.AfterFunc(ctx, c.endLife)
 	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
 	if err != nil {
 		return err
@@ -196,6 +221,7 @@ func (c *Controller) Close() {
 	if c.stop != nil {
 		c.stop()
 	}
+	c.endLife()
 	c.fargateCapacity.close()
 	c.mu.Lock()
 	instances := c.instances

@@ -102,6 +102,9 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 		}
 		return nil, err
 	}
+	for _, r := range records {
+		c.taskChanged(r)
+	}
 	for i, spec := range specs {
 		c.start(cluster, spec, c.instanceCapacity(byARN[decision.Placements[i]]))
 	}

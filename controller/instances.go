@@ -96,6 +96,7 @@ func (c *Controller) RegisterContainerInstance(ctx context.Context, in *api.Regi
 	case err != nil:
 		return nil, err
 	}
+	c.instanceChanged(rec)
 	return &api.RegisterContainerInstanceOutput{ContainerInstance: c.instance(rec, true)}, nil
 }
 
@@ -343,6 +344,9 @@ func (c *Controller) DeregisterContainerInstance(ctx context.Context, in *api.De
 	}
 	if rec.Status != store.StatusInactive {
 		rec, err = c.store.DeregisterContainerInstance(cluster, rec.ID, in.Force != nil && *in.Force, c.now())
+		if err == nil {
+			c.instanceChanged(rec)
+		}
 	}
 	switch {
 	case errors.Is(err, store.ErrInstanceHasTasks):
@@ -471,12 +475,16 @@ func (c *Controller) UpdateContainerInstancesState(ctx context.Context, in *api.
 			return nil, err
 		}
 		rec, err := store.ContainerInstance{}, store.ErrNotFound
+		changed := false
 		if ok {
 			rec, err = c.store.UpdateContainerInstance(cluster, id, func(r *store.ContainerInstance) (bool, error) {
-				changed := r.Status != in.Status
+				changed = r.Status != in.Status
 				r.Status = in.Status
 				return changed, nil
 			})
+		}
+		if err == nil && changed {
+			c.instanceChanged(rec)
 		}
 		switch {
 		case errors.Is(err, store.ErrNotFound):

@@ -114,6 +114,9 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 		}
 		return nil, err
 	}
+	for _, r := range records {
+		c.taskChanged(r)
+	}
 	for i, t := range out.Tasks {
 		spec := agent.TaskSpec{ARN: t.TaskArn, Task: task, Revision: rec.Revision, LaunchType: taskdef.LaunchFargate,
 			Group: group, StartedBy: in.StartedBy, Overrides: overrides, Address: provisioned[i].PrivateIPv4.String()}
@@ -126,6 +129,9 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 // engine never holds RunTask's answer up. A task the capacity refuses stops
 // with TaskFailedToStart.
 func (c *Controller) start(cluster string, spec agent.TaskSpec, k *capacity) {
+	if spec.Output == nil {
+		spec.Output = c.keepOutput(cluster, spec)
+	}
 	c.mu.Lock()
 	c.inFlight[spec.ARN] = true
 	c.mu.Unlock()

@@ -50,8 +50,11 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 	if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
 		c.opts.Logf("record the state of task %s: %v", id, err)
 	}
-	if err == nil && after.LastStatus != before.LastStatus {
-		c.counted(before, after, s, now)
+	if err == nil {
+		c.taskChanged(after)
+		if after.LastStatus != before.LastStatus {
+			c.counted(before, after, s, now)
+		}
 	}
 	if stopped {
 		c.fargate.Release(s.ARN)
@@ -131,7 +134,7 @@ func applyState(t *api.Task, s agent.TaskState) {
 func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 	now := c.now().UTC()
 	var launchType string
-	_, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
+	rec, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
 		var t api.Task
 		if err := json.Unmarshal(rec.Body, &t); err != nil {
 			return err
@@ -156,8 +159,11 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 		rec.Body, rec.LastStatus, rec.DesiredStatus, rec.StoppedAt, rec.StatusSince = body, "STOPPED", "STOPPED", &now, now
 		return nil
 	})
-	if err == nil && c.opts.Metrics != nil {
-		c.opts.Metrics.TaskStopped(launchType, code)
+	if err == nil {
+		c.taskChanged(rec)
+		if c.opts.Metrics != nil {
+			c.opts.Metrics.TaskStopped(launchType, code)
+		}
 	}
 	if err != nil && !errors.Is(err, errUnchanged) {
 		c.opts.Logf("record the stop of task %s: %v", taskID(arn), err)
@@ -262,6 +268,7 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 	case err != nil:
 		return nil, err
 	default:
+		c.taskChanged(rec)
 		arn := c.namer.Task(cluster, id)
 		k, err := c.capacityOf(rec)
 		if err != nil {
@@ -435,12 +442,15 @@ func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*ap
 // forgetStopped forgets the tasks STOPPED longer than the retention ago,
 // as ECS forgets stopped tasks.
 func (c *Controller) forgetStopped(now time.Time) {
-	recs, err := c.store.TaskHeads("", func(t *store.Task) bool {
+	recs, err := c.store.Tasks("", func(t *store.Task) bool {
 		return t.StoppedAt != nil && now.Sub(*t.StoppedAt) > c.opts.StoppedTaskRetention
 	})
 	if err != nil {
 		return
 	}
+	// The output goes first: a server that stops in between forgets the
+	// tasks at its next start, and no file is left that no task names.
+	c.forgetOutput(recs)
 	byCluster := map[string][]string{}
 	for _, r := range recs {
 		byCluster[r.Cluster] = append(byCluster[r.Cluster], r.ID)

@@ -90,13 +90,18 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				FargateVCPUQuota:     opts.fargateVCPUQuota,
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
+				LogDir:			   filepath.Join(dir, "logs"),
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
 			m.Watch(ctl.MetricsState())
 			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 			ctl.Register(mux)
-			return m.InstrumentAPI(mux)
+			// berth's own endpoints (logs, events) beside the ECS API.
+			routes := http.NewServeMux()
+			routes.Handle("/v1/", ctl.Handler())
+			routes.Handle("/", m.InstrumentAPI(mux))
+			return routes
 		},
 	})
 	if err != nil {

@@ -56,12 +56,13 @@ type Client struct {
 	endpoint string
 	token    string
 	http     *http.Client
+	streams  *http.Client // for answers that stream, which take their time
 }
 
 // New returns a client of the server at endpoint (see Endpoint); token,
 // when set, goes with every request as a bearer token.
 func New(endpoint, token string) *Client {
-	return &Client{endpoint: endpoint, token: token, http: &http.Client{Timeout: 2 * time.Minute}}
+	return &Client{endpoint: endpoint, token: token, http: &http.Client{Timeout: 2 * time.Minute}, streams: &http.Client{}}
 }
 
 // UnreachableError is a server that did not answer at all.

@@ -1,0 +1,339 @@
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/logstore"
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/taskdef"
+)
+
+// The output of every container the server runs is kept (package
+// logstore) from its first byte, through the agent's TaskSpec.Output,
+// until its task is forgotten (StoppedTaskRetention after it stopped):
+//
+//	logs/tasks/CLUSTER/TASK_ID/CONTAINER      the containers' own
+//	logs/awslogs/GROUP/PREFIX%2FCONTAINER%2FTASK_ID
+//	                                          awslogs containers', under
+//	                                          ECS's stream name in their group
+//
+// A task the server takes up again after a restart keeps what was kept
+// before; what its containers write after the restart is not kept (the
+// agent attaches to a container only before it starts).
+
+// logSource is where the output of container d of a task is kept: a
+// container that asks for awslogs has it under ECS's stream name
+// (awslogs-stream-prefix/CONTAINER/TASK_ID) in its awslogs-group; ECS
+// names a stream without a prefix by the Docker container ID, which berth
+// replaces with CONTAINER/TASK_ID.
+func logSource(cluster, id string, d *taskdef.ContainerDefinition) logstore.Source {
+	src := logstore.Source{Task: id, Container: d.Name}
+	if group, stream, ok := awslogsStream(id, d); ok {
+		src.Path = "awslogs/" + fileName(group) + "/" + fileName(stream)
+		return src
+	}
+	src.Path = "tasks/" + fileName(cluster) + "/" + id + "/" + fileName(d.Name)
+	return src
+}
+
+// awslogsStream is the awslogs group and stream of a container that asks
+// for the awslogs driver.
+func awslogsStream(id string, d *taskdef.ContainerDefinition) (group, stream string, ok bool) {
+	lc := d.LogConfiguration
+	if lc == nil || lc.LogDriver != "awslogs" || lc.Options["awslogs-group"] == "" {
+		return "", "", false
+	}
+	stream = d.Name + "/" + id
+	if prefix := lc.Options["awslogs-stream-prefix"]; prefix != "" {
+		stream = prefix + "/" + stream
+	}
+	return lc.Options["awslogs-group"], stream, true
+}
+
+// fileName makes a name (a group, a stream, a container) one path element:
+// escaped, dots too, so that no name is "." or ".."; a name too long for a
+// file system is replaced with its hash.
+func fileName(name string) string {
+	escaped := strings.ReplaceAll(url.PathEscape(name), ".", "%2E")
+	if len(escaped) > 200 {
+		sum := sha256.Sum256([]byte(name))
+		return hex.EncodeToString(sum[:])
+	}
+	return escaped
+}
+
+// keepOutput is a task's TaskSpec.Output: each container's writer in the
+// log store.
+func (c *Controller) keepOutput(cluster string, spec agent.TaskSpec) func(string) agent.OutputWriter {
+	if c.logs == nil {
+		return nil
+	}
+	id := taskID(spec.ARN)
+	return func(name string) agent.OutputWriter {
+		d := spec.Task.Definition.Container(name)
+		if d == nil {
+			return nil
+		}
+		w, err := c.logs.Writer(logSource(cluster, id, d))
+		if err != nil {
+			c.opts.Logf("task %s: %v", id, err)
+			return nil
+		}
+		return w
+	}
+}
+
+// logSources are where the output of a recorded task's containers is kept.
+func (c *Controller) logSources(rec store.Task) ([]logstore.Source, *api.Task, error) {
+	t, err := taskOf(rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	family, rev, err := api.TaskDefinitionRef(t.TaskDefinitionArn)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := c.store.TaskDefinition(family, rev)
+	if err != nil {
+		return nil, nil, err
+	}
+	var srcs []logstore.Source
+	for i := range def.Definition.ContainerDefinitions {
+		srcs = append(srcs, logSource(rec.Cluster, rec.ID, &def.Definition.ContainerDefinitions[i]))
+	}
+	return srcs, t, nil
+}
+
+// forgetOutput removes what is kept of the tasks' containers' output.
+func (c *Controller) forgetOutput(recs []store.Task) {
+	if c.logs == nil {
+		return
+	}
+	for _, rec := range recs {
+		srcs, _, err := c.logSources(rec)
+		if err == nil {
+			err = c.logs.Remove(srcs...)
+		}
+		if err != nil {
+			c.opts.Logf("forget the output of task %s: %v", rec.ID, err)
+		}
+	}
+}
+
+// Handler serves berth's own endpoints, beside the ECS API:
+//
+//	GET /v1/tasks/{taskID}/logs?container=NAME&since=RFC3339&follow=1
+//	GET /v1/events?since=RFC3339&follow=1
+//
+// Both answer application/x-ndjson, one JSON object a line (docs/api.md).
+func (c *Controller) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/tasks/{taskID}/logs", c.serveLogs)
+	mux.HandleFunc("GET /v1/events", c.serveEvents)
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, api.ResourceNotFoundException("berth serves GET /v1/tasks/{taskID}/logs and GET /v1/events, not %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+// writeError answers an error in ECS's JSON shape.
+func writeError(w http.ResponseWriter, status int, e *api.Error) {
+	w.Header().Set("Content-Type", api.ContentType)
+	w.Header().Set("X-Amzn-Errortype", e.Type)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(struct {
+		Type    string `json:"__type"`
+		Message string `json:"message"`
+	}{e.Type, e.Message})
+}
+
+// streamQuery reads since and follow, which both endpoints take.
+func streamQuery(q url.Values) (since time.Time, follow bool, err error) {
+	if s := q.Get("since"); s != "" {
+		if since, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, false, api.InvalidParameterException("since %q: want an RFC 3339 time, such as 2006-01-02T15:04:05Z", s)
+		}
+	}
+	switch f := q.Get("follow"); f {
+	case "", "0", "false":
+	case "1", "true":
+		follow = true
+	default:
+		return time.Time{}, false, api.InvalidParameterException("follow %q: want 1 or 0", f)
+	}
+	return since, follow, nil
+}
+
+// streaming is a request's context, which also ends when the controller
+// closes, so that a follower never holds a server's shutdown up.
+func (c *Controller) streaming(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	stop := context.AfterFunc(c.life, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
+// ndjson writes one JSON object a line, flushed after each batch.
+type ndjson struct {
+	w   http.ResponseWriter
+	enc *json.Encoder
+}
+
+func newNDJSON(w http.ResponseWriter) *ndjson {
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return &ndjson{w: w, enc: json.NewEncoder(w)}
+}
+
+func (n *ndjson) flush() error { return http.NewResponseController(n.w).Flush() }
+
+func (c *Controller) serveEvents(w http.ResponseWriter, r *http.Request) {
+	since, follow, err := streamQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.(*api.Error))
+		return
+	}
+	ctx, cancel := c.streaming(r)
+	defer cancel()
+	out := newNDJSON(w)
+	out.flush()
+	c.Events(ctx, since, follow, func(e api.Event) error {
+		if err := out.enc.Encode(e); err != nil {
+			return err
+		}
+		return out.flush()
+	})
+}
+
+// findTask finds a task by ID in cluster, or in any cluster when none is
+// given (task IDs are unique across clusters).
+func (c *Controller) findTask(cluster, id string) (store.Task, error) {
+	if cluster != "" {
+		name, err := api.ClusterName(cluster)
+		if err != nil {
+			return store.Task{}, err
+		}
+		return c.store.Task(name, id)
+	}
+	heads, err := c.store.TaskHeads("", func(t *store.Task) bool { return t.ID == id })
+	if err != nil {
+		return store.Task{}, err
+	}
+	if len(heads) == 0 {
+		return store.Task{}, store.ErrNotFound
+	}
+	return c.store.Task(heads[0].Cluster, id)
+}
+
+func (c *Controller) serveLogs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	since, follow, err := streamQuery(q)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.(*api.Error))
+		return
+	}
+	id := r.PathValue("taskID")
+	if _, ref, err := api.TaskRef(id); err == nil {
+		id = ref
+	}
+	rec, err := c.findTask(q.Get("cluster"), id)
+	var ae *api.Error
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, api.ResourceNotFoundException("task %s not found: it never ran on this server, or it stopped more than %s ago and was forgotten", id, c.opts.StoppedTaskRetention))
+		return
+	case errors.As(err, &ae):
+		writeError(w, http.StatusBadRequest, ae)
+		return
+	case err != nil:
+		c.opts.Logf("logs of task %s: %v", id, err)
+		writeError(w, http.StatusInternalServerError, api.ServerException("internal error"))
+		return
+	}
+	if c.logs == nil {
+		writeError(w, http.StatusNotFound, api.ResourceNotFoundException("this server keeps no container output"))
+		return
+	}
+	srcs, _, err := c.logSources(rec)
+	if err != nil {
+		c.opts.Logf("logs of task %s: %v", id, err)
+		writeError(w, http.StatusInternalServerError, api.ServerException("internal error"))
+		return
+	}
+	if name := q.Get("container"); name != "" {
+		var names []string
+		var only []logstore.Source
+		for _, s := range srcs {
+			names = append(names, s.Container)
+			if s.Container == name {
+				only = append(only, s)
+			}
+		}
+		if len(only) == 0 {
+			writeError(w, http.StatusBadRequest, api.InvalidParameterException("container %q: task %s has %s", name, id, strings.Join(names, ", ")))
+			return
+		}
+		srcs = only
+	}
+	ctx, cancel := c.streaming(r)
+	defer cancel()
+	var woken <-chan struct{}
+	if follow {
+		var stop func()
+		woken, stop = c.logs.Watch(id)
+		defer stop()
+	}
+	tail, err := c.logs.Tail(srcs, since)
+	if err != nil {
+		c.opts.Logf("logs of task %s: %v", id, err)
+		writeError(w, http.StatusInternalServerError, api.ServerException("internal error"))
+		return
+	}
+	defer tail.Close()
+	out := newNDJSON(w)
+	for {
+		// Once the task is STOPPED and no container's writer is open, what
+		// the next read finds is the whole of its output.
+		changed := c.events.wait()
+		done := !follow || c.outputEnded(rec.Cluster, id)
+		lines, err := tail.Next()
+		for _, l := range lines {
+			if out.enc.Encode(l) != nil {
+				return
+			}
+		}
+		if err != nil {
+			c.opts.Logf("logs of task %s: %v", id, err)
+			return
+		}
+		if out.flush() != nil || done {
+			return
+		}
+		select {
+		case <-woken:
+		case <-changed:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// outputEnded reports whether no more output of a task can come: it is
+// STOPPED (or forgotten) and its containers' writers are closed.
+func (c *Controller) outputEnded(cluster, id string) bool {
+	rec, err := c.store.Task(cluster, id)
+	if err == nil && rec.LastStatus != "STOPPED" {
+		return false
+	}
+	return !c.logs.Writing(id)
+}
