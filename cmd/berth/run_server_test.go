@@ -80,6 +80,7 @@ func TestRunGoesThroughTheServerHoldingTheStateDirectory(t *testing.T) {
 		"berth: cluster " + e.cluster + " had no container instance: registered ",
 		"(job:1, EC2) started as arn:aws:ecs:us-east-1:000000000000:task/" + e.cluster + "/",
 		"of the berth server at " + endpoint,
+		"job   | demo: exiting with code 3",
 		"job STOPPED, exit code 3", "task STOPPED",
 		"Essential container in task exited (EssentialContainerExited)",
 	} {
@@ -125,18 +126,26 @@ func TestRunGoesThroughTheServerHoldingTheStateDirectory(t *testing.T) {
 }
 
 // Ctrl-C stops a task berth run started through a server as StopTask
-// does: the server records it stopped by the user, and berth run ends as
-// it does on its own.
+// does: the container gets its SIGTERM, the server records the task
+// stopped by the user, and berth run ends as it does on its own, with the
+// container's exit code.
 func TestCtrlCStopsTheServersTaskAsStopTaskDoes(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t)
 	endpoint := e.serverFor(t)
-	cmd := e.command(e.file("sleeper.json", sleeperDef))
+	cmd := e.command(e.file("web.json", `{"family": "web", "containerDefinitions": [{"name": "web", "image": "berth/demo:latest",
+	  "memory": 64, "stopTimeout": 10, "command": ["serve"], "portMappings": [{"containerPort": 8080}]}]}`))
 	w := e.start(cmd)
-	w.waitFor(t, "task RUNNING")
+	// The demo program is PID 1: until it has set up its handler, the
+	// kernel drops SIGTERM.
+	w.waitFor(t, "web   | demo: serving on")
 	cmd.Process.Signal(syscall.SIGINT)
 	e.ended(cmd, w)
-	for _, want := range []string{"stopping the task (Ctrl-C again to kill it)", "stopped: Task stopped by user (UserInitiated)"} {
+	if code := cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("exit code %d, want the web container's 0:\n%s", code, w)
+	}
+	for _, want := range []string{"(bindIP 127.0.0.", ", containerPort 8080, protocol tcp)", "stopping the task (Ctrl-C again to kill it)",
+		"web   | demo: received SIGTERM", "stopped: Task stopped by user (UserInitiated)"} {
 		if !strings.Contains(w.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, w)
 		}
@@ -161,7 +170,9 @@ func TestASecondCtrlCKillsTheServersTask(t *testing.T) {
 	  "mountPoints": [{"sourceVolume": "berth", "containerPath": "/under-test/berth", "readOnly": true}],
 	  "entryPoint": ["/under-test/berth", "demo"], "command": ["sleep", "600", "--ignore-sigterm"]}]}`, e.bin)))
 	w := e.start(cmd)
-	w.waitFor(t, "task RUNNING")
+	// Until the demo has set up its handler, a SIGTERM ends it (Go's
+	// runtime exits with status 2).
+	w.waitFor(t, "app   | demo: sleeping")
 	cmd.Process.Signal(syscall.SIGINT)
 	w.waitFor(t, "task STOPPING")
 	cmd.Process.Signal(syscall.SIGINT)

@@ -20,15 +20,12 @@ package main
 // (noServerStateDir).
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -509,15 +506,6 @@ func healthOf(name string) agent.HealthStatus {
 	return agent.HealthUnknown
 }
 
-// logLine is one line of a container's output, as the server's task logs
-// give it (GET /v1/tasks/{id}/logs, one JSON object a line).
-type logLine struct {
-	Time      time.Time `json:"time"`
-	Container string    `json:"container"`
-	Stream    string    `json:"stream"`
-	Line      string    `json:"line"`
-}
-
 // serverLogs prints a server task's output under each container's name.
 type serverLogs struct {
 	cancel context.CancelFunc
@@ -526,77 +514,44 @@ type serverLogs struct {
 
 // followLogs prints the task's output as the server keeps it, from its
 // first line, until the task has stopped and its output is all written; a
-// stream that breaks before that is taken up again after its last line.
+// stream that breaks before that (a server restarting) is taken up again
+// after its last line.
 func (r *serverRun) followLogs(ctx context.Context, out *console.Printer, arn string) *serverLogs {
 	ctx, cancel := context.WithCancel(ctx)
 	l := &serverLogs{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		var last time.Time
-		for ctx.Err() == nil {
-			ended, err := r.streamLogs(ctx, out, lastSegment(arn), &last)
-			if ended {
-				return
+		print := func(line client.LogLine) error {
+			// A stream taken up again starts at the last line's time:
+			// what was printed already is not printed twice.
+			if !last.IsZero() && !line.Time.After(last) {
+				return nil
 			}
-			var missing *logsMissingError
-			if errors.As(err, &missing) {
-				out.Line("berth", fmt.Sprintf("warning: the berth server at %s keeps no output of its tasks (%s): the containers' output is not shown", r.endpoint, missing.status))
+			last = line.Time
+			out.Line(line.Container, line.Line)
+			return nil
+		}
+		for {
+			err := r.c.Logs(ctx, arn, client.LogsOptions{Cluster: r.opts.cluster, Since: last, Follow: true}, print)
+			var ecs *api.Error
+			switch {
+			case err == nil, ctx.Err() != nil:
+				return
+			case errors.As(err, &ecs):
+				// A server that keeps no output of its tasks (an older
+				// one) or no longer this task's.
+				out.Line("berth", fmt.Sprintf("warning: the containers' output is not shown: the berth server at %s answers %s", r.endpoint, serverMessage(err)))
 				return
 			}
 			select {
 			case <-ctx.Done():
+				return
 			case <-time.After(followEvery):
 			}
 		}
 	}()
 	return l
-}
-
-// logsMissingError is a server without task logs.
-type logsMissingError struct{ status string }
-
-func (e *logsMissingError) Error() string { return "no task logs: " + e.status }
-
-// streamLogs prints one stream of the task's output, from after *last on,
-// moving *last on. ended: the server ended it, the task's output all
-// written.
-func (r *serverRun) streamLogs(ctx context.Context, out *console.Printer, id string, last *time.Time) (ended bool, err error) {
-	q := url.Values{"follow": {"1"}}
-	if !last.IsZero() {
-		q.Set("since", last.Format(time.RFC3339Nano))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.endpoint+"/v1/tasks/"+url.PathEscape(id)+"/logs?"+q.Encode(), nil)
-	if err != nil {
-		return false, err
-	}
-	if r.token != "" {
-		req.Header.Set("Authorization", "Bearer "+r.token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false, err
-	}
-	defer resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
-		return false, &logsMissingError{status: resp.Status}
-	case resp.StatusCode != http.StatusOK:
-		return false, fmt.Errorf("task logs: %s", resp.Status)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		var l logLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil || !l.Time.After(*last) && !last.IsZero() {
-			continue
-		}
-		*last = l.Time
-		out.Line(l.Container, l.Line)
-	}
-	if err := sc.Err(); err != nil {
-		return false, err
-	}
-	return true, nil
 }
 
 // wait waits for the task's output to be all printed; Ctrl-C gives up on
