@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,17 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 			return errUnchanged
 		}
 		before = *rec
+		// A report that changes nothing the API shows (the agent reports
+		// steps of its own too) is no change: no new version, no event.
+		t.Version = 0
+		was, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
 		applyState(&t, s)
+		if is, err := json.Marshal(t); err == nil && bytes.Equal(was, is) {
+			return errUnchanged
+		}
 		t.Version = rec.Version + 1
 		body, err := json.Marshal(t)
 		if err != nil {

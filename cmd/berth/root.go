@@ -63,6 +63,7 @@ func newRootCommand() *cobra.Command {
 		newTaskdefCommand(),
 		newInstanceCommand(),
 		newTaskCommand(),
+		newEventsCommand(),
 		newCgroupCommand(),
 	)
 	// cobra's own completion command prints its help and succeeds for a

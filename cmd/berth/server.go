@@ -90,7 +90,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				FargateVCPUQuota:     opts.fargateVCPUQuota,
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
-				LogDir:			   filepath.Join(dir, "logs"),
+				LogDir:               filepath.Join(dir, "logs"),
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})

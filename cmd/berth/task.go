@@ -55,8 +55,8 @@ func newTaskCommand() *cobra.Command {
 	var opts taskOptions
 	cmd := &cobra.Command{
 		Use:   "task",
-		Short: "Run, list, describe, stop and wait for the tasks of a cluster",
-		Args:  argsBetween(0, 0, "a subcommand: run, list, describe, stop or wait"),
+		Short: "Run, list, describe, stop and wait for the tasks of a cluster, and print their logs",
+		Args:  argsBetween(0, 0, "a subcommand: run, list, describe, stop, wait or logs"),
 	}
 	opts.addClientFlags(cmd, "table", "json", "wide")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
@@ -130,7 +130,7 @@ with no --subnet goes in berth's first subnet.`,
 		}),
 	}
 	wait.Flags().StringVar(&status, "status", "", "RUNNING or STOPPED")
-	cmd.AddCommand(runCmd, list, describe, stop, wait)
+	cmd.AddCommand(runCmd, list, describe, stop, wait, newTaskLogsCommand(&opts, complete))
 	return cmd
 }
 

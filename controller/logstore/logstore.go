@@ -65,7 +65,7 @@ type Store struct {
 	now   func() time.Time
 
 	mu       sync.Mutex
-	open     map[string]int                   // writers not yet closed, by task
+	open     map[string]int                    // writers not yet closed, by task
 	watchers map[string]map[chan struct{}]bool // woken at each write and close, by task
 }
 
