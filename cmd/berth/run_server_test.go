@@ -204,8 +204,9 @@ func TestNoServerRunsAloneBesideAServer(t *testing.T) {
 	}
 }
 
-// A server named with --endpoint must answer; flags only berth run on its
-// own honours are refused with a server, saying what to do.
+// A server named with --endpoint must answer. --host-ip chooses the
+// instance of that host address; --pull, which the server decides, is
+// refused, saying what to do.
 func TestRunThroughAServerRefusesWhatItCannotHonour(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t)
@@ -215,9 +216,18 @@ func TestRunThroughAServerRefusesWhatItCannotHonour(t *testing.T) {
 		t.Errorf("an endpoint nothing answers at: exit %d:\n%s", code, out)
 	}
 	endpoint := e.serverFor(t)
+	// The cluster's one instance, which the first run registers, has a
+	// host address of its own; 127.0.0.1 is never one.
 	out, code = e.run("--host-ip", "127.0.0.1", path)
-	if code != exitUsage || !strings.Contains(out, "--host-ip: through the berth server at "+endpoint) {
-		t.Errorf("--host-ip: exit %d:\n%s", code, out)
+	if code != exitTaskFailedToStart || !strings.Contains(out, "not placed: ATTRIBUTE") || !strings.Contains(out, "berth instance list --cluster "+e.cluster+" shows their host addresses") {
+		t.Errorf("--host-ip 127.0.0.1: exit %d:\n%s", code, out)
+	}
+	address := regexp.MustCompile(`registered [0-9a-f]{32} at (127\.0\.\d+\.\d+)`).FindStringSubmatch(out)
+	if address == nil {
+		t.Fatalf("the instance's host address is not said:\n%s", out)
+	}
+	if out, code = e.run("--host-ip", address[1], path); code != 3 || !strings.Contains(out, "job STOPPED, exit code 3") {
+		t.Errorf("--host-ip %s, the instance's: exit %d:\n%s", address[1], code, out)
 	}
 	out, code = e.run("--pull", "always", path)
 	if code != exitUsage || !strings.Contains(out, "--pull: the berth server at "+endpoint) {

@@ -101,9 +101,6 @@ func serverForRun(ctx context.Context, stderr io.Writer, opts runOptions) (*serv
 	} else {
 		return nil, nil
 	}
-	if opts.hostIPSet {
-		return nil, usageError("--host-ip: through the berth server at %s a task's ports bind to the host address of its container instance (berth instance list shows them); --no-server runs the task on its own, bound to --host-ip", endpoint)
-	}
 	if opts.pullSet {
 		return nil, usageError("--pull: the berth server at %s pulls images as its agents do (ECS_IMAGE_PULL_BEHAVIOR default); --no-server runs the task on its own, pulling as --pull says", endpoint)
 	}
@@ -161,6 +158,9 @@ func (r *serverRun) run(ctx, setupCtx context.Context, interrupts <-chan os.Sign
 		if len(res.Failures) > 0 {
 			f := res.Failures[0]
 			why = "not placed: " + f.Reason + orEmpty(" ("+f.Detail+")", f.Detail)
+			if f.Reason == "ATTRIBUTE" && (opts.hostIPSet || len(attributes) > 0) {
+				why += fmt.Sprintf("; no container instance of cluster %s has the attributes --attribute and --host-ip ask for (berth instance list --cluster %s shows their host addresses)", opts.cluster, opts.cluster)
+			}
 		}
 		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s on the berth server at %s: %s", ref, r.endpoint, why)}
 	}
@@ -314,8 +314,11 @@ func (r *serverRun) capacity(ctx context.Context, stderr io.Writer, task *taskde
 		fmt.Fprintf(stderr, "berth: created cluster %s on the berth server at %s\n", cluster, r.endpoint)
 	}
 	if task.LaunchType == taskdef.LaunchFargate {
-		if len(attributes) > 0 {
+		switch {
+		case len(attributes) > 0:
 			return nil, usageError("--attribute: a Fargate task runs on capacity of its own, which has no attributes to set")
+		case r.opts.hostIPSet:
+			return nil, usageError("--host-ip: a Fargate task has an address of its own, which the server gives it")
 		}
 		return nil, nil
 	}
@@ -323,12 +326,18 @@ func (r *serverRun) capacity(ctx context.Context, stderr io.Writer, task *taskde
 	if err != nil {
 		return nil, r.unreachable(err)
 	}
+	// A task's ports bind to its instance's host address: --host-ip
+	// chooses the instance that has it.
+	var hostIP []api.PlacementConstraint
+	if r.opts.hostIPSet {
+		hostIP = append(hostIP, api.PlacementConstraint{Type: "memberOf", Expression: fmt.Sprintf("attribute:%s == %s", attrHostAddress, r.opts.hostIP)})
+	}
 	if len(list.ContainerInstanceArns) > 0 {
 		var cs []api.PlacementConstraint
 		for _, name := range sortedKeys(attributes) {
 			cs = append(cs, api.PlacementConstraint{Type: "memberOf", Expression: fmt.Sprintf("attribute:%s == %s", name, attributes[name])})
 		}
-		return cs, nil
+		return append(cs, hostIP...), nil
 	}
 	in := &api.RegisterContainerInstanceInput{Cluster: cluster}
 	for _, name := range sortedKeys(attributes) {
@@ -339,9 +348,9 @@ func (r *serverRun) capacity(ctx context.Context, stderr io.Writer, task *taskde
 		return nil, r.unreachable(err)
 	}
 	ci := reg.ContainerInstance
-	fmt.Fprintf(stderr, "berth: cluster %s had no container instance: registered %s, of this machine's size (%d CPU units, %d MiB), to run EC2 tasks on\n",
-		cluster, lastSegment(ci.ContainerInstanceArn), resource(ci.RegisteredResources, "CPU"), resource(ci.RegisteredResources, "MEMORY"))
-	return nil, nil
+	fmt.Fprintf(stderr, "berth: cluster %s had no container instance: registered %s at %s, of this machine's size (%d CPU units, %d MiB), to run EC2 tasks on\n",
+		cluster, lastSegment(ci.ContainerInstanceArn), attribute(*ci, attrHostAddress), resource(ci.RegisteredResources, "CPU"), resource(ci.RegisteredResources, "MEMORY"))
+	return hostIP, nil
 }
 
 func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }

@@ -31,7 +31,7 @@ func fakeCluster(t *testing.T) string {
 			RegisteredResources: []api.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 512}},
 			RemainingResources:  []api.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 448}},
 			Attributes: []api.Attribute{{Name: "ecs.availability-zone", Value: zone}, {Name: "ecs.instance-type", Value: "local"},
-				{Name: "ecs.capability.task-eni"}, {Name: "team", Value: "web"}},
+				{Name: "ecs.capability.task-eni"}, {Name: "team", Value: "web"}, {Name: "berth.host-address", Value: fmt.Sprintf("127.0.0.%d", i+2)}},
 			RegisteredAt: api.Time(fakeNow.Add(-3 * time.Hour)),
 		}
 	}
