@@ -47,6 +47,7 @@ func newInstanceCommand() *cobra.Command {
 	}
 	opts.addClientFlags(cmd, "table", "json")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
+	cmd.RegisterFlagCompletionFunc("cluster", completeFrom(&opts.clientOptions, clusterNames))
 	complete := completeFrom(&opts.clientOptions, instanceIDs(&opts.cluster))
 	var reg instanceRegistration
 	register := &cobra.Command{

@@ -254,6 +254,7 @@ func TestCompletionOffersInstancesAndTasks(t *testing.T) {
 	}{
 		{[]string{"instance", "drain", "--cluster", "class", "0"}, "0a1b2c3d4e5f60718293a4b5c6d7e8f9\n"},
 		{[]string{"task", "stop", "--cluster", "class", ""}, "11111111111111111111111111111111\n22222222222222222222222222222222\n33333333333333333333333333333333\n"},
+		{[]string{"task", "list", "--cluster", "class", "--instance", "f"}, "f9e8d7c6b5a4938271605f4e3d2c1b0a\n"},
 	}
 	for _, tt := range tests {
 		stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, tt.args...))
