@@ -74,6 +74,19 @@ hold for the instance's attributes (set more with --attribute). A Fargate
 task gets capacity of its own size and a network interface of its own on
 berth's task network.
 
+When a berth server holds the state directory, or --endpoint (or
+BERTH_ENDPOINT) names one, the task runs there instead, as RunTask runs it:
+the definition is registered with the server, the task runs on the
+cluster's container instances (a cluster with none gets one of this
+machine's size, said on standard error), it shows in berth task list and
+aws ecs list-tasks, and berth run follows it as it follows its own, with
+the same output, Ctrl-C and exit status. --host-ip then chooses the
+instance of that host address; --pull is the server's to decide. A task
+the server runs stays on the engine for the server's cleanup wait, and
+goes on if berth run is killed. --no-server runs the task on its own;
+beside a server holding the state directory, such runs keep their state
+in its no-server directory.
+
 Berth runs started at once share the engine as one container instance:
 each places its task and records what it takes in one transaction of the
 state store, so two never both take the last of its memory or one host
