@@ -130,14 +130,24 @@ func (c *Controller) forgetOutput(recs []store.Task) {
 	}
 }
 
-// Handler serves berth's own endpoints, beside the ECS API:
+// Handler serves berth's own endpoints beside ecs, the ECS API, which
+// answers every other request:
 //
 //	GET /v1/tasks/{taskID}/logs?container=NAME&since=RFC3339&follow=1
 //	GET /v1/events?since=RFC3339&follow=1
+//	POST / X-Amz-Target: Logs_20140328.GetLogEvents, DescribeLogStreams
 //
-// Both answer application/x-ndjson, one JSON object a line (docs/api.md).
-func (c *Controller) Handler() http.Handler {
+// The first two answer application/x-ndjson, one JSON object a line; the
+// last, CloudWatch Logs' answers for the awslogs streams (docs/api.md).
+func (c *Controller) Handler(ecs http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if isLogsRequest(r) {
+			c.serveCloudWatchLogs(w, r)
+			return
+		}
+		ecs.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("GET /v1/tasks/{taskID}/logs", c.serveLogs)
 	mux.HandleFunc("GET /v1/events", c.serveEvents)
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {

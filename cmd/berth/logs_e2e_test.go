@@ -150,6 +150,18 @@ func TestTaskLogsOutliveTheContainersAndTheServer(t *testing.T) {
 	if _, err := os.Stat(stream); err != nil {
 		t.Errorf("late's output is not kept under its awslogs stream: %v", err)
 	}
+	// And CloudWatch Logs' own client reads it there.
+	if _, err := exec.LookPath("aws"); err == nil {
+		out, errOut, _ := testenv.AWSCLI(t, srv.endpoint, "logs", "get-log-events", "--log-group-name", group, "--log-stream-name", "ecs/late/"+id, "--start-from-head")
+		var got struct{ Events []struct{ Message string } }
+		if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Events) == 0 || got.Events[len(got.Events)-1].Message != "released" {
+			t.Errorf("aws logs get-log-events: %v\n%s%s", err, out, errOut)
+		}
+		out, _, _ = testenv.AWSCLI(t, srv.endpoint, "logs", "describe-log-streams", "--log-group-name", group)
+		if !strings.Contains(out, `"logStreamName": "ecs/late/`+id+`"`) {
+			t.Errorf("aws logs describe-log-streams:\n%s", out)
+		}
+	}
 	stdout, _, _ = srv.berth(t, "events", "-o", "json")
 	var ev api.Event
 	if err := json.Unmarshal([]byte(strings.SplitN(stdout, "\n", 2)[0]), &ev); err != nil || ev.Source != "aws.ecs" || ev.DetailType != api.DetailTypeInstance {

@@ -42,6 +42,10 @@ store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
 is its Prometheus exposition. The API serves clusters, task definitions and
 their tags so far (docs/api.md); they are kept in the state directory.
+GET /v1/tasks/{taskID}/logs and GET /v1/events are berth's own: the output
+of each task's containers, kept in the state directory until the task is
+forgotten (berth task logs), and the changes of tasks and instances as ECS
+sends them to EventBridge (berth events).
 
 It listens beyond loopback only with --token, which every request must then
 carry: as a bearer token, or as the access key ID of the AWS credentials the
@@ -98,10 +102,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 			ctl.Register(mux)
 			// berth's own endpoints (logs, events) beside the ECS API.
-			routes := http.NewServeMux()
-			routes.Handle("/v1/", ctl.Handler())
-			routes.Handle("/", m.InstrumentAPI(mux))
-			return routes
+			return ctl.Handler(m.InstrumentAPI(mux))
 		},
 	})
 	if err != nil {
