@@ -404,6 +404,13 @@ func (r *serverRun) follow(ctx context.Context, interrupts <-chan os.Signal, out
 				}
 				continue
 			}
+			if stops > 2 && warned {
+				// The server is away and cannot say the task stopped:
+				// berth run stops waiting for it.
+				return agent.TaskState{}, &exitError{code: exitInterrupted, msg: fmt.Sprintf(
+					"gave up following task %s: the berth server at %s does not answer; the task is the server's, and berth task list shows it once the server is back",
+					lastSegment(arn), r.endpoint)}
+			}
 			out.Line("berth", "killing the task")
 			if err := killTaskContainers(ctx, arn); err != nil {
 				out.Line("berth", "warning: kill the task: "+err.Error())
@@ -563,15 +570,24 @@ func (r *serverRun) followLogs(ctx context.Context, out *console.Printer, arn st
 	return l
 }
 
-// wait waits for the task's output to be all printed; Ctrl-C gives up on
-// what is left of it.
+// wait waits for the task's output to be all printed; Ctrl-C, or a server
+// that has not ended the stream logsAfterStop after the task stopped, gives
+// up on what is left of it.
 func (l *serverLogs) wait(interrupts <-chan os.Signal) {
 	select {
 	case <-l.done:
 	case <-interrupts:
 		l.stop()
+	case <-time.After(logsAfterStop):
+		// The server ends the stream once the output is written; one that
+		// does not must not keep berth run from ending.
+		l.stop()
 	}
 }
+
+// logsAfterStop bounds how long berth run waits for the rest of a stopped
+// task's output.
+const logsAfterStop = 30 * time.Second
 
 func (l *serverLogs) stop() {
 	l.cancel()
