@@ -434,6 +434,9 @@ func killTaskContainers(ctx context.Context, arn string) error {
 	if err != nil {
 		return fmt.Errorf("list the task's containers: %w", err)
 	}
+	if len(running) == 0 {
+		return fmt.Errorf("no container of the task runs on the engine at %s (the server's may be another): the task stops when its containers' stopTimeout ends", docker.DaemonHost())
+	}
 	var errs []error
 	for _, c := range running {
 		if err := docker.ContainerKill(ctx, c.ID, "KILL"); err != nil {
