@@ -164,8 +164,8 @@ func runInstanceRegister(ctx context.Context, out io.Writer, opts *instanceOptio
 		return writeJSON(out, res)
 	}
 	in2 := res.ContainerInstance
-	fmt.Fprintf(out, "registered %s in %s: %s, %s, %d CPU units, %d MiB\n", lastSegment(in2.ContainerInstanceArn), clusterOfARN(in2.ContainerInstanceArn),
-		attribute(*in2, attrZone), attribute(*in2, attrInstanceType), resource(in2.RegisteredResources, "CPU"), resource(in2.RegisteredResources, "MEMORY"))
+	fmt.Fprintf(out, "registered %s in %s: %s, %s, %d CPU units, %d MiB, host address %s\n", lastSegment(in2.ContainerInstanceArn), clusterOfARN(in2.ContainerInstanceArn),
+		attribute(*in2, attrZone), attribute(*in2, attrInstanceType), resource(in2.RegisteredResources, "CPU"), resource(in2.RegisteredResources, "MEMORY"), attribute(*in2, attrHostAddress))
 	return nil
 }
 
