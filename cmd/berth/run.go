@@ -128,7 +128,7 @@ invalid, 2 for usage errors.`,
 	f.BoolVar(&opts.timestamps, "timestamps", false, "begin each state line with the time of the change (UTC, RFC 3339)")
 	f.BoolVar(&opts.noServer, "no-server", false, "run the task on its own, even when a berth server answers")
 	opts.server.addClientFlags(cmd)
-	cmd.RegisterFlagCompletionFunc("cluster", completeFrom(&opts.server, clusterNames))
+	cmd.RegisterFlagCompletionFunc("cluster", completeRunFrom(&opts.server, clusterNames))
 	cmd.ValidArgsFunction = completeRunTarget(&opts.server)
 	return cmd
 }

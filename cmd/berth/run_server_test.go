@@ -123,6 +123,16 @@ func TestRunGoesThroughTheServerHoldingTheStateDirectory(t *testing.T) {
 	if tasks := e.serverTasks(t, endpoint, "STOPPED"); len(tasks) != 3 {
 		t.Errorf("the server has %d stopped tasks, want the 3 runs'", len(tasks))
 	}
+	// Tab completes the families and clusters of the server berth run
+	// goes through.
+	for _, args := range [][]string{{"run", "j"}, {"run", "--cluster", "run-test-"}} {
+		complete := exec.Command(e.bin, append([]string{"__complete"}, args...)...)
+		complete.Env = append(os.Environ(), "BERTH_STATE_DIR="+e.stateDir)
+		got, err := complete.Output()
+		if want := map[string]string{"j": "job\n", "run-test-": e.cluster + "\n"}[args[len(args)-1]]; err != nil || !strings.HasPrefix(string(got), want) {
+			t.Errorf("completing berth %s: %q (%v), want %q first", strings.Join(args, " "), got, err, want)
+		}
+	}
 }
 
 // Ctrl-C stops a task berth run started through a server as StopTask
