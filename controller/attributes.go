@@ -87,7 +87,11 @@ func (c *Controller) readAttributeTargets(cluster string, in []api.Attribute, pu
 			return nil, err
 		}
 		if agentAttribute(a.Name) {
-			return nil, api.InvalidParameterException("attributes[%d].name: %q is set by the container agent and cannot be changed or deleted", i, a.Name)
+			setter := "the container agent"
+			if strings.HasPrefix(a.Name, "berth.") {
+				setter = "berth"
+			}
+			return nil, api.InvalidParameterException("attributes[%d].name: %q is set by %s and cannot be changed or deleted", i, a.Name, setter)
 		}
 		id, err := c.attributeTarget(cluster, i, a)
 		if err != nil {

@@ -448,7 +448,7 @@ func TestAnInstanceShowsItsHostAddressAsAnAttributeBerthSets(t *testing.T) {
 	}
 	_, err = client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("web"), Attributes: []types.Attribute{
 		{Name: aws.String("berth.host-address"), Value: aws.String("127.0.0.9"), TargetId: first.ContainerInstanceArn}}})
-	if err == nil {
-		t.Error("PutAttributes changed the host address berth gave the instance")
+	if err == nil || !strings.Contains(err.Error(), `"berth.host-address" is set by berth and cannot be changed`) {
+		t.Errorf("PutAttributes of the host address berth gave the instance: %v", err)
 	}
 }
