@@ -133,6 +133,9 @@ func (c *Controller) getLogEvents(in *getLogEventsInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if in.LogStreamName == "" {
+		return nil, api.InvalidParameterException("logStreamName is required")
+	}
 	if c.logs == nil {
 		return nil, errNoGroup
 	}

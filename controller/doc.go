@@ -42,4 +42,10 @@
 //     that run each instance's tasks exist.
 //   - Attributes the agent sets (ecs.*, com.amazonaws.ecs.*) are facts of
 //     the instance: PutAttributes and DeleteAttributes refuse them.
+//
+// Beside the ECS API, Handler serves berth's own streams: each task's
+// container output, kept by package logstore until the task is forgotten
+// (logs.go; awslogs streams also answer CloudWatch Logs' GetLogEvents,
+// cloudwatch.go), and each change of a task or instance as the EventBridge
+// event ECS sends, the latest EventHistory of them kept (events.go).
 package controller

@@ -106,7 +106,7 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		}
 	}()
 	// What the agent found on the engine, and what it did not.
-	k.c.adopt(cluster, k.instance, a)
+	k.c.adopt(cluster, k.instance, a, k.docker)
 	return a, nil
 }
 

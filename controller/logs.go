@@ -1,17 +1,24 @@
 package controller
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/logstore"
 	"github.com/berthdev/berth/controller/store"
@@ -27,9 +34,10 @@ import (
 //	                                          awslogs containers', under
 //	                                          ECS's stream name in their group
 //
-// A task the server takes up again after a restart keeps what was kept
-// before; what its containers write after the restart is not kept (the
-// agent attaches to a container only before it starts).
+// A task the server takes up again after a restart has what its containers
+// wrote meanwhile, and write from then on, read from the engine's stored
+// logs (resumeOutput): the agent attaches to a container only before it
+// starts.
 
 // logSource is where the output of container d of a task is kept: a
 // container that asks for awslogs has it under ECS's stream name
@@ -93,25 +101,34 @@ func (c *Controller) keepOutput(cluster string, spec agent.TaskSpec) func(string
 	}
 }
 
-// logSources are where the output of a recorded task's containers is kept.
-func (c *Controller) logSources(rec store.Task) ([]logstore.Source, *api.Task, error) {
+// definitionOf is the task definition a recorded task runs.
+func (c *Controller) definitionOf(rec store.Task) (*taskdef.TaskDefinition, error) {
 	t, err := taskOf(rec)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	family, rev, err := api.TaskDefinitionRef(t.TaskDefinitionArn)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	def, err := c.store.TaskDefinition(family, rev)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	return &def.Definition, nil
+}
+
+// logSources are where the output of a recorded task's containers is kept.
+func (c *Controller) logSources(rec store.Task) ([]logstore.Source, error) {
+	def, err := c.definitionOf(rec)
+	if err != nil {
+		return nil, err
 	}
 	var srcs []logstore.Source
-	for i := range def.Definition.ContainerDefinitions {
-		srcs = append(srcs, logSource(rec.Cluster, rec.ID, &def.Definition.ContainerDefinitions[i]))
+	for i := range def.ContainerDefinitions {
+		srcs = append(srcs, logSource(rec.Cluster, rec.ID, &def.ContainerDefinitions[i]))
 	}
-	return srcs, t, nil
+	return srcs, nil
 }
 
 // forgetOutput removes what is kept of the tasks' containers' output.
@@ -120,7 +137,7 @@ func (c *Controller) forgetOutput(recs []store.Task) {
 		return
 	}
 	for _, rec := range recs {
-		srcs, _, err := c.logSources(rec)
+		srcs, err := c.logSources(rec)
 		if err == nil {
 			err = c.logs.Remove(srcs...)
 		}
@@ -274,7 +291,7 @@ func (c *Controller) serveLogs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, api.ResourceNotFoundException("this server keeps no container output"))
 		return
 	}
-	srcs, _, err := c.logSources(rec)
+	srcs, err := c.logSources(rec)
 	if err != nil {
 		c.opts.Logf("logs of task %s: %v", id, err)
 		writeError(w, http.StatusInternalServerError, api.ServerException("internal error"))
@@ -346,4 +363,119 @@ func (c *Controller) outputEnded(cluster, id string) bool {
 		return false
 	}
 	return !c.logs.Writing(id)
+}
+
+// resumeOutput keeps, for a task the server takes up again, what its
+// containers wrote while no server was attached to them, and what they
+// write from now on: the engine's stored logs from just after the newest
+// line kept, followed until each container stops. Those lines carry the
+// engine's time. (What the log driver rotated away meanwhile is lost.)
+func (c *Controller) resumeOutput(cluster string, rec store.Task, s agent.TaskState, docker engine.Engine) {
+	if c.logs == nil || docker == nil {
+		return
+	}
+	def, err := c.definitionOf(rec)
+	if err != nil {
+		c.opts.Logf("resume the output of task %s: %v", rec.ID, err)
+		return
+	}
+	for i := range def.ContainerDefinitions {
+		d := &def.ContainerDefinitions[i]
+		cs, ok := s.Container(d.Name)
+		if !ok || cs.DockerID == "" {
+			continue
+		}
+		src := logSource(cluster, rec.ID, d)
+		newest, err := c.logs.Newest(src)
+		if err != nil {
+			c.opts.Logf("resume the output of task %s: %v", rec.ID, err)
+			continue
+		}
+		w, err := c.logs.Writer(src)
+		if err != nil {
+			c.opts.Logf("resume the output of task %s: %v", rec.ID, err)
+			continue
+		}
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer w.CloseWithError(nil)
+			if err := followEngineLogs(c.life, docker, cs.DockerID, d.PseudoTerminal != nil && *d.PseudoTerminal, newest, w); err != nil {
+				c.opts.Logf("resume the output of container %s of task %s: %v", d.Name, rec.ID, err)
+			}
+		}()
+	}
+}
+
+// followEngineLogs copies a container's stored logs after newest into w,
+// following them until the container stops or ctx ends.
+func followEngineLogs(ctx context.Context, docker engine.Engine, id string, tty bool, newest time.Time, w *logstore.Writer) error {
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true}
+	if !newest.IsZero() {
+		opts.Since = fmt.Sprintf("%d.%09d", newest.Unix(), newest.Nanosecond())
+	}
+	rc, err := docker.ContainerLogs(ctx, id, opts)
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	defer stop()
+	defer rc.Close()
+	stdout := &stampedLines{w: w, stream: "stdout", after: newest}
+	stderr := &stampedLines{w: w, stream: "stderr", after: newest}
+	if tty {
+		_, err = io.Copy(stdout, rc)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, rc)
+	}
+	stdout.flush()
+	stderr.flush()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// stampedLines reads the engine's lines, each after its time
+// ("2026-11-27T10:07:30.443708220Z text"), and keeps those after after.
+type stampedLines struct {
+	w       *logstore.Writer
+	stream  string
+	after   time.Time
+	partial []byte
+}
+
+func (s *stampedLines) Write(p []byte) (int, error) {
+	data := append(s.partial, p...)
+	for {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			break
+		}
+		if err := s.line(data[:i]); err != nil {
+			return 0, err
+		}
+		data = data[i+1:]
+	}
+	s.partial = append([]byte(nil), data...)
+	return len(p), nil
+}
+
+func (s *stampedLines) flush() {
+	if len(s.partial) > 0 {
+		s.line(s.partial)
+		s.partial = nil
+	}
+}
+
+func (s *stampedLines) line(raw []byte) error {
+	stamp, text, _ := bytes.Cut(raw, []byte(" "))
+	at, err := time.Parse(time.RFC3339Nano, string(stamp))
+	if err != nil {
+		at, text = time.Now(), raw
+	}
+	if !at.After(s.after) {
+		return nil // kept before
+	}
+	return s.w.Line(s.stream, at, string(bytes.TrimSuffix(text, []byte("\r"))))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 )
@@ -185,8 +186,9 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 // adopt settles, when an agent starts, the recorded tasks of its cluster
 // and capacity: those the agent found on the engine follow what it
 // reports; those it did not, and that never stopped, vanished while no
-// server was there to see, and are STOPPED with a reason saying so.
-func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
+// server was there to see, and are STOPPED with a reason saying so. The
+// output of those it found is kept again from the engine's logs.
+func (c *Controller) adopt(cluster, instance string, a *agent.Agent, docker engine.Engine) {
 	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
 	if err != nil {
 		c.opts.Logf("adopt the tasks of cluster %s: %v", cluster, err)
@@ -200,6 +202,9 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent) {
 		}
 		arn := c.namer.Task(cluster, rec.ID)
 		if s, ok := a.Task(arn); ok {
+			// The output's writers first: a follower that sees the task
+			// STOPPED waits for them.
+			c.resumeOutput(cluster, rec, s, docker)
 			c.observe(cluster, s)
 			if rec.DesiredStatus == "STOPPED" && s.DesiredStatus != agent.TaskStopped {
 				// A stop under way when the server stopped finishes now,

@@ -62,20 +62,34 @@ func runEvents(ctx context.Context, out io.Writer, opts *eventsOptions) error {
 		in.Since = clock().Add(-opts.since)
 	}
 	print := func(e api.Event) error { return writeJSONLine(out, e) }
-	if opts.output != "json" {
-		if _, err := fmt.Fprintln(out, eventHeader); err != nil {
-			return err
+	// The header comes with the first change, or at the end of none: a
+	// server that does not answer prints nothing but why.
+	headed := false
+	header := func() error {
+		if headed || opts.output == "json" {
+			return nil
 		}
+		headed = true
+		_, err := fmt.Fprintln(out, eventHeader)
+		return err
+	}
+	if opts.output != "json" {
 		print = func(e api.Event) error {
+			if err := header(); err != nil {
+				return err
+			}
 			_, err := fmt.Fprintln(out, eventLine(e))
 			return err
 		}
 	}
 	err = c.Events(ctx, in, print)
-	if errors.Is(err, context.Canceled) {
+	switch {
+	case errors.Is(err, context.Canceled):
 		return nil
+	case err != nil:
+		return serverError(err)
 	}
-	return serverError(err)
+	return header()
 }
 
 // eventColumns lays out a line of berth events; a line is printed as its

@@ -48,7 +48,28 @@ each.`,
 	f.StringVar(&logs.container, "container", "", "only this container's output")
 	f.DurationVar(&logs.since, "since", 0, "only the output of the last DURATION (10m, 1h30m)")
 	f.BoolVar(&logs.timestamps, "timestamps", false, "print the time berth read each line, RFC 3339 in UTC")
+	cmd.RegisterFlagCompletionFunc("container", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		return completeFrom(&opts.clientOptions, containerNames(&opts.cluster, args[0]))(cmd, nil, toComplete)
+	})
 	return cmd
+}
+
+// containerNames completes the names of a task's containers.
+func containerNames(cluster *string, task string) func(ctx context.Context, c *client.Client, _ string) []string {
+	return func(ctx context.Context, c *client.Client, _ string) []string {
+		res, err := c.DescribeTasks(ctx, &api.DescribeTasksInput{Cluster: *cluster, Tasks: []string{task}})
+		if err != nil || len(res.Tasks) != 1 {
+			return nil
+		}
+		var names []string
+		for _, ctr := range res.Tasks[0].Containers {
+			names = append(names, ctr.Name)
+		}
+		return names
+	}
 }
 
 func runTaskLogs(ctx context.Context, out, errOut io.Writer, opts *taskOptions, task string, logs taskLogs) error {

@@ -97,7 +97,7 @@ func TestTaskLogsOutliveTheContainersAndTheServer(t *testing.T) {
 	def := e.file("talk.json", `{"family": "talk", "volumes": [{"name": "gate"}], "containerDefinitions": [
 	  {"name": "early", "image": "berth/demo:latest", "memory": 32, "essential": false, "command": ["lines", "3", "--width", "12"]},
 	  {"name": "complain", "image": "berth/demo:latest", "memory": 32, "essential": false, "command": ["exit", "oops"]},
-	  {"name": "late", "image": "berth/demo:latest", "memory": 32, "command": ["read", "/gate/line", "--wait", "10m"],
+	  {"name": "late", "image": "berth/demo:latest", "memory": 64, "command": ["read", "/gate/line", "--wait", "10m"],
 	   "dependsOn": [{"containerName": "early", "condition": "COMPLETE"}],
 	   "mountPoints": [{"sourceVolume": "gate", "containerPath": "/gate"}],
 	   "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "`+group+`", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]}`)
@@ -251,4 +251,50 @@ func TestTaskLogsOfAnUnknownTask(t *testing.T) {
 	stdout, stderr, code := srv.berth(t, args...)
 	checkGolden(t, filepath.Join("testdata", "task-logs-unknown.golden"),
 		fmt.Sprintf("$ berth %s\n%s%sexit status %d\n", strings.Join(args, " "), stdout, stderr, code))
+}
+
+// What a task's container writes while no server runs is kept too: the
+// next server reads it from the engine's logs, after what it kept, and
+// follows the container from there.
+func TestTaskLogsKeepWhatContainersWroteWhileNoServerRan(t *testing.T) {
+	t.Parallel()
+	e := newRunEnv(t)
+	docker := testenv.Docker(t)
+	srv := startLogsServer(t, e)
+	if _, errOut, code := srv.berth(t, "cluster", "create", e.cluster); code != 0 {
+		t.Fatalf("cluster create: %s", errOut)
+	}
+	if _, errOut, code := srv.berth(t, "instance", "register", "--cluster", e.cluster, "--cpu", "1024", "--memory", "512"); code != 0 {
+		t.Fatalf("instance register: %s", errOut)
+	}
+	def := e.file("gate.json", `{"family": "gate", "volumes": [{"name": "gate"}], "containerDefinitions": [
+	  {"name": "gate", "image": "berth/demo:latest", "memory": 64, "command": ["read", "/gate/line", "--wait", "10m"],
+	   "mountPoints": [{"sourceVolume": "gate", "containerPath": "/gate"}]}]}`)
+	out, errOut, code := srv.berth(t, "task", "run", def, "--cluster", e.cluster, "--wait", "-o", "json")
+	var run api.RunTaskOutput
+	if err := json.Unmarshal([]byte(out), &run); code != 0 || err != nil || len(run.Tasks) != 1 {
+		t.Fatalf("task run: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	arn := run.Tasks[0].TaskArn
+	id := lastSegment(arn)
+	follow := exec.Command(e.bin, "task", "logs", id, "-f", "--cluster", e.cluster, "--endpoint", srv.endpoint)
+	followed := e.start(follow)
+	followed.waitFor(t, "demo: waiting up to 10m0s for /gate/line")
+	follow.Process.Signal(syscall.SIGTERM)
+	e.ended(follow, followed)
+
+	srv.stop()
+	openGate(t, docker, arn, "gate", "written while no server ran")
+	srv = startLogsServer(t, e)
+	// The task stops once the new server sees its container has exited;
+	// -f ends when it has, with every line once.
+	follow = exec.Command(e.bin, "task", "logs", id, "-f", "--cluster", e.cluster, "--endpoint", srv.endpoint)
+	followed = e.start(follow)
+	e.ended(follow, followed)
+	want := "demo: waiting up to 10m0s for /gate/line\ndemo: read 28 bytes from /gate/line\nwritten while no server ran\n"
+	if got := followed.String(); got != want || follow.ProcessState.ExitCode() != 0 {
+		kept, _ := exec.Command("sh", "-c", "cat "+filepath.Join(e.stateDir, "logs", "tasks", e.cluster, id, "gate")+"*").CombinedOutput()
+		t.Errorf("task logs -f after the restart: exit %d\n%s\nwant:\n%s\nkept:\n%s", follow.ProcessState.ExitCode(), got, want, kept)
+	}
+	waitContainersGone(t, docker, "com.amazonaws.ecs.task-arn="+arn)
 }

@@ -237,7 +237,7 @@ func TestInstanceAndTaskCommandsPrintWhatTheServerSays(t *testing.T) {
 // With no server at the endpoint, the instance and task commands say so in
 // one line and exit 1, as the other client commands do.
 func TestInstanceAndTaskCommandsSayWhenNoServerAnswers(t *testing.T) {
-	for _, args := range [][]string{{"instance", "list"}, {"task", "list"}, {"task", "run", "web"}, {"task", "wait", "x", "--status", "STOPPED"}} {
+	for _, args := range [][]string{{"instance", "list"}, {"task", "list"}, {"task", "run", "web"}, {"task", "wait", "x", "--status", "STOPPED"}, {"task", "logs", "x"}, {"events"}} {
 		stdout, msg, code := executeRoot(append(args, "--endpoint", "http://127.0.0.1:1"))
 		if code != exitFailure || stdout != "" || strings.Count(msg, "\n") != 0 || !strings.HasPrefix(msg, "no berth server answers at http://127.0.0.1:1") {
 			t.Errorf("berth %s: exit %d, %q, stdout %q", strings.Join(args, " "), code, msg, stdout)
@@ -255,6 +255,8 @@ func TestCompletionOffersInstancesAndTasks(t *testing.T) {
 		{[]string{"instance", "drain", "--cluster", "class", "0"}, "0a1b2c3d4e5f60718293a4b5c6d7e8f9\n"},
 		{[]string{"task", "stop", "--cluster", "class", ""}, "11111111111111111111111111111111\n22222222222222222222222222222222\n33333333333333333333333333333333\n"},
 		{[]string{"task", "list", "--cluster", "class", "--instance", "f"}, "f9e8d7c6b5a4938271605f4e3d2c1b0a\n"},
+		{[]string{"task", "logs", "--cluster", "class", "1"}, "11111111111111111111111111111111\n"},
+		{[]string{"task", "logs", "--cluster", "class", "11111111111111111111111111111111", "--container", ""}, "app\n"},
 	}
 	for _, tt := range tests {
 		stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, tt.args...))

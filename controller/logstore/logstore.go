@@ -239,10 +239,26 @@ func (l *lineSplitter) flush() {
 	l.w.flush(&batch)
 }
 
+// Line keeps one whole line that was read at another time: a line of the
+// engine's stored logs, stamped by the engine.
+func (w *Writer) Line(stream string, at time.Time, text string) error {
+	if w.closed {
+		return os.ErrClosed
+	}
+	var batch bytes.Buffer
+	w.recordAt(&batch, stream, at, []byte(text))
+	w.flush(&batch)
+	return w.err
+}
+
 // record adds one line to batch, first writing the batch out and rotating
 // the file when the line would take it over half the limit.
 func (w *Writer) record(batch *bytes.Buffer, stream string, text []byte) {
-	rec, err := json.Marshal(Line{Time: w.s.now().UTC(), Container: w.src.Container, Stream: stream, Line: string(text)})
+	w.recordAt(batch, stream, w.s.now(), text)
+}
+
+func (w *Writer) recordAt(batch *bytes.Buffer, stream string, at time.Time, text []byte) {
+	rec, err := json.Marshal(Line{Time: at.UTC(), Container: w.src.Container, Stream: stream, Line: string(text)})
 	if err != nil {
 		w.err = err
 		return
@@ -353,6 +369,23 @@ func (s *Store) Remove(srcs ...Source) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Newest is the time of the newest line kept of src; zero when none is.
+func (s *Store) Newest(src Source) (time.Time, error) {
+	t, err := s.Tail([]Source{src}, time.Time{})
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer t.Close()
+	lines, err := t.Next()
+	var newest time.Time
+	for _, l := range lines {
+		if l.Time.After(newest) {
+			newest = l.Time
+		}
+	}
+	return newest, err
 }
 
 // Tail reads the output of a task's containers: first everything kept

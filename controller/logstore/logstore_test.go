@@ -189,3 +189,28 @@ func TestAPathOutsideTheStoreIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Lines read later (from the engine's logs, after a restart) keep the time
+// they are given, and Newest is where such reading starts again.
+func TestLinesOfAnotherTimeAndTheNewestKept(t *testing.T) {
+	s, _ := open(t, 0)
+	src := logstore.Source{Task: "t1", Container: "web", Path: "tasks/c/t1/web"}
+	if newest, err := s.Newest(src); err != nil || !newest.IsZero() {
+		t.Errorf("newest of nothing kept: %v, %v", newest, err)
+	}
+	w := writer(t, s, src)
+	fmt.Fprint(w, "before\n") // stamped 9:00:00.001
+	w.CloseWithError(nil)
+	later := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	w = writer(t, s, src)
+	if err := w.Line("stderr", later, "while no server ran"); err != nil {
+		t.Fatal(err)
+	}
+	w.CloseWithError(nil)
+	if newest, err := s.Newest(src); err != nil || !newest.Equal(later) {
+		t.Errorf("newest: %v, %v; want %v", newest, err, later)
+	}
+	if got, want := readAll(t, s, time.Time{}, src), "web stdout before\nweb stderr while no server ran\n"; got != want {
+		t.Errorf("kept:\n%s\nwant:\n%s", got, want)
+	}
+}
