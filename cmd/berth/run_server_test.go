@@ -249,11 +249,28 @@ func TestRunThroughAServerRefusesWhatItCannotHonour(t *testing.T) {
 var timestamps = regexp.MustCompile(`^berth \| \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z `)
 
 // --timestamps begins every line of berth's own with the time, and leaves
-// the containers' output as it is. The golden file holds berth's lines with
-// the times, task IDs and cluster taken out.
+// the containers' output as it is, whether berth run runs the task on its
+// own or through a server. The golden files hold berth's lines with the
+// times, task and instance IDs, cluster and server address taken out.
 func TestTimestampsBeginBerthsLines(t *testing.T) {
 	t.Parallel()
-	e := newRunEnv(t)
+	for _, through := range []string{"", "server"} {
+		t.Run("through "+orDash(through), func(t *testing.T) {
+			t.Parallel()
+			e := newRunEnv(t)
+			golden := "run-timestamps.golden"
+			if through == "server" {
+				endpoint := e.serverFor(t)
+				golden = "run-timestamps-server.golden"
+				checkTimestamps(t, e, golden, endpoint)
+				return
+			}
+			checkTimestamps(t, e, golden, "")
+		})
+	}
+}
+
+func checkTimestamps(t *testing.T, e *runEnv, golden, endpoint string) {
 	out, code := e.run("--timestamps", e.file("job.json", jobDef))
 	if code != 3 {
 		t.Fatalf("exit %d:\n%s", code, out)
@@ -268,8 +285,10 @@ func TestTimestampsBeginBerthsLines(t *testing.T) {
 			printed++
 		case timestamps.MatchString(line):
 			got = append(got, timestamps.ReplaceAllString(line, "berth | TIME "))
-		case strings.Contains(line, "removed ") && strings.Contains(line, "left by berth run processes"):
-			// what other tests' killed runs left: not this run's story
+		case strings.Contains(line, "removed ") && strings.Contains(line, "left by berth run processes"),
+			strings.HasPrefix(line, "berth: "):
+			// what other tests' killed runs left, and the instance of this
+			// machine's size the server got: not this run's story
 		default:
 			t.Errorf("a line neither the container's nor stamped: %q", line)
 		}
@@ -279,5 +298,8 @@ func TestTimestampsBeginBerthsLines(t *testing.T) {
 	}
 	normalized := regexp.MustCompile(`[0-9a-f]{32}`).ReplaceAllString(strings.Join(got, "\n")+"\n", "ID")
 	normalized = strings.ReplaceAll(normalized, e.cluster, "CLUSTER")
-	checkGolden(t, filepath.Join("testdata", "run-timestamps.golden"), normalized)
+	if endpoint != "" {
+		normalized = strings.ReplaceAll(normalized, endpoint, "ENDPOINT")
+	}
+	checkGolden(t, filepath.Join("testdata", golden), normalized)
 }

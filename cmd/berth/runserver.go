@@ -10,8 +10,9 @@ package main
 //	             gets one of this machine's size, and berth says so
 //	             FARGATE: capacity the server provisions, in berth's first subnet
 //	RunTask    ─ the task shows in berth task list and aws ecs list-tasks
-//	follow     ─ state lines from DescribeTasks, the containers' output
-//	             from the server's task logs, until the task is STOPPED
+//	follow     ─ state lines from the server's events of the task (and
+//	             DescribeTasks), the containers' output from its task
+//	             logs, until the task is STOPPED
 //	Ctrl-C     ─ StopTask; a second kills the task's containers
 //	exit code  ─ as when berth run runs the task on its own
 //
@@ -60,8 +61,13 @@ const noServerDir = "no-server"
 // server, as ListTasks filters them.
 const runStartedBy = "berth-run"
 
-// followEvery is how often berth run asks the server for its task.
-const followEvery = 250 * time.Millisecond
+// followEvery is how often berth run asks the server for its task when
+// the server's events do not tell each change of it, and followWithEvents
+// when they do.
+const (
+	followEvery      = 250 * time.Millisecond
+	followWithEvents = 2 * time.Second
+)
 
 // serverRun is a berth run through a server.
 type serverRun struct {
@@ -149,6 +155,8 @@ func (r *serverRun) run(ctx, setupCtx context.Context, interrupts <-chan os.Sign
 	}
 	// From here a Ctrl-C stops the task: RunTask is not cut short by one,
 	// so that no task the server started goes unknown to this run.
+	// The task's events are read from a moment before it exists.
+	since := time.Now().Add(-time.Second)
 	res, err := r.c.RunTask(context.WithoutCancel(ctx), in)
 	if err != nil {
 		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", ref, serverMessage(err))}
@@ -170,7 +178,7 @@ func (r *serverRun) run(ctx, setupCtx context.Context, interrupts <-chan os.Sign
 		out.Line("berth", fmt.Sprintf("task %s (%s, %s) started as %s%s of the berth server at %s",
 			lastSegment(started.TaskArn), ref, task.LaunchType, started.TaskArn, where, r.endpoint))
 	}
-	final, err := r.follow(ctx, interrupts, out, task, started.TaskArn)
+	final, err := r.follow(ctx, interrupts, out, task, started.TaskArn, since)
 	if err != nil {
 		return err
 	}
@@ -358,43 +366,74 @@ func sortedKeys(m map[string]string) []string { return slices.Sorted(maps.Keys(m
 // follow prints the task's state lines and its containers' output until it
 // has stopped, relaying Ctrl-C: the first stops the task as StopTask does,
 // the second kills its containers. It returns the stopped task.
-func (r *serverRun) follow(ctx context.Context, interrupts <-chan os.Signal, out *console.Printer, task *taskdef.Normalized, arn string) (agent.TaskState, error) {
+func (r *serverRun) follow(ctx context.Context, interrupts <-chan os.Signal, out *console.Printer, task *taskdef.Normalized, arn string, since time.Time) (agent.TaskState, error) {
 	logs := r.followLogs(ctx, out, arn)
 	defer logs.stop()
+	ctx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	events := r.followEvents(ctx, arn, since)
 	view := newTaskView(task)
 	lines := stateLines{}
-	tick := time.NewTicker(followEvery)
+	// While the events come, DescribeTasks is asked seldom, as a safety
+	// net: a state it tells first makes the events' older ones moot.
+	tick := time.NewTicker(followWithEvents)
 	defer tick.Stop()
 	stops := 0
 	warned := false
+	var version int64
+	// see takes a state of the task the server told, from its events or
+	// DescribeTasks, unless one as new has been taken already: each
+	// change of the task raises its version.
+	see := func(t api.Task) (agent.TaskState, bool) {
+		if t.Version <= version {
+			return agent.TaskState{}, false
+		}
+		version = t.Version
+		s := view.state(t, time.Now())
+		if !r.opts.quiet {
+			for _, c := range s.Containers {
+				lines.print(out, agent.StateChange{Task: s, Container: c.Name})
+			}
+			lines.print(out, agent.StateChange{Task: s})
+		}
+		return s, s.LastStatus >= agent.TaskStopped
+	}
+	describe := true
 	for {
-		res, err := r.c.DescribeTasks(ctx, &api.DescribeTasksInput{Cluster: r.opts.cluster, Tasks: []string{arn}})
-		switch {
-		case err != nil:
-			// A server restarting takes its tasks up again: berth run waits
-			// for it, saying so once.
-			if !warned {
-				out.Line("berth", fmt.Sprintf("warning: the berth server at %s does not answer (%s); waiting for it", r.endpoint, serverMessage(err)))
-				warned = true
-			}
-		case len(res.Tasks) == 0:
-			return agent.TaskState{}, &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("the berth server at %s no longer knows task %s", r.endpoint, lastSegment(arn))}
-		default:
-			warned = false
-			s := view.state(res.Tasks[0], time.Now())
-			if !r.opts.quiet {
-				for _, c := range s.Containers {
-					lines.print(out, agent.StateChange{Task: s, Container: c.Name})
+		if describe {
+			res, err := r.c.DescribeTasks(ctx, &api.DescribeTasksInput{Cluster: r.opts.cluster, Tasks: []string{arn}})
+			switch {
+			case err != nil:
+				// A server restarting takes its tasks up again: berth run
+				// waits for it, saying so once.
+				if !warned {
+					out.Line("berth", fmt.Sprintf("warning: the berth server at %s does not answer (%s); waiting for it", r.endpoint, serverMessage(err)))
+					warned = true
 				}
-				lines.print(out, agent.StateChange{Task: s})
+			case len(res.Tasks) == 0:
+				return agent.TaskState{}, &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("the berth server at %s no longer knows task %s", r.endpoint, lastSegment(arn))}
+			default:
+				warned = false
+				if s, stopped := see(res.Tasks[0]); stopped {
+					logs.wait(interrupts)
+					return s, nil
+				}
 			}
-			if s.LastStatus >= agent.TaskStopped {
+		}
+		describe = false
+		select {
+		case t, ok := <-events:
+			if !ok {
+				events = nil // DescribeTasks alone follows the task now
+				tick.Reset(followEvery)
+				continue
+			}
+			if s, stopped := see(t); stopped {
 				logs.wait(interrupts)
 				return s, nil
 			}
-		}
-		select {
 		case <-tick.C:
+			describe = true
 		case <-interrupts:
 			stops++
 			if stops == 1 {
@@ -417,6 +456,34 @@ func (r *serverRun) follow(ctx context.Context, interrupts <-chan os.Signal, out
 			}
 		}
 	}
+}
+
+// followEvents hands on each state of the task the server's events tell,
+// from since on, as each change happens: DescribeTasks, asked now and then,
+// may miss a state that lasted less than the time between two asks. The
+// channel closes when the events cannot be followed (a server without
+// them, or one that went away); DescribeTasks goes on without them.
+func (r *serverRun) followEvents(ctx context.Context, arn string, since time.Time) <-chan api.Task {
+	states := make(chan api.Task, 64)
+	go func() {
+		defer close(states)
+		r.c.Events(ctx, client.EventsOptions{Since: since, Follow: true}, func(e api.Event) error {
+			if e.DetailType != api.DetailTypeTask {
+				return nil
+			}
+			var t api.Task
+			if json.Unmarshal(e.Detail, &t) != nil || t.TaskArn != arn {
+				return nil
+			}
+			select {
+			case states <- t:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return states
 }
 
 // killTaskContainers kills what runs of a task, as a second Ctrl-C does:
