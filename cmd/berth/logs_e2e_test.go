@@ -51,6 +51,29 @@ func (s *logsServer) stop() {
 	s.e.ended(s.cmd, s.out)
 }
 
+// cluster makes the test's cluster with one instance.
+func (s *logsServer) cluster(t *testing.T) {
+	t.Helper()
+	if _, errOut, code := s.berth(t, "cluster", "create", s.e.cluster); code != 0 {
+		t.Fatalf("cluster create: %s", errOut)
+	}
+	if _, errOut, code := s.berth(t, "instance", "register", "--cluster", s.e.cluster, "--cpu", "1024", "--memory", "512"); code != 0 {
+		t.Fatalf("instance register: %s", errOut)
+	}
+}
+
+// runTask runs the definition in FILE on the test's cluster, waits until
+// it runs and returns its ARN.
+func (s *logsServer) runTask(t *testing.T, file string) string {
+	t.Helper()
+	out, errOut, code := s.berth(t, "task", "run", file, "--cluster", s.e.cluster, "--wait", "-o", "json")
+	var run api.RunTaskOutput
+	if err := json.Unmarshal([]byte(out), &run); code != 0 || err != nil || len(run.Tasks) != 1 || run.Tasks[0].LastStatus != "RUNNING" {
+		t.Fatalf("task run: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	return run.Tasks[0].TaskArn
+}
+
 // berth runs the CLI against the server and returns its standard output,
 // standard error and exit code.
 func (s *logsServer) berth(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -77,12 +100,7 @@ func TestTaskLogsOutliveTheContainersAndTheServer(t *testing.T) {
 	e := newRunEnv(t)
 	docker := testenv.Docker(t)
 	srv := startLogsServer(t, e)
-	if _, errOut, code := srv.berth(t, "cluster", "create", e.cluster); code != 0 {
-		t.Fatalf("cluster create: %s", errOut)
-	}
-	if _, errOut, code := srv.berth(t, "instance", "register", "--cluster", e.cluster, "--cpu", "1024", "--memory", "512"); code != 0 {
-		t.Fatalf("instance register: %s", errOut)
-	}
+	srv.cluster(t)
 	events := exec.Command(e.bin, "events", "-f", "--endpoint", srv.endpoint)
 	eventsOut := e.start(events)
 	defer func() {
@@ -101,12 +119,7 @@ func TestTaskLogsOutliveTheContainersAndTheServer(t *testing.T) {
 	   "dependsOn": [{"containerName": "early", "condition": "COMPLETE"}],
 	   "mountPoints": [{"sourceVolume": "gate", "containerPath": "/gate"}],
 	   "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "`+group+`", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}}]}`)
-	out, errOut, code := srv.berth(t, "task", "run", def, "--cluster", e.cluster, "--wait", "-o", "json")
-	var run api.RunTaskOutput
-	if err := json.Unmarshal([]byte(out), &run); code != 0 || err != nil || len(run.Tasks) != 1 {
-		t.Fatalf("task run: exit %d, %v\n%s%s", code, err, out, errOut)
-	}
-	arn := run.Tasks[0].TaskArn
+	arn := srv.runTask(t, def)
 	id := lastSegment(arn)
 
 	follow := exec.Command(e.bin, "task", "logs", id, "-f", "--cluster", e.cluster, "--endpoint", srv.endpoint)
@@ -261,21 +274,11 @@ func TestTaskLogsKeepWhatContainersWroteWhileNoServerRan(t *testing.T) {
 	e := newRunEnv(t)
 	docker := testenv.Docker(t)
 	srv := startLogsServer(t, e)
-	if _, errOut, code := srv.berth(t, "cluster", "create", e.cluster); code != 0 {
-		t.Fatalf("cluster create: %s", errOut)
-	}
-	if _, errOut, code := srv.berth(t, "instance", "register", "--cluster", e.cluster, "--cpu", "1024", "--memory", "512"); code != 0 {
-		t.Fatalf("instance register: %s", errOut)
-	}
+	srv.cluster(t)
 	def := e.file("gate.json", `{"family": "gate", "volumes": [{"name": "gate"}], "containerDefinitions": [
 	  {"name": "gate", "image": "berth/demo:latest", "memory": 64, "command": ["read", "/gate/line", "--wait", "10m"],
 	   "mountPoints": [{"sourceVolume": "gate", "containerPath": "/gate"}]}]}`)
-	out, errOut, code := srv.berth(t, "task", "run", def, "--cluster", e.cluster, "--wait", "-o", "json")
-	var run api.RunTaskOutput
-	if err := json.Unmarshal([]byte(out), &run); code != 0 || err != nil || len(run.Tasks) != 1 {
-		t.Fatalf("task run: exit %d, %v\n%s%s", code, err, out, errOut)
-	}
-	arn := run.Tasks[0].TaskArn
+	arn := srv.runTask(t, def)
 	id := lastSegment(arn)
 	follow := exec.Command(e.bin, "task", "logs", id, "-f", "--cluster", e.cluster, "--endpoint", srv.endpoint)
 	followed := e.start(follow)
