@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Printer writes whole lines from many goroutines without interleaving
@@ -20,6 +21,10 @@ type Printer struct {
 	width int
 	color bool
 	hues  map[string]int
+	// stamped are the prefixes whose lines begin with the time they are
+	// printed at, read from now.
+	stamped map[string]bool
+	now     func() time.Time
 }
 
 // colours cycle through the ANSI colours that read on light and dark
@@ -37,10 +42,29 @@ func NewPrinter(w io.Writer, names []string, color bool) *Printer {
 	return p
 }
 
+// TimestampFormat is how a stamped line gives its time: UTC, RFC 3339 with
+// milliseconds, always as wide.
+const TimestampFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Stamp begins every later line under prefix with the time it is printed
+// at, as now tells it, in TimestampFormat.
+func (p *Printer) Stamp(prefix string, now func() time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stamped == nil {
+		p.stamped = map[string]bool{}
+	}
+	p.stamped[prefix] = true
+	p.now = now
+}
+
 // Line prints one line under a prefix (a container name, or "berth").
 func (p *Printer) Line(prefix, text string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stamped[prefix] {
+		text = p.now().UTC().Format(TimestampFormat) + " " + text
+	}
 	pad := strings.Repeat(" ", max(0, p.width-len(prefix)))
 	if hue, ok := p.hues[prefix]; ok && p.color {
 		fmt.Fprintf(p.w, "\x1b[%dm%s%s |\x1b[0m %s\n", hue, prefix, pad, text)

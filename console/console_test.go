@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 func TestPrinterPadsPrefixesToTheLongestName(t *testing.T) {
@@ -58,5 +59,19 @@ func TestCopyPrintsAnOverlongLineInPiecesAndGoesOn(t *testing.T) {
 	want := "a | " + long[:maxLine] + "\na | " + long[maxLine:] + "\na | after\n"
 	if out.String() != want {
 		t.Errorf("got %d bytes, want %d: the long line was lost or the rest dropped", out.Len(), len(want))
+	}
+}
+
+func TestStampBeginsOnlyThePrefixsLinesWithTheTimeInUTC(t *testing.T) {
+	var out bytes.Buffer
+	p := NewPrinter(&out, []string{"web", "berth"}, false)
+	p.Line("berth", "before")
+	at := time.Date(2026, 11, 27, 10, 4, 5, 60_000_000, time.FixedZone("CET", 3600))
+	p.Stamp("berth", func() time.Time { return at })
+	p.Line("berth", "task RUNNING")
+	p.Line("web", "hello")
+	want := "berth | before\nberth | 2026-11-27T09:04:05.060Z task RUNNING\nweb   | hello\n"
+	if out.String() != want {
+		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }

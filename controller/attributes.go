@@ -21,11 +21,30 @@ const (
 const targetContainerInstance = "container-instance"
 
 // agentAttribute reports whether name is one the agent sets (ecs.* and the
-// com.amazonaws.ecs.capability.* ones): facts of the instance, which
-// PutAttributes and DeleteAttributes leave alone and which do not count
-// against the custom attributes' limit.
+// com.amazonaws.ecs.capability.* ones) or berth does (berth.*): facts of
+// the instance, which PutAttributes and DeleteAttributes leave alone and
+// which do not count against the custom attributes' limit.
 func agentAttribute(name string) bool {
-	return strings.HasPrefix(name, "ecs.") || strings.HasPrefix(name, "com.amazonaws.ecs.")
+	return strings.HasPrefix(name, "ecs.") || strings.HasPrefix(name, "com.amazonaws.ecs.") || strings.HasPrefix(name, "berth.")
+}
+
+// AttrHostAddress is the attribute that shows an instance's own loopback
+// host address, where its tasks' ports bind: the address an EC2 instance's
+// private IP stands for, which ECS's shapes leave to EC2's API. Placement
+// constraints can name it (memberOf attribute:berth.host-address == …).
+const AttrHostAddress = "berth.host-address"
+
+// instanceAttributes are an instance's attributes with its host address.
+func instanceAttributes(rec store.ContainerInstance) map[string]string {
+	if rec.HostAddress == "" {
+		return rec.Attributes
+	}
+	attrs := make(map[string]string, len(rec.Attributes)+1)
+	for k, v := range rec.Attributes {
+		attrs[k] = v
+	}
+	attrs[AttrHostAddress] = rec.HostAddress
+	return attrs
 }
 
 func customAttributes(attrs map[string]string) int {
@@ -68,7 +87,11 @@ func (c *Controller) readAttributeTargets(cluster string, in []api.Attribute, pu
 			return nil, err
 		}
 		if agentAttribute(a.Name) {
-			return nil, api.InvalidParameterException("attributes[%d].name: %q is set by the container agent and cannot be changed or deleted", i, a.Name)
+			setter := "the container agent"
+			if strings.HasPrefix(a.Name, "berth.") {
+				setter = "berth"
+			}
+			return nil, api.InvalidParameterException("attributes[%d].name: %q is set by %s and cannot be changed or deleted", i, a.Name, setter)
 		}
 		id, err := c.attributeTarget(cluster, i, a)
 		if err != nil {
@@ -204,7 +227,7 @@ func (c *Controller) ListAttributes(ctx context.Context, in *api.ListAttributesI
 			continue
 		}
 		arn := c.namer.ContainerInstance(cluster, rec.ID)
-		for _, a := range attributeList(rec.Attributes) {
+		for _, a := range attributeList(instanceAttributes(rec)) {
 			if in.AttributeName != "" && a.Name != in.AttributeName || in.AttributeValue != "" && a.Value != in.AttributeValue {
 				continue
 			}

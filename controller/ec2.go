@@ -156,7 +156,7 @@ func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, ma
 		byARN[arn] = r
 		out = append(out, scheduler.Instance{
 			ARN: arn, EC2InstanceID: r.EC2InstanceID, Status: scheduler.Status(r.Status), AgentConnected: r.AgentConnected,
-			AgentVersion: r.VersionInfo.AgentVersion, RegisteredAt: r.RegisteredAt, Attributes: r.Attributes,
+			AgentVersion: r.VersionInfo.AgentVersion, RegisteredAt: r.RegisteredAt, Attributes: instanceAttributes(r),
 			Registered: scheduler.Resources{CPU: int(r.Registered.CPU), MemoryMiB: int(r.Registered.MemoryMiB), TCPPorts: r.Registered.TCPPorts, UDPPorts: r.Registered.UDPPorts},
 			Tasks:      held[r.ID],
 		})

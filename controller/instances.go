@@ -514,7 +514,7 @@ func (c *Controller) instance(rec store.ContainerInstance, withTags bool) *api.C
 		AgentConnected:       rec.AgentConnected && rec.Status != store.StatusInactive,
 		RunningTasksCount:    int32(rec.Load.Running),
 		PendingTasksCount:    int32(rec.Load.Pending),
-		Attributes:           attributeList(rec.Attributes),
+		Attributes:           attributeList(instanceAttributes(rec)),
 		RegisteredAt:         api.Time(rec.RegisteredAt),
 	}
 	if withTags {
@@ -576,6 +576,9 @@ func (t instanceTarget) EC2InstanceID() string   { return t.rec.EC2InstanceID }
 func (t instanceTarget) RegisteredAt() time.Time { return t.rec.RegisteredAt }
 func (t instanceTarget) RunningTasksCount() int  { return t.rec.Load.Running }
 func (t instanceTarget) Attribute(name string) (string, bool) {
+	if name == AttrHostAddress && t.rec.HostAddress != "" {
+		return t.rec.HostAddress, true
+	}
 	v, ok := t.rec.Attributes[name]
 	return v, ok
 }

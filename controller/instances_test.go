@@ -428,3 +428,27 @@ func TestTagsOnContainerInstances(t *testing.T) {
 	_, err := client.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(namer.ContainerInstance("web", "0123456789abcdef0123456789abcdef")), Tags: []types.Tag{tag("a", "b")}})
 	wantAPIError(t, err, api.TypeResourceNotFound)
 }
+
+// Each instance shows its own loopback host address as the attribute
+// berth.host-address: a fact of the instance, which the cluster query
+// language finds and PutAttributes leaves alone.
+func TestAnInstanceShowsItsHostAddressAsAnAttributeBerthSets(t *testing.T) {
+	client := testClient(t)
+	ctx := context.Background()
+	createCluster(t, client, &ecs.CreateClusterInput{ClusterName: aws.String("web")})
+	first := registerInstance(t, client, sized("web"))
+	second := registerInstance(t, client, sized("web"))
+	a, b := attributeMap(first.Attributes)["berth.host-address"], attributeMap(second.Attributes)["berth.host-address"]
+	if !regexp.MustCompile(`^127\.0\.\d+\.\d+$`).MatchString(a) || a == b {
+		t.Fatalf("host addresses %q and %q, want two loopback addresses of their own", a, b)
+	}
+	list, err := client.ListContainerInstances(ctx, &ecs.ListContainerInstancesInput{Cluster: aws.String("web"), Filter: aws.String("attribute:berth.host-address == " + b)})
+	if err != nil || len(list.ContainerInstanceArns) != 1 || list.ContainerInstanceArns[0] != aws.ToString(second.ContainerInstanceArn) {
+		t.Errorf("instances with host address %s: %v (%v), want %s", b, list.ContainerInstanceArns, err, aws.ToString(second.ContainerInstanceArn))
+	}
+	_, err = client.PutAttributes(ctx, &ecs.PutAttributesInput{Cluster: aws.String("web"), Attributes: []types.Attribute{
+		{Name: aws.String("berth.host-address"), Value: aws.String("127.0.0.9"), TargetId: first.ContainerInstanceArn}}})
+	if err == nil || !strings.Contains(err.Error(), `"berth.host-address" is set by berth and cannot be changed`) {
+		t.Errorf("PutAttributes of the host address berth gave the instance: %v", err)
+	}
+}

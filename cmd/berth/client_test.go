@@ -160,12 +160,20 @@ func TestCompletionOffersWhatTheServerHolds(t *testing.T) {
 		{[]string{"cluster", "describe", "class", "d"}, "default\n"},
 		{[]string{"taskdef", "describe", "w"}, "web\nworker\n"},
 		{[]string{"taskdef", "deregister", "web:"}, "web:2\nweb:1\n"},
+		{[]string{"task", "list", "--cluster", "c"}, "class\n"},
+		{[]string{"instance", "list", "--cluster", ""}, "class\ndefault\n"},
+		{[]string{"task", "list", "--family", "wo"}, "worker\n"},
+		{[]string{"run", "--cluster", "d"}, "default\n"},
 	}
 	for _, tt := range tests {
 		stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, tt.args...))
 		if code != exitOK || !strings.HasPrefix(stdout, tt.want+":4\n") {
 			t.Errorf("completing %q: exit %d, %q, want %q then :4", tt.args, code, stdout, tt.want)
 		}
+	}
+	// berth run's argument is a file or a family: both are offered.
+	if stdout, _, code := executeRoot([]string{"__complete", "--endpoint", endpoint, "run", "w"}); code != exitOK || !strings.HasPrefix(stdout, "web\nworker\n:0\n") {
+		t.Errorf("completing berth run w: exit %d, %q, want web, worker and the files (:0)", code, stdout)
 	}
 	// With no server, nothing is offered, and at once.
 	stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", "http://127.0.0.1:1", "cluster", "describe", ""})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -444,7 +445,7 @@ func summarize(launchType string, tasks []api.Task, containerPorts []string, lim
 		r.CostBasis = fmt.Sprintf("%d tasks, each billed for its size per second", len(r.Tasks))
 	} else {
 		var types []string
-		for _, arn := range sortedKeys(instances) {
+		for _, arn := range slices.Sorted(maps.Keys(instances)) {
 			in := instances[arn]
 			typ := attribute(in, attrInstanceType)
 			r.Instances = append(r.Instances, instanceLeft{ContainerInstanceArn: arn, InstanceType: typ, Temporary: arn == temporary,
@@ -484,15 +485,6 @@ func spreadOf(secs []float64) spread {
 
 func round3(v float64) float64 { return float64(int64(v*1000+0.5)) / 1000 }
 func round6(v float64) float64 { return float64(int64(v*1e6+0.5)) / 1e6 }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
 
 // undo stops the tasks berth compare started, waits until they have
 // stopped, and deregisters the instance it registered.

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/client"
+	"github.com/berthdev/berth/controller/server"
+	"github.com/berthdev/berth/controller/store"
 )
 
 // Shell completion of what a server holds: cluster names, task definition
@@ -93,4 +97,40 @@ func familyNames(ctx context.Context, c *client.Client, prefix string) []string 
 		return nil
 	}
 	return families
+}
+
+// completeRunTarget completes berth run's argument: the files of the
+// directory, and the task definition families of the server berth run
+// would go through.
+func completeRunTarget(opts *clientOptions) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names, _ := completeFrom(runServerOptions(cmd.Context(), opts), familyNames)(cmd, args, toComplete)
+		return names, cobra.ShellCompDirectiveDefault
+	}
+}
+
+// completeRunFrom completes a flag of berth run from the server it would
+// go through.
+func completeRunFrom(opts *clientOptions, list func(ctx context.Context, c *client.Client, prefix string) []string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		return completeFrom(runServerOptions(cmd.Context(), opts), list)(cmd, args, toComplete)
+	}
+}
+
+// runServerOptions are opts with, when they name no server, the one that
+// holds the state directory, as berth run finds it.
+func runServerOptions(ctx context.Context, opts *clientOptions) *clientOptions {
+	o := *opts
+	if o.endpoint != "" || os.Getenv(client.EnvEndpoint) != "" {
+		return &o
+	}
+	if path, err := store.DefaultPath(); err == nil {
+		if info, ok := server.Discover(ctx, filepath.Dir(path)); ok {
+			o.endpoint = info.URL()
+		}
+	}
+	return &o
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/client"
 )
@@ -17,6 +18,9 @@ import (
 const (
 	attrZone         = "ecs.availability-zone"
 	attrInstanceType = "ecs.instance-type"
+	// attrHostAddress is berth's: the instance's own loopback address,
+	// where its tasks' ports bind.
+	attrHostAddress = controller.AttrHostAddress
 )
 
 // instanceOptions are the client flags of the instance commands and the
@@ -43,6 +47,7 @@ func newInstanceCommand() *cobra.Command {
 	}
 	opts.addClientFlags(cmd, "table", "json")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
+	cmd.RegisterFlagCompletionFunc("cluster", completeFrom(&opts.clientOptions, clusterNames))
 	complete := completeFrom(&opts.clientOptions, instanceIDs(&opts.cluster))
 	var reg instanceRegistration
 	register := &cobra.Command{
@@ -159,8 +164,8 @@ func runInstanceRegister(ctx context.Context, out io.Writer, opts *instanceOptio
 		return writeJSON(out, res)
 	}
 	in2 := res.ContainerInstance
-	fmt.Fprintf(out, "registered %s in %s: %s, %s, %d CPU units, %d MiB\n", lastSegment(in2.ContainerInstanceArn), clusterOfARN(in2.ContainerInstanceArn),
-		attribute(*in2, attrZone), attribute(*in2, attrInstanceType), resource(in2.RegisteredResources, "CPU"), resource(in2.RegisteredResources, "MEMORY"))
+	fmt.Fprintf(out, "registered %s in %s: %s, %s, %d CPU units, %d MiB, host address %s\n", lastSegment(in2.ContainerInstanceArn), clusterOfARN(in2.ContainerInstanceArn),
+		attribute(*in2, attrZone), attribute(*in2, attrInstanceType), resource(in2.RegisteredResources, "CPU"), resource(in2.RegisteredResources, "MEMORY"), attribute(*in2, attrHostAddress))
 	return nil
 }
 
@@ -193,10 +198,10 @@ func runInstanceList(ctx context.Context, out io.Writer, opts *instanceOptions, 
 	}
 	rows := make([][]string, len(instances))
 	for i, in := range instances {
-		rows[i] = []string{lastSegment(in.ContainerInstanceArn), in.Status, attribute(in, attrZone), attribute(in, attrInstanceType),
+		rows[i] = []string{lastSegment(in.ContainerInstanceArn), in.Status, attribute(in, attrHostAddress), attribute(in, attrZone), attribute(in, attrInstanceType),
 			freeOfTotal(in, "CPU"), freeOfTotal(in, "MEMORY"), count(in.RunningTasksCount), count(in.PendingTasksCount)}
 	}
-	return table(out, "ID\tSTATUS\tZONE\tTYPE\tCPU FREE/TOTAL\tMEMORY FREE/TOTAL\tRUNNING\tPENDING", rows)
+	return table(out, "ID\tSTATUS\tHOST ADDRESS\tZONE\tTYPE\tCPU FREE/TOTAL\tMEMORY FREE/TOTAL\tRUNNING\tPENDING", rows)
 }
 
 func runInstanceDescribe(ctx context.Context, out io.Writer, opts *instanceOptions, refs []string) error {
@@ -220,6 +225,7 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 		{"EC2 instance:", orDash(in.Ec2InstanceID)},
 		{"Status:", in.Status + orEmpty(" ("+in.StatusReason+")", in.StatusReason)},
 		{"Agent connected:", fmt.Sprint(in.AgentConnected)},
+		{"Host address:", attribute(in, attrHostAddress)},
 		{"Zone:", attribute(in, attrZone)},
 		{"Instance type:", attribute(in, attrInstanceType)},
 		{"CPU free/total:", freeOfTotal(in, "CPU")},
@@ -250,6 +256,9 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 		if strings.Contains(a.Name, ".capability.") {
 			capabilities++
 			continue
+		}
+		if a.Name == attrHostAddress {
+			continue // a row of the overview
 		}
 		attrs = append(attrs, []string{a.Name, orDash(a.Value)})
 	}

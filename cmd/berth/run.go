@@ -45,6 +45,14 @@ type runOptions struct {
 	cluster    string
 	quiet      bool
 	attributes []string
+	timestamps bool
+	// noServer runs the task on its own though a server answers; server
+	// says where one is (--endpoint, --token).
+	noServer bool
+	server   clientOptions
+	// hostIPSet and pullSet say the flags were given, not defaulted: a
+	// server decides both itself, so a run through it refuses them.
+	hostIPSet, pullSet bool
 }
 
 func newRunCommand() *cobra.Command {
@@ -65,6 +73,19 @@ ports must be free of other berth tasks', and its memberOf constraints must
 hold for the instance's attributes (set more with --attribute). A Fargate
 task gets capacity of its own size and a network interface of its own on
 berth's task network.
+
+When a berth server holds the state directory, or --endpoint (or
+BERTH_ENDPOINT) names one, the task runs there instead, as RunTask runs it:
+the definition is registered with the server, the task runs on the
+cluster's container instances (a cluster with none gets one of this
+machine's size, said on standard error), it shows in berth task list and
+aws ecs list-tasks, and berth run follows it as it follows its own, with
+the same output, Ctrl-C and exit status. --host-ip then chooses the
+instance of that host address; --pull is the server's to decide. A task
+the server runs stays on the engine for the server's cleanup wait, and
+goes on if berth run is killed. --no-server runs the task on its own;
+beside a server holding the state directory, such runs keep their state
+in its no-server directory.
 
 Berth runs started at once share the engine as one container instance:
 each places its task and records what it takes in one transaction of the
@@ -91,6 +112,7 @@ invalid, 2 for usage errors.`,
 		RunE: failingWith(exitTaskFailedToStart, func(cmd *cobra.Command, args []string) error {
 			ctx, stop := context.WithCancel(cmd.Context())
 			defer stop()
+			opts.hostIPSet, opts.pullSet = cmd.Flags().Changed("host-ip"), cmd.Flags().Changed("pull")
 			return runRun(ctx, cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], opts)
 		}),
 	}
@@ -103,6 +125,11 @@ invalid, 2 for usage errors.`,
 	f.StringVar(&opts.cluster, "cluster", "default", "cluster the task belongs to")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print the containers' output and why the task stopped, not each change of state")
 	f.StringArrayVar(&opts.attributes, "attribute", nil, "set an attribute of the local container instance for placement constraints: NAME=VALUE (repeatable)")
+	f.BoolVar(&opts.timestamps, "timestamps", false, "begin each state line with the time of the change (UTC, RFC 3339)")
+	f.BoolVar(&opts.noServer, "no-server", false, "run the task on its own, even when a berth server answers")
+	opts.server.addClientFlags(cmd)
+	cmd.RegisterFlagCompletionFunc("cluster", completeRunFrom(&opts.server, clusterNames))
+	cmd.ValidArgsFunction = completeRunTarget(&opts.server)
 	return cmd
 }
 
@@ -144,6 +171,15 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	if err != nil {
 		return err
 	}
+	// A server that answers runs the task: it shows up in the cluster, as
+	// any task RunTask started does, and this process follows it.
+	srv, err := serverForRun(setupCtx, stderr, opts)
+	if err != nil {
+		return interruptedOr(setupCtx, err)
+	}
+	if srv != nil {
+		return srv.run(ctx, setupCtx, interrupts, stdin, stdout, stderr, target, env, attributes)
+	}
 	task, rec, err := resolveTask(setupCtx, stdin, stdout, target, opts.launchType)
 	if err != nil {
 		return interruptedOr(setupCtx, err)
@@ -152,7 +188,7 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	for _, c := range task.Definition.ContainerDefinitions {
 		names = append(names, c.Name)
 	}
-	out := console.NewPrinter(stdout, append(names, "berth"), isTerminal(stdout))
+	out := newRunPrinter(stdout, names, opts)
 	for _, w := range task.Warnings {
 		out.Line("berth", "warning: "+w.String())
 	}
@@ -708,10 +744,13 @@ func withStore(ctx context.Context, work func(*store.Store) error) error {
 	if err != nil {
 		return err
 	}
-	if info, ok := server.Discover(ctx, filepath.Dir(path)); ok {
+	if noServerStateDir != "" {
+		path = filepath.Join(noServerStateDir, "state.db")
+	} else if info, ok := server.Discover(ctx, filepath.Dir(path)); ok {
+		// The server came up after this run chose to run on its own.
 		return &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf(
-			"a berth server (pid %d, %s) holds the state in %s, and berth run does not go through a server yet: stop the server (Ctrl-C where it runs, or kill %d), or give this run a state directory of its own: BERTH_STATE_DIR=$(mktemp -d) berth run …",
-			info.PID, info.URL(), filepath.Dir(path), info.PID)}
+			"a berth server (pid %d, %s) started holding the state in %s while this run was starting: run again, and the task goes through the server (or runs on its own beside it with --no-server)",
+			info.PID, info.URL(), filepath.Dir(path))}
 	}
 	st, err := store.OpenContext(ctx, path)
 	if err != nil {
@@ -801,7 +840,9 @@ func describeContainer(t agent.TaskState, name string) string {
 		line += ", " + ctr.HealthStatus.String()
 	}
 	for _, b := range ctr.NetworkBindings {
-		line += fmt.Sprintf(", %s:%d->%d/%s", b.BindIP, b.HostPort, b.ContainerPort, b.Protocol)
+		// Docker's way of writing a port, then ECS's networkBindings words.
+		line += fmt.Sprintf(", %s:%d->%d/%s (bindIP %s, hostPort %d, containerPort %d, protocol %s)",
+			b.BindIP, b.HostPort, b.ContainerPort, b.Protocol, b.BindIP, b.HostPort, b.ContainerPort, b.Protocol)
 	}
 	if ctr.ExitCode != nil {
 		line += fmt.Sprintf(", exit code %d", *ctr.ExitCode)

@@ -61,6 +61,7 @@ func newTaskCommand() *cobra.Command {
 	}
 	opts.addClientFlags(cmd, "table", "json", "wide")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
+	cmd.RegisterFlagCompletionFunc("cluster", completeFrom(&opts.clientOptions, clusterNames))
 	complete := completeFrom(&opts.clientOptions, taskIDs(&opts.cluster))
 	var run taskRun
 	runCmd := &cobra.Command{
@@ -100,6 +101,8 @@ with no --subnet goes in berth's first subnet.`,
 	lf.StringVar(&filter.family, "family", "", "only tasks of this family")
 	lf.StringVar(&filter.status, "status", "RUNNING", "the desired status: RUNNING (also the pending) or STOPPED")
 	lf.StringVar(&filter.instance, "instance", "", "only tasks on this container instance")
+	list.RegisterFlagCompletionFunc("family", completeFrom(&opts.clientOptions, familyNames))
+	list.RegisterFlagCompletionFunc("instance", completeFrom(&opts.clientOptions, instanceIDs(&opts.cluster)))
 	lf.StringVar(&filter.launchType, "launch-type", "", "only EC2 or FARGATE tasks")
 	describe := &cobra.Command{
 		Use:               "describe TASK…",

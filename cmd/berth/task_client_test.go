@@ -30,7 +30,7 @@ func fakeCluster(t *testing.T) string {
 			RegisteredResources: []api.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 512}},
 			RemainingResources:  []api.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 448}},
 			Attributes: []api.Attribute{{Name: "ecs.availability-zone", Value: zone}, {Name: "ecs.instance-type", Value: "local"},
-				{Name: "ecs.capability.task-eni"}, {Name: "team", Value: "web"}},
+				{Name: "ecs.capability.task-eni"}, {Name: "team", Value: "web"}, {Name: "berth.host-address", Value: fmt.Sprintf("127.0.0.%d", i+2)}},
 			RegisteredAt: api.Time(fakeNow.Add(-3 * time.Hour)),
 		}
 	}
@@ -245,6 +245,7 @@ func TestCompletionOffersInstancesAndTasks(t *testing.T) {
 	}{
 		{[]string{"instance", "drain", "--cluster", "class", "0"}, "0a1b2c3d4e5f60718293a4b5c6d7e8f9\n"},
 		{[]string{"task", "stop", "--cluster", "class", ""}, "11111111111111111111111111111111\n22222222222222222222222222222222\n33333333333333333333333333333333\n"},
+		{[]string{"task", "list", "--cluster", "class", "--instance", "f"}, "f9e8d7c6b5a4938271605f4e3d2c1b0a\n"},
 		{[]string{"task", "logs", "--cluster", "class", "1"}, "11111111111111111111111111111111\n"},
 		{[]string{"task", "logs", "--cluster", "class", "11111111111111111111111111111111", "--container", ""}, "app\n"},
 	}
