@@ -58,6 +58,10 @@ type Options struct {
 	// without them and without a known instance type gets; nil means this
 	// machine's.
 	HostSize func() (cpu, memoryMiB int64)
+	// AgentTimeout is how long an instance's berth agent may be silent
+	// before the instance is agentConnected false; 0 means
+	// DefaultAgentTimeout.
+	AgentTimeout time.Duration
 }
 
 // DefaultStoppedTaskRetention is how long berth keeps a STOPPED task
@@ -84,6 +88,7 @@ type Controller struct {
 	mu        sync.Mutex
 	inFlight  map[string]bool      // tasks being handed to their agent
 	instances map[string]*capacity // container instances' capacity, by cluster/ID
+	remote    *remoteAgents        // the berth agents that connect in
 	// stop ends what Start began.
 	stop             context.CancelFunc
 	region           string
@@ -126,6 +131,7 @@ func New(st *store.Store, opts Options) *Controller {
 		fargate: provisioner, inFlight: map[string]bool{}, instances: map[string]*capacity{},
 		region: opts.Region, engineAPIVersion: opts.EngineAPIVersion, hostSize: opts.HostSize}
 	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR}
+	c.remote = newRemoteAgents(c, opts.AgentTimeout)
 	return c
 }
 
@@ -141,7 +147,7 @@ func (c *Controller) Start(ctx context.Context) error {
 		return err
 	}
 	clusters := map[string]bool{}
-	capacities := map[*capacity][]string{}
+	capacities := map[runner][]string{}
 	for _, rec := range recs {
 		if rec.LaunchType != "FARGATE" {
 			k, err := c.capacityOf(rec)
@@ -168,10 +174,13 @@ func (c *Controller) Start(ctx context.Context) error {
 	}
 	for k, clusters := range capacities {
 		for _, cluster := range clusters {
-			if _, err := k.agentFor(ctx, cluster); err != nil {
+			if err := k.follow(ctx, cluster); err != nil {
 				return err
 			}
 		}
+	}
+	if err := c.remote.start(ctx); err != nil {
+		return err
 	}
 	c.wg.Add(1)
 	go func() {
@@ -197,6 +206,7 @@ func (c *Controller) Close() {
 		c.stop()
 	}
 	c.fargateCapacity.close()
+	c.remote.close()
 	c.mu.Lock()
 	instances := c.instances
 	c.instances = map[string]*capacity{}

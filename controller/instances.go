@@ -52,6 +52,13 @@ const (
 // memory come from the ecs.instance-type attribute's size, else from this
 // machine's, as the ECS agent measures them.
 func (c *Controller) RegisterContainerInstance(ctx context.Context, in *api.RegisterContainerInstanceInput) (*api.RegisterContainerInstanceOutput, error) {
+	return c.registerInstance(in, nil)
+}
+
+// registerInstance registers an instance whose agent is remote (berth
+// agent, which registers through its connection), or nil for the
+// server's own engine.
+func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, remote *store.RemoteAgent) (*api.RegisterContainerInstanceOutput, error) {
 	cluster, err := api.ClusterName(in.Cluster)
 	if err != nil {
 		return nil, err
@@ -79,6 +86,7 @@ func (c *Controller) RegisterContainerInstance(ctx context.Context, in *api.Regi
 		Registered:     res,
 		Attributes:     attrs,
 		Tags:           in.Tags,
+		Agent:          remote,
 	}
 	if in.VersionInfo != nil {
 		rec.VersionInfo = store.VersionInfo(*in.VersionInfo)
@@ -508,6 +516,7 @@ func (c *Controller) instance(rec store.ContainerInstance, withTags bool) *api.C
 		PendingTasksCount:    int32(rec.Load.Pending),
 		Attributes:           attributeList(rec.Attributes),
 		RegisteredAt:         api.Time(rec.RegisteredAt),
+		BerthAgent:           c.remote.describe(rec),
 	}
 	if withTags {
 		out.Tags = rec.Tags

@@ -267,12 +267,11 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 		if err != nil {
 			return nil, err
 		}
-		a, err := k.agentFor(ctx, cluster)
-		if err != nil {
-			return nil, err
-		}
-		if err := a.StopTask(ctx, arn, reason, agent.StopUserInitiated); errors.Is(err, agent.ErrTaskNotFound) && !c.starting(arn) {
+		err = k.stopTask(ctx, cluster, arn, reason, agent.StopUserInitiated)
+		if errors.Is(err, agent.ErrTaskNotFound) && !c.starting(arn) {
 			c.stoppedWithout(cluster, arn, api.StopCodeUserInitiated, reason)
+		} else if err != nil && !errors.Is(err, agent.ErrTaskNotFound) {
+			return nil, err
 		}
 	}
 	t, err := taskOf(rec)

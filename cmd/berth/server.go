@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/server"
@@ -29,6 +30,7 @@ type serverOptions struct {
 	fargateVCPUQuota int
 	cleanupWait      time.Duration
 	stoppedRetention time.Duration
+	agentTimeout     time.Duration
 }
 
 func newServerCommand() *cobra.Command {
@@ -59,6 +61,7 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 	f.IntVar(&opts.fargateVCPUQuota, "fargate-vcpu-quota", controller.DefaultFargateVCPUQuota, "the account's quota of Fargate vCPUs running at once, as AWS sets it")
 	f.DurationVar(&opts.cleanupWait, "cleanup-wait", 3*time.Hour, "how long a stopped task's containers stay on the engine (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION)")
 	f.DurationVar(&opts.stoppedRetention, "stopped-task-retention", controller.DefaultStoppedTaskRetention, "how long a STOPPED task stays describable")
+	f.DurationVar(&opts.agentTimeout, "agent-timeout", controller.DefaultAgentTimeout, "how long a berth agent may be silent before its instance is agentConnected false")
 	return cmd
 }
 
@@ -90,13 +93,18 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				FargateVCPUQuota:     opts.fargateVCPUQuota,
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
+				AgentTimeout:         opts.agentTimeout,
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
 			m.Watch(ctl.MetricsState())
 			mux := api.NewMux(slog.New(slog.NewTextHandler(errOut, nil)))
 			ctl.Register(mux)
-			return m.InstrumentAPI(mux)
+			// berth agents connect here, guarded by the API's token.
+			routes := http.NewServeMux()
+			routes.Handle(agentproto.Path, ctl.AgentHandler())
+			routes.Handle("/", m.InstrumentAPI(mux))
+			return routes
 		},
 	})
 	if err != nil {
