@@ -402,11 +402,14 @@ func (a *Agent) heartbeat(ctx context.Context, conn *agentproto.Conn, interval t
 // engineAnswers asks the engine, within d, whether it is there, and says
 // so when that changes.
 func (a *Agent) engineAnswers(ctx context.Context, d time.Duration) bool {
-	ctx, cancel := context.WithTimeout(ctx, max(d, time.Second))
+	asked, cancel := context.WithTimeout(ctx, max(d, time.Second))
 	defer cancel()
-	_, err := a.cfg.Docker.Info(ctx)
+	_, err := a.cfg.Docker.Info(asked)
 	reachable := err == nil
 	a.mu.Lock()
+	if ctx.Err() != nil && !reachable {
+		reachable = a.reachable // the agent is stopping: the engine is not asked
+	}
 	changed := a.reachable != reachable
 	a.reachable = reachable
 	a.mu.Unlock()
