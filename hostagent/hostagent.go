@@ -236,7 +236,11 @@ func (a *Agent) follow(tasks *agent.Agent) {
 	go func() {
 		defer a.wg.Done()
 		for ch := range changes {
-			a.report(agentproto.Report(ch.Task))
+			// A task just accepted has no status of ECS's yet: its first
+			// report is PROVISIONING or PENDING.
+			if ch.Task.LastStatus != agent.TaskStatusNone {
+				a.report(agentproto.Report(ch.Task))
+			}
 		}
 	}()
 }
