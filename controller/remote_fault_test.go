@@ -169,7 +169,7 @@ func TestAnAssignmentSurvivesAConnectionDroppedAtEachStep(t *testing.T) {
 		"after the start, before the first report": func(toServer bool, f agentproto.Frame) bool {
 			return toServer && f.Type == agentproto.TypeTaskStateChange
 		},
-		"before the report that it runs":           reportOf("RUNNING"),
+		"before the report that it runs": reportOf("RUNNING"),
 	}
 	for name, match := range steps {
 		t.Run(name, func(t *testing.T) {
