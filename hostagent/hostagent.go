@@ -385,8 +385,21 @@ func (a *Agent) session(ctx context.Context) error {
 }
 
 // heartbeat tells the server every interval that the agent is there and
-// whether its engine answers.
+// whether its engine answers, which another goroutine asks the engine
+// every interval: an engine that hangs never holds a heartbeat up.
 func (a *Agent) heartbeat(ctx context.Context, conn *agentproto.Conn, interval time.Duration) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for {
+			a.askEngine(ctx, interval)
+			select {
+			case <-time.After(interval):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -395,7 +408,9 @@ func (a *Agent) heartbeat(ctx context.Context, conn *agentproto.Conn, interval t
 		case <-ctx.Done():
 			return
 		}
-		reachable := a.engineAnswers(ctx, interval)
+		a.mu.Lock()
+		reachable := a.reachable
+		a.mu.Unlock()
 		if err := conn.Write(agentproto.TypeHeartbeat, agentproto.HeartbeatMessage{MessageID: agentproto.NewMessageID(), EngineReachable: reachable}); err != nil {
 			conn.Close()
 			return
@@ -403,17 +418,17 @@ func (a *Agent) heartbeat(ctx context.Context, conn *agentproto.Conn, interval t
 	}
 }
 
-// engineAnswers asks the engine, within d, whether it is there, and says
-// so when that changes.
-func (a *Agent) engineAnswers(ctx context.Context, d time.Duration) bool {
+// askEngine asks the engine, within d, whether it is there, and says so
+// when that changes.
+func (a *Agent) askEngine(ctx context.Context, d time.Duration) {
 	asked, cancel := context.WithTimeout(ctx, max(d, time.Second))
 	defer cancel()
 	_, err := a.cfg.Docker.Info(asked)
+	if ctx.Err() != nil {
+		return // the agent is stopping: the engine was not really asked
+	}
 	reachable := err == nil
 	a.mu.Lock()
-	if ctx.Err() != nil && !reachable {
-		reachable = a.reachable // the agent is stopping: the engine is not asked
-	}
 	changed := a.reachable != reachable
 	a.reachable = reachable
 	a.mu.Unlock()
@@ -423,7 +438,6 @@ func (a *Agent) engineAnswers(ctx context.Context, d time.Duration) bool {
 	case changed:
 		a.cfg.Logf("berth agent: the engine does not answer (%v): the instance takes no new tasks until it does", err)
 	}
-	return reachable
 }
 
 // hello is the agent's Hello: which instance it is, what it offers and the
