@@ -68,8 +68,11 @@ type Config struct {
 	// Version is the agent's version, reported to the server.
 	Version string
 	// BinaryPath is the berth binary berth's images are built from; empty
-	// means the running one.
-	BinaryPath string
+	// means the running one. With EnsureImages they are built on the
+	// engine when the agent starts, rather than when the first task that
+	// needs one starts.
+	BinaryPath   string
+	EnsureImages bool
 	// CleanupWait is how long a stopped task's containers stay; 0 means
 	// the ECS agent's 3 hours.
 	CleanupWait time.Duration
@@ -193,7 +196,9 @@ func (a *Agent) resume(ctx context.Context, arn string) error {
 			a.tasks, a.arn = tasks, arn
 			a.mu.Unlock()
 			a.follow(tasks)
-			a.ensureImages(ctx)
+			if a.cfg.EnsureImages {
+				a.ensureImages(ctx)
+			}
 			return nil
 		}
 		a.cfg.Logf("berth agent: start on the engine: %v; trying again in %s", err, wait)
@@ -400,11 +405,14 @@ func (a *Agent) heartbeat(ctx context.Context, conn *agentproto.Conn, interval t
 			}
 		}
 	}()
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
 	for {
+		// Heartbeats fall on whole multiples of the interval, by the
+		// host's clock: the server's agents, whose clocks agree, heartbeat
+		// together, and the server handles them in one wake-up rather
+		// than one each.
+		now := time.Now()
 		select {
-		case <-tick.C:
+		case <-time.After(now.Truncate(interval).Add(interval).Sub(now)):
 		case <-ctx.Done():
 			return
 		}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/berthdev/berth/controller/client"
 	"github.com/berthdev/berth/hostagent"
+	"github.com/berthdev/berth/scheduler"
 )
 
 // agentOptions are berth agent's flags; each has the ECS agent's
@@ -82,6 +85,7 @@ func agentConfig(opts agentOptions, getenv func(string) string) (hostagent.Confi
 		StateDir:     opts.stateDir,
 		Version:      version,
 		Attributes:   map[string]string{},
+		EnsureImages: true,
 	}
 	if cfg.Token == "" {
 		cfg.Token = getenv(envToken)
@@ -100,6 +104,11 @@ func agentConfig(opts agentOptions, getenv func(string) string) (hostagent.Confi
 	}
 	for _, p := range pairs {
 		cfg.Attributes[p.Name] = p.Value
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.Attributes)) {
+		if err := scheduler.CheckAttribute(name, cfg.Attributes[name]); err != nil {
+			return cfg, usageError("--attribute, ECS_INSTANCE_ATTRIBUTES: %v", err)
+		}
 	}
 	if s := getenv("ECS_RESERVED_MEMORY"); s != "" {
 		mib, err := strconv.ParseInt(s, 10, 64)

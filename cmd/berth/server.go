@@ -47,7 +47,10 @@ their tags so far (docs/api.md); they are kept in the state directory.
 
 It listens beyond loopback only with --token, which every request must then
 carry: as a bearer token, or as the access key ID of the AWS credentials the
-aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
+aws CLI and the SDKs sign with. berth agents (berth agent) connect at
+GET /berth/v1/agent with the same token; an instance whose agent has been
+silent for --agent-timeout is agentConnected false. Ctrl-C or SIGTERM stops
+it cleanly; the agents' tasks keep running, and the agents connect again.`,
 		Example: "  berth server\n  berth server --listen 0.0.0.0:3185 --token \"$(openssl rand -hex 16)\"",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
