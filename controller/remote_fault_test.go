@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -253,4 +254,27 @@ func TestAForgedOrMissingTokenIsRefused(t *testing.T) {
 	}
 	startAgent(t, hostagent.Config{Server: as.url, Token: "s3cret", Cluster: cluster, Zone: "us-east-1a"})
 	poll(t, "the agent with the token is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+}
+
+// An agent whose instance was deregistered while it was away is refused
+// when it comes back, and says why, rather than trying again.
+func TestAnAgentOfADeregisteredInstanceIsRefused(t *testing.T) {
+	as, cluster := newAgentCluster(t, "gone")
+	a := startAgent(t, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1a"})
+	poll(t, "the instance is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	arn := instancesByZone(t, as.ctl, cluster)["us-east-1a"].ContainerInstanceArn
+	a.stop()
+	if _, err := as.ctl.DeregisterContainerInstance(context.Background(), &api.DeregisterContainerInstanceInput{Cluster: cluster, ContainerInstance: arn}); err != nil {
+		t.Fatal(err)
+	}
+	again := startAgent(t, a.cfg)
+	select {
+	case err := <-again.done:
+		if !errors.Is(err, hostagent.ErrRefused) || !strings.Contains(err.Error(), "inactive") {
+			t.Errorf("the agent of a deregistered instance: %v", err)
+		}
+		again.done <- err // for its cleanup
+	case <-time.After(time.Minute):
+		t.Fatal("the agent of a deregistered instance kept trying")
+	}
 }
