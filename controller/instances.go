@@ -371,13 +371,15 @@ func (c *Controller) DescribeContainerInstances(ctx context.Context, in *api.Des
 	if err != nil {
 		return nil, err
 	}
-	withTags := false
+	withTags, withHealth := false, false
 	for i, v := range in.Include {
 		switch v {
 		case "TAGS":
 			withTags = true
 		case "CONTAINER_INSTANCE_HEALTH":
-			// berth keeps no health of instances yet: nothing to add.
+			// Only a berth agent's instance has a health berth keeps: its
+			// engine's (remote.go).
+			withHealth = true
 		default:
 			return nil, api.InvalidParameterException("include[%d]: %q is not one of TAGS, CONTAINER_INSTANCE_HEALTH", i, v)
 		}
@@ -395,7 +397,11 @@ func (c *Controller) DescribeContainerInstances(ctx context.Context, in *api.Des
 			out.Failures = append(out.Failures, api.Failure{Arn: c.instanceARN(cluster, ref), Reason: "MISSING"})
 			continue
 		}
-		out.ContainerInstances = append(out.ContainerInstances, *c.instance(rec, withTags))
+		shown := c.instance(rec, withTags)
+		if withHealth {
+			shown.HealthStatus = c.remote.health(rec)
+		}
+		out.ContainerInstances = append(out.ContainerInstances, *shown)
 	}
 	return out, nil
 }

@@ -163,6 +163,22 @@ func (ra *remoteAgents) describe(rec store.ContainerInstance) *api.InstanceAgent
 	return &api.InstanceAgent{Runs: "agent", Host: rec.Agent.Host, Engine: rec.Agent.Engine, EngineReachable: &reachable, LastHeartbeat: api.Time(last)}
 }
 
+// health is the health of a berth agent's instance, as ECS's
+// CONTAINER_INSTANCE_HEALTH shows it: CONTAINER_RUNTIME is OK while its
+// engine answers and IMPAIRED while it does not, as the agent last said.
+// An instance of the server's own engine has none.
+func (ra *remoteAgents) health(rec store.ContainerInstance) *api.ContainerInstanceHealthStatus {
+	if rec.Agent == nil {
+		return nil
+	}
+	status, reason := "OK", ""
+	if !rec.Agent.EngineReachable {
+		status, reason = "IMPAIRED", "the agent's Docker engine does not answer"
+	}
+	return &api.ContainerInstanceHealthStatus{OverallStatus: status, Details: []api.InstanceHealthCheckResult{
+		{Type: "CONTAINER_RUNTIME", Status: status, StatusReason: reason, LastUpdated: ra.describe(rec).LastHeartbeat}}}
+}
+
 // AgentHandler serves berth agents' connections (agentproto.Path): each
 // registers its instance and runs the tasks placed there. Whoever reaches
 // it may run containers on the agents' engines: berth server guards it

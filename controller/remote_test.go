@@ -211,6 +211,14 @@ func TestTasksRunThroughBerthAgentsAndSurviveTheirAbsence(t *testing.T) {
 		if b := in.BerthAgent; b == nil || b.Runs != "agent" || b.Engine == "" || b.EngineReachable == nil || !*b.EngineReachable || in.VersionInfo.AgentVersion != "test" {
 			t.Errorf("instance in %s: where it runs %+v, version %+v", zone, b, in.VersionInfo)
 		}
+		health, err := as.ctl.DescribeContainerInstances(ctx, &api.DescribeContainerInstancesInput{Cluster: cluster,
+			ContainerInstances: []string{in.ContainerInstanceArn}, Include: []string{"CONTAINER_INSTANCE_HEALTH"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := health.ContainerInstances[0].HealthStatus; h == nil || h.OverallStatus != "OK" || len(h.Details) != 1 || h.Details[0].Type != "CONTAINER_RUNTIME" {
+			t.Errorf("instance in %s: health %+v", zone, h)
+		}
 	}
 	registerDemo(t, as.ctl, "agents-web", "serve", "--port", "8080")
 	count := int32(4)

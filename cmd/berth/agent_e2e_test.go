@@ -329,6 +329,9 @@ func TestBerthAgentsJoinTwoEnginesToACluster(t *testing.T) {
 		r := in["us-east-1b"].BerthAgent.EngineReachable
 		return r != nil && !*r
 	})
+	if out := berth("instance", "describe", lastSegment(instances["us-east-1b"].ContainerInstanceArn)); !strings.Contains(out, "Health:             IMPAIRED") {
+		t.Errorf("describe of the instance whose engine does not answer:\n%s", out)
+	}
 	out, err := exec.Command(e.bin, append([]string{"task", "run", def, "--endpoint", endpoint, "--cluster", e.cluster}, onlyB...)...).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "not placed") {
 		t.Errorf("a task for the instance whose engine does not answer: %v\n%s", err, out)
