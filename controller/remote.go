@@ -311,7 +311,11 @@ func (ra *remoteAgents) hello(conn *agentproto.Conn, h agentproto.Hello) (*remot
 	out, err := ra.c.registerInstance(&in, where)
 	if err != nil {
 		if r != nil {
+			// Not connected after all: there is nothing to watch.
 			r.detach(conn)
+			r.mu.Lock()
+			r.connected = false
+			r.mu.Unlock()
 		}
 		return nil, fmt.Errorf("register its instance: %w", err)
 	}
