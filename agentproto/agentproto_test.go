@@ -159,7 +159,7 @@ func TestAnAgentConnectsThroughTheUpgrade(t *testing.T) {
 	if f, err := server.Read(); err != nil || f.Type != TypeHello {
 		t.Fatalf("the server read %+v, %v", f, err)
 	}
-	go server.Write(TypeWelcome, Welcome{HeartbeatSeconds: 10})
+	go server.Write(TypeWelcome, Welcome{HeartbeatMillis: 10000})
 	if f, err := agent.Read(); err != nil || f.Type != TypeWelcome {
 		t.Fatalf("the agent read %+v, %v", f, err)
 	}

@@ -15,15 +15,27 @@ const (
 	TypeTaskStateChange = "TaskStateChange"
 	TypeHeartbeat       = "HeartbeatMessage"
 	TypeHeartbeatAck    = "HeartbeatAckRequest"
+	TypeRefused         = "Refused"
 )
 
 // Hello is the agent's first frame on every connection: which container
 // instance it is, and every task it runs with the status each has, so that
 // the server can say what each should be.
 type Hello struct {
+	// ContainerInstanceArn is the instance the agent was before (its
+	// state directory keeps it); empty registers a new one.
 	ContainerInstanceArn string `json:"containerInstanceArn"`
 	Cluster              string `json:"cluster"`
 	AgentVersion         string `json:"agentVersion"`
+	// Host and Engine say where the agent runs: its host's name and the
+	// Docker engine it drives (DOCKER_HOST, or the engine's socket).
+	Host   string `json:"host"`
+	Engine string `json:"engine"`
+	// Registration is what the instance registers with, as the ECS
+	// agent's RegisterContainerInstance carries it (resources less what is
+	// reserved, attributes, versions); the server registers the instance
+	// with it on every connection, under ContainerInstanceArn when set.
+	Registration api.RegisterContainerInstanceInput `json:"registration"`
 	// EngineReachable is false while the agent's engine does not answer:
 	// the instance then takes no new tasks.
 	EngineReachable bool         `json:"engineReachable"`
@@ -44,8 +56,20 @@ type TaskStatus struct {
 // stop code and reason of those to stop. A task the agent runs that the
 // Welcome does not name is none of the server's: the agent leaves it be.
 type Welcome struct {
-	HeartbeatSeconds int          `json:"heartbeatSeconds"`
-	Tasks            []Assignment `json:"tasks"`
+	// ContainerInstanceArn is the instance the agent is: the one Hello
+	// named, or a new one for the agent to keep.
+	ContainerInstanceArn string `json:"containerInstanceArn"`
+	// HeartbeatMillis is how often to heartbeat; an agent silent for
+	// three of these is disconnected.
+	HeartbeatMillis int64        `json:"heartbeatMillis"`
+	Tasks           []Assignment `json:"tasks"`
+}
+
+// Refused is the server's answer to a Hello it cannot take (an instance
+// deregistered, a cluster deleted), before it closes the connection: the
+// agent stops and says why rather than try again.
+type Refused struct {
+	Reason string `json:"reason"`
 }
 
 // PayloadMessage carries assignments: tasks to start (desiredStatus
@@ -92,10 +116,24 @@ type TaskStateChange struct {
 	MessageID string                         `json:"messageId"`
 	Version   int64                          `json:"version"`
 	Change    api.SubmitTaskStateChangeInput `json:"change"`
+
+	// What ECS works out itself from its agent's reports, and berth's
+	// agent knows at once: the desired status, why the task stops, its
+	// health and its times.
+	DesiredStatus string            `json:"desiredStatus"`
+	StopCode      string            `json:"stopCode,omitempty"`
+	HealthStatus  string            `json:"healthStatus,omitempty"`
+	CreatedAt     api.Timestamp     `json:"createdAt,omitzero"`
+	StartedAt     api.Timestamp     `json:"startedAt,omitzero"`
+	StoppingAt    api.Timestamp     `json:"stoppingAt,omitzero"`
+	StoppedAt     api.Timestamp     `json:"stoppedAt,omitzero"`
+	Health        map[string]string `json:"containerHealth,omitempty"`
 }
 
 // HeartbeatMessage and HeartbeatAckRequest keep the connection and the
 // instance's agentConnected alive.
+// A heartbeat from the agent says whether its engine answers.
 type HeartbeatMessage struct {
-	MessageID string `json:"messageId"`
+	MessageID       string `json:"messageId"`
+	EngineReachable bool   `json:"engineReachable,omitempty"`
 }

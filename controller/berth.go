@@ -16,6 +16,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
@@ -29,6 +30,7 @@ import (
 //	GET /berth/v1/events?since=RFC3339&follow=1
 //	GET /berth/v1/top?cluster=NAME, GET /berth/v1/billing?cluster=NAME
 //	POST /berth/v1/OPERATION (BerthOperations)
+//	GET /berth/v1/agent, upgraded to berth agents' protocol (agentproto)
 //	POST / X-Amz-Target: Logs_20140328.GetLogEvents, DescribeLogStreams
 //
 // The first two answer application/x-ndjson, one JSON object a line; top
@@ -44,6 +46,7 @@ func (c *Controller) Handler(ecs http.Handler, logger *slog.Logger) http.Handler
 		ecs.ServeHTTP(w, r)
 	})
 	c.registerBerth(mux, logger)
+	mux.Handle(agentproto.Path, c.AgentHandler())
 	mux.HandleFunc("GET "+api.BerthPath+"tasks/{taskID}/logs", c.serveLogs)
 	mux.HandleFunc("GET "+api.BerthPath+"events", c.serveEvents)
 	mux.HandleFunc("GET "+api.PathTop, func(w http.ResponseWriter, r *http.Request) {
@@ -200,7 +203,7 @@ func (c *Controller) taskLimits(ctx context.Context, rec store.Task) (api.TaskLi
 	if rec.LastStatus == "STOPPED" {
 		return out, fmt.Errorf("the task is STOPPED: its containers hold no limits")
 	}
-	k, err := c.capacityOf(rec)
+	k, err := c.localCapacityOf(rec)
 	if err != nil {
 		return out, err
 	}

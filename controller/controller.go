@@ -69,6 +69,10 @@ type Options struct {
 	// without them and without a known instance type gets; nil means this
 	// machine's.
 	HostSize func() (cpu, memoryMiB int64)
+	// AgentTimeout is how long an instance's berth agent may be silent
+	// before the instance is agentConnected false; 0 means
+	// DefaultAgentTimeout.
+	AgentTimeout time.Duration
 }
 
 // DefaultStoppedTaskRetention is how long berth keeps a STOPPED task
@@ -100,6 +104,7 @@ type Controller struct {
 	mu        sync.Mutex
 	inFlight  map[string]bool      // tasks being handed to their agent
 	instances map[string]*capacity // container instances' capacity, by cluster/ID
+	remote    *remoteAgents        // the berth agents that connect in
 	// stop ends what Start began.
 	stop             context.CancelFunc
 	region           string
@@ -162,6 +167,7 @@ func New(st *store.Store, opts Options) *Controller {
 		}
 		c.logs = logs
 	}
+	c.remote = newRemoteAgents(c, opts.AgentTimeout)
 	return c
 }
 
@@ -178,7 +184,7 @@ func (c *Controller) Start(ctx context.Context) error {
 		return err
 	}
 	clusters := map[string]bool{}
-	capacities := map[*capacity][]string{}
+	capacities := map[runner][]string{}
 	for _, rec := range recs {
 		if rec.LaunchType != "FARGATE" {
 			k, err := c.capacityOf(rec)
@@ -205,10 +211,13 @@ func (c *Controller) Start(ctx context.Context) error {
 	}
 	for k, clusters := range capacities {
 		for _, cluster := range clusters {
-			if _, err := k.agentFor(ctx, cluster); err != nil {
+			if err := k.follow(ctx, cluster); err != nil {
 				return err
 			}
 		}
+	}
+	if err := c.remote.start(ctx); err != nil {
+		return err
 	}
 	if c.opts.UsageInterval > 0 {
 		c.wg.Add(1)
@@ -242,6 +251,7 @@ func (c *Controller) Close() {
 	}
 	c.endLife()
 	c.fargateCapacity.close()
+	c.remote.close()
 	c.mu.Lock()
 	instances := c.instances
 	c.instances = map[string]*capacity{}

@@ -38,8 +38,12 @@
 //     What tasks hold on it (running and pending counts, remaining
 //     resources, the refusal to deregister without force) comes from
 //     store.InstanceLoad, which the task bucket will feed; until then
-//     instances hold nothing. agentConnected is true until the agents
-//     that run each instance's tasks exist.
+//     instances hold nothing.
+//   - An instance may instead be another engine's, registered by the
+//     berth agent that runs it over its own connection (remote.go,
+//     docs/agent-protocol.md): placement and the store treat it as any
+//     other, the task is handed to its agent (runner), and an agent
+//     silent for Options.AgentTimeout makes it agentConnected false.
 //   - Attributes the agent sets (ecs.*, com.amazonaws.ecs.*) are facts of
 //     the instance: PutAttributes and DeleteAttributes refuse them.
 //   - What running tasks use comes from the engine's stats, sampled every

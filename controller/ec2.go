@@ -155,7 +155,7 @@ func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, ma
 		arn := c.namer.ContainerInstance(cluster, r.ID)
 		byARN[arn] = r
 		out = append(out, scheduler.Instance{
-			ARN: arn, EC2InstanceID: r.EC2InstanceID, Status: scheduler.Status(r.Status), AgentConnected: r.AgentConnected,
+			ARN: arn, EC2InstanceID: r.EC2InstanceID, Status: scheduler.Status(r.Status), AgentConnected: r.AgentConnected && (r.Agent == nil || r.Agent.EngineReachable),
 			AgentVersion: r.VersionInfo.AgentVersion, RegisteredAt: r.RegisteredAt, Attributes: instanceAttributes(r),
 			Registered: scheduler.Resources{CPU: int(r.Registered.CPU), MemoryMiB: int(r.Registered.MemoryMiB), TCPPorts: r.Registered.TCPPorts, UDPPorts: r.Registered.UDPPorts},
 			Tasks:      held[r.ID],
@@ -205,10 +205,14 @@ func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, t
 	return t
 }
 
-// instanceCapacity is the capacity of a container instance: an agent on
-// the server's engine whose tasks' host ports bind to the instance's own
-// loopback address.
-func (c *Controller) instanceCapacity(inst store.ContainerInstance) *capacity {
+// instanceCapacity is the capacity of a container instance: the berth
+// agent that connects for it (remote.go), or an agent on the server's
+// engine whose tasks' host ports bind to the instance's own loopback
+// address.
+func (c *Controller) instanceCapacity(inst store.ContainerInstance) runner {
+	if inst.Agent != nil {
+		return c.remote.of(inst.Cluster, inst.ID)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	key := inst.Cluster + "/" + inst.ID
@@ -221,7 +225,7 @@ func (c *Controller) instanceCapacity(inst store.ContainerInstance) *capacity {
 }
 
 // capacityOf is the capacity a recorded task runs on.
-func (c *Controller) capacityOf(rec store.Task) (*capacity, error) {
+func (c *Controller) capacityOf(rec store.Task) (runner, error) {
 	if rec.LaunchType == taskdef.LaunchFargate {
 		return c.fargateCapacity, nil
 	}

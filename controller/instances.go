@@ -52,6 +52,13 @@ const (
 // memory come from the ecs.instance-type attribute's size, else from this
 // machine's, as the ECS agent measures them.
 func (c *Controller) RegisterContainerInstance(ctx context.Context, in *api.RegisterContainerInstanceInput) (*api.RegisterContainerInstanceOutput, error) {
+	return c.registerInstance(in, nil)
+}
+
+// registerInstance registers an instance whose agent is remote (berth
+// agent, which registers through its connection), or nil for the
+// server's own engine.
+func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, remote *store.RemoteAgent) (*api.RegisterContainerInstanceOutput, error) {
 	cluster, err := api.ClusterName(in.Cluster)
 	if err != nil {
 		return nil, err
@@ -79,6 +86,7 @@ func (c *Controller) RegisterContainerInstance(ctx context.Context, in *api.Regi
 		Registered:     res,
 		Attributes:     attrs,
 		Tags:           in.Tags,
+		Agent:          remote,
 	}
 	if in.VersionInfo != nil {
 		rec.VersionInfo = store.VersionInfo(*in.VersionInfo)
@@ -367,13 +375,15 @@ func (c *Controller) DescribeContainerInstances(ctx context.Context, in *api.Des
 	if err != nil {
 		return nil, err
 	}
-	withTags := false
+	withTags, withHealth := false, false
 	for i, v := range in.Include {
 		switch v {
 		case "TAGS":
 			withTags = true
 		case "CONTAINER_INSTANCE_HEALTH":
-			// berth keeps no health of instances yet: nothing to add.
+			// Only a berth agent's instance has a health berth keeps: its
+			// engine's (remote.go).
+			withHealth = true
 		default:
 			return nil, api.InvalidParameterException("include[%d]: %q is not one of TAGS, CONTAINER_INSTANCE_HEALTH", i, v)
 		}
@@ -391,7 +401,11 @@ func (c *Controller) DescribeContainerInstances(ctx context.Context, in *api.Des
 			out.Failures = append(out.Failures, api.Failure{Arn: c.instanceARN(cluster, ref), Reason: "MISSING"})
 			continue
 		}
-		out.ContainerInstances = append(out.ContainerInstances, *c.instance(rec, withTags))
+		shown := c.instance(rec, withTags)
+		if withHealth {
+			shown.HealthStatus = c.remote.health(rec)
+		}
+		out.ContainerInstances = append(out.ContainerInstances, *shown)
 	}
 	return out, nil
 }
@@ -516,6 +530,7 @@ func (c *Controller) instance(rec store.ContainerInstance, withTags bool) *api.C
 		PendingTasksCount:    int32(rec.Load.Pending),
 		Attributes:           attributeList(instanceAttributes(rec)),
 		RegisteredAt:         api.Time(rec.RegisteredAt),
+		BerthAgent:           c.remote.describe(rec),
 	}
 	if withTags {
 		out.Tags = rec.Tags

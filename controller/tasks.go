@@ -128,7 +128,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 // start hands a recorded task to its capacity, in the background: a slow
 // engine never holds RunTask's answer up. A task the capacity refuses stops
 // with TaskFailedToStart.
-func (c *Controller) start(cluster string, spec agent.TaskSpec, k *capacity) {
+func (c *Controller) start(cluster string, spec agent.TaskSpec, k runner) {
 	if spec.Output == nil {
 		spec.Output = c.keepOutput(cluster, spec)
 	}
@@ -145,11 +145,7 @@ func (c *Controller) start(cluster string, spec agent.TaskSpec, k *capacity) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		a, err := k.agentFor(ctx, cluster)
-		if err == nil {
-			_, err = a.StartTask(ctx, spec)
-		}
-		if err != nil && !errors.Is(err, agent.ErrTaskExists) {
+		if err := k.startTask(ctx, cluster, spec); err != nil && !errors.Is(err, agent.ErrTaskExists) {
 			c.stoppedWithout(cluster, spec.ARN, api.StopCodeTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 			return
 		}
@@ -157,7 +153,7 @@ func (c *Controller) start(cluster string, spec agent.TaskSpec, k *capacity) {
 		// is the agent's to carry out now.
 		if rec, err := c.store.Task(cluster, taskID(spec.ARN)); err == nil && rec.DesiredStatus == "STOPPED" {
 			if t, err := taskOf(rec); err == nil {
-				a.StopTask(ctx, spec.ARN, t.StoppedReason, agent.StopCode(t.StopCode))
+				k.stopTask(ctx, cluster, spec.ARN, t.StoppedReason, agent.StopCode(t.StopCode))
 			}
 		}
 	}()

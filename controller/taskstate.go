@@ -286,12 +286,15 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 	default:
 		c.taskChanged(rec)
 		arn := c.namer.Task(cluster, id)
-		a, err := c.agentOf(ctx, rec)
+		k, err := c.capacityOf(rec)
 		if err != nil {
 			return nil, err
 		}
-		if err := a.StopTask(ctx, arn, reason, agent.StopUserInitiated); errors.Is(err, agent.ErrTaskNotFound) && !c.starting(arn) {
+		err = k.stopTask(ctx, cluster, arn, reason, agent.StopUserInitiated)
+		if errors.Is(err, agent.ErrTaskNotFound) && !c.starting(arn) {
 			c.stoppedWithout(cluster, arn, api.StopCodeUserInitiated, reason)
+		} else if err != nil && !errors.Is(err, agent.ErrTaskNotFound) {
+			return nil, err
 		}
 	}
 	t, err := taskOf(rec)
@@ -301,13 +304,29 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 	return &api.StopTaskOutput{Task: t}, nil
 }
 
-// agentOf is the agent of a recorded task's capacity.
+// agentOf is the agent of a recorded task's capacity on the server's own
+// engine.
 func (c *Controller) agentOf(ctx context.Context, rec store.Task) (*agent.Agent, error) {
-	k, err := c.capacityOf(rec)
+	k, err := c.localCapacityOf(rec)
 	if err != nil {
 		return nil, err
 	}
 	return k.agentFor(ctx, rec.Cluster)
+}
+
+// localCapacityOf is a recorded task's capacity when it is on the server's
+// own engine; a task on a berth agent's host is reached only through that
+// agent's connection.
+func (c *Controller) localCapacityOf(rec store.Task) (*capacity, error) {
+	r, err := c.capacityOf(rec)
+	if err != nil {
+		return nil, err
+	}
+	k, ok := r.(*capacity)
+	if !ok {
+		return nil, api.InvalidParameterException("task %s runs on container instance %s, whose host a berth agent runs: berth reaches its containers only through that agent", rec.ID, rec.Instance)
+	}
+	return k, nil
 }
 
 // taskRef resolves a task named by ID or ARN in a cluster.

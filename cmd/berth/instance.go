@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -199,9 +200,10 @@ func runInstanceList(ctx context.Context, out io.Writer, opts *instanceOptions, 
 	rows := make([][]string, len(instances))
 	for i, in := range instances {
 		rows[i] = []string{lastSegment(in.ContainerInstanceArn), in.Status, attribute(in, attrHostAddress), attribute(in, attrZone), attribute(in, attrInstanceType),
-			freeOfTotal(in, "CPU"), freeOfTotal(in, "MEMORY"), count(in.RunningTasksCount), count(in.PendingTasksCount)}
+			freeOfTotal(in, "CPU"), freeOfTotal(in, "MEMORY"), count(in.RunningTasksCount), count(in.PendingTasksCount),
+			agentState(in, clock()), runsOn(in)}
 	}
-	return table(out, "ID\tSTATUS\tHOST ADDRESS\tZONE\tTYPE\tCPU FREE/TOTAL\tMEMORY FREE/TOTAL\tRUNNING\tPENDING", rows)
+	return table(out, "ID\tSTATUS\tHOST ADDRESS\tZONE\tTYPE\tCPU FREE/TOTAL\tMEMORY FREE/TOTAL\tRUNNING\tPENDING\tAGENT\tRUNS ON", rows)
 }
 
 func runInstanceDescribe(ctx context.Context, out io.Writer, opts *instanceOptions, refs []string) error {
@@ -226,6 +228,7 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 		{"Status:", in.Status + orEmpty(" ("+in.StatusReason+")", in.StatusReason)},
 		{"Agent connected:", fmt.Sprint(in.AgentConnected)},
 		{"Host address:", attribute(in, attrHostAddress)},
+		{"Runs on:", runsOn(in)},
 		{"Zone:", attribute(in, attrZone)},
 		{"Instance type:", attribute(in, attrInstanceType)},
 		{"CPU free/total:", freeOfTotal(in, "CPU")},
@@ -233,6 +236,12 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 		{"Running tasks:", count(in.RunningTasksCount)},
 		{"Pending tasks:", count(in.PendingTasksCount)},
 		{"Registered:", timestamp(in.RegisteredAt)},
+	}
+	if b := in.BerthAgent; b != nil && !b.LastHeartbeat.IsZero() {
+		rows = append(rows, []string{"Last heartbeat:", timestamp(b.LastHeartbeat)})
+	}
+	if in.VersionInfo != nil && in.VersionInfo.AgentVersion != "" {
+		rows = append(rows, []string{"Agent version:", in.VersionInfo.AgentVersion})
 	}
 	if in.VersionInfo != nil && in.VersionInfo.DockerVersion != "" {
 		rows = append(rows, []string{"Docker version:", in.VersionInfo.DockerVersion})
@@ -375,6 +384,44 @@ func instanceIDs(cluster *string) func(ctx context.Context, c *client.Client, _ 
 		}
 		return ids
 	}
+}
+
+// runsOn says where an instance runs: "local" (the server's own engine),
+// or the host and engine of its berth agent.
+func runsOn(in api.ContainerInstance) string {
+	b := in.BerthAgent
+	switch {
+	case b == nil:
+		return "-"
+	case b.Runs != "agent":
+		return b.Runs
+	}
+	return orDash(b.Host) + " (" + orDash(b.Engine) + ")"
+}
+
+// agentState says whether an instance's agent is connected, whether its
+// engine answers, and how long ago a berth agent was last heard from.
+func agentState(in api.ContainerInstance, now time.Time) string {
+	state := "connected"
+	if !in.AgentConnected {
+		state = "disconnected"
+	}
+	b := in.BerthAgent
+	if b == nil || b.Runs != "agent" {
+		return state
+	}
+	if b.EngineReachable != nil && !*b.EngineReachable {
+		state += ", engine down"
+	}
+	if !b.LastHeartbeat.IsZero() {
+		// A heartbeat is seconds old when all is well: it is told in them.
+		if d := now.Sub(b.LastHeartbeat.Time); d >= 0 && d < time.Minute {
+			state += fmt.Sprintf(", heard %ds ago", int(d.Seconds()))
+		} else {
+			state += ", heard " + age(b.LastHeartbeat.Time, now)
+		}
+	}
+	return state
 }
 
 // attribute is the value of an instance's attribute, or "-".

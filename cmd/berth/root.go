@@ -59,6 +59,7 @@ func newRootCommand() *cobra.Command {
 		newPauseCommand(),
 		newImagesCommand(),
 		newServerCommand(),
+		newAgentCommand(),
 		newClusterCommand(),
 		newTaskdefCommand(),
 		newInstanceCommand(),

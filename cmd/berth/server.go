@@ -29,6 +29,7 @@ type serverOptions struct {
 	fargateVCPUQuota int
 	cleanupWait      time.Duration
 	stoppedRetention time.Duration
+	agentTimeout     time.Duration
 }
 
 func newServerCommand() *cobra.Command {
@@ -50,7 +51,10 @@ sends them to EventBridge (berth events).
 
 It listens beyond loopback only with --token, which every request must then
 carry: as a bearer token, or as the access key ID of the AWS credentials the
-aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
+aws CLI and the SDKs sign with. berth agents (berth agent) connect at
+GET /berth/v1/agent with the same token; an instance whose agent has been
+silent for --agent-timeout is agentConnected false. Ctrl-C or SIGTERM stops
+it cleanly; the agents' tasks keep running, and the agents connect again.`,
 		Example: "  berth server\n  berth server --listen 0.0.0.0:3185 --token \"$(openssl rand -hex 16)\"",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
@@ -64,6 +68,7 @@ aws CLI and the SDKs sign with. Ctrl-C or SIGTERM stops it cleanly.`,
 	f.IntVar(&opts.fargateVCPUQuota, "fargate-vcpu-quota", controller.DefaultFargateVCPUQuota, "the account's quota of Fargate vCPUs running at once, as AWS sets it")
 	f.DurationVar(&opts.cleanupWait, "cleanup-wait", 3*time.Hour, "how long a stopped task's containers stay on the engine (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION)")
 	f.DurationVar(&opts.stoppedRetention, "stopped-task-retention", controller.DefaultStoppedTaskRetention, "how long a STOPPED task stays describable")
+	f.DurationVar(&opts.agentTimeout, "agent-timeout", controller.DefaultAgentTimeout, "how long a berth agent may be silent before its instance is agentConnected false")
 	return cmd
 }
 
@@ -96,6 +101,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				CleanupWait:          opts.cleanupWait,
 				StoppedTaskRetention: opts.stoppedRetention,
 				LogDir:               filepath.Join(dir, "logs"),
+				AgentTimeout:         opts.agentTimeout,
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})

@@ -35,6 +35,12 @@ func fakeCluster(t *testing.T) string {
 		}
 	}
 	instances := map[string]api.ContainerInstance{ids[0]: instance(0, "us-east-1a"), ids[1]: instance(1, "us-east-1b")}
+	local, remote, reachable := instances[ids[0]], instances[ids[1]], true
+	local.BerthAgent = &api.InstanceAgent{Runs: "local"}
+	remote.BerthAgent = &api.InstanceAgent{Runs: "agent", Host: "build-box", Engine: "unix:///var/run/docker.sock", EngineReachable: &reachable,
+		LastHeartbeat: api.Time(fakeNow.Add(-4 * time.Second))}
+	remote.VersionInfo = &api.VersionInfo{AgentVersion: "1.2.0", DockerVersion: "20.10.24"}
+	instances[ids[0]], instances[ids[1]] = local, remote
 	port, host1, host2 := int32(8080), int32(49153), int32(49154)
 	exit := int32(137)
 	started := api.Time(fakeNow.Add(-5 * time.Minute))

@@ -21,6 +21,22 @@ type ContainerInstance struct {
 	Attachments          []Attachment                   `json:"attachments,omitempty"`
 	Tags                 []Tag                          `json:"tags,omitempty"`
 	HealthStatus         *ContainerInstanceHealthStatus `json:"healthStatus,omitempty"`
+	// BerthAgent is berth's own member, which ECS lacks (the aws CLI
+	// leaves it out): where the instance's tasks run and what the server
+	// last heard from its agent.
+	BerthAgent *InstanceAgent `json:"berthAgent,omitempty"`
+}
+
+// InstanceAgent says where a container instance runs: "local" (a slice of
+// the server's own engine) or "agent" (a berth agent on Host, driving
+// Engine), and for the latter when the server last heard from it and
+// whether its engine answers.
+type InstanceAgent struct {
+	Runs            string    `json:"runs"`
+	Host            string    `json:"host,omitempty"`
+	Engine          string    `json:"engine,omitempty"`
+	EngineReachable *bool     `json:"engineReachable,omitempty"`
+	LastHeartbeat   Timestamp `json:"lastHeartbeat,omitzero"`
 }
 
 // VersionInfo is the agent's and Docker's version on an instance.

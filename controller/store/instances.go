@@ -55,9 +55,28 @@ type ContainerInstance struct {
 	Attributes  map[string]string `json:"attributes,omitempty"`
 	VersionInfo VersionInfo       `json:"versionInfo"`
 	Tags        []Tag             `json:"tags,omitempty"`
+	// Agent is set for an instance whose agent connects to the server
+	// from elsewhere (berth agent), and nil for one of the server's own
+	// engine.
+	Agent *RemoteAgent `json:"agent,omitempty"`
 	// Load is what the instance's tasks hold, added up when the record is
 	// read; it is never stored.
 	Load InstanceLoad `json:"-"`
+}
+
+// RemoteAgent is where an instance's agent runs and what the server last
+// heard of it.
+type RemoteAgent struct {
+	// Host is the name of the agent's host; Engine the Docker engine it
+	// drives there.
+	Host   string `json:"host"`
+	Engine string `json:"engine"`
+	// EngineReachable is false while the agent says its engine does not
+	// answer: the instance then takes no new tasks.
+	EngineReachable bool `json:"engineReachable"`
+	// LastHeard is when the server last heard from the agent, as of the
+	// last change of the record (the server keeps the latest in memory).
+	LastHeard time.Time `json:"lastHeard"`
 }
 
 // Resources are what an instance offers: CPU units, MiB of memory and the

@@ -175,6 +175,8 @@ func (e *Engine) Info(ctx context.Context) (system.Info, error) {
 		Architecture:    "x86_64",
 		CgroupDriver:    "cgroupfs",
 		CgroupVersion:   "2",
+		NCPU:            4,
+		MemTotal:        8 << 30,
 		Containers:      len(e.containers),
 		Images:          len(e.images),
 		SystemTime:      e.clock.Now().UTC().Format(time.RFC3339Nano),

@@ -1,0 +1,433 @@
+package controller_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/controller/server"
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/hostagent"
+	"github.com/berthdev/berth/internal/testenv"
+)
+
+// agentTimeout is the agent timeout of these tests' servers, short so
+// that a silent agent is seen soon; nothing waits on it as a measure.
+const agentTimeout = time.Second
+
+// agentServer is a berth server that takes berth agents, as `berth
+// server` routes them.
+type agentServer struct {
+	srv *server.Server
+	ctl *controller.Controller
+	url string
+}
+
+func startAgentServer(t *testing.T, dir, token string) *agentServer {
+	t.Helper()
+	return startAgentServerAt(t, dir, "127.0.0.1:0", token)
+}
+
+// stop stops the server as SIGTERM does; agents keep their tasks.
+func (as *agentServer) stop(t *testing.T) {
+	t.Helper()
+	stopServer(t, as.srv)
+	as.ctl.Close()
+}
+
+// newAgentCluster starts a server with a cluster of its own, whose
+// containers are removed from the engine when the test ends.
+func newAgentCluster(t *testing.T, prefix string) (*agentServer, string) {
+	t.Helper()
+	cluster := prefix + "-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	as := startAgentServer(t, t.TempDir(), "")
+	t.Cleanup(func() { as.stop(t) })
+	if _, err := as.ctl.CreateCluster(context.Background(), &api.CreateClusterInput{ClusterName: cluster}); err != nil {
+		t.Fatal(err)
+	}
+	return as, cluster
+}
+
+// runningAgent is a berth agent run in the test's process on the real
+// engine.
+type runningAgent struct {
+	cfg    hostagent.Config
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startAgent(t *testing.T, cfg hostagent.Config) *runningAgent {
+	t.Helper()
+	if cfg.Docker == nil {
+		cfg.Docker = testenv.Docker(t)
+	}
+	if cfg.BinaryPath == "" {
+		cfg.BinaryPath = testenv.EnsureImages(t)
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = t.TempDir()
+	}
+	cfg.CleanupWait = time.Hour
+	cfg.Logf = t.Logf
+	ctx, cancel := context.WithCancel(context.Background())
+	ra := &runningAgent{cfg: cfg, cancel: cancel, done: make(chan error, 1)}
+	go func() { ra.done <- hostagent.Run(ctx, cfg) }()
+	t.Cleanup(func() { ra.stop() })
+	return ra
+}
+
+// stop ends the agent; its tasks keep running.
+func (ra *runningAgent) stop() error {
+	ra.cancel()
+	err, ok := <-ra.done
+	if ok {
+		close(ra.done)
+	}
+	return err
+}
+
+// poll calls check until it holds; the time is a guard against a hang.
+func poll(t *testing.T, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a minute", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// instances describes the cluster's instances, by zone.
+func instancesByZone(t *testing.T, ctl *controller.Controller, cluster string) map[string]api.ContainerInstance {
+	t.Helper()
+	ctx := context.Background()
+	list, err := ctl.ListContainerInstances(ctx, &api.ListContainerInstancesInput{Cluster: cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]api.ContainerInstance{}
+	if len(list.ContainerInstanceArns) == 0 {
+		return out
+	}
+	desc, err := ctl.DescribeContainerInstances(ctx, &api.DescribeContainerInstancesInput{Cluster: cluster, ContainerInstances: list.ContainerInstanceArns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range desc.ContainerInstances {
+		for _, a := range in.Attributes {
+			if a.Name == "ecs.availability-zone" {
+				out[a.Value] = in
+			}
+		}
+	}
+	return out
+}
+
+func describeTask(t *testing.T, ctl *controller.Controller, cluster, arn string) api.Task {
+	t.Helper()
+	out, err := ctl.DescribeTasks(context.Background(), &api.DescribeTasksInput{Cluster: cluster, Tasks: []string{arn}})
+	if err != nil || len(out.Tasks) != 1 {
+		t.Fatalf("describe task %s: %+v %v", arn, out, err)
+	}
+	return out.Tasks[0]
+}
+
+func waitStatus(t *testing.T, ctl *controller.Controller, cluster, arn, want string) api.Task {
+	t.Helper()
+	var task api.Task
+	poll(t, "task "+arn+" reaches "+want, func() bool {
+		task = describeTask(t, ctl, cluster, arn)
+		return task.LastStatus == want
+	})
+	return task
+}
+
+// containersOf lists the IDs of the running containers of a task on the
+// engine.
+func containersOf(t *testing.T, arn string) []string {
+	t.Helper()
+	list, err := testenv.Docker(t).ContainerList(context.Background(), container.ListOptions{
+		Filters: filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.task-arn="+arn))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	return ids
+}
+
+func registerDemo(t *testing.T, ctl *controller.Controller, family string, command ...string) {
+	t.Helper()
+	in := &api.RegisterTaskDefinitionInput{}
+	cmd, _ := json.Marshal(command)
+	def := fmt.Sprintf(`{"family": %q, "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 32,
+	  "command": %s, "portMappings": [{"containerPort": 8080}], "stopTimeout": 2}]}`, family, cmd)
+	if err := json.Unmarshal([]byte(def), in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.RegisterTaskDefinition(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Two berth agents on the engine, in two zones: tasks spread on the zone
+// go half to each, through the agents; an agent that falls silent makes
+// its instance agentConnected false within the timeout, and new tasks go
+// to the other while its own keep running and keep their status; back with
+// the same state directory, it is the same instance, its tasks neither
+// restarted nor duplicated, and a task stopped while it was away stops.
+func TestTasksRunThroughBerthAgentsAndSurviveTheirAbsence(t *testing.T) {
+	as, cluster := newAgentCluster(t, "agents")
+	ctx := context.Background()
+	a := startAgent(t, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1a", Version: "test"})
+	startAgent(t, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1b", Version: "test"})
+	poll(t, "two instances connected", func() bool {
+		in := instancesByZone(t, as.ctl, cluster)
+		return len(in) == 2 && in["us-east-1a"].AgentConnected && in["us-east-1b"].AgentConnected
+	})
+	zones := instancesByZone(t, as.ctl, cluster)
+	for zone, in := range zones {
+		if b := in.BerthAgent; b == nil || b.Runs != "agent" || b.Engine == "" || b.EngineReachable == nil || !*b.EngineReachable || in.VersionInfo.AgentVersion != "test" {
+			t.Errorf("instance in %s: where it runs %+v, version %+v", zone, b, in.VersionInfo)
+		}
+		health, err := as.ctl.DescribeContainerInstances(ctx, &api.DescribeContainerInstancesInput{Cluster: cluster,
+			ContainerInstances: []string{in.ContainerInstanceArn}, Include: []string{"CONTAINER_INSTANCE_HEALTH"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h := health.ContainerInstances[0].HealthStatus; h == nil || h.OverallStatus != "OK" || len(h.Details) != 1 || h.Details[0].Type != "CONTAINER_RUNTIME" {
+			t.Errorf("instance in %s: health %+v", zone, h)
+		}
+	}
+	registerDemo(t, as.ctl, "agents-web", "serve", "--port", "8080")
+	count := int32(4)
+	run, err := as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "agents-web", Count: &count,
+		PlacementStrategy: []api.PlacementStrategy{{Type: "spread", Field: "attribute:ecs.availability-zone"}}})
+	if err != nil || len(run.Tasks) != 4 {
+		t.Fatalf("RunTask: %+v %v", run, err)
+	}
+	perZone := map[string][]string{}
+	containers := map[string][]string{}
+	for _, task := range run.Tasks {
+		perZone[task.AvailabilityZone] = append(perZone[task.AvailabilityZone], task.TaskArn)
+		running := waitStatus(t, as.ctl, cluster, task.TaskArn, "RUNNING")
+		b := running.Containers[0].NetworkBindings
+		if len(b) != 1 {
+			t.Fatalf("bindings %+v", b)
+		}
+		url := fmt.Sprintf("http://127.0.0.1:%d/", *b[0].HostPort)
+		if code := getWhenListening(t, url); code != 200 {
+			t.Errorf("GET %s: %d", url, code)
+		}
+		containers[task.TaskArn] = containersOf(t, task.TaskArn)
+		if len(containers[task.TaskArn]) != 1 || running.Containers[0].RuntimeID != containers[task.TaskArn][0] {
+			t.Errorf("task %s: containers %v, runtime ID %s", task.TaskArn, containers[task.TaskArn], running.Containers[0].RuntimeID)
+		}
+	}
+	if len(perZone["us-east-1a"]) != 2 || len(perZone["us-east-1b"]) != 2 {
+		t.Fatalf("spread on the zone: %v", perZone)
+	}
+
+	// The agent of us-east-1a goes away.
+	if err := a.stop(); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the silent agent's instance is disconnected", func() bool {
+		return !instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected
+	})
+	away := instancesByZone(t, as.ctl, cluster)["us-east-1a"]
+	if away.RunningTasksCount != 2 || away.BerthAgent.LastHeartbeat.IsZero() {
+		t.Errorf("the disconnected instance: %d running, last heartbeat %v", away.RunningTasksCount, away.BerthAgent.LastHeartbeat)
+	}
+	for _, arn := range perZone["us-east-1a"] {
+		if s := describeTask(t, as.ctl, cluster, arn).LastStatus; s != "RUNNING" {
+			t.Errorf("task %s of the disconnected instance is %s", arn, s)
+		}
+	}
+	// New tasks go to the other instance.
+	count = 2
+	more, err := as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "agents-web", Count: &count})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range more.Tasks {
+		if task.AvailabilityZone != "us-east-1b" {
+			t.Errorf("a task placed while us-east-1a's agent is away went to %s", task.AvailabilityZone)
+		}
+		waitStatus(t, as.ctl, cluster, task.TaskArn, "RUNNING")
+	}
+	// One of its tasks is stopped while it is away.
+	stopped := perZone["us-east-1a"][0]
+	if _, err := as.ctl.StopTask(ctx, &api.StopTaskInput{Cluster: cluster, Task: stopped, Reason: "stopped while away"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Back, with the same state directory.
+	startAgent(t, a.cfg)
+	poll(t, "the agent is back", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	if back := instancesByZone(t, as.ctl, cluster)["us-east-1a"]; back.ContainerInstanceArn != away.ContainerInstanceArn {
+		t.Errorf("back as %s, was %s", back.ContainerInstanceArn, away.ContainerInstanceArn)
+	}
+	done := waitStatus(t, as.ctl, cluster, stopped, "STOPPED")
+	if done.StopCode != "UserInitiated" || done.StoppedReason != "stopped while away" {
+		t.Errorf("the task stopped while away: %s %q", done.StopCode, done.StoppedReason)
+	}
+	kept := perZone["us-east-1a"][1]
+	if task := describeTask(t, as.ctl, cluster, kept); task.LastStatus != "RUNNING" || fmt.Sprint(containersOf(t, kept)) != fmt.Sprint(containers[kept]) {
+		t.Errorf("the task kept: %s, containers %v, were %v", task.LastStatus, containersOf(t, kept), containers[kept])
+	}
+}
+
+// Draining an instance whose agent is a berth agent stops none of its
+// standalone tasks, as ECS; it takes no new ones. Active again, with its
+// agent gone, it takes none either, for the reason AGENT.
+func TestDrainingABerthAgentsInstanceStopsNothing(t *testing.T) {
+	as, cluster := newAgentCluster(t, "drain")
+	ctx := context.Background()
+	a := startAgent(t, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1a"})
+	poll(t, "the instance is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	registerDemo(t, as.ctl, "drain-web", "serve", "--port", "8080")
+	run, err := as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "drain-web"})
+	if err != nil || len(run.Tasks) != 1 {
+		t.Fatalf("RunTask: %+v %v", run, err)
+	}
+	arn := run.Tasks[0].TaskArn
+	waitStatus(t, as.ctl, cluster, arn, "RUNNING")
+	in := instancesByZone(t, as.ctl, cluster)["us-east-1a"]
+	if _, err := as.ctl.UpdateContainerInstancesState(ctx, &api.UpdateContainerInstancesStateInput{Cluster: cluster,
+		ContainerInstances: []string{in.ContainerInstanceArn}, Status: "DRAINING"}); err != nil {
+		t.Fatal(err)
+	}
+	next, err := as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "drain-web"})
+	if err != nil || len(next.Tasks) != 0 {
+		t.Errorf("a task placed on a draining instance: %+v %v", next, err)
+	}
+	// The agent heartbeats for longer than the timeout: the task is as it
+	// was.
+	time.Sleep(2 * agentTimeout)
+	if task := describeTask(t, as.ctl, cluster, arn); task.LastStatus != "RUNNING" || task.DesiredStatus != "RUNNING" || len(containersOf(t, arn)) != 1 {
+		t.Errorf("the task on the draining instance: %s/%s", task.LastStatus, task.DesiredStatus)
+	}
+
+	a.stop()
+	poll(t, "the silent agent's instance is disconnected", func() bool {
+		return !instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected
+	})
+	if _, err := as.ctl.UpdateContainerInstancesState(ctx, &api.UpdateContainerInstancesStateInput{Cluster: cluster,
+		ContainerInstances: []string{in.ContainerInstanceArn}, Status: "ACTIVE"}); err != nil {
+		t.Fatal(err)
+	}
+	next, err = as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "drain-web"})
+	if err != nil || len(next.Tasks) != 0 || len(next.Failures) != 1 || next.Failures[0].Reason != "AGENT" {
+		t.Errorf("a task for an instance whose agent is away: %+v %v", next, err)
+	}
+}
+
+// A berth agent of a server restarted in between reconnects as the same
+// instance, and its tasks run on.
+func TestABerthAgentOutlivesARestartOfTheServer(t *testing.T) {
+	cluster := "restart-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	dir := t.TempDir()
+	as := startAgentServer(t, dir, "")
+	ctx := context.Background()
+	if _, err := as.ctl.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: cluster}); err != nil {
+		t.Fatal(err)
+	}
+	addr := as.srv.Addr()
+	startAgent(t, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1a"})
+	poll(t, "the instance is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	registerDemo(t, as.ctl, "restart-web", "serve", "--port", "8080")
+	run, err := as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "restart-web"})
+	if err != nil || len(run.Tasks) != 1 {
+		t.Fatalf("RunTask: %+v %v", run, err)
+	}
+	arn := run.Tasks[0].TaskArn
+	waitStatus(t, as.ctl, cluster, arn, "RUNNING")
+	was := instancesByZone(t, as.ctl, cluster)["us-east-1a"].ContainerInstanceArn
+	before := containersOf(t, arn)
+	as.stop(t)
+
+	// The new server listens where the old one did.
+	var again *agentServer
+	poll(t, "the port is free again", func() bool {
+		srv, err := server.Start(ctx, server.Config{Listen: addr, StateDir: t.TempDir()})
+		if err != nil {
+			return false
+		}
+		stopServer(t, srv)
+		return true
+	})
+	again = startAgentServerAt(t, dir, addr, "")
+	defer again.stop(t)
+	poll(t, "the agent reconnects", func() bool {
+		in := instancesByZone(t, again.ctl, cluster)["us-east-1a"]
+		return in.AgentConnected && in.BerthAgent.LastHeartbeat.After(time.Now().Add(-agentTimeout))
+	})
+	if now := instancesByZone(t, again.ctl, cluster)["us-east-1a"].ContainerInstanceArn; now != was {
+		t.Errorf("after the restart the instance is %s, was %s", now, was)
+	}
+	if _, err := again.ctl.StopTask(ctx, &api.StopTaskInput{Cluster: cluster, Task: arn}); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, again.ctl, cluster, arn, "STOPPED")
+	if after := containersOf(t, arn); len(after) != 0 || len(before) != 1 {
+		t.Errorf("containers before %v, running after the stop %v", before, after)
+	}
+}
+
+// startAgentServerAt starts a server listening at addr, which takes
+// berth agents at agentproto.Path as berth server does.
+func startAgentServerAt(t *testing.T, dir, addr, token string) *agentServer {
+	t.Helper()
+	as := &agentServer{}
+	srv, err := server.Start(context.Background(), server.Config{
+		Listen:   addr,
+		StateDir: dir,
+		Token:    token,
+		NewAPI: func(st *store.Store) http.Handler {
+			as.ctl = controller.New(st, controller.Options{
+				Docker:       func() (engine.Engine, error) { return testenv.Docker(t), nil },
+				AgentTimeout: agentTimeout,
+				Logf:         t.Logf,
+			})
+			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+			mux := api.NewMux(logger)
+			as.ctl.Register(mux)
+			return as.ctl.Handler(mux, logger)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as.srv, as.url = srv, "http://"+srv.Addr()
+	if err := as.ctl.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return as
+}
