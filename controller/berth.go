@@ -16,8 +16,8 @@ import (
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/berthdev/berth/agent"
-	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/scheduler/fargate"
