@@ -43,6 +43,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/berthdev/berth/demo/stopsignal"
 )
 
 // Exit codes shared by every mode.
@@ -124,8 +126,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	signals := make(chan os.Signal, 1)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	signals := stopsignal.Take()
+	if signals == nil {
+		signals = make(chan os.Signal, 1)
+		signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	}
 	defer signal.Stop(signals)
 	go func() {
 		for {
