@@ -232,6 +232,7 @@ func (c *Controller) Register(mux *api.Mux) {
 	api.Handle(mux, "ListAttributes", c.ListAttributes)
 
 	api.Handle(mux, "RunTask", c.RunTask)
+	api.Handle(mux, "StartTask", c.StartTask)
 	api.Handle(mux, "StopTask", c.StopTask)
 	api.Handle(mux, "DescribeTasks", c.DescribeTasks)
 	api.Handle(mux, "ListTasks", c.ListTasks)
@@ -248,6 +249,6 @@ var Operations = []string{
 	"RegisterTaskDefinition", "DeregisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
 	"RegisterContainerInstance", "DeregisterContainerInstance", "DescribeContainerInstances", "ListContainerInstances", "UpdateContainerInstancesState",
 	"PutAttributes", "DeleteAttributes", "ListAttributes",
-	"RunTask", "StopTask", "DescribeTasks", "ListTasks",
+	"RunTask", "StartTask", "StopTask", "DescribeTasks", "ListTasks",
 	"TagResource", "UntagResource", "ListTagsForResource",
 }
