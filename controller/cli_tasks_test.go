@@ -162,3 +162,57 @@ func cliWait(t *testing.T, url, cluster, arn, want string) cliTask {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// The aws CLI's start-task: a task on the instance named, with its
+// startedBy and reference; a second instance too small for it comes back in
+// failures with ECS's reason, and the task is stopped as the user's.
+func TestTheAWSCLIStartsTasksOnTheInstancesNamed(t *testing.T) {
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
+	}
+	testenv.EnsureImages(t)
+	cluster := "start-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	url := startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
+	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	file := filepath.Join(t.TempDir(), "sleeper.json")
+	if err := os.WriteFile(file, []byte(`{"family": "sleeper", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 64, "command": ["sleep", "600"]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	awsECS(t, url, nil, "register-task-definition", "--cli-input-json", "file://"+file)
+	var instances []string
+	for _, memory := range []string{"512", "32"} {
+		var reg struct {
+			ContainerInstance struct{ ContainerInstanceArn string }
+		}
+		awsECS(t, url, &reg, "register-container-instance", "--cluster", cluster,
+			"--total-resources", "name=CPU,type=INTEGER,integerValue=1024", "name=MEMORY,type=INTEGER,integerValue="+memory)
+		instances = append(instances, reg.ContainerInstance.ContainerInstanceArn)
+	}
+	var started struct {
+		Tasks []struct {
+			cliTask
+			StartedBy string
+		}
+		Failures []struct{ Arn, Reason string }
+	}
+	awsECS(t, url, &started, "start-task", "--cluster", cluster, "--task-definition", "sleeper",
+		"--container-instances", instances[0], instances[1], "--started-by", "cli", "--reference-id", "lesson-1")
+	if len(started.Tasks) != 1 || started.Tasks[0].ContainerInstanceArn != instances[0] || started.Tasks[0].StartedBy != "cli" {
+		t.Fatalf("start-task: %+v", started.Tasks)
+	}
+	if len(started.Failures) != 1 || started.Failures[0].Arn != instances[1] || started.Failures[0].Reason != "RESOURCE:MEMORY" {
+		t.Errorf("start-task failures: %+v, want RESOURCE:MEMORY on %s", started.Failures, instances[1])
+	}
+	arn := started.Tasks[0].TaskArn
+	cliWait(t, url, cluster, arn, "RUNNING")
+	awsECS(t, url, nil, "stop-task", "--cluster", cluster, "--task", arn)
+	if stopped := cliWait(t, url, cluster, arn, "STOPPED"); stopped.StopCode != "UserInitiated" {
+		t.Errorf("stop code %s, want UserInitiated", stopped.StopCode)
+	}
+}
