@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthdev/berth/agent/engine"
@@ -80,6 +81,10 @@ type Controller struct {
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
+
+	// statusRecorded, when set, is told of each change of a task's
+	// lastStatus once it is recorded (tests follow a task's life with it).
+	statusRecorded atomic.Pointer[func(store.Task)]
 
 	mu        sync.Mutex
 	inFlight  map[string]bool      // tasks being handed to their agent
