@@ -29,37 +29,41 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 
 	type key struct{ cluster, launchType, status string }
 	counts := map[key]int{}
-	tasks, err := c.store.Tasks("", nil)
-	if err != nil {
-		c.opts.Logf("metrics: %v", err)
-		return snap
-	}
-	for _, rec := range tasks {
+	// One task at a time, its body read where it is stored: a scrape
+	// holds one task in memory, not every task the store keeps.
+	err := c.store.EachTask("", func(rec *store.Task) error {
 		counts[key{rec.Cluster, rec.LaunchType, rec.LastStatus}]++
 		if rec.LaunchType != taskdef.LaunchFargate {
-			continue
+			return nil
 		}
 		var rt taskRuntime
 		if json.Unmarshal(rec.Runtime, &rt) != nil {
-			continue
+			return nil
 		}
 		if rec.LastStatus != "STOPPED" {
 			snap.Fargate.VCPUs += float64(rt.CPU) / 1024
 			snap.Fargate.MiB += rt.MemoryMiB
 		}
-		var t api.Task
+		var t struct {
+			PullStartedAt api.Timestamp `json:"pullStartedAt"`
+		}
 		if json.Unmarshal(rec.Body, &t) != nil {
-			continue
+			return nil
 		}
 		start, end := t.PullStartedAt.Time, now
 		if start.IsZero() {
-			continue // billed from the image pull on
+			return nil // billed from the image pull on
 		}
 		if rec.StoppedAt != nil {
 			end = *rec.StoppedAt
 		}
 		snap.Cost[taskdef.LaunchFargate] += prices.Fargate(cost.FargateTask{CPU: rt.CPU, MemoryMiB: rt.MemoryMiB,
 			Spot: rt.Capacity == "FARGATE_SPOT", Start: start, End: end})
+		return nil
+	})
+	if err != nil {
+		c.opts.Logf("metrics: %v", err)
+		return snap
 	}
 	for k, n := range counts {
 		snap.Tasks = append(snap.Tasks, metrics.TaskCount{Cluster: k.cluster, LaunchType: k.launchType, Status: k.status, Count: n})
