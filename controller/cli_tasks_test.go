@@ -28,6 +28,28 @@ type cliTask struct {
 	}
 }
 
+// cliTaskCluster starts the built berth server for tasks on the real
+// engine and creates a cluster named from prefix with the aws CLI; the
+// cluster's containers are removed when the test ends, whatever happened.
+// It returns the server's URL and the cluster's name.
+func cliTaskCluster(t *testing.T, prefix string) (url, cluster string) {
+	t.Helper()
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
+	}
+	testenv.EnsureImages(t)
+	cluster = prefix + "-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	url = startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
+	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	return url, cluster
+}
+
 func (t cliTask) detail(name string) string {
 	for _, a := range t.Attachments {
 		for _, d := range a.Details {
@@ -45,19 +67,7 @@ func (t cliTask) detail(name string) string {
 // task reached at its private address, a task that cannot fit back in
 // failures, and every task stopped as the user's.
 func TestTheAWSCLIRunsTasksOfBothLaunchTypes(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
-	}
-	testenv.EnsureImages(t)
-	cluster := "class-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	url := startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
-	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	url, cluster := cliTaskCluster(t, "class")
 	awsECS(t, url, nil, "register-task-definition", "--cli-input-json", "file://../examples/fargate-web.json")
 	dir := t.TempDir()
 	for name, def := range map[string]string{
@@ -167,19 +177,7 @@ func cliWait(t *testing.T, url, cluster, arn, want string) cliTask {
 // startedBy and reference; a second instance too small for it comes back in
 // failures with ECS's reason, and the task is stopped as the user's.
 func TestTheAWSCLIStartsTasksOnTheInstancesNamed(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
-	}
-	testenv.EnsureImages(t)
-	cluster := "start-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	url := startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
-	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	url, cluster := cliTaskCluster(t, "start")
 	file := filepath.Join(t.TempDir(), "sleeper.json")
 	if err := os.WriteFile(file, []byte(`{"family": "sleeper", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 64, "command": ["sleep", "600"]}]}`), 0o644); err != nil {
 		t.Fatal(err)

@@ -33,11 +33,7 @@ func (c *Controller) StartTask(ctx context.Context, in *api.StartTaskInput) (*ap
 	if len(in.ContainerInstances) == 0 || len(in.ContainerInstances) > 10 {
 		return nil, api.InvalidParameterException("containerInstances can not be empty and can have at most 10 items.")
 	}
-	clusterRef := in.Cluster
-	if clusterRef == "" {
-		clusterRef = "default"
-	}
-	cluster, err := api.ClusterName(clusterRef)
+	cluster, err := c.existingCluster(in.Cluster)
 	if err != nil {
 		return nil, err
 	}

@@ -412,16 +412,9 @@ func (c *Controller) DescribeTasks(ctx context.Context, in *api.DescribeTasksInp
 		withTags = true
 	}
 	out := &api.DescribeTasksOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
-	clusterRef := in.Cluster
-	if clusterRef == "" {
-		clusterRef = "default"
-	}
-	cluster, err := api.ClusterName(clusterRef)
+	cluster, err := c.existingCluster(in.Cluster)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
-		return nil, api.ClusterNotFoundException("")
 	}
 	ids := make([]string, len(in.Tasks))
 	for i, ref := range in.Tasks {
@@ -460,16 +453,9 @@ func (c *Controller) DescribeTasks(ctx context.Context, in *api.DescribeTasksInp
 // (RUNNING unless told, as ECS lists them), by family, startedBy, launch
 // type or container instance, paged.
 func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*api.ListTasksOutput, error) {
-	clusterRef := in.Cluster
-	if clusterRef == "" {
-		clusterRef = "default"
-	}
-	cluster, err := api.ClusterName(clusterRef)
+	cluster, err := c.existingCluster(in.Cluster)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
-		return nil, api.ClusterNotFoundException("")
 	}
 	desired := in.DesiredStatus
 	switch desired {
