@@ -81,22 +81,24 @@ func (c *Controller) StartTask(ctx context.Context, in *api.StartTaskInput) (*ap
 	for _, r := range recs {
 		status[r.ID] = r.Status
 	}
-	byID := make(map[string]*scheduler.Instance, len(instances))
+	// What placement sees of each instance, by ARN; INACTIVE ones are not
+	// among them.
+	seen := make(map[string]*scheduler.Instance, len(instances))
 	for i := range instances {
-		byID[taskID(instances[i].ARN)] = &instances[i]
+		seen[instances[i].ARN] = &instances[i]
 	}
 	out := &api.StartTaskOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
 	var placements []string
 	for _, id := range ids {
 		arn := c.namer.ContainerInstance(cluster, id)
-		reason, detail := c.fits(status[id], byID[id], needs, l.group, required)
+		reason, detail := c.fits(status[id], seen[arn], needs, l.group, required)
 		if reason != "" {
 			out.Failures = append(out.Failures, api.Failure{Arn: arn, Reason: reason, Detail: detail})
 			c.placed(taskdef.LaunchEC2, reason)
 			continue
 		}
 		// The next task named for the same instance finds this one there.
-		inst := byID[id]
+		inst := seen[arn]
 		inst.Tasks = append(inst.Tasks, scheduler.Task{ARN: c.namer.Task(cluster, api.NewID()), Group: l.group, Needs: needs})
 		placements = append(placements, arn)
 		c.placed(taskdef.LaunchEC2, "")
