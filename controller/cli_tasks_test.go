@@ -28,6 +28,28 @@ type cliTask struct {
 	}
 }
 
+// cliTaskCluster starts the built berth server for tasks on the real
+// engine and creates a cluster named from prefix with the aws CLI; the
+// cluster's containers are removed when the test ends, whatever happened.
+// It returns the server's URL and the cluster's name.
+func cliTaskCluster(t *testing.T, prefix string) (url, cluster string) {
+	t.Helper()
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
+	}
+	testenv.EnsureImages(t)
+	cluster = prefix + "-" + api.NewID()[:8]
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
+	})
+	url = startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
+	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	return url, cluster
+}
+
 func (t cliTask) detail(name string) string {
 	for _, a := range t.Attachments {
 		for _, d := range a.Details {
@@ -45,19 +67,7 @@ func (t cliTask) detail(name string) string {
 // task reached at its private address, a task that cannot fit back in
 // failures, and every task stopped as the user's.
 func TestTheAWSCLIRunsTasksOfBothLaunchTypes(t *testing.T) {
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed; install it (pip install awscli, or Debian's awscli) to run this test")
-	}
-	testenv.EnsureImages(t)
-	cluster := "class-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
-	url := startBerthServer(t, t.TempDir(), "--cleanup-wait", "1s")
-	awsECS(t, url, nil, "create-cluster", "--cluster-name", cluster)
+	url, cluster := cliTaskCluster(t, "class")
 	awsECS(t, url, nil, "register-task-definition", "--cli-input-json", "file://../examples/fargate-web.json")
 	dir := t.TempDir()
 	for name, def := range map[string]string{
@@ -160,5 +170,47 @@ func cliWait(t *testing.T, url, cluster, arn, want string) cliTask {
 			t.Fatalf("task %s did not reach %s: %+v", arn, want, out.Tasks)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// The aws CLI's start-task: a task on the instance named, with its
+// startedBy and reference; a second instance too small for it comes back in
+// failures with ECS's reason, and the task is stopped as the user's.
+func TestTheAWSCLIStartsTasksOnTheInstancesNamed(t *testing.T) {
+	url, cluster := cliTaskCluster(t, "start")
+	file := filepath.Join(t.TempDir(), "sleeper.json")
+	if err := os.WriteFile(file, []byte(`{"family": "sleeper", "containerDefinitions": [{"name": "a", "image": "berth/demo:latest", "memory": 64, "command": ["sleep", "600"]}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	awsECS(t, url, nil, "register-task-definition", "--cli-input-json", "file://"+file)
+	var instances []string
+	for _, memory := range []string{"512", "32"} {
+		var reg struct {
+			ContainerInstance struct{ ContainerInstanceArn string }
+		}
+		awsECS(t, url, &reg, "register-container-instance", "--cluster", cluster,
+			"--total-resources", "name=CPU,type=INTEGER,integerValue=1024", "name=MEMORY,type=INTEGER,integerValue="+memory)
+		instances = append(instances, reg.ContainerInstance.ContainerInstanceArn)
+	}
+	var started struct {
+		Tasks []struct {
+			cliTask
+			StartedBy string
+		}
+		Failures []struct{ Arn, Reason string }
+	}
+	awsECS(t, url, &started, "start-task", "--cluster", cluster, "--task-definition", "sleeper",
+		"--container-instances", instances[0], instances[1], "--started-by", "cli", "--reference-id", "lesson-1")
+	if len(started.Tasks) != 1 || started.Tasks[0].ContainerInstanceArn != instances[0] || started.Tasks[0].StartedBy != "cli" {
+		t.Fatalf("start-task: %+v", started.Tasks)
+	}
+	if len(started.Failures) != 1 || started.Failures[0].Arn != instances[1] || started.Failures[0].Reason != "RESOURCE:MEMORY" {
+		t.Errorf("start-task failures: %+v, want RESOURCE:MEMORY on %s", started.Failures, instances[1])
+	}
+	arn := started.Tasks[0].TaskArn
+	cliWait(t, url, cluster, arn, "RUNNING")
+	awsECS(t, url, nil, "stop-task", "--cluster", cluster, "--task", arn)
+	if stopped := cliWait(t, url, cluster, arn, "STOPPED"); stopped.StopCode != "UserInitiated" {
+		t.Errorf("stop code %s, want UserInitiated", stopped.StopCode)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berthdev/berth/agent/engine"
@@ -100,6 +101,10 @@ type Controller struct {
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
+
+	// statusRecorded, when set, is told of each change of a task's
+	// lastStatus once it is recorded (tests follow a task's life with it).
+	statusRecorded atomic.Pointer[func(store.Task)]
 
 	mu        sync.Mutex
 	inFlight  map[string]bool      // tasks being handed to their agent
@@ -287,6 +292,7 @@ func (c *Controller) Register(mux *api.Mux) {
 	api.Handle(mux, "ListAttributes", c.ListAttributes)
 
 	api.Handle(mux, "RunTask", c.RunTask)
+	api.Handle(mux, "StartTask", c.StartTask)
 	api.Handle(mux, "StopTask", c.StopTask)
 	api.Handle(mux, "DescribeTasks", c.DescribeTasks)
 	api.Handle(mux, "ListTasks", c.ListTasks)
@@ -303,6 +309,6 @@ var Operations = []string{
 	"RegisterTaskDefinition", "DeregisterTaskDefinition", "DescribeTaskDefinition", "ListTaskDefinitions", "ListTaskDefinitionFamilies",
 	"RegisterContainerInstance", "DeregisterContainerInstance", "DescribeContainerInstances", "ListContainerInstances", "UpdateContainerInstancesState",
 	"PutAttributes", "DeleteAttributes", "ListAttributes",
-	"RunTask", "StopTask", "DescribeTasks", "ListTasks",
+	"RunTask", "StartTask", "StopTask", "DescribeTasks", "ListTasks",
 	"TagResource", "UntagResource", "ListTagsForResource",
 }

@@ -46,6 +46,14 @@
 //     silent for Options.AgentTimeout makes it agentConnected false.
 //   - Attributes the agent sets (ecs.*, com.amazonaws.ecs.*) are facts of
 //     the instance: PutAttributes and DeleteAttributes refuse them.
+//   - RunTask places EC2 tasks with the scheduler; StartTask puts them on
+//     the instances named. Both check and commit what each task holds of
+//     its instance under placeMu, in one store transaction, before any
+//     container starts, and a refused request records nothing.
+//   - A task's lastStatus is what its agent reports, never going back; a
+//     task with a network interface of its own (every Fargate task) also
+//     passes through ACTIVATING and DEACTIVATING, the control plane's
+//     steps, which the controller records itself (see observe).
 //   - What running tasks use comes from the engine's stats, sampled every
 //     UsageInterval in rounds (usage.go), and is what CloudWatch's
 //     CPUUtilization and MemoryUtilization divide by what is reserved or

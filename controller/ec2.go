@@ -30,21 +30,15 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
 		return nil, api.InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
-	overrides, err := agentOverrides(in.Overrides, &task.Definition)
+	l, err := newLaunch(cluster, rec, task, runLaunch(in))
 	if err != nil {
-		return nil, err
-	}
-	if err := checkTags("tags", in.Tags); err != nil {
 		return nil, err
 	}
 	policy, err := compilePolicy(in, task)
 	if err != nil {
 		return nil, err
 	}
-	group := in.Group
-	if group == "" {
-		group = placement.Group(task)
-	}
+	group := l.group
 	needs := placement.Needs(task)
 
 	c.placeMu.Lock()
@@ -78,23 +72,44 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 			}
 		}
 	}
+	if err := c.ensureCluster(cluster); err != nil {
+		return nil, err
+	}
+	tasks, err := c.commitEC2(cluster, rec, task, l, decision.Placements, byARN)
+	if err != nil {
+		return nil, err
+	}
+	out.Tasks = tasks
+	return out, nil
+}
+
+// commitEC2 records a task of the definition on each instance of
+// placements (ARNs), holding what it needs of it, in one store
+// transaction, then hands each to its instance's agent. The caller holds
+// placeMu, so that nothing is placed between its check and this commit.
+func (c *Controller) commitEC2(cluster string, rec store.TaskDefinition, task *taskdef.Normalized, l *launch, placements []string, byARN map[string]store.ContainerInstance) ([]api.Task, error) {
+	needs := placement.Needs(task)
 	now := c.now().UTC()
 	var records []store.Task
 	var specs []agent.TaskSpec
+	out := []api.Task{}
 	holds := store.Resources{CPU: int64(needs.CPU), MemoryMiB: int64(needs.MemoryMiB), TCPPorts: needs.TCPPorts, UDPPorts: needs.UDPPorts}
-	for _, instanceARN := range decision.Placements {
+	for _, instanceARN := range placements {
 		inst := byARN[instanceARN]
 		id := api.NewID()
 		arn := c.namer.Task(cluster, id)
-		t := c.newEC2Task(cluster, arn, rec, task, inst, group, in, now)
+		t := c.newEC2Task(cluster, arn, rec, task, inst, l, now)
 		body, _ := json.Marshal(t)
-		rt, _ := json.Marshal(taskRuntime{Group: group, Capacity: inst.ID, CPU: needs.CPU, MemoryMiB: needs.MemoryMiB})
+		rt, _ := json.Marshal(taskRuntime{Group: l.group, Capacity: inst.ID, CPU: needs.CPU, MemoryMiB: needs.MemoryMiB, ReferenceID: l.referenceID})
 		records = append(records, store.Task{Cluster: cluster, ID: id, Family: rec.Family, LaunchType: taskdef.LaunchEC2, Instance: inst.ID,
-			Group: group, Holds: holds, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, StartedBy: in.StartedBy,
+			Group: l.group, Holds: holds, LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, StartedBy: l.startedBy,
 			CreatedAt: now, Version: 1, Body: body, Runtime: rt})
 		specs = append(specs, agent.TaskSpec{ARN: arn, Task: task, Revision: rec.Revision, LaunchType: taskdef.LaunchEC2,
-			Group: group, StartedBy: in.StartedBy, Overrides: overrides})
-		out.Tasks = append(out.Tasks, *t)
+			Group: l.group, StartedBy: l.startedBy, Overrides: l.agentOverrides})
+		out = append(out, *t)
+	}
+	if len(records) == 0 {
+		return out, nil
 	}
 	if err := c.store.CreateTasks(records); err != nil {
 		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
@@ -106,7 +121,7 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 		c.taskChanged(r)
 	}
 	for i, spec := range specs {
-		c.start(cluster, spec, c.instanceCapacity(byARN[decision.Placements[i]]))
+		c.start(cluster, spec, c.instanceCapacity(byARN[placements[i]]))
 	}
 	return out, nil
 }
@@ -165,7 +180,7 @@ func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, ma
 }
 
 // newEC2Task is an EC2 task as RunTask answers it: PENDING on its instance.
-func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, task *taskdef.Normalized, inst store.ContainerInstance, group string, in *api.RunTaskInput, now time.Time) *api.Task {
+func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, task *taskdef.Normalized, inst store.ContainerInstance, l *launch, now time.Time) *api.Task {
 	t := &api.Task{
 		AvailabilityZone:     inst.Attributes["ecs.availability-zone"],
 		ClusterArn:           c.namer.Cluster(cluster),
@@ -173,13 +188,13 @@ func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, t
 		CreatedAt:            api.Time(now),
 		DesiredStatus:        "RUNNING",
 		LastStatus:           "PENDING",
-		Group:                group,
+		Group:                l.group,
 		LaunchType:           taskdef.LaunchEC2,
-		StartedBy:            in.StartedBy,
-		Tags:                 in.Tags,
+		StartedBy:            l.startedBy,
+		Tags:                 l.tags,
 		TaskArn:              arn,
 		TaskDefinitionArn:    c.namer.TaskDefinition(rec.Family, rec.Revision),
-		Overrides:            in.Overrides,
+		Overrides:            l.overrides,
 		Version:              1,
 	}
 	if task.CPU > 0 {

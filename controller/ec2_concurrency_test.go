@@ -12,7 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// Fifty RunTasks at once on two small instances: none is placed beyond an
+// Fifty RunTasks and StartTasks at once on two small instances (every
+// third call a StartTask naming one of them): none is placed beyond an
 // instance's registered CPU and memory, no static host port twice on one
 // instance, and every task not placed is a failure with ECS's reason.
 func TestFiftyRunTasksAtOnceNeverOverCommitAnInstance(t *testing.T) {
@@ -20,14 +21,17 @@ func TestFiftyRunTasksAtOnceNeverOverCommitAnInstance(t *testing.T) {
 	defer ts.stop(t)
 	ctx := context.Background()
 	const cpu, memory = 1024, 512
+	var instances []string
 	for range 2 {
-		if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
+		reg, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
 			TotalResources: []types.Resource{
 				{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: cpu},
 				{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: memory},
-			}}); err != nil {
+			}})
+		if err != nil {
 			t.Fatal(err)
 		}
+		instances = append(instances, aws.ToString(reg.ContainerInstance.ContainerInstanceArn))
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,17 +58,32 @@ func TestFiftyRunTasksAtOnceNeverOverCommitAnInstance(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out, err := c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(family), LaunchType: types.LaunchTypeEc2})
+			var started []types.Task
+			var refused []types.Failure
+			var err error
+			if i%3 == 2 {
+				var out *ecs.StartTaskOutput
+				out, err = c.StartTask(ctx, &ecs.StartTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(family), ContainerInstances: []string{instances[i%2]}})
+				if err == nil {
+					started, refused = out.Tasks, out.Failures
+				}
+			} else {
+				var out *ecs.RunTaskOutput
+				out, err = c.RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String(family), LaunchType: types.LaunchTypeEc2})
+				if err == nil {
+					started, refused = out.Tasks, out.Failures
+				}
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			for _, task := range out.Tasks {
+			for _, task := range started {
 				tasks = append(tasks, placed{aws.ToString(task.ContainerInstanceArn), family})
 			}
-			for _, f := range out.Failures {
+			for _, f := range refused {
 				failures[aws.ToString(f.Reason)]++
 			}
 		}()

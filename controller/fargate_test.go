@@ -298,6 +298,11 @@ func TestRunTaskRefusesWhatFargateCannotRun(t *testing.T) {
 			}
 		})
 	}
+	// A refused RunTask records nothing, not even the default cluster.
+	if d, err := c.DescribeClusters(ctx, &ecs.DescribeClustersInput{}); err != nil || len(d.Failures) != 1 || aws.ToString(d.Failures[0].Reason) != "MISSING" {
+		t.Errorf("the default cluster after refusals: %+v %v", d, err)
+	}
+	createCluster(t, c, &ecs.CreateClusterInput{})
 	list, err := c.ListTasks(ctx, &ecs.ListTasksInput{})
 	if err != nil || len(list.TaskArns) != 0 {
 		t.Errorf("tasks after refusals: %v %v", list, err)

@@ -31,6 +31,8 @@ type taskRuntime struct {
 	Subnet  string `json:"subnet,omitempty"`
 	Zone    string `json:"zone,omitempty"`
 	ENI     string `json:"eni,omitempty"`
+	// ReferenceID is the referenceId the task was started with.
+	ReferenceID string `json:"referenceId,omitempty"`
 }
 
 // RunTask starts count tasks of a task definition. FARGATE (the launch type,
@@ -65,16 +67,13 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	if err != nil {
 		return nil, err
 	}
-	overrides, err := agentOverrides(in.Overrides, &task.Definition)
+	l, err := newLaunch(cluster, rec, task, runLaunch(in))
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTags("tags", in.Tags); err != nil {
+	group := l.group
+	if err := c.ensureCluster(cluster); err != nil {
 		return nil, err
-	}
-	group := in.Group
-	if group == "" {
-		group = "family:" + rec.Family
 	}
 
 	out := &api.RunTaskOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
@@ -97,12 +96,12 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 		}
 		provisioned = append(provisioned, capa)
 		c.placed(taskdef.LaunchFargate, "")
-		t := c.newFargateTask(cluster, arn, rec, task, capa, provider, group, in, now)
+		t := c.newFargateTask(cluster, arn, rec, task, capa, provider, l, now)
 		body, _ := json.Marshal(t)
 		rt, _ := json.Marshal(taskRuntime{Group: group, Capacity: provider, CPU: capa.CPU, MemoryMiB: capa.MemoryMiB,
-			Address: capa.PrivateIPv4.String(), Subnet: capa.SubnetID, Zone: capa.AvailabilityZone, ENI: capa.ENI})
+			Address: capa.PrivateIPv4.String(), Subnet: capa.SubnetID, Zone: capa.AvailabilityZone, ENI: capa.ENI, ReferenceID: l.referenceID})
 		records = append(records, store.Task{Cluster: cluster, ID: id, Family: rec.Family, LaunchType: taskdef.LaunchFargate,
-			LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, StartedBy: in.StartedBy, CreatedAt: now, Version: 1, Body: body, Runtime: rt})
+			LastStatus: t.LastStatus, DesiredStatus: t.DesiredStatus, StartedBy: l.startedBy, CreatedAt: now, Version: 1, Body: body, Runtime: rt})
 		out.Tasks = append(out.Tasks, *t)
 	}
 	// The tasks are recorded, all at once, before any container is made:
@@ -119,7 +118,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	}
 	for i, t := range out.Tasks {
 		spec := agent.TaskSpec{ARN: t.TaskArn, Task: task, Revision: rec.Revision, LaunchType: taskdef.LaunchFargate,
-			Group: group, StartedBy: in.StartedBy, Overrides: overrides, Address: provisioned[i].PrivateIPv4.String()}
+			Group: group, StartedBy: l.startedBy, Overrides: l.agentOverrides, Address: provisioned[i].PrivateIPv4.String()}
 		c.start(cluster, spec, c.fargateCapacity)
 	}
 	return out, nil
@@ -191,8 +190,9 @@ func launchProviders(in *api.RunTaskInput, count int) ([]string, error) {
 	return nil, api.InvalidParameterException("launchType %q: want EC2 or FARGATE", in.LaunchType)
 }
 
-// clusterForTasks resolves the cluster a task goes to; the default
-// cluster is made on first use, as ECS makes it.
+// clusterForTasks resolves the cluster a task goes to. The default
+// cluster need not exist yet: ensureCluster makes it, as ECS makes it on
+// first use, once the request has passed its checks.
 func (c *Controller) clusterForTasks(ref string) (string, error) {
 	if ref == "" {
 		ref = "default"
@@ -204,9 +204,6 @@ func (c *Controller) clusterForTasks(ref string) (string, error) {
 	rec, err := c.store.Cluster(name)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && name == "default":
-		if _, _, err := c.store.CreateCluster(store.Cluster{Name: name}, c.now()); err != nil {
-			return "", err
-		}
 		return name, nil
 	case errors.Is(err, store.ErrNotFound), err == nil && rec.Status != store.StatusActive:
 		return "", api.ClusterNotFoundException("")
@@ -214,6 +211,18 @@ func (c *Controller) clusterForTasks(ref string) (string, error) {
 		return "", err
 	}
 	return name, nil
+}
+
+// ensureCluster makes the default cluster when it is not there yet.
+func (c *Controller) ensureCluster(name string) error {
+	if name != "default" {
+		return nil
+	}
+	if _, err := c.store.Cluster(name); !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	_, _, err := c.store.CreateCluster(store.Cluster{Name: name}, c.now())
+	return err
 }
 
 // loadForLaunch resolves a task definition and loads it for launchType,
@@ -296,7 +305,7 @@ func agentOverrides(o *api.TaskOverride, def *taskdef.TaskDefinition) ([]agent.C
 
 // newFargateTask is a Fargate task as RunTask answers it: PROVISIONING,
 // its network interface attaching.
-func (c *Controller) newFargateTask(cluster, arn string, rec store.TaskDefinition, task *taskdef.Normalized, capa fargate.Capacity, provider, group string, in *api.RunTaskInput, now time.Time) *api.Task {
+func (c *Controller) newFargateTask(cluster, arn string, rec store.TaskDefinition, task *taskdef.Normalized, capa fargate.Capacity, provider string, l *launch, now time.Time) *api.Task {
 	attachment := newUUID()
 	t := &api.Task{
 		Attachments: []api.Attachment{{ID: attachment, Type: "ElasticNetworkInterface", Status: "PRECREATED", Details: []api.KeyValuePair{
@@ -314,15 +323,15 @@ func (c *Controller) newFargateTask(cluster, arn string, rec store.TaskDefinitio
 		CreatedAt:            api.Time(now),
 		DesiredStatus:        "RUNNING",
 		LastStatus:           "PROVISIONING",
-		Group:                group,
+		Group:                l.group,
 		LaunchType:           taskdef.LaunchFargate,
 		PlatformVersion:      "1.4.0",
 		PlatformFamily:       "Linux",
-		StartedBy:            in.StartedBy,
-		Tags:                 in.Tags,
+		StartedBy:            l.startedBy,
+		Tags:                 l.tags,
 		TaskArn:              arn,
 		TaskDefinitionArn:    c.namer.TaskDefinition(rec.Family, rec.Revision),
-		Overrides:            in.Overrides,
+		Overrides:            l.overrides,
 		Version:              1,
 		EphemeralStorage:     &api.EphemeralStorage{SizeInGiB: 20},
 	}

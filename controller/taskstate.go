@@ -17,7 +17,27 @@ import (
 // observe brings a task's record in line with what its agent reports: the
 // agent is the truth of what runs; the record keeps what RunTask decided.
 // A task whose agent reports it STOPPED gives its capacity back.
+//
+// A task with a network interface of its own (awsvpc: every Fargate task)
+// passes, as on ECS, through ACTIVATING on its way to RUNNING and through
+// DEACTIVATING on its way to STOPPING: they are the control plane's steps
+// (a load balancer's targets, service discovery), not the agent's, so the
+// controller records each as a change of its own, one transaction each,
+// before what the agent reports: DescribeTasks, the version and the
+// metrics see every one.
 func (c *Controller) observe(cluster string, s agent.TaskState) {
+	// A change moves at most two steps past what the agent said: a step
+	// of the control plane's, then the agent's own.
+	for range 3 {
+		if !c.observeStep(cluster, s) {
+			return
+		}
+	}
+}
+
+// observeStep records one step of a task toward the state its agent
+// reports, and says whether another step is due.
+func (c *Controller) observeStep(cluster string, s agent.TaskState) (more bool) {
 	id := s.ID()
 	var stopped bool
 	var before, after store.Task
@@ -31,6 +51,9 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 			return errUnchanged
 		}
 		before = *rec
+		cur, _ := agent.ParseTaskStatus(rec.LastStatus)
+		step := nextStatus(hasENI(&t), cur, s.LastStatus)
+		more = step != s.LastStatus && step != cur
 		// A report that changes nothing the API shows (the agent reports
 		// steps of its own too) is no change: no new version, no event.
 		t.Version = 0
@@ -38,7 +61,7 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 		if err != nil {
 			return err
 		}
-		applyState(&t, s)
+		applyState(&t, s, step)
 		if is, err := json.Marshal(t); err == nil && bytes.Equal(was, is) {
 			return errUnchanged
 		}
@@ -65,16 +88,67 @@ func (c *Controller) observe(cluster string, s agent.TaskState) {
 	if err == nil {
 		c.taskChanged(after)
 		if after.LastStatus != before.LastStatus {
-			c.counted(before, after, s, now)
+			c.counted(before, after, s.StopCode, now)
 		}
 	}
 	if stopped {
 		c.fargate.Release(s.ARN)
 	}
+	return err == nil && more
+}
+
+// nextStatus is the lastStatus a task at cur records next on its way to
+// want, which its agent reports. It never goes back (the controller may be
+// ahead of the agent: DEACTIVATING, which StopTask records, comes before
+// the agent's STOPPING); a task with a network interface of its own goes
+// through ACTIVATING to RUNNING, and from ACTIVATING or RUNNING through
+// DEACTIVATING to whatever follows.
+func nextStatus(eni bool, cur, want agent.TaskStatus) agent.TaskStatus {
+	switch {
+	case want <= cur:
+		return cur
+	case eni && cur < agent.TaskActivating && want == agent.TaskRunning:
+		return agent.TaskActivating
+	case eni && (cur == agent.TaskActivating || cur == agent.TaskRunning) && want > agent.TaskDeactivating:
+		return agent.TaskDeactivating
+	}
+	return want
+}
+
+// hasENI reports whether the task has a network interface of its own.
+func hasENI(t *api.Task) bool {
+	for _, a := range t.Attachments {
+		if a.Type == attachmentENI {
+			return true
+		}
+	}
+	return false
+}
+
+// attachmentENI is the type of a task's network interface attachment.
+const attachmentENI = "ElasticNetworkInterface"
+
+// attachmentStatus is the status of a task's network interface at the
+// task's lastStatus, as ECS shows it: made before the task is (PRECREATED),
+// attached from PENDING on, detaching while the task deprovisions, and
+// deleted once it has stopped.
+func attachmentStatus(s agent.TaskStatus) string {
+	switch {
+	case s < agent.TaskPending:
+		return "PRECREATED"
+	case s < agent.TaskDeprovisioning:
+		return "ATTACHED"
+	case s == agent.TaskDeprovisioning:
+		return "DETACHING"
+	}
+	return "DELETED"
 }
 
 // counted feeds the metrics with a task's change of lastStatus.
-func (c *Controller) counted(before, after store.Task, s agent.TaskState, now time.Time) {
+func (c *Controller) counted(before, after store.Task, stopCode agent.StopCode, now time.Time) {
+	if hook := c.statusRecorded.Load(); hook != nil {
+		(*hook)(after)
+	}
 	m := c.opts.Metrics
 	if m == nil {
 		return
@@ -88,16 +162,17 @@ func (c *Controller) counted(before, after store.Task, s agent.TaskState, now ti
 	case "RUNNING":
 		m.TaskRunning(after.LaunchType, now.Sub(after.CreatedAt))
 	case "STOPPED":
-		m.TaskStopped(after.LaunchType, string(s.StopCode))
+		m.TaskStopped(after.LaunchType, string(stopCode))
 	}
 }
 
 // errUnchanged leaves a record as it is.
 var errUnchanged = errors.New("nothing to change")
 
-// applyState copies what the agent knows of a task into its API shape.
-func applyState(t *api.Task, s agent.TaskState) {
-	t.LastStatus = s.LastStatus.String()
+// applyState copies what the agent knows of a task into its API shape, at
+// lastStatus status.
+func applyState(t *api.Task, s agent.TaskState, status agent.TaskStatus) {
+	t.LastStatus = status.String()
 	if t.DesiredStatus != "STOPPED" {
 		t.DesiredStatus = s.DesiredStatus.String()
 	}
@@ -115,12 +190,7 @@ func applyState(t *api.Task, s agent.TaskState) {
 		t.Connectivity, t.ConnectivityAt = "CONNECTED", api.Time(s.StartedAt)
 	}
 	for i := range t.Attachments {
-		switch {
-		case s.LastStatus >= agent.TaskStopped:
-			t.Attachments[i].Status = "DELETED"
-		case s.LastStatus >= agent.TaskPending:
-			t.Attachments[i].Status = "ATTACHED"
-		}
+		t.Attachments[i].Status = attachmentStatus(status)
 	}
 	for i := range t.Containers {
 		ct := &t.Containers[i]
@@ -173,6 +243,9 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 	})
 	if err == nil {
 		c.taskChanged(rec)
+		if hook := c.statusRecorded.Load(); hook != nil {
+			(*hook)(rec)
+		}
 		if c.opts.Metrics != nil {
 			c.opts.Metrics.TaskStopped(launchType, code)
 		}
@@ -256,6 +329,7 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 		return nil, api.InvalidParameterException("reason: at most 1024 characters; got %d", len(reason))
 	}
 	now := c.now().UTC()
+	var before store.Task
 	rec, err := c.store.UpdateTask(cluster, id, func(rec *store.Task) error {
 		if rec.DesiredStatus == "STOPPED" {
 			return errUnchanged
@@ -265,6 +339,13 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 			return err
 		}
 		t.DesiredStatus, t.StopCode, t.StoppedReason, t.StoppingAt = "STOPPED", api.StopCodeUserInitiated, reason, api.Time(now)
+		before = *rec
+		if hasENI(&t) && (rec.LastStatus == "ACTIVATING" || rec.LastStatus == "RUNNING") {
+			// Out of its load balancers' targets before its containers
+			// hear of the stop, as on ECS.
+			t.LastStatus = agent.TaskDeactivating.String()
+			rec.LastStatus, rec.StatusSince = t.LastStatus, now
+		}
 		t.Version = rec.Version + 1
 		body, err := json.Marshal(t)
 		if err != nil {
@@ -273,6 +354,9 @@ func (c *Controller) StopTask(ctx context.Context, in *api.StopTaskInput) (*api.
 		rec.Body, rec.DesiredStatus = body, "STOPPED"
 		return nil
 	})
+	if err == nil && rec.LastStatus != before.LastStatus {
+		c.counted(before, rec, "", now)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, api.InvalidParameterException("The referenced task was not found.")
@@ -373,16 +457,9 @@ func (c *Controller) DescribeTasks(ctx context.Context, in *api.DescribeTasksInp
 		withTags = true
 	}
 	out := &api.DescribeTasksOutput{Tasks: []api.Task{}, Failures: []api.Failure{}}
-	clusterRef := in.Cluster
-	if clusterRef == "" {
-		clusterRef = "default"
-	}
-	cluster, err := api.ClusterName(clusterRef)
+	cluster, err := c.existingCluster(in.Cluster)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
-		return nil, api.ClusterNotFoundException("")
 	}
 	ids := make([]string, len(in.Tasks))
 	for i, ref := range in.Tasks {
@@ -421,16 +498,9 @@ func (c *Controller) DescribeTasks(ctx context.Context, in *api.DescribeTasksInp
 // (RUNNING unless told, as ECS lists them), by family, startedBy, launch
 // type or container instance, paged.
 func (c *Controller) ListTasks(ctx context.Context, in *api.ListTasksInput) (*api.ListTasksOutput, error) {
-	clusterRef := in.Cluster
-	if clusterRef == "" {
-		clusterRef = "default"
-	}
-	cluster, err := api.ClusterName(clusterRef)
+	cluster, err := c.existingCluster(in.Cluster)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := c.store.Cluster(cluster); errors.Is(err, store.ErrNotFound) {
-		return nil, api.ClusterNotFoundException("")
 	}
 	desired := in.DesiredStatus
 	switch desired {

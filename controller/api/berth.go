@@ -24,7 +24,7 @@ func HandleBerth[In, Out any](mux *http.ServeMux, logger *slog.Logger, name stri
 	Handle(m, name, fn)
 	op := m.ops[name]
 	mux.HandleFunc(BerthPath+name, func(w http.ResponseWriter, r *http.Request) {
-		id := newRequestID()
+		id := NewRequestID()
 		w.Header().Set("X-Amzn-Requestid", id)
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)

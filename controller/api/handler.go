@@ -87,7 +87,7 @@ func OperationName(ctx context.Context) string {
 
 // ServeHTTP serves one ECS API request.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	id := newRequestID()
+	id := NewRequestID()
 	w.Header().Set("X-Amzn-Requestid", id)
 	name, op, perr := m.route(w, r)
 	if perr != nil {
@@ -206,9 +206,9 @@ func (m *Mux) write(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(data) // the client has gone; nothing more to do
 }
 
-// newRequestID makes a random ID shaped as a UUID (version 4), as ECS's
+// NewRequestID makes a random ID shaped as a UUID (version 4), as ECS's
 // request IDs are.
-func newRequestID() string {
+func NewRequestID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	b[6] = b[6]&0x0f | 0x40

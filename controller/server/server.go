@@ -13,6 +13,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -71,7 +72,18 @@ type Config struct {
 	// Logf receives what the server cannot return as an error; nil
 	// discards it.
 	Logf func(format string, args ...any)
+	// ReadHeaderTimeout and ReadTimeout bound how long a client may take
+	// to send a request's headers, and the whole request: one that sends
+	// slowly (slowloris) is cut off. 0 means DefaultReadHeaderTimeout and
+	// DefaultReadTimeout.
+	ReadHeaderTimeout, ReadTimeout time.Duration
 }
+
+// How long a client may take to send a request, unless told otherwise.
+const (
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 30 * time.Second
+)
 
 // Info is what server.json says of a running server.
 type Info struct {
@@ -153,8 +165,8 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 	s.http = &http.Server{
 		Handler: s.routes(),
 		// A client that sends its request slowly (slowloris) is cut off.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		ReadHeaderTimeout: cmp.Or(cfg.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+		ReadTimeout:       cmp.Or(cfg.ReadTimeout, DefaultReadTimeout),
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
@@ -163,7 +175,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
-	go func() { s.served <- s.http.Serve(l) }()
+	go func() { s.served <- s.http.Serve(ecsListener{l}) }()
 	return s, nil
 }
 

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -158,5 +161,49 @@ func TestAServerWithATokenRefusesRequestsWithoutIt(t *testing.T) {
 				t.Errorf("refusal not in ECS's shape: %s", body)
 			}
 		})
+	}
+}
+
+// What net/http refuses before any handler runs is answered in ECS's
+// error shape too, and never as a 5xx.
+func TestRequestsNetHTTPCannotReadGetECSErrors(t *testing.T) {
+	s := start(t, Config{})
+	tests := []struct {
+		name    string
+		request string
+		want    int
+	}{
+		{"headers over the limit", "GET /healthz HTTP/1.1\r\nHost: b\r\nX-Big: " + strings.Repeat("a", 128<<10) + "\r\n\r\n", http.StatusRequestHeaderFieldsTooLarge},
+		{"an unsupported Transfer-Encoding", "POST / HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", http.StatusBadRequest},
+		{"a garbage request line", "GARBAGE\r\n\r\n", http.StatusBadRequest},
+		{"an HTTP version that does not exist", "GET / HTTP/9.9\r\nHost: b\r\n\r\n", http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", s.Addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			go io.WriteString(conn, tt.request) // answered before it is all read
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			var e struct {
+				Type    string `json:"__type"`
+				Message string `json:"message"`
+			}
+			if resp.StatusCode != tt.want || json.Unmarshal(body, &e) != nil || e.Type != "SerializationException" || e.Message == "" ||
+				resp.Header.Get("Content-Type") != "application/x-amz-json-1.1" || resp.Header.Get("X-Amzn-Errortype") != e.Type {
+				t.Errorf("%d %v %s, want %d and ECS's error shape", resp.StatusCode, resp.Header, body, tt.want)
+			}
+		})
+	}
+	// Answers of the handlers pass as they are.
+	if code, body := get(t, "http://"+s.Addr()+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+		t.Errorf("/healthz: %d %s", code, body)
 	}
 }

@@ -196,34 +196,57 @@ func (s *Store) EachTaskHead(fn func(key, head []byte)) error {
 
 func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Task, error) {
 	var out []Task
+	err := s.eachTask(cluster, bodies, func(t *Task) error {
+		if keep != nil && !keep(t) {
+			return nil
+		}
+		// The body is the stored bytes; they outlive the transaction
+		// only as a copy.
+		t.Body = bytes.Clone(t.Body)
+		out = append(out, *t)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// EachTask calls fn with each task of cluster ("" for every cluster), by
+// cluster then ID, in one read transaction. The task's Body is the stored
+// bytes themselves: fn may read them until it returns, never keep or
+// change them. A pass over every task so holds one task in memory at a
+// time, not all of them.
+func (s *Store) EachTask(cluster string, fn func(*Task) error) error {
+	return s.eachTask(cluster, true, fn)
+}
+
+func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) error {
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var prefix []byte
 		if cluster != "" {
 			prefix = taskKey(cluster, "")
 		}
 		c := tx.Bucket(bucketTasks).Cursor()
+		stored := tx.Bucket(bucketTaskBodies)
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var t Task
 			if err := json.Unmarshal(v, &t); err != nil {
 				return fmt.Errorf("corrupt task record %q: %w", k, err)
 			}
-			if keep != nil && !keep(&t) {
-				continue
-			}
 			if bodies {
-				var err error
-				if t, err = withBody(tx, k, t); err != nil {
-					return err
-				}
+				t.Body = stored.Get(k)
 			}
-			out = append(out, t)
+			if err := fn(&t); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
+		return fmt.Errorf("list tasks: %w", err)
 	}
-	return out, nil
+	return nil
 }
 
 // DeleteTasks forgets tasks, as ECS forgets stopped tasks a while after.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -61,5 +62,33 @@ func TestAClusterWithTasksThatHaveNotStoppedIsNotDeleted(t *testing.T) {
 	s.UpdateTask("a", "1", func(t *Task) error { t.LastStatus = "STOPPED"; return nil })
 	if _, err := s.DeleteCluster("a", now); err != nil {
 		t.Errorf("delete with only a stopped task: %v", err)
+	}
+}
+
+func TestEachTaskVisitsTasksWithTheirBodiesAndStopsAtAnError(t *testing.T) {
+	s := openTemp(t)
+	now := time.Unix(1700000000, 0)
+	for _, name := range []string{"a", "b"} {
+		if _, _, err := s.CreateCluster(Cluster{Name: name}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateTasks([]Task{{Cluster: "a", ID: "1", Body: []byte(`{"n":1}`)}, {Cluster: "a", ID: "2", Body: []byte(`{"n":2}`)}, {Cluster: "b", ID: "1", Body: []byte(`{"n":3}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	if err := s.EachTask("", func(task *Task) error {
+		seen = append(seen, task.Cluster+"/"+task.ID+" "+string(task.Body))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`a/1 {"n":1}`, `a/2 {"n":2}`, `b/1 {"n":3}`}; !slices.Equal(seen, want) {
+		t.Errorf("visited %q, want %q", seen, want)
+	}
+	stop := errors.New("enough")
+	n := 0
+	if err := s.EachTask("a", func(*Task) error { n++; return stop }); !errors.Is(err, stop) || n != 1 {
+		t.Errorf("an error from fn: %v after %d tasks, want it after 1", err, n)
 	}
 }
