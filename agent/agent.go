@@ -68,6 +68,12 @@ type Config struct {
 	// NoMetadataEndpoint turns off the task metadata endpoint (see
 	// metadata.go): containers then get no ECS_CONTAINER_METADATA_URI_V4.
 	NoMetadataEndpoint bool
+	// MetadataPort is the port the task metadata endpoint listens on, on
+	// the engine's bridge gateway; 0 means any free port. Given the port of
+	// the agent before it, an agent answers the tasks it recovers at the
+	// URLs they were started with. A port taken by another process gives
+	// way to a free one, which Logf says.
+	MetadataPort int
 	// SparePause keeps one started pause container ready for the next
 	// awsvpc task (see doc.go). It pays off for an agent that runs many
 	// tasks; an agent that runs one task and closes (berth run) leaves it
@@ -130,6 +136,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.wg.Add(1)
 	go a.watch(msgs, errs, since)
+	if !cfg.NoMetadataEndpoint && len(a.Tasks()) > 0 {
+		// The recovered tasks' containers read their endpoint now, not
+		// once the agent's next container is made.
+		if _, err := a.metadata.ensure(ctx); err != nil {
+			a.cfg.Logf("the recovered tasks get no task metadata endpoint: %v", err)
+		}
+	}
 	return a, nil
 }
 
@@ -173,6 +186,9 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = DefaultCgroupRoot
+	}
+	if cfg.MetadataPort < 0 || cfg.MetadataPort > 65535 {
+		return nil, time.Time{}, fmt.Errorf("agent config: MetadataPort %d is not a port (0 to 65535)", cfg.MetadataPort)
 	}
 	if cfg.AvailabilityZone == "" {
 		cfg.AvailabilityZone = cfg.Region + "a"

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
@@ -33,9 +34,13 @@ const (
 // host's other addresses). Each container's URL names its task and container:
 // /v4/TASKID-HASH, HASH being a hash of the container's name.
 //
-// It starts with the agent's first container, on a port of its own, and
-// ends with the agent: a task that a later agent recovers keeps the URL of
-// the agent that started it, which answers no more.
+// It starts with the agent's first container, or with the agent when it
+// recovers tasks, and ends with the agent. It listens on Config.MetadataPort
+// when one is given: a later agent given the same port answers the tasks it
+// recovers at the URLs they were started with (berth server keeps each
+// agent's port in its store). On any free port otherwise, or when that port
+// is taken: the tasks started before then keep URLs that answer no more,
+// which the agent says through Logf.
 type metadataServer struct {
 	a *Agent
 
@@ -54,25 +59,53 @@ func (m *metadataServer) uris(taskID, container string) (v4, v3 string) {
 	if m.a.cfg.NoMetadataEndpoint {
 		return "", ""
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.base == "" && !m.closed {
-		// Not the task's context: a stop of the task must not cut off the
-		// endpoint of the agent's other tasks.
-		ctx, cancel := context.WithTimeout(m.a.ctx, 30*time.Second)
-		err := m.start(ctx)
-		cancel()
-		if err != nil {
-			m.a.cfg.Logf("container %s gets no task metadata endpoint: %v", container, err)
-			return "", ""
-		}
+	// Not the task's context: a stop of the task must not cut off the
+	// endpoint of the agent's other tasks.
+	base, err := m.ensure(m.a.ctx)
+	if err != nil {
+		m.a.cfg.Logf("container %s gets no task metadata endpoint: %v", container, err)
+		return "", ""
 	}
-	if m.base == "" {
+	if base == "" {
 		return "", ""
 	}
 	token := metadataToken(taskID, container)
-	return m.base + "/v4/" + token, m.base + "/v3/" + token
+	return base + "/v4/" + token, base + "/v3/" + token
 }
+
+// ensure starts the endpoint if it has not started and returns its base
+// URL, http://GATEWAY:PORT; "" once the agent has closed.
+func (m *metadataServer) ensure(ctx context.Context) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.base == "" && !m.closed {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := m.start(ctx); err != nil {
+			return "", err
+		}
+	}
+	return m.base, nil
+}
+
+// MetadataEndpoint starts the agent's task metadata endpoint, if it has not
+// started, and returns its base URL (http://GATEWAY:PORT), whose port a
+// later agent may be given as Config.MetadataPort. It returns
+// ErrMetadataDisabled when Config.NoMetadataEndpoint is set.
+func (a *Agent) MetadataEndpoint(ctx context.Context) (string, error) {
+	if a.cfg.NoMetadataEndpoint {
+		return "", ErrMetadataDisabled
+	}
+	base, err := a.metadata.ensure(ctx)
+	if err == nil && base == "" {
+		err = ErrClosed
+	}
+	return base, err
+}
+
+// ErrMetadataDisabled: the agent was configured with no task metadata
+// endpoint.
+var ErrMetadataDisabled = errors.New("the task metadata endpoint is turned off")
 
 // metadataToken names a container in its endpoint URL.
 func metadataToken(taskID, container string) string {
@@ -91,9 +124,9 @@ func (m *metadataServer) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", net.JoinHostPort(gateway, "0"))
+	l, err := m.listen(gateway)
 	if err != nil {
-		return fmt.Errorf("listen on the bridge gateway (is the engine on another machine?): %w", err)
+		return err
 	}
 	mux := http.NewServeMux()
 	for _, v := range []string{"v3", "v4"} {
@@ -111,6 +144,24 @@ func (m *metadataServer) start(ctx context.Context) error {
 		_ = m.srv.Serve(l) // ends with close
 	}()
 	return nil
+}
+
+// listen listens on the gateway at the configured port, or at any free one
+// when none is configured or the configured one is taken.
+func (m *metadataServer) listen(gateway string) (net.Listener, error) {
+	if port := m.a.cfg.MetadataPort; port != 0 {
+		l, err := net.Listen("tcp", net.JoinHostPort(gateway, strconv.Itoa(port)))
+		if err == nil {
+			return l, nil
+		}
+		m.a.cfg.Logf("the task metadata endpoint cannot have its port %d on %s again (%v): it takes a free port, "+
+			"and the tasks started before cannot reach their ECS_CONTAINER_METADATA_URI_V4 until they are started again", port, gateway, err)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(gateway, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("listen on the bridge gateway (is the engine on another machine?): %w", err)
+	}
+	return l, nil
 }
 
 // bridgeGateway is the host's IPv4 address on the engine's default bridge:

@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -75,20 +77,28 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 			return nil, err
 		}
 	}
+	// The metadata endpoint keeps its port across servers, so that the
+	// tasks this agent recovers still reach theirs.
+	portKey := k.instance + "/" + cluster
+	port, err := k.c.store.MetadataPort(portKey)
+	if err != nil {
+		return nil, err
+	}
 	a, err := agent.New(ctx, agent.Config{
-		Docker:      k.docker,
-		Cluster:     cluster,
-		Region:      k.c.namer.Region,
-		AccountID:   k.c.namer.AccountID,
-		Instance:    k.instance,
-		HostIP:      cmp.Or(k.hostIP, "127.0.0.1"),
-		TaskNetwork: k.network,
-		TaskSubnet:  k.subnet,
-		CleanupWait: k.c.opts.CleanupWait,
-		BinaryPath:  k.c.opts.BinaryPath,
-		SparePause:  k.network == "",
-		Labels:      map[string]string{labelServer: serverID},
-		Logf:        k.c.opts.Logf,
+		Docker:       k.docker,
+		MetadataPort: port,
+		Cluster:      cluster,
+		Region:       k.c.namer.Region,
+		AccountID:    k.c.namer.AccountID,
+		Instance:     k.instance,
+		HostIP:       cmp.Or(k.hostIP, "127.0.0.1"),
+		TaskNetwork:  k.network,
+		TaskSubnet:   k.subnet,
+		CleanupWait:  k.c.opts.CleanupWait,
+		BinaryPath:   k.c.opts.BinaryPath,
+		SparePause:   k.network == "",
+		Labels:       map[string]string{labelServer: serverID},
+		Logf:         k.c.opts.Logf,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the agent of cluster %s: %w", cluster, err)
@@ -97,6 +107,7 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		k.agents = map[string]*agent.Agent{}
 	}
 	k.agents[cluster] = a
+	k.keepMetadataPort(ctx, a, portKey, port)
 	changes, _ := a.Subscribe(256)
 	k.c.wg.Add(1)
 	go func() {
@@ -108,6 +119,29 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 	// What the agent found on the engine, and what it did not.
 	k.c.adopt(cluster, k.instance, a)
 	return a, nil
+}
+
+// keepMetadataPort starts the agent's task metadata endpoint now and
+// records its port when it is not the one recorded: the first time, or
+// when the recorded one was taken.
+func (k *capacity) keepMetadataPort(ctx context.Context, a *agent.Agent, key string, recorded int) {
+	base, err := a.MetadataEndpoint(ctx)
+	if err != nil {
+		k.c.opts.Logf("the task metadata endpoint of %s: %v", key, err)
+		return
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		k.c.opts.Logf("the task metadata endpoint of %s: %v", key, err)
+		return
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || port == recorded {
+		return
+	}
+	if err := k.c.store.SetMetadataPort(key, port); err != nil {
+		k.c.opts.Logf("%v", err)
+	}
 }
 
 // labelServer, on what a server's agents make, names the server's store.

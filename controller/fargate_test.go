@@ -75,12 +75,7 @@ func startTaskServer(t *testing.T, dir string, quota int) *taskServer {
 func newTaskCluster(t *testing.T, dir, prefix string, quota int) (*taskServer, *ecs.Client, string) {
 	t.Helper()
 	cluster := prefix + "-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
+	removeClusterWhenDone(t, cluster)
 	ts := startTaskServer(t, dir, quota)
 	c := newClient(t, ts.srv)
 	if _, err := c.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {
