@@ -210,7 +210,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	for _, w := range warnings {
 		t.warn(w)
 	}
-	name := dockerName(def.Family, t.record.Revision, c.def.Name)
+	name := taskContainerName(def.Family, t.record.Revision, c.def.Name, t.arn)
 	created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
 	if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
 		// Another berth on the engine, built from another binary, may
@@ -218,6 +218,9 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 		if _, err = t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior); err == nil {
 			created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
 		}
+	}
+	if cerrdefs.IsConflict(err) && t.removeStray(ctx, name) {
+		created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
 	}
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
@@ -232,6 +235,24 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	t.attachOutput(ctx, c)
 	t.publish(c.def.Name)
 	return nil
+}
+
+// removeStray removes the container of the name this task's container is
+// to have, when it is one of this task's never started: an agent that died
+// while creating it had its create carried out by the engine after this
+// agent listed the engine's containers. It reports whether it removed it;
+// any other container of the name stays, and the create fails on it.
+func (t *task) removeStray(ctx context.Context, name string) bool {
+	info, err := t.a.docker.ContainerInspect(ctx, name)
+	if err != nil || info.Config == nil || info.State == nil ||
+		info.Config.Labels[LabelTaskARN] != t.arn || info.State.Status != "created" {
+		return false
+	}
+	if err := t.a.docker.ContainerRemove(ctx, info.ID, container.RemoveOptions{Force: true}); err != nil && !removedAnyway(err) {
+		t.logf("remove %s, made by an agent before this one and never started: %v", name, err)
+		return false
+	}
+	return true
 }
 
 // hostPorts decides the host port of each of the container's port mappings,

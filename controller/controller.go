@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -141,7 +142,7 @@ func (c *Controller) Start(ctx context.Context) error {
 		return err
 	}
 	clusters := map[string]bool{}
-	capacities := map[*capacity][]string{}
+	capacities := map[*capacity]map[string]bool{} // the clusters of each
 	for _, rec := range recs {
 		if rec.LaunchType != "FARGATE" {
 			k, err := c.capacityOf(rec)
@@ -149,7 +150,10 @@ func (c *Controller) Start(ctx context.Context) error {
 				c.opts.Logf("task %s: its container instance: %v", rec.ID, err)
 				continue
 			}
-			capacities[k] = append(capacities[k], rec.Cluster)
+			if capacities[k] == nil {
+				capacities[k] = map[string]bool{}
+			}
+			capacities[k][rec.Cluster] = true
 			continue
 		}
 		var rt taskRuntime
@@ -163,13 +167,17 @@ func (c *Controller) Start(ctx context.Context) error {
 		}
 		clusters[rec.Cluster] = true
 	}
-	for cluster := range clusters {
-		capacities[c.fargateCapacity] = append(capacities[c.fargateCapacity], cluster)
+	if len(clusters) > 0 {
+		capacities[c.fargateCapacity] = clusters
 	}
+	var errs []error
 	for k, clusters := range capacities {
-		for _, cluster := range clusters {
+		for cluster := range clusters {
 			if _, err := k.agentFor(ctx, cluster); err != nil {
-				return err
+				// One capacity refused spoils not the others'; its tasks
+				// are taken up when its agent starts.
+				errs = append(errs, err)
+				c.notStarted(cluster, k.instance, err)
 			}
 		}
 	}
@@ -187,7 +195,7 @@ func (c *Controller) Start(ctx context.Context) error {
 			}
 		}
 	}()
-	return nil
+	return errors.Join(errs...)
 }
 
 // Close ends the controller's agents; the tasks keep running, for the next

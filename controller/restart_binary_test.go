@@ -16,11 +16,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/demo"
 	"github.com/berthdev/berth/internal/testenv"
+	"github.com/berthdev/berth/scheduler/fargate"
 )
 
 // berthProcess is a `berth server` process of the built binary, which a
@@ -226,4 +229,183 @@ func getJSON(t *testing.T, url string, v any) {
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
+}
+
+// berth server killed (SIGKILL) while it starts 20 tasks, EC2 and Fargate,
+// and started again: every task ends RUNNING or STOPPED with a reason;
+// every container of the cluster on the engine belongs to a task the store
+// knows; no container of a task was made twice; and a StopTask under way at
+// the kill finishes after the restart with its stop code and reason.
+// vpcTaken explains the Fargate tasks a test cannot check: one berth server
+// at a time runs Fargate tasks on an engine.
+const vpcTaken = "another berth server holds berth's VPC network on this engine"
+
+func TestServerKilledWhileStartingTasksTakesThemUpWhole(t *testing.T) {
+	dir := t.TempDir()
+	p := startBerthProcess(t, dir)
+	c := p.client()
+	ctx := context.Background()
+	cluster := taskCluster(t, c, "crash")
+	for range 2 {
+		registerInstance(t, c, sized(cluster))
+	}
+	// The task stopped at the kill ignores SIGTERM: its stop lasts its
+	// stopTimeout, so it cannot have finished before the kill.
+	register(t, c, &ecs.RegisterTaskDefinitionInput{Family: aws.String("crash"), ContainerDefinitions: []types.ContainerDefinition{{
+		Name: aws.String("app"), Image: aws.String("berth/demo:latest"), Memory: aws.Int32(32), StopTimeout: aws.Int32(5),
+		Command: []string{"sleep", "infinity", "--ignore-sigterm"},
+	}}})
+	register(t, c, &ecs.RegisterTaskDefinitionInput{Family: aws.String("crash-fargate"), NetworkMode: types.NetworkModeAwsvpc,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate}, Cpu: aws.String("256"), Memory: aws.String("512"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("berth/demo:latest"), StopTimeout: aws.Int32(2),
+			Command: []string{"sleep", "infinity"}}}})
+	network := &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{fargate.DefaultSubnets("us-east-1")[0].ID}}}
+	runs := []*ecs.RunTaskInput{
+		{Cluster: aws.String(cluster), TaskDefinition: aws.String("crash"), Count: aws.Int32(8)},
+		{Cluster: aws.String(cluster), TaskDefinition: aws.String("crash"), Count: aws.Int32(8)},
+		{Cluster: aws.String(cluster), TaskDefinition: aws.String("crash-fargate"), Count: aws.Int32(4), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network},
+	}
+	var mu sync.Mutex
+	var arns, ec2 []string
+	var wg sync.WaitGroup
+	for _, in := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := c.RunTask(ctx, in)
+			if err != nil || len(out.Failures) > 0 {
+				t.Errorf("RunTask %s: %v %+v", aws.ToString(in.TaskDefinition), err, out)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, task := range out.Tasks {
+				arns = append(arns, aws.ToString(task.TaskArn))
+				if task.LaunchType == types.LaunchTypeEc2 {
+					ec2 = append(ec2, aws.ToString(task.TaskArn))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(arns) != 20 {
+		t.Fatalf("RunTask started %d tasks, want 20", len(arns))
+	}
+	stopped := ec2[0] // from the first EC2 RunTask to answer
+	// The kill comes once the first container is made: some tasks have
+	// containers then, others are on their way to them.
+	docker := testenv.Docker(t)
+	ofCluster := container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+cluster))}
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		made, err := docker.ContainerList(ctx, ofCluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(made) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no container of the tasks was made\n%s", p.output())
+		}
+	}
+	if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(stopped), Reason: aws.String("stopped at the crash")}); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(syscall.SIGKILL)
+	if atKill, err := docker.ContainerList(ctx, ofCluster); err == nil {
+		t.Logf("at the kill, the engine held %d containers of the 20 tasks", len(atKill))
+	}
+
+	t.Logf("the server starts again at %s", time.Now().UTC().Format(time.RFC3339Nano))
+	p = startBerthProcess(t, dir)
+	c = p.client()
+	final := map[string]types.Task{}
+	for deadline := time.Now().Add(3 * time.Minute); len(final) < len(arns); time.Sleep(200 * time.Millisecond) {
+		for _, arn := range arns {
+			if _, done := final[arn]; done {
+				continue
+			}
+			d, err := c.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(cluster), Tasks: []string{arn}})
+			if err != nil || len(d.Tasks) != 1 {
+				t.Fatalf("DescribeTasks %s after the restart: %v %+v", arn, err, d)
+			}
+			task := d.Tasks[0]
+			if task.LaunchType == types.LaunchTypeFargate && strings.Contains(p.output(), "in use by another berth server") {
+				// Another berth server on the engine (another test's) holds
+				// berth's VPC: the Fargate tasks wait for it to let go.
+				t.Logf("Fargate task %s is not checked: %s", arn, vpcTaken)
+				final[arn] = task
+				continue
+			}
+			if last := aws.ToString(task.LastStatus); last == "STOPPED" || last == "RUNNING" && arn != stopped {
+				final[arn] = task
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the restart, %d of %d tasks are RUNNING or STOPPED\n%s", len(final), len(arns), p.output())
+		}
+	}
+	for arn, task := range final {
+		if aws.ToString(task.LastStatus) == "STOPPED" && (task.StopCode == "" || aws.ToString(task.StoppedReason) == "") {
+			t.Errorf("task %s is STOPPED with stop code %q and reason %q", arn, task.StopCode, aws.ToString(task.StoppedReason))
+		}
+	}
+	if s := final[stopped]; s.StopCode != types.TaskStopCodeUserInitiated || aws.ToString(s.StoppedReason) != "stopped at the crash" {
+		t.Errorf("the task stopped at the crash: %s, stop code %q, reason %q", aws.ToString(s.LastStatus), s.StopCode, aws.ToString(s.StoppedReason))
+	}
+
+	// What is on the engine: only containers of known tasks, one per
+	// container of each, the one the task names.
+	list, err := docker.ContainerList(ctx, ofCluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	made := map[string][]string{} // task ARN/container name: container IDs
+	for _, ctr := range list {
+		arn := ctr.Labels[agent.LabelTaskARN]
+		if arn == "" {
+			if ctr.Labels["berth.spare-pause"] != "true" {
+				t.Errorf("container %s %v belongs to no task", ctr.ID[:12], ctr.Names)
+			}
+			continue
+		}
+		if _, known := final[arn]; !known {
+			t.Errorf("container %s %v belongs to task %s, which the store does not know", ctr.ID[:12], ctr.Names, arn)
+		}
+		key := arn + "/" + ctr.Labels[agent.LabelContainerName]
+		made[key] = append(made[key], ctr.ID)
+	}
+	for key, ids := range made {
+		if len(ids) > 1 {
+			var made []string
+			for _, id := range ids {
+				if info, err := docker.ContainerInspect(ctx, id); err == nil {
+					made = append(made, fmt.Sprintf("%s %s at %s (%s)", id[:12], info.Name, info.Created, info.State.Status))
+				}
+			}
+			t.Errorf("%s was made %d times: %v", key, len(ids), made)
+		}
+	}
+	for arn, task := range final {
+		if aws.ToString(task.LastStatus) != "RUNNING" {
+			continue
+		}
+		for _, ctr := range task.Containers {
+			if ids := made[arn+"/"+aws.ToString(ctr.Name)]; len(ids) != 1 || ids[0] != aws.ToString(ctr.RuntimeId) {
+				t.Errorf("running task %s's container %s is %s, the engine has %v", arn, aws.ToString(ctr.Name), aws.ToString(ctr.RuntimeId), ids)
+			}
+		}
+	}
+	running := 0
+	for arn, task := range final {
+		if aws.ToString(task.LastStatus) == "RUNNING" {
+			running++
+		} else {
+			t.Logf("%s %s: %s (%s)", task.LaunchType, arn, aws.ToString(task.StoppedReason), task.StopCode)
+			for _, ctr := range task.Containers {
+				t.Logf("  container %s %s: exit code %v, %s", aws.ToString(ctr.Name), aws.ToString(ctr.RuntimeId), aws.ToInt32(ctr.ExitCode), aws.ToString(ctr.Reason))
+			}
+		}
+	}
+	t.Logf("after the restart: %d of %d tasks RUNNING, the others STOPPED", running, len(final))
 }
