@@ -68,6 +68,10 @@ type Config struct {
 	// NoMetadataEndpoint turns off the task metadata endpoint (see
 	// metadata.go): containers then get no ECS_CONTAINER_METADATA_URI_V4.
 	NoMetadataEndpoint bool
+	// Slice, when set, is the share of the host of the container instance
+	// the agent runs: its tasks run under a cgroup of the instance's size
+	// (see slice.go).
+	Slice *Slice
 	// MetadataPort is the port the task metadata endpoint listens on, on
 	// the engine's bridge gateway; 0 means any free port. Given the port of
 	// the agent before it, an agent answers the tasks it recovers at the
@@ -125,6 +129,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.setUpSlice(ctx)
 	// Events are read from a point in the engine's time taken before the
 	// engine is listed, so nothing that happens in between is missed.
 	msgs, errs := a.subscribeEvents(since)
@@ -186,6 +191,11 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = DefaultCgroupRoot
+	}
+	if cfg.Slice != nil {
+		if err := checkSlice(*cfg.Slice); err != nil {
+			return nil, time.Time{}, fmt.Errorf("agent config: %w", err)
+		}
 	}
 	if cfg.MetadataPort < 0 || cfg.MetadataPort > 65535 {
 		return nil, time.Time{}, fmt.Errorf("agent config: MetadataPort %d is not a port (0 to 65535)", cfg.MetadataPort)

@@ -35,6 +35,9 @@ type cgroups struct {
 	root    string // where the hierarchies are mounted, /sys/fs/cgroup
 	version int    // 1 or 2, as the engine reports it
 	driver  string // cgroupfs or systemd
+	// base is the cgroup the agent's tasks are under: "" for the root, or
+	// the slice of the agent's container instance, /berth/NAME (slice.go).
+	base string
 
 	decide        sync.Once
 	throughEngine bool
@@ -68,7 +71,7 @@ func (c *cgroups) useEngine() {
 var errCgroupUnsupported = errors.New("the engine uses the systemd cgroup driver; berth shapes task cgroups with the cgroupfs driver only")
 
 // parent is the CgroupParent of the task's containers.
-func (c *cgroups) parent(taskID string) string { return "/ecs/" + taskID }
+func (c *cgroups) parent(taskID string) string { return c.base + "/ecs/" + taskID }
 
 // create makes the task's parent cgroup with a CPU quota of cpu/1024 CPUs
 // and a memory limit of memoryMiB; a zero value leaves that resource free.
@@ -89,7 +92,7 @@ func (c *cgroups) create(taskID string, cpu, memoryMiB int) error {
 
 func (c *cgroups) createV1(taskID string, quota, memory int64) error {
 	if quota > 0 {
-		dir := filepath.Join(c.root, "cpu", "ecs", taskID)
+		dir := filepath.Join(c.root, "cpu", c.base, "ecs", taskID)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
@@ -101,7 +104,7 @@ func (c *cgroups) createV1(taskID string, quota, memory int64) error {
 		}
 	}
 	if memory > 0 {
-		dir := filepath.Join(c.root, "memory", "ecs", taskID)
+		dir := filepath.Join(c.root, "memory", c.base, "ecs", taskID)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
@@ -113,14 +116,14 @@ func (c *cgroups) createV1(taskID string, quota, memory int64) error {
 }
 
 func (c *cgroups) createV2(taskID string, quota, memory int64) error {
-	ecs := filepath.Join(c.root, "ecs")
+	ecs := filepath.Join(c.root, c.base, "ecs")
 	dir := filepath.Join(ecs, taskID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create cgroup: %w", err)
 	}
 	// A controller's files exist in a cgroup only when its parent enables
 	// the controller for its children.
-	for _, d := range []string{c.root, ecs, dir} {
+	for _, d := range append(c.v2Bases(), ecs, dir) {
 		if err := writeFile(d, "cgroup.subtree_control", "+cpu +memory"); err != nil {
 			return err
 		}
@@ -160,9 +163,9 @@ func (c *cgroups) removeRetrying(ctx context.Context, id string) error {
 func (c *cgroups) remove(taskID string) error {
 	var dirs []string
 	if c.version == 2 {
-		dirs = []string{filepath.Join(c.root, "ecs", taskID)}
+		dirs = []string{filepath.Join(c.root, c.base, "ecs", taskID)}
 	} else {
-		found, err := filepath.Glob(filepath.Join(c.root, "*", "ecs", taskID))
+		found, err := filepath.Glob(filepath.Join(c.root, "*", c.base, "ecs", taskID))
 		if err != nil {
 			return err
 		}
@@ -186,9 +189,9 @@ func writeFile(dir, name, value string) error {
 
 // taskDirs lists the task cgroups under the root, by task ID.
 func (c *cgroups) taskDirs() map[string][]string {
-	pattern := filepath.Join(c.root, "*", "ecs", "*")
+	pattern := filepath.Join(c.root, "*", c.base, "ecs", "*")
 	if c.version == 2 {
-		pattern = filepath.Join(c.root, "ecs", "*")
+		pattern = filepath.Join(c.root, c.base, "ecs", "*")
 	}
 	found, _ := filepath.Glob(pattern)
 	out := map[string][]string{}

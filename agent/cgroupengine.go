@@ -21,7 +21,8 @@ import (
 // A berth that may use the engine but not write the host's cgroups (a
 // member of the docker group, not root) has the engine make and remove its
 // task cgroups: it runs `berth cgroup create|remove` (CreateTaskCgroup,
-// RemoveTaskCgroups) in a short-lived container of its own pause image,
+// RemoveTaskCgroups), and those of container instances' slices `berth
+// cgroup create-slice|remove-slice` (CreateSliceCgroup, RemoveSliceCgroup), in a short-lived container of its own pause image,
 // which holds the berth binary, with the host's cgroup root bind-mounted
 // read-write. That asks for nothing the Docker socket does not already
 // give: the container runs as the engine's root, the one who owns the
@@ -52,8 +53,8 @@ var errBadTaskID = errors.New("a task ID is letters, digits, '-' and '_'")
 // free. A cgroup it cannot finish is removed. It is the work of `berth
 // cgroup create`, which the agent runs through the engine when it cannot
 // write the cgroups itself.
-func CreateTaskCgroup(root string, version int, taskID string, cpu, memoryMiB int) error {
-	c, err := cgroupsAt(root, version)
+func CreateTaskCgroup(root string, version int, slice, taskID string, cpu, memoryMiB int) error {
+	c, err := cgroupsAt(root, version, slice)
 	if err != nil {
 		return err
 	}
@@ -73,8 +74,8 @@ func CreateTaskCgroup(root string, version int, taskID string, cpu, memoryMiB in
 // RemoveTaskCgroups removes the cgroups of the tasks under root, waiting a
 // little for those still busy: the runtime removes the containers' own
 // cgroups just after they exit. It is the work of `berth cgroup remove`.
-func RemoveTaskCgroups(ctx context.Context, root string, version int, taskIDs ...string) error {
-	c, err := cgroupsAt(root, version)
+func RemoveTaskCgroups(ctx context.Context, root string, version int, slice string, taskIDs ...string) error {
+	c, err := cgroupsAt(root, version, slice)
 	if err != nil {
 		return err
 	}
@@ -92,14 +93,23 @@ func RemoveTaskCgroups(ctx context.Context, root string, version int, taskIDs ..
 	return errors.Join(errs...)
 }
 
-func cgroupsAt(root string, version int) (*cgroups, error) {
+// cgroupsAt is the task cgroups under root, in the slice named slice ("" for
+// none).
+func cgroupsAt(root string, version int, slice string) (*cgroups, error) {
 	if version != 1 && version != 2 {
 		return nil, fmt.Errorf("cgroup version %d: want 1 or 2", version)
 	}
 	if root == "" {
 		return nil, errors.New("cgroup root: empty")
 	}
-	return &cgroups{root: root, version: version, driver: "cgroupfs"}, nil
+	c := &cgroups{root: root, version: version, driver: "cgroupfs"}
+	if slice != "" {
+		if err := checkTaskID(slice); err != nil {
+			return nil, fmt.Errorf("slice name: %w", err)
+		}
+		c.base = slicePath(slice)
+	}
+	return c, nil
 }
 
 func checkTaskID(id string) error {
@@ -133,7 +143,11 @@ func (a *Agent) removeThroughEngine(ctx context.Context, taskIDs ...string) erro
 func (a *Agent) runCgroupHelper(ctx context.Context, verb string, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, cgroupHelperDeadline)
 	defer cancel()
-	cmd := append([]string{"cgroup", verb, "--root", cgroupHelperRoot, "--version", strconv.Itoa(a.cgroups.version)}, args...)
+	cmd := []string{"cgroup", verb, "--root", cgroupHelperRoot, "--version", strconv.Itoa(a.cgroups.version)}
+	if a.cgroups.base != "" && a.cfg.Slice != nil {
+		cmd = append(cmd, "--slice", a.cfg.Slice.Name)
+	}
+	cmd = append(cmd, args...)
 	cfg := &container.Config{
 		Entrypoint:   []string{"/berth"},
 		Cmd:          cmd,

@@ -88,7 +88,12 @@ func (t *task) provision(ctx context.Context) error {
 // sweepCgroups). A cgroup that cannot be made fails the task: its limits
 // are never silently dropped.
 func (t *task) makeCgroup(ctx context.Context) error {
-	if t.cgroupParent != "" || (t.record.CPU == 0 && t.record.Memory == 0) {
+	if t.cgroupParent != "" {
+		return nil
+	}
+	if t.record.CPU == 0 && t.record.Memory == 0 {
+		// The containers go straight under the instance's slice, if any.
+		t.cgroupParent = t.a.cgroups.base
 		return nil
 	}
 	parent := t.a.cgroups.parent(t.id)
@@ -757,7 +762,7 @@ func (t *task) cleanup() {
 	if err := t.a.removeTaskResources(ctx, t.arn); err != nil {
 		t.logf("cleanup: %v", err)
 	}
-	if t.cgroupParent != "" || t.record.CPU > 0 || t.record.Memory > 0 {
+	if t.cgroupParent != "" && t.cgroupParent != t.a.cgroups.base || t.record.CPU > 0 || t.record.Memory > 0 {
 		if err := t.a.removeCgroups(ctx, t.id); err != nil {
 			t.logf("cleanup: %v", err)
 		}

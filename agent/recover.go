@@ -97,6 +97,8 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 	t.pullBehavior = a.cfg.PullBehavior
 	if rec.CPU > 0 || rec.Memory > 0 {
 		t.cgroupParent = a.cgroups.parent(t.id)
+	} else {
+		t.cgroupParent = a.cgroups.base
 	}
 	// A pause container that was a spare carries no task label: the
 	// task's containers name it.

@@ -55,6 +55,10 @@ type Options struct {
 	// instances run on ("1.41"), which names their capability
 	// attributes; empty means DefaultEngineAPIVersion.
 	EngineAPIVersion string
+	// CgroupRoot is where the engine's cgroup hierarchies are mounted, in
+	// which each container instance gets its slice; empty means
+	// agent.DefaultCgroupRoot.
+	CgroupRoot string
 	// HostSize is the CPU units and MiB of memory an instance registered
 	// without them and without a known instance type gets; nil means this
 	// machine's.
@@ -78,6 +82,9 @@ type Controller struct {
 	fargate         *fargate.Provisioner
 	fargateCapacity *capacity
 	wg              sync.WaitGroup
+
+	// systemdSlices says once that instance slices are not enforced.
+	systemdSlices sync.Once
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
@@ -181,6 +188,7 @@ func (c *Controller) Start(ctx context.Context) error {
 			}
 		}
 	}
+	c.removeRetiredSlices(ctx)
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()

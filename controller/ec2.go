@@ -212,7 +212,8 @@ func (c *Controller) instanceCapacity(inst store.ContainerInstance) *capacity {
 	if k, ok := c.instances[key]; ok {
 		return k
 	}
-	k := &capacity{c: c, instance: inst.ID, hostIP: inst.HostAddress}
+	k := &capacity{c: c, instance: inst.ID, hostIP: inst.HostAddress,
+		slice: &agent.Slice{Name: inst.ID, CPU: int(inst.Registered.CPU), MemoryMiB: int(inst.Registered.MemoryMiB)}}
 	c.instances[key] = k
 	return k
 }
@@ -227,4 +228,52 @@ func (c *Controller) capacityOf(rec store.Task) (*capacity, error) {
 		return nil, err
 	}
 	return c.instanceCapacity(inst), nil
+}
+
+// retireInstance ends the agent of a deregistered container instance and
+// removes its slice of the host, once it holds no task: one deregistered
+// with force keeps both while its tasks run, and its slice goes at a
+// later start of the server (removeRetiredSlices).
+func (c *Controller) retireInstance(ctx context.Context, inst store.ContainerInstance) {
+	if inst.Load.Running+inst.Load.Pending > 0 {
+		return
+	}
+	k := c.instanceCapacity(inst)
+	c.mu.Lock()
+	delete(c.instances, inst.Cluster+"/"+inst.ID)
+	c.mu.Unlock()
+	k.mu.Lock()
+	a := k.agents[inst.Cluster]
+	k.agents = nil
+	k.mu.Unlock()
+	if a != nil {
+		a.Close()
+	}
+	if a != nil || agent.SliceExists(c.opts.CgroupRoot, inst.ID) {
+		k.removeSlice(ctx, inst.Cluster, a)
+	}
+}
+
+// removeRetiredSlices removes the slices of the host that deregistered
+// container instances left: a server that died, or an instance
+// deregistered with force while its tasks ran. Each is found by its name,
+// the instance's ID.
+func (c *Controller) removeRetiredSlices(ctx context.Context) {
+	clusters, err := c.store.Clusters("")
+	if err != nil {
+		c.opts.Logf("find the slices of deregistered instances: %v", err)
+		return
+	}
+	for _, cl := range clusters {
+		recs, err := c.store.ContainerInstances(cl.Name)
+		if err != nil {
+			c.opts.Logf("find the slices of deregistered instances: %v", err)
+			return
+		}
+		for _, inst := range recs {
+			if inst.Status == store.StatusInactive && inst.Load.Running+inst.Load.Pending == 0 && agent.SliceExists(c.opts.CgroupRoot, inst.ID) {
+				c.retireInstance(ctx, inst)
+			}
+		}
+	}
 }

@@ -40,9 +40,10 @@ const (
 // when the cluster's first task comes.
 type capacity struct {
 	c        *Controller
-	instance string // the agents' instance name
-	hostIP   string // where its tasks' host ports bind; "" for 127.0.0.1
-	network  string // the awsvpc network, "" for the agent's default
+	instance string       // the agents' instance name
+	hostIP   string       // where its tasks' host ports bind; "" for 127.0.0.1
+	slice    *agent.Slice // the container instance's share of the host; nil for Fargate
+	network  string       // the awsvpc network, "" for the agent's default
 	subnet   string
 
 	mu     sync.Mutex
@@ -87,6 +88,8 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 	a, err := agent.New(ctx, agent.Config{
 		Docker:       k.docker,
 		MetadataPort: port,
+		Slice:        k.slice,
+		CgroupRoot:   k.c.opts.CgroupRoot,
 		Cluster:      cluster,
 		Region:       k.c.namer.Region,
 		AccountID:    k.c.namer.AccountID,
@@ -108,6 +111,11 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 	}
 	k.agents[cluster] = a
 	k.keepMetadataPort(ctx, a, portKey, port)
+	if k.slice != nil && a.CgroupDriver() == "systemd" {
+		k.c.systemdSlices.Do(func() {
+			k.c.opts.Logf("the engine uses the systemd cgroup driver: container instances' registered CPU and memory are counted by placement, not enforced as cgroup slices of the host")
+		})
+	}
 	changes, _ := a.Subscribe(256)
 	k.c.wg.Add(1)
 	go func() {
@@ -173,6 +181,29 @@ func (k *capacity) close() {
 	k.mu.Unlock()
 	for _, a := range agents {
 		a.Close()
+	}
+}
+
+// removeSlice removes the instance's slice of the host, its instance
+// deregistered: through the agent that made it, or, when none runs, found
+// by its name.
+func (k *capacity) removeSlice(ctx context.Context, cluster string, closed *agent.Agent) {
+	if k.slice == nil {
+		return
+	}
+	var err error
+	switch {
+	case closed != nil:
+		err = closed.RemoveSlice(ctx)
+	case k.c.opts.Docker != nil:
+		var d engine.Engine
+		if d, err = k.c.opts.Docker(); err == nil {
+			err = agent.RemoveInstanceSlice(ctx, agent.Config{Docker: d, Cluster: cluster, Instance: k.instance, Slice: k.slice,
+				CgroupRoot: k.c.opts.CgroupRoot, BinaryPath: k.c.opts.BinaryPath, Labels: map[string]string{}})
+		}
+	}
+	if err != nil {
+		k.c.opts.Logf("remove the slice of container instance %s (it is removed at the server's next start): %v", k.instance, err)
 	}
 }
 

@@ -343,6 +343,9 @@ func (c *Controller) DeregisterContainerInstance(ctx context.Context, in *api.De
 	}
 	if rec.Status != store.StatusInactive {
 		rec, err = c.store.DeregisterContainerInstance(cluster, rec.ID, in.Force != nil && *in.Force, c.now())
+		if err == nil {
+			c.retireInstance(ctx, rec)
+		}
 	}
 	switch {
 	case errors.Is(err, store.ErrInstanceHasTasks):
