@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -230,6 +231,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
 	}
+	crashpoint.Reach(crashpoint.AfterCreate)
 	names[c.def.Name] = name
 	t.byID[created.ID] = c
 	c.st.DockerID = created.ID
@@ -452,7 +454,11 @@ func (t *task) startContainer(c *ctr) {
 	c.startPending, c.startCancel = true, cancel
 	id := c.st.DockerID
 	t.offload(func() any {
-		return startResult{c: c, err: t.a.docker.ContainerStart(ctx, id, container.StartOptions{})}
+		err := t.a.docker.ContainerStart(ctx, id, container.StartOptions{})
+		if err == nil {
+			crashpoint.Reach(crashpoint.AfterStart)
+		}
+		return startResult{c: c, err: err}
 	})
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/placement"
 	"github.com/berthdev/berth/scheduler"
 	"github.com/berthdev/berth/taskdef"
@@ -96,6 +97,7 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 			Group: group, StartedBy: in.StartedBy, Overrides: overrides})
 		out.Tasks = append(out.Tasks, *t)
 	}
+	crashpoint.Reach(crashpoint.BeforeCommit)
 	if err := c.store.CreateTasks(records); err != nil {
 		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
 			return nil, api.ClusterNotFoundException("")

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -22,6 +24,7 @@ import (
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/demo"
+	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
@@ -45,7 +48,17 @@ func startBerthProcess(t *testing.T, dir string, more ...string) *berthProcess {
 	t.Helper()
 	bin := testenv.EnsureImages(t)
 	p := &berthProcess{t: t, exited: make(chan error, 1)}
-	p.cmd = exec.Command(bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", dir}, more...)...)
+	var env []string
+	args := []string{"server", "--listen", "127.0.0.1:0", "--state", dir}
+	for _, m := range more {
+		if e, ok := strings.CutPrefix(m, envArg); ok {
+			env = append(env, e)
+			continue
+		}
+		args = append(args, m)
+	}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = append(os.Environ(), env...)
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +95,28 @@ func startBerthProcess(t *testing.T, dir string, more ...string) *berthProcess {
 		t.Fatalf("berth server said nowhere where it listens\n%s", p.output())
 	}
 	return p
+}
+
+// envArg marks an argument of startBerthProcess that is an environment
+// variable of the process (withEnv), not a flag.
+const envArg = "\x00env:"
+
+// withEnv is an argument of startBerthProcess setting NAME=VALUE in the
+// process's environment.
+func withEnv(nameValue string) string { return envArg + nameValue }
+
+// died waits for the process to end by itself, killed (at its crash point).
+func (p *berthProcess) died() {
+	p.t.Helper()
+	select {
+	case err := <-p.exited:
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			p.t.Fatalf("berth server ended with %v, want killed\n%s", err, p.output())
+		}
+	case <-time.After(2 * time.Minute):
+		p.t.Fatalf("berth server did not die at its crash point\n%s", p.output())
+	}
 }
 
 func (p *berthProcess) output() string {
@@ -354,9 +389,29 @@ func TestServerKilledWhileStartingTasksTakesThemUpWhole(t *testing.T) {
 		t.Errorf("the task stopped at the crash: %s, stop code %q, reason %q", aws.ToString(s.LastStatus), s.StopCode, aws.ToString(s.StoppedReason))
 	}
 
-	// What is on the engine: only containers of known tasks, one per
-	// container of each, the one the task names.
-	list, err := docker.ContainerList(ctx, ofCluster)
+	checkEngineHoldsTheTasks(t, cluster, final)
+	running := 0
+	for arn, task := range final {
+		if aws.ToString(task.LastStatus) == "RUNNING" {
+			running++
+		} else {
+			t.Logf("%s %s: %s (%s)", task.LaunchType, arn, aws.ToString(task.StoppedReason), task.StopCode)
+			for _, ctr := range task.Containers {
+				t.Logf("  container %s %s: exit code %v, %s", aws.ToString(ctr.Name), aws.ToString(ctr.RuntimeId), aws.ToInt32(ctr.ExitCode), aws.ToString(ctr.Reason))
+			}
+		}
+	}
+	t.Logf("after the restart: %d of %d tasks RUNNING, the others STOPPED", running, len(final))
+}
+
+// checkEngineHoldsTheTasks checks what the engine holds of cluster: only
+// containers of the tasks given (those the store knows), one per container
+// of each, and for a RUNNING task the one it names.
+func checkEngineHoldsTheTasks(t *testing.T, cluster string, final map[string]types.Task) {
+	t.Helper()
+	ctx := context.Background()
+	docker := testenv.Docker(t)
+	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+cluster))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,16 +451,80 @@ func TestServerKilledWhileStartingTasksTakesThemUpWhole(t *testing.T) {
 			}
 		}
 	}
-	running := 0
-	for arn, task := range final {
-		if aws.ToString(task.LastStatus) == "RUNNING" {
-			running++
-		} else {
-			t.Logf("%s %s: %s (%s)", task.LaunchType, arn, aws.ToString(task.StoppedReason), task.StopCode)
-			for _, ctr := range task.Containers {
-				t.Logf("  container %s %s: exit code %v, %s", aws.ToString(ctr.Name), aws.ToString(ctr.RuntimeId), aws.ToInt32(ctr.ExitCode), aws.ToString(ctr.Reason))
+}
+
+// berth server killed at each point of starting a task (BERTH_CRASH_AT,
+// package crashpoint) and started again: a task not yet recorded is no
+// task and left nothing; one whose container was created, or started, runs
+// on in that very container, made once.
+func TestServerKilledAtEachPointOfStartingATask(t *testing.T) {
+	for _, point := range []string{crashpoint.BeforeCommit, crashpoint.AfterCreate, crashpoint.AfterStart} {
+		t.Run(point, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			setup := startBerthProcess(t, dir)
+			c := setup.client()
+			cluster := taskCluster(t, c, "crashpoint")
+			registerInstance(t, c, sized(cluster))
+			register(t, c, &ecs.RegisterTaskDefinitionInput{Family: aws.String("crash"), ContainerDefinitions: []types.ContainerDefinition{{
+				Name: aws.String("app"), Image: aws.String("berth/demo:latest"), Memory: aws.Int32(32), StopTimeout: aws.Int32(2),
+				Command: []string{"sleep", "infinity"},
+			}}})
+			setup.stop(syscall.SIGTERM)
+
+			p := startBerthProcess(t, dir, withEnv(crashpoint.Env+"="+point))
+			out, err := p.client().RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("crash"), Count: aws.Int32(2)})
+			if point == crashpoint.BeforeCommit {
+				if err == nil {
+					t.Fatalf("RunTask answered %+v from a server that died before recording the tasks", out)
+				}
+			} else if err != nil || len(out.Tasks) != 2 {
+				t.Fatalf("RunTask: %+v %v", out, err)
 			}
-		}
+			p.died()
+			// What the dead server made: the tasks must run on in it.
+			docker := testenv.Docker(t)
+			atKill, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "com.amazonaws.ecs.cluster="+cluster))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			madeBefore := map[string]string{} // task ARN: container ID
+			for _, ctr := range atKill {
+				madeBefore[ctr.Labels[agent.LabelTaskARN]] = ctr.ID
+			}
+			if point != crashpoint.BeforeCommit && len(atKill) == 0 {
+				t.Fatalf("the server died %s with no container made", point)
+			}
+
+			p = startBerthProcess(t, dir)
+			c = p.client()
+			final := map[string]types.Task{}
+			if point == crashpoint.BeforeCommit {
+				for _, status := range []types.DesiredStatus{types.DesiredStatusRunning, types.DesiredStatusStopped} {
+					list, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster), DesiredStatus: status})
+					if err != nil || len(list.TaskArns) != 0 {
+						t.Errorf("tasks %s after a kill before the commit: %v %v", status, list, err)
+					}
+				}
+			}
+			if out != nil {
+				for _, task := range out.Tasks {
+					arn := aws.ToString(task.TaskArn)
+					final[arn] = waitTask(t, c, cluster, arn, "RUNNING")
+				}
+			}
+			checkEngineHoldsTheTasks(t, cluster, final)
+			for arn, task := range final {
+				if id, ok := madeBefore[arn]; ok && aws.ToString(task.Containers[0].RuntimeId) != id {
+					t.Errorf("task %s runs in container %s, not in %s, which the server made before it died", arn, aws.ToString(task.Containers[0].RuntimeId), id)
+				}
+			}
+			for arn := range final {
+				if _, err := c.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn)}); err != nil {
+					t.Fatal(err)
+				}
+				waitTask(t, c, cluster, arn, "STOPPED")
+			}
+		})
 	}
-	t.Logf("after the restart: %d of %d tasks RUNNING, the others STOPPED", running, len(final))
 }
