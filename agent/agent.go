@@ -15,6 +15,8 @@ import (
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
+
+	"github.com/berthdev/berth/agent/cgroups"
 )
 
 // Defaults of Config.
@@ -24,7 +26,7 @@ const (
 	DefaultAccountID   = "000000000000"
 	DefaultHostIP      = "0.0.0.0"
 	DefaultCleanupWait = 3 * time.Hour // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
-	DefaultCgroupRoot  = "/sys/fs/cgroup"
+	DefaultCgroupRoot  = cgroups.DefaultRoot
 	// DefaultResyncInterval is how often a task inspects its containers
 	// in case the engine's event stream lost an event.
 	DefaultResyncInterval = time.Minute
@@ -70,7 +72,7 @@ type Config struct {
 	NoMetadataEndpoint bool
 	// Slice, when set, is the share of the host of the container instance
 	// the agent runs: its tasks run under a cgroup of the instance's size
-	// (see slice.go).
+	// (see package cgroups).
 	Slice *Slice
 	// MetadataPort is the port the task metadata endpoint listens on, on
 	// the engine's bridge gateway; 0 means any free port. Given the port of
@@ -116,7 +118,7 @@ type Agent struct {
 	ports    *portAllocator
 	network  *taskNetwork
 	spares   *spares
-	cgroups  *cgroups
+	cgroups  *cgroupTree
 	puller   *puller
 	metadata *metadataServer
 }
@@ -193,7 +195,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 		cfg.CgroupRoot = DefaultCgroupRoot
 	}
 	if cfg.Slice != nil {
-		if err := checkSlice(*cfg.Slice); err != nil {
+		if err := cgroups.CheckSlice(*cfg.Slice); err != nil {
 			return nil, time.Time{}, fmt.Errorf("agent config: %w", err)
 		}
 	}
@@ -242,7 +244,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 		tasks:      map[string]*task{},
 		hub:        newHub(),
 		ports:      newPortAllocator(),
-		cgroups:    &cgroups{root: cfg.CgroupRoot, version: cgVersion, driver: info.CgroupDriver},
+		cgroups:    &cgroupTree{Tree: cgroups.Tree{Root: cfg.CgroupRoot, Version: cgVersion, Driver: info.CgroupDriver}},
 	}
 	a.network = &taskNetwork{a: a, name: cfg.TaskNetwork, subnet: cfg.TaskSubnet}
 	a.spares = &spares{a: a}

@@ -94,10 +94,10 @@ func (t *task) makeCgroup(ctx context.Context) error {
 	}
 	if t.record.CPU == 0 && t.record.Memory == 0 {
 		// The containers go straight under the instance's slice, if any.
-		t.cgroupParent = t.a.cgroups.base
+		t.cgroupParent = t.a.cgroups.Base
 		return nil
 	}
-	parent := t.a.cgroups.parent(t.id)
+	parent := t.a.cgroups.Parent(t.id)
 	if t.cgroupTried {
 		// The first try failed, and failed the task with it.
 		return engineErr(ResourceInitializationError, "failed to create the task cgroup %s: task-level cpu and memory cannot be enforced", parent)
@@ -768,7 +768,7 @@ func (t *task) cleanup() {
 	if err := t.a.removeTaskResources(ctx, t.arn); err != nil {
 		t.logf("cleanup: %v", err)
 	}
-	if t.cgroupParent != "" && t.cgroupParent != t.a.cgroups.base || t.record.CPU > 0 || t.record.Memory > 0 {
+	if t.cgroupParent != "" && t.cgroupParent != t.a.cgroups.Base || t.record.CPU > 0 || t.record.Memory > 0 {
 		if err := t.a.removeCgroups(ctx, t.id); err != nil {
 			t.logf("cleanup: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/cgroups"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/internal/crashpoint"
@@ -251,7 +252,7 @@ func (c *Controller) retireInstance(ctx context.Context, inst store.ContainerIns
 	if a != nil {
 		a.Close()
 	}
-	if a != nil || agent.SliceExists(c.opts.CgroupRoot, inst.ID) {
+	if a != nil || cgroups.SliceExists(c.opts.CgroupRoot, inst.ID) {
 		k.removeSlice(ctx, inst.Cluster, a)
 	}
 }
@@ -273,7 +274,7 @@ func (c *Controller) removeRetiredSlices(ctx context.Context) {
 			return
 		}
 		for _, inst := range recs {
-			if inst.Status == store.StatusInactive && inst.Load.Running+inst.Load.Pending == 0 && agent.SliceExists(c.opts.CgroupRoot, inst.ID) {
+			if inst.Status == store.StatusInactive && inst.Load.Running+inst.Load.Pending == 0 && cgroups.SliceExists(c.opts.CgroupRoot, inst.ID) {
 				c.retireInstance(ctx, inst)
 			}
 		}

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/cgroups"
 )
 
 // newCgroupCommand makes and removes task cgroups for an agent that may
@@ -19,7 +19,7 @@ func newCgroupCommand() *cobra.Command {
 	}
 	var root, slice string
 	var version int
-	cmd.PersistentFlags().StringVar(&root, "root", agent.DefaultCgroupRoot, "where the cgroup hierarchies are mounted")
+	cmd.PersistentFlags().StringVar(&root, "root", cgroups.DefaultRoot, "where the cgroup hierarchies are mounted")
 	cmd.PersistentFlags().IntVar(&version, "version", 1, "the cgroup version of the hierarchies: 1 or 2")
 	cmd.PersistentFlags().StringVar(&slice, "slice", "", "the container instance slice the task cgroups are in; none when empty")
 
@@ -29,7 +29,7 @@ func newCgroupCommand() *cobra.Command {
 		Short: "Make a task's cgroup with its cpu and memory limits",
 		Args:  argsBetween(1, 1, "one task ID"),
 		RunE: failingWith(exitFailure, func(_ *cobra.Command, args []string) error {
-			return agent.CreateTaskCgroup(root, version, slice, args[0], cpu, memory)
+			return cgroups.CreateTaskCgroup(root, version, slice, args[0], cpu, memory)
 		}),
 	}
 	create.Flags().IntVar(&cpu, "cpu", 0, "task cpu units (1024 = one CPU); 0 for no quota")
@@ -40,7 +40,7 @@ func newCgroupCommand() *cobra.Command {
 		Short: "Remove tasks' cgroups",
 		Args:  argsBetween(1, -1, "one task ID or more"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
-			return agent.RemoveTaskCgroups(cmd.Context(), root, version, slice, args...)
+			return cgroups.RemoveTaskCgroups(cmd.Context(), root, version, slice, args...)
 		}),
 	}
 	var sliceCPU, sliceMemory int
@@ -49,7 +49,7 @@ func newCgroupCommand() *cobra.Command {
 		Short: "Make a container instance's slice with its cpu weight and memory limit, or write them anew",
 		Args:  argsBetween(1, 1, "one slice name"),
 		RunE: failingWith(exitFailure, func(_ *cobra.Command, args []string) error {
-			return agent.CreateSliceCgroup(root, version, agent.Slice{Name: args[0], CPU: sliceCPU, MemoryMiB: sliceMemory})
+			return cgroups.CreateSliceCgroup(root, version, cgroups.Slice{Name: args[0], CPU: sliceCPU, MemoryMiB: sliceMemory})
 		}),
 	}
 	createSlice.Flags().IntVar(&sliceCPU, "cpu", 0, "the instance's cpu units, its cpu weight")
@@ -59,7 +59,7 @@ func newCgroupCommand() *cobra.Command {
 		Short: "Remove a container instance's slice, which holds no task any more",
 		Args:  argsBetween(1, 1, "one slice name"),
 		RunE: failingWith(exitFailure, func(_ *cobra.Command, args []string) error {
-			return agent.RemoveSliceCgroup(root, version, args[0])
+			return cgroups.RemoveSliceCgroup(root, version, args[0])
 		}),
 	}
 	cmd.AddCommand(create, remove, createSlice, removeSlice)

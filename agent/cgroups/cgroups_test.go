@@ -1,4 +1,4 @@
-package agent
+package cgroups
 
 import (
 	"errors"
@@ -43,12 +43,12 @@ func TestTaskCgroupFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			c := &cgroups{root: root, version: tt.version, driver: "cgroupfs"}
-			if err := c.create("T", tt.cpu, tt.memory); err != nil {
+			c := &Tree{Root: root, Version: tt.version, Driver: "cgroupfs"}
+			if err := c.Create("T", tt.cpu, tt.memory); err != nil {
 				t.Fatal(err)
 			}
 			checkFiles(t, root, tt.want, tt.absent)
-			if got := c.parent("T"); got != "/ecs/T" {
+			if got := c.Parent("T"); got != "/ecs/T" {
 				t.Errorf("parent %q, want /ecs/T", got)
 			}
 		})
@@ -56,9 +56,9 @@ func TestTaskCgroupFiles(t *testing.T) {
 }
 
 func TestTaskCgroupsNeedTheCgroupfsDriver(t *testing.T) {
-	c := &cgroups{root: t.TempDir(), version: 2, driver: "systemd"}
-	if err := c.create("T", 256, 512); !errors.Is(err, errCgroupUnsupported) {
-		t.Errorf("create under the systemd driver: %v, want errCgroupUnsupported", err)
+	c := &Tree{Root: t.TempDir(), Version: 2, Driver: "systemd"}
+	if err := c.Create("T", 256, 512); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("create under the systemd driver: %v, want ErrUnsupported", err)
 	}
 }
 
@@ -93,18 +93,18 @@ func TestSliceCgroupFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			c, err := cgroupsAt(root, tt.version, tt.slice.Name)
+			c, err := At(root, tt.version, tt.slice.Name)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := c.createSlice(tt.slice); err != nil {
+			if err := c.CreateSlice(tt.slice); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.create("T", 256, 512); err != nil {
+			if err := c.Create("T", 256, 512); err != nil {
 				t.Fatal(err)
 			}
 			checkFiles(t, root, tt.want, tt.absent)
-			if got := c.parent("T"); got != "/berth/I/ecs/T" {
+			if got := c.Parent("T"); got != "/berth/I/ecs/T" {
 				t.Errorf("parent %q, want /berth/I/ecs/T", got)
 			}
 		})
