@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/agent/metadata"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 
@@ -120,7 +121,7 @@ type Agent struct {
 	spares   *spares
 	cgroups  *cgroupTree
 	puller   *puller
-	metadata *metadataServer
+	metadata *metadata.Server
 }
 
 // New starts an agent on cfg.Docker: it starts following the engine's
@@ -146,7 +147,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if !cfg.NoMetadataEndpoint && len(a.Tasks()) > 0 {
 		// The recovered tasks' containers read their endpoint now, not
 		// once the agent's next container is made.
-		if _, err := a.metadata.ensure(ctx); err != nil {
+		if _, err := a.metadata.Ensure(ctx); err != nil {
 			a.cfg.Logf("the recovered tasks get no task metadata endpoint: %v", err)
 		}
 	}
@@ -249,7 +250,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	a.network = &taskNetwork{a: a, name: cfg.TaskNetwork, subnet: cfg.TaskSubnet}
 	a.spares = &spares{a: a}
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
-	a.metadata = &metadataServer{a: a}
+	a.metadata = newMetadataServer(a)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, since, nil
 }
@@ -268,7 +269,7 @@ func (a *Agent) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	a.spares.close(ctx)
-	a.metadata.close()
+	a.metadata.Close()
 	err := a.network.removeIfUnused(ctx)
 	a.hub.close()
 	return err

@@ -171,7 +171,7 @@ func (t *task) containerEnv(c *taskdef.ContainerDefinition) []taskdef.KeyValuePa
 	if t.def().NetworkMode == taskdef.NetworkNone || (c.DisableNetworking != nil && *c.DisableNetworking) {
 		return t.env
 	}
-	v4, v3 := t.a.metadata.uris(t.id, c.Name)
+	v4, v3 := t.a.metadataURIs(t.id, c.Name)
 	if v4 == "" {
 		return t.env
 	}
