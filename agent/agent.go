@@ -14,8 +14,11 @@ import (
 	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/agent/tasknet"
+	"github.com/berthdev/berth/agent/metadata"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
+
+	"github.com/berthdev/berth/agent/cgroups"
 )
 
 // Defaults of Config.
@@ -25,7 +28,7 @@ const (
 	DefaultAccountID   = "000000000000"
 	DefaultHostIP      = "0.0.0.0"
 	DefaultCleanupWait = 3 * time.Hour // ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION
-	DefaultCgroupRoot  = "/sys/fs/cgroup"
+	DefaultCgroupRoot  = cgroups.DefaultRoot
 	// DefaultResyncInterval is how often a task inspects its containers
 	// in case the engine's event stream lost an event.
 	DefaultResyncInterval = time.Minute
@@ -72,6 +75,16 @@ type Config struct {
 	// NoMetadataEndpoint turns off the task metadata endpoint (see
 	// metadata.go): containers then get no ECS_CONTAINER_METADATA_URI_V4.
 	NoMetadataEndpoint bool
+	// Slice, when set, is the share of the host of the container instance
+	// the agent runs: its tasks run under a cgroup of the instance's size
+	// (see package cgroups).
+	Slice *Slice
+	// MetadataPort is the port the task metadata endpoint listens on, on
+	// the engine's bridge gateway; 0 means any free port. Given the port of
+	// the agent before it, an agent answers the tasks it recovers at the
+	// URLs they were started with. A port taken by another process gives
+	// way to a free one, which Logf says.
+	MetadataPort int
 	// SparePause keeps one started pause container ready for the next
 	// awsvpc task (see doc.go). It pays off for an agent that runs many
 	// tasks; an agent that runs one task and closes (berth run) leaves it
@@ -110,9 +123,9 @@ type Agent struct {
 	ports    *portAllocator
 	network  *tasknet.Network
 	spares   *tasknet.Spares
-	cgroups  *cgroups
+	cgroups  *cgroupTree
 	puller   *puller
-	metadata *metadataServer
+	metadata *metadata.Server
 }
 
 // New starts an agent on cfg.Docker: it starts following the engine's
@@ -123,6 +136,7 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.setUpSlice(ctx)
 	// Events are read from a point in the engine's time taken before the
 	// engine is listed, so nothing that happens in between is missed.
 	msgs, errs := a.subscribeEvents(since)
@@ -134,6 +148,13 @@ func New(ctx context.Context, cfg Config) (*Agent, error) {
 	}
 	a.wg.Add(1)
 	go a.watch(msgs, errs, since)
+	if !cfg.NoMetadataEndpoint && len(a.Tasks()) > 0 {
+		// The recovered tasks' containers read their endpoint now, not
+		// once the agent's next container is made.
+		if _, err := a.metadata.Ensure(ctx); err != nil {
+			a.cfg.Logf("the recovered tasks get no task metadata endpoint: %v", err)
+		}
+	}
 	return a, nil
 }
 
@@ -178,6 +199,14 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = DefaultCgroupRoot
 	}
+	if cfg.Slice != nil {
+		if err := cgroups.CheckSlice(*cfg.Slice); err != nil {
+			return nil, time.Time{}, fmt.Errorf("agent config: %w", err)
+		}
+	}
+	if cfg.MetadataPort < 0 || cfg.MetadataPort > 65535 {
+		return nil, time.Time{}, fmt.Errorf("agent config: MetadataPort %d is not a port (0 to 65535)", cfg.MetadataPort)
+	}
 	if cfg.AvailabilityZone == "" {
 		cfg.AvailabilityZone = cfg.Region + "a"
 	}
@@ -220,7 +249,7 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 		tasks:      map[string]*task{},
 		hub:        newHub(),
 		ports:      newPortAllocator(),
-		cgroups:    &cgroups{root: cfg.CgroupRoot, version: cgVersion, driver: info.CgroupDriver},
+		cgroups:    &cgroupTree{Tree: cgroups.Tree{Root: cfg.CgroupRoot, Version: cgVersion, Driver: info.CgroupDriver}},
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	a.network = tasknet.New(cfg.Docker, tasknet.Config{
@@ -239,7 +268,8 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 		Logf:    cfg.Logf,
 	})
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
-	a.metadata = &metadataServer{a: a}
+	a.metadata = newMetadataServer(a)
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, since, nil
 }
 
@@ -257,7 +287,7 @@ func (a *Agent) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	a.spares.Close(ctx)
-	a.metadata.close()
+	a.metadata.Close()
 	err := a.network.RemoveIfUnused(ctx)
 	a.hub.close()
 	return err

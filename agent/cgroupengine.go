@@ -3,7 +3,6 @@ package agent
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,7 +20,8 @@ import (
 // A berth that may use the engine but not write the host's cgroups (a
 // member of the docker group, not root) has the engine make and remove its
 // task cgroups: it runs `berth cgroup create|remove` (CreateTaskCgroup,
-// RemoveTaskCgroups) in a short-lived container of its own pause image,
+// RemoveTaskCgroups), and those of container instances' slices `berth
+// cgroup create-slice|remove-slice` (CreateSliceCgroup, RemoveSliceCgroup), in a short-lived container of its own pause image,
 // which holds the berth binary, with the host's cgroup root bind-mounted
 // read-write. That asks for nothing the Docker socket does not already
 // give: the container runs as the engine's root, the one who owns the
@@ -42,78 +42,6 @@ const cgroupHelperDeadline = 30 * time.Second
 // scopeCgroup is the berth.scope of a helper container.
 const scopeCgroup = "cgroup"
 
-// errBadTaskID: a task ID that is not a plain name could reach outside the
-// task cgroups.
-var errBadTaskID = errors.New("a task ID is letters, digits, '-' and '_'")
-
-// CreateTaskCgroup makes the cgroup of task taskID under root, whose
-// hierarchies are of cgroup version (1 or 2), with a CPU quota of cpu/1024
-// CPUs and a memory limit of memoryMiB; a zero value leaves that resource
-// free. A cgroup it cannot finish is removed. It is the work of `berth
-// cgroup create`, which the agent runs through the engine when it cannot
-// write the cgroups itself.
-func CreateTaskCgroup(root string, version int, taskID string, cpu, memoryMiB int) error {
-	c, err := cgroupsAt(root, version)
-	if err != nil {
-		return err
-	}
-	if err := checkTaskID(taskID); err != nil {
-		return err
-	}
-	if cpu < 0 || memoryMiB < 0 {
-		return fmt.Errorf("task %s: cpu %d and memory %d must not be negative", taskID, cpu, memoryMiB)
-	}
-	if err := c.create(taskID, cpu, memoryMiB); err != nil {
-		_ = c.remove(taskID)
-		return err
-	}
-	return nil
-}
-
-// RemoveTaskCgroups removes the cgroups of the tasks under root, waiting a
-// little for those still busy: the runtime removes the containers' own
-// cgroups just after they exit. It is the work of `berth cgroup remove`.
-func RemoveTaskCgroups(ctx context.Context, root string, version int, taskIDs ...string) error {
-	c, err := cgroupsAt(root, version)
-	if err != nil {
-		return err
-	}
-	for _, id := range taskIDs {
-		if err := checkTaskID(id); err != nil {
-			return err
-		}
-	}
-	var errs []error
-	for _, id := range taskIDs {
-		if err := c.removeRetrying(ctx, id); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-func cgroupsAt(root string, version int) (*cgroups, error) {
-	if version != 1 && version != 2 {
-		return nil, fmt.Errorf("cgroup version %d: want 1 or 2", version)
-	}
-	if root == "" {
-		return nil, errors.New("cgroup root: empty")
-	}
-	return &cgroups{root: root, version: version, driver: "cgroupfs"}, nil
-}
-
-func checkTaskID(id string) error {
-	if id == "" {
-		return fmt.Errorf("task ID %q: %w", id, errBadTaskID)
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
-			return fmt.Errorf("task ID %q: %w", id, errBadTaskID)
-		}
-	}
-	return nil
-}
-
 // createThroughEngine makes the task cgroup from a helper container.
 func (a *Agent) createThroughEngine(ctx context.Context, taskID string, cpu, memoryMiB int) error {
 	return a.runCgroupHelper(ctx, "create",
@@ -133,7 +61,11 @@ func (a *Agent) removeThroughEngine(ctx context.Context, taskIDs ...string) erro
 func (a *Agent) runCgroupHelper(ctx context.Context, verb string, args ...string) error {
 	ctx, cancel := context.WithTimeout(ctx, cgroupHelperDeadline)
 	defer cancel()
-	cmd := append([]string{"cgroup", verb, "--root", cgroupHelperRoot, "--version", strconv.Itoa(a.cgroups.version)}, args...)
+	cmd := []string{"cgroup", verb, "--root", cgroupHelperRoot, "--version", strconv.Itoa(a.cgroups.Version)}
+	if a.cgroups.Base != "" && a.cfg.Slice != nil {
+		cmd = append(cmd, "--slice", a.cfg.Slice.Name)
+	}
+	cmd = append(cmd, args...)
 	cfg := &container.Config{
 		Entrypoint:   []string{"/berth"},
 		Cmd:          cmd,
@@ -150,7 +82,7 @@ func (a *Agent) runCgroupHelper(ctx context.Context, verb string, args ...string
 		LogConfig:  container.LogConfig{Type: "json-file"},
 		Mounts: []mount.Mount{{
 			Type:   mount.TypeBind,
-			Source: a.cgroups.root,
+			Source: a.cgroups.Root,
 			Target: cgroupHelperRoot,
 		}},
 	}

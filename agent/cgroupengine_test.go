@@ -12,6 +12,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 
+	"github.com/berthdev/berth/agent/cgroups"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -47,7 +48,7 @@ func engineCgroupAgent(t *testing.T, cgroupRoot string) *Agent {
 
 // taskCgroupDirs lists the directories of task id's cgroup on the host.
 func taskCgroupDirs(a *Agent, id string) []string {
-	return a.cgroups.taskDirs()[id]
+	return a.cgroups.TaskDirs()[id]
 }
 
 // removeTaskCgroupDirs removes what a failed test left of task id's cgroup.
@@ -94,7 +95,7 @@ func TestTaskCgroupThroughTheEngine(t *testing.T) {
 			checked := 0
 			for file, want := range tt.want {
 				isV2 := strings.HasPrefix(file, "ecs/")
-				if isV2 != (a.cgroups.version == 2) {
+				if isV2 != (a.cgroups.Version == 2) {
 					continue
 				}
 				checked++
@@ -104,7 +105,7 @@ func TestTaskCgroupThroughTheEngine(t *testing.T) {
 				}
 			}
 			if checked == 0 {
-				t.Fatalf("no file to check for cgroup v%d", a.cgroups.version)
+				t.Fatalf("no file to check for cgroup v%d", a.cgroups.Version)
 			}
 			if err := a.removeCgroups(ctx, id); err != nil {
 				t.Fatalf("remove the task cgroup: %v", err)
@@ -164,17 +165,17 @@ func TestTaskCgroupThroughTheEngineSaysWhyItFailed(t *testing.T) {
 func TestCgroupCommandTakesOnlyPlainTaskIDs(t *testing.T) {
 	root := t.TempDir()
 	for _, id := range []string{"", "..", "../../etc", "a/b", "a b"} {
-		if err := CreateTaskCgroup(root, 1, id, 256, 512); !errors.Is(err, errBadTaskID) {
-			t.Errorf("create %q: %v, want errBadTaskID", id, err)
+		if err := cgroups.CreateTaskCgroup(root, 1, "", id, 256, 512); !errors.Is(err, cgroups.ErrBadName) {
+			t.Errorf("create %q: %v, want cgroups.ErrBadName", id, err)
 		}
-		if err := RemoveTaskCgroups(context.Background(), root, 1, "ok", id); !errors.Is(err, errBadTaskID) {
-			t.Errorf("remove %q: %v, want errBadTaskID", id, err)
+		if err := cgroups.RemoveTaskCgroups(context.Background(), root, 1, "", "ok", id); !errors.Is(err, cgroups.ErrBadName) {
+			t.Errorf("remove %q: %v, want cgroups.ErrBadName", id, err)
 		}
 	}
 	if entries, _ := os.ReadDir(root); len(entries) > 0 {
 		t.Errorf("a refused task ID made %v", entries)
 	}
-	if err := CreateTaskCgroup(root, 3, "T", 256, 512); err == nil {
+	if err := cgroups.CreateTaskCgroup(root, 3, "", "T", 256, 512); err == nil {
 		t.Error("created a cgroup of version 3")
 	}
 }
@@ -226,5 +227,56 @@ func TestCgroupContainersLeftUnstartedAreSwept(t *testing.T) {
 	a.sweepCgroupHelpers(ctx, 0)
 	if _, err := a.docker.ContainerInspect(ctx, created.ID); err == nil {
 		t.Error("the sweep left the helper container")
+	}
+}
+
+// An agent that may not write the host's cgroups makes its container
+// instance's slice through the engine, with the instance's limits, makes
+// its task cgroups inside it, and removes the slice through the engine.
+func TestInstanceSliceThroughTheEngine(t *testing.T) {
+	t.Parallel()
+	a := engineCgroupAgent(t, DefaultCgroupRoot)
+	if a.cgroups.Version != 1 {
+		t.Skip("the files checked are cgroup v1's")
+	}
+	name := "engineslice" + randHex(8)
+	a.cfg.Slice = &Slice{Name: name, CPU: 768, MemoryMiB: 96}
+	id := "sliced" + randHex(8)
+	t.Cleanup(func() {
+		removeTaskCgroupDirs(t, a, id)
+		_ = a.cgroups.RemoveSlice()
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	a.setUpSlice(ctx)
+	if !a.SliceEnforced() {
+		t.Fatal("the slice was not made")
+	}
+	for file, want := range map[string]string{
+		"cpu/berth/NAME/cpu.shares":               "768",
+		"memory/berth/NAME/memory.limit_in_bytes": "100663296",
+	} {
+		got, err := os.ReadFile(filepath.Join(DefaultCgroupRoot, strings.Replace(file, "NAME", name, 1)))
+		if err != nil || strings.TrimSpace(string(got)) != want {
+			t.Errorf("%s: %q, %v; want %q", file, got, err, want)
+		}
+	}
+	if err := a.makeTaskCgroup(ctx, id, 256, 64); err != nil {
+		t.Fatalf("make the task cgroup in the slice: %v", err)
+	}
+	if got := a.cgroups.Parent(id); got != "/berth/"+name+"/ecs/"+id {
+		t.Errorf("the task's cgroup parent is %s, want it in the slice", got)
+	}
+	if dirs := taskCgroupDirs(a, id); len(dirs) == 0 || !strings.Contains(dirs[0], "/berth/"+name+"/ecs/") {
+		t.Errorf("the task cgroup is at %v, want it in the slice", dirs)
+	}
+	if err := a.removeCgroups(ctx, id); err != nil {
+		t.Fatalf("remove the task cgroup: %v", err)
+	}
+	if err := a.RemoveSlice(ctx); err != nil {
+		t.Fatalf("remove the slice: %v", err)
+	}
+	if cgroups.SliceExists(DefaultCgroupRoot, name) {
+		t.Errorf("the slice %s is still there", name)
 	}
 }

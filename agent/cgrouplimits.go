@@ -17,17 +17,18 @@ type TaskCgroupLimits struct {
 	MemoryLimitBytes                int64
 }
 
-// ReadTaskCgroup reads back the limits of task taskID's cgroup under root,
-// whose hierarchies are of cgroup version (1 or 2): what the kernel
-// enforces on all of the task's containers together. A task without a
-// cgroup has none (fs.ErrNotExist).
-func ReadTaskCgroup(root string, version int, taskID string) (TaskCgroupLimits, error) {
-	if err := checkTaskID(taskID); err != nil {
-		return TaskCgroupLimits{}, err
+// ReadTaskCgroup reads back the limits of a task's cgroup, at path (its
+// containers' cgroup parent: /ecs/TASKID, or /berth/INSTANCE/ecs/TASKID in
+// a container instance's slice) under root, whose hierarchies are of cgroup
+// version (1 or 2): what the kernel enforces on all of the task's
+// containers together. A task without a cgroup has none (fs.ErrNotExist).
+func ReadTaskCgroup(root string, version int, path string) (TaskCgroupLimits, error) {
+	if !strings.HasPrefix(path, "/") || filepath.Clean(path) != path || strings.Contains(path, "..") {
+		return TaskCgroupLimits{}, fmt.Errorf("cgroup path %q: want a clean absolute path under the cgroup root", path)
 	}
 	var l TaskCgroupLimits
 	if version == 2 {
-		dir := filepath.Join(root, "ecs", taskID)
+		dir := filepath.Join(root, path)
 		cpuMax, err := readCgroupFile(dir, "cpu.max")
 		if err != nil {
 			return l, err
@@ -58,9 +59,9 @@ func ReadTaskCgroup(root string, version int, taskID string) (TaskCgroupLimits, 
 		dir, name string
 		dst       *int64
 	}{
-		{filepath.Join(root, "cpu", "ecs", taskID), "cpu.cfs_quota_us", &l.CPUQuotaMicros},
-		{filepath.Join(root, "cpu", "ecs", taskID), "cpu.cfs_period_us", &l.CPUPeriodMicros},
-		{filepath.Join(root, "memory", "ecs", taskID), "memory.limit_in_bytes", &l.MemoryLimitBytes},
+		{filepath.Join(root, "cpu", path), "cpu.cfs_quota_us", &l.CPUQuotaMicros},
+		{filepath.Join(root, "cpu", path), "cpu.cfs_period_us", &l.CPUPeriodMicros},
+		{filepath.Join(root, "memory", path), "memory.limit_in_bytes", &l.MemoryLimitBytes},
 	} {
 		s, err := readCgroupFile(f.dir, f.name)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -79,7 +80,7 @@ func ReadTaskCgroup(root string, version int, taskID string) (TaskCgroupLimits, 
 		}
 	}
 	if !found {
-		return l, fmt.Errorf("task %s has no cgroup under %s: %w", taskID, root, fs.ErrNotExist)
+		return l, fmt.Errorf("no cgroup %s under %s: %w", path, root, fs.ErrNotExist)
 	}
 	if l.CPUQuotaMicros == 0 {
 		l.CPUPeriodMicros = 0

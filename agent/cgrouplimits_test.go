@@ -46,7 +46,7 @@ func TestReadTaskCgroupReadsBackTheTasksHardLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, err := agent.ReadTaskCgroup(root, tt.version, id)
+			got, err := agent.ReadTaskCgroup(root, tt.version, "/ecs/"+id)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err %v, want %v", err, tt.wantErr)
@@ -58,7 +58,21 @@ func TestReadTaskCgroupReadsBackTheTasksHardLimits(t *testing.T) {
 			}
 		})
 	}
-	if _, err := agent.ReadTaskCgroup(t.TempDir(), 1, "../../etc"); err == nil {
-		t.Error("a task ID that leaves the task cgroups was taken")
+	// A task in a container instance's slice has its cgroup inside it.
+	root := t.TempDir()
+	slice := filepath.Join(root, "memory", "berth", "i1", "ecs", id)
+	if err := os.MkdirAll(slice, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(slice, "memory.limit_in_bytes"), []byte("536870912\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := agent.ReadTaskCgroup(root, 1, "/berth/i1/ecs/"+id); err != nil || got.MemoryLimitBytes != 512<<20 {
+		t.Errorf("in a slice: %+v, %v", got, err)
+	}
+	for _, path := range []string{"/ecs/../../etc", "ecs/" + id, "/ecs//" + id, ""} {
+		if _, err := agent.ReadTaskCgroup(t.TempDir(), 1, path); err == nil {
+			t.Errorf("cgroup path %q was taken", path)
+		}
 	}
 }

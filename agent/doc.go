@@ -15,7 +15,9 @@
 //	              the agent's spare when it has one (below)
 //	PENDING       images: pulled per the pull behaviour (berth's own built)
 //	              task cgroup /ecs/TASKID (task cpu → CPU quota, memory →
-//	              limit), made just before the task's first container
+//	              limit; /berth/ID/ecs/TASKID inside the slice of an agent
+//	              given Config.Slice, whose tasks without one go straight
+//	              under /berth/ID; package cgroups), made just before the task's first container
 //	              (its own pause container, when it makes one): by the
 //	              agent when it may write the host's cgroups (root), else
 //	              by the engine, in a short-lived berth/pause container

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -38,6 +39,20 @@ const pauseContainerName = "~internal~ecs~pause"
 // ecs-FAMILY-REV-NAME-RANDHEX. Characters Docker does not accept in a name
 // (the pause container's "~") are dropped.
 func dockerName(family string, revision int, container string) string {
+	return dockerNameWith(family, revision, container, randHex(10))
+}
+
+// taskContainerName is the dockerName of a container of a task: its last
+// part comes of the task's ARN rather than chance, so that the engine
+// refuses a second container of the same name, should an agent that died
+// while creating one have had its create carried out after the next agent
+// looked (see createContainer).
+func taskContainerName(family string, revision int, container, taskARN string) string {
+	sum := sha256.Sum256([]byte(taskARN + "\x00" + container))
+	return dockerNameWith(family, revision, container, hex.EncodeToString(sum[:10]))
+}
+
+func dockerNameWith(family string, revision int, container, suffix string) string {
 	clean := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.':
@@ -45,7 +60,7 @@ func dockerName(family string, revision int, container string) string {
 		}
 		return -1
 	}, container)
-	return fmt.Sprintf("ecs-%s-%d-%s-%s", family, revision, clean, randHex(10))
+	return fmt.Sprintf("ecs-%s-%d-%s-%s", family, revision, clean, suffix)
 }
 
 // randHex returns n random bytes in hex.

@@ -15,6 +15,7 @@ import (
 	"github.com/berthdev/berth/agent/dockerspec"
 	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/images"
+	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -91,10 +92,15 @@ func (t *task) provision(ctx context.Context) error {
 // sweepCgroups). A cgroup that cannot be made fails the task: its limits
 // are never silently dropped.
 func (t *task) makeCgroup(ctx context.Context) error {
-	if t.cgroupParent != "" || (t.record.CPU == 0 && t.record.Memory == 0) {
+	if t.cgroupParent != "" {
 		return nil
 	}
-	parent := t.a.cgroups.parent(t.id)
+	if t.record.CPU == 0 && t.record.Memory == 0 {
+		// The containers go straight under the instance's slice, if any.
+		t.cgroupParent = t.a.cgroups.Base
+		return nil
+	}
+	parent := t.a.cgroups.Parent(t.id)
 	if t.cgroupTried {
 		// The first try failed, and failed the task with it.
 		return engineErr(ResourceInitializationError, "failed to create the task cgroup %s: task-level cpu and memory cannot be enforced", parent)
@@ -168,7 +174,7 @@ func (t *task) containerEnv(c *taskdef.ContainerDefinition) []taskdef.KeyValuePa
 	if t.def().NetworkMode == taskdef.NetworkNone || (c.DisableNetworking != nil && *c.DisableNetworking) {
 		return t.env
 	}
-	v4, v3 := t.a.metadata.uris(t.id, c.Name)
+	v4, v3 := t.a.metadataURIs(t.id, c.Name)
 	if v4 == "" {
 		return t.env
 	}
@@ -215,7 +221,7 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	for _, w := range warnings {
 		t.warn(w)
 	}
-	name := dockerName(def.Family, t.record.Revision, c.def.Name)
+	name := taskContainerName(def.Family, t.record.Revision, c.def.Name, t.arn)
 	created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
 	if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
 		// Another berth on the engine, built from another binary, may
@@ -224,9 +230,13 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 			created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
 		}
 	}
+	if cerrdefs.IsConflict(err) && t.removeStray(ctx, name) {
+		created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+	}
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
 	}
+	crashpoint.Reach(crashpoint.AfterCreate)
 	names[c.def.Name] = name
 	t.byID[created.ID] = c
 	c.st.DockerID = created.ID
@@ -237,6 +247,24 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	t.attachOutput(ctx, c)
 	t.publish(c.def.Name)
 	return nil
+}
+
+// removeStray removes the container of the name this task's container is
+// to have, when it is one of this task's never started: an agent that died
+// while creating it had its create carried out by the engine after this
+// agent listed the engine's containers. It reports whether it removed it;
+// any other container of the name stays, and the create fails on it.
+func (t *task) removeStray(ctx context.Context, name string) bool {
+	info, err := t.a.docker.ContainerInspect(ctx, name)
+	if err != nil || info.Config == nil || info.State == nil ||
+		info.Config.Labels[LabelTaskARN] != t.arn || info.State.Status != "created" {
+		return false
+	}
+	if err := t.a.docker.ContainerRemove(ctx, info.ID, container.RemoveOptions{Force: true}); err != nil && !removedAnyway(err) {
+		t.logf("remove %s, made by an agent before this one and never started: %v", name, err)
+		return false
+	}
+	return true
 }
 
 // hostPorts decides the host port of each of the container's port mappings,
@@ -438,7 +466,11 @@ func (t *task) startContainer(c *ctr) {
 	c.startPending, c.startCancel = true, cancel
 	id := c.st.DockerID
 	t.offload(func() any {
-		return startResult{c: c, err: t.a.docker.ContainerStart(ctx, id, container.StartOptions{})}
+		err := t.a.docker.ContainerStart(ctx, id, container.StartOptions{})
+		if err == nil {
+			crashpoint.Reach(crashpoint.AfterStart)
+		}
+		return startResult{c: c, err: err}
 	})
 }
 
@@ -754,7 +786,7 @@ func (t *task) cleanup() {
 	if err := t.a.removeTaskResources(ctx, t.arn); err != nil {
 		t.logf("cleanup: %v", err)
 	}
-	if t.cgroupParent != "" || t.record.CPU > 0 || t.record.Memory > 0 {
+	if t.cgroupParent != "" && t.cgroupParent != t.a.cgroups.Base || t.record.CPU > 0 || t.record.Memory > 0 {
 		if err := t.a.removeCgroups(ctx, t.id); err != nil {
 			t.logf("cleanup: %v", err)
 		}

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,4 +188,58 @@ func TestContainersWithoutAnEndpointGetNoMetadataVariable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An agent given a port listens there; given one another process holds, it
+// says so and listens on a free one instead; and once the port is free
+// again, the next agent given it has it.
+func TestTheMetadataEndpointListensOnTheConfiguredPortOrSaysWhyNot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	first := newEnv(t)
+	base, err := first.agent.MetadataEndpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := portOf(t, base)
+
+	var mu sync.Mutex
+	var said []string
+	second := newEnv(t, func(c *agent.Config) {
+		c.MetadataPort = port
+		c.Logf = func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			said = append(said, fmt.Sprintf(format, args...))
+		}
+	})
+	other, err := second.agent.MetadataEndpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	log := strings.Join(said, "\n")
+	mu.Unlock()
+	if portOf(t, other) == port || !strings.Contains(log, fmt.Sprintf("cannot have its port %d", port)) {
+		t.Errorf("port %d held by another agent: the endpoint is at %s, and the agent said %q", port, other, log)
+	}
+
+	first.agent.Close()
+	third := newEnv(t, func(c *agent.Config) { c.MetadataPort = port })
+	if again, err := third.agent.MetadataEndpoint(ctx); err != nil || again != base {
+		t.Errorf("port %d free again: the endpoint is at %s (%v), want %s", port, again, err, base)
+	}
+}
+
+func portOf(t *testing.T, base string) int {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatalf("%s names no port: %v", base, err)
+	}
+	return port
 }

@@ -98,7 +98,9 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 	t := baseTask(a, *rec)
 	t.pullBehavior = a.cfg.PullBehavior
 	if rec.CPU > 0 || rec.Memory > 0 {
-		t.cgroupParent = a.cgroups.parent(t.id)
+		t.cgroupParent = a.cgroups.Parent(t.id)
+	} else {
+		t.cgroupParent = a.cgroups.Base
 	}
 	// A pause container that was a spare carries no task label: the
 	// task's containers name it.

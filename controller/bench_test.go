@@ -177,7 +177,9 @@ func runTaskServer(b *testing.B) (*httptest.Server, *enginetest.Engine) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin})
+	// The engine in memory keeps no cgroups: the instance's slice is made
+	// in a directory of the benchmark's.
+	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin, CgroupRoot: b.TempDir()})
 	b.Cleanup(ctl.Close)
 	mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctl.Register(mux)

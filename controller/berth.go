@@ -238,9 +238,11 @@ func (c *Controller) taskLimits(ctx context.Context, rec store.Task) (api.TaskLi
 		}
 		out.Containers = append(out.Containers, cl)
 	}
-	if out.CgroupParent != "" {
+	// A task with task-level limits has a cgroup of its own; a container
+	// instance's slice alone is no task's.
+	if strings.HasSuffix(out.CgroupParent, "/ecs/"+rec.ID) {
 		version, _ := strconv.Atoi(sys.CgroupVersion)
-		cg, err := agent.ReadTaskCgroup(agent.DefaultCgroupRoot, max(version, 1), rec.ID)
+		cg, err := agent.ReadTaskCgroup(agent.DefaultCgroupRoot, max(version, 1), out.CgroupParent)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 		case err != nil:

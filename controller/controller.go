@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,10 @@ type Options struct {
 	// their CPU and memory use; 0 means DefaultUsageInterval, a negative
 	// one samples none.
 	UsageInterval time.Duration
+	// CgroupRoot is where the engine's cgroup hierarchies are mounted, in
+	// which each container instance gets its slice; empty means
+	// agent.DefaultCgroupRoot.
+	CgroupRoot string
 	// HostSize is the CPU units and MiB of memory an instance registered
 	// without them and without a known instance type gets; nil means this
 	// machine's.
@@ -98,6 +103,8 @@ type Controller struct {
 	usage usageSampler
 	// heads are the tasks' heads as the metrics last read them.
 	heads headCache
+	// systemdSlices says once that instance slices are not enforced.
+	systemdSlices sync.Once
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
@@ -189,7 +196,7 @@ func (c *Controller) Start(ctx context.Context) error {
 		return err
 	}
 	clusters := map[string]bool{}
-	capacities := map[runner][]string{}
+	capacities := map[runner]map[string]bool{} // the clusters of each
 	for _, rec := range recs {
 		if rec.LaunchType != "FARGATE" {
 			k, err := c.capacityOf(rec)
@@ -197,7 +204,10 @@ func (c *Controller) Start(ctx context.Context) error {
 				c.opts.Logf("task %s: its container instance: %v", rec.ID, err)
 				continue
 			}
-			capacities[k] = append(capacities[k], rec.Cluster)
+			if capacities[k] == nil {
+				capacities[k] = map[string]bool{}
+			}
+			capacities[k][rec.Cluster] = true
 			continue
 		}
 		var rt taskRuntime
@@ -211,16 +221,23 @@ func (c *Controller) Start(ctx context.Context) error {
 		}
 		clusters[rec.Cluster] = true
 	}
-	for cluster := range clusters {
-		capacities[c.fargateCapacity] = append(capacities[c.fargateCapacity], cluster)
+	if len(clusters) > 0 {
+		capacities[c.fargateCapacity] = clusters
 	}
+	var errs []error
 	for k, clusters := range capacities {
-		for _, cluster := range clusters {
+		for cluster := range clusters {
 			if err := k.follow(ctx, cluster); err != nil {
-				return err
+				// One capacity refused spoils not the others'; its tasks
+				// are taken up when its agent starts.
+				errs = append(errs, err)
+				if local, ok := k.(*capacity); ok {
+					c.notStarted(cluster, local.instance, err)
+				}
 			}
 		}
 	}
+	c.removeRetiredSlices(ctx)
 	if err := c.remote.start(ctx); err != nil {
 		return err
 	}
@@ -245,7 +262,7 @@ func (c *Controller) Start(ctx context.Context) error {
 			}
 		}
 	}()
-	return nil
+	return errors.Join(errs...)
 }
 
 // Close ends the controller's agents; the tasks keep running, for the next

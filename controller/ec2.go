@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/agent"
+	"github.com/berthdev/berth/agent/cgroups"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/placement"
 	"github.com/berthdev/berth/scheduler"
 	"github.com/berthdev/berth/taskdef"
@@ -111,6 +113,7 @@ func (c *Controller) commitEC2(cluster string, rec store.TaskDefinition, task *t
 	if len(records) == 0 {
 		return out, nil
 	}
+	crashpoint.Reach(crashpoint.BeforeCommit)
 	if err := c.store.CreateTasks(records); err != nil {
 		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
 			return nil, api.ClusterNotFoundException("")
@@ -234,7 +237,8 @@ func (c *Controller) instanceCapacity(inst store.ContainerInstance) runner {
 	if k, ok := c.instances[key]; ok {
 		return k
 	}
-	k := &capacity{c: c, instance: inst.ID, hostIP: inst.HostAddress}
+	k := &capacity{c: c, instance: inst.ID, hostIP: inst.HostAddress,
+		slice: &agent.Slice{Name: inst.ID, CPU: int(inst.Registered.CPU), MemoryMiB: int(inst.Registered.MemoryMiB)}}
 	c.instances[key] = k
 	return k
 }
@@ -249,4 +253,55 @@ func (c *Controller) capacityOf(rec store.Task) (runner, error) {
 		return nil, err
 	}
 	return c.instanceCapacity(inst), nil
+}
+
+// retireInstance ends the agent of a deregistered container instance and
+// removes its slice of the host, once it holds no task: one deregistered
+// with force keeps both while its tasks run, and its slice goes at a
+// later start of the server (removeRetiredSlices).
+func (c *Controller) retireInstance(ctx context.Context, inst store.ContainerInstance) {
+	if inst.Load.Running+inst.Load.Pending > 0 {
+		return
+	}
+	k, ok := c.instanceCapacity(inst).(*capacity)
+	if !ok {
+		return // a berth agent's host, whose engine is the agent's
+	}
+	c.mu.Lock()
+	delete(c.instances, inst.Cluster+"/"+inst.ID)
+	c.mu.Unlock()
+	k.mu.Lock()
+	a := k.agents[inst.Cluster]
+	k.agents = nil
+	k.mu.Unlock()
+	if a != nil {
+		a.Close()
+	}
+	if a != nil || cgroups.SliceExists(c.opts.CgroupRoot, inst.ID) {
+		k.removeSlice(ctx, inst.Cluster, a)
+	}
+}
+
+// removeRetiredSlices removes the slices of the host that deregistered
+// container instances left: a server that died, or an instance
+// deregistered with force while its tasks ran. Each is found by its name,
+// the instance's ID.
+func (c *Controller) removeRetiredSlices(ctx context.Context) {
+	clusters, err := c.store.Clusters("")
+	if err != nil {
+		c.opts.Logf("find the slices of deregistered instances: %v", err)
+		return
+	}
+	for _, cl := range clusters {
+		recs, err := c.store.ContainerInstances(cl.Name)
+		if err != nil {
+			c.opts.Logf("find the slices of deregistered instances: %v", err)
+			return
+		}
+		for _, inst := range recs {
+			if inst.Status == store.StatusInactive && inst.Load.Running+inst.Load.Pending == 0 && cgroups.SliceExists(c.opts.CgroupRoot, inst.ID) {
+				c.retireInstance(ctx, inst)
+			}
+		}
+	}
 }

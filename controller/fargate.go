@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"net/url"
+	"strconv"
 	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -38,9 +40,10 @@ const (
 // when the cluster's first task comes.
 type capacity struct {
 	c        *Controller
-	instance string // the agents' instance name
-	hostIP   string // where its tasks' host ports bind; "" for 127.0.0.1
-	network  string // the awsvpc network, "" for the agent's default
+	instance string       // the agents' instance name
+	hostIP   string       // where its tasks' host ports bind; "" for 127.0.0.1
+	slice    *agent.Slice // the container instance's share of the host; nil for Fargate
+	network  string       // the awsvpc network, "" for the agent's default
 	subnet   string
 
 	mu     sync.Mutex
@@ -75,20 +78,30 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 			return nil, err
 		}
 	}
+	// The metadata endpoint keeps its port across servers, so that the
+	// tasks this agent recovers still reach theirs.
+	portKey := k.instance + "/" + cluster
+	port, err := k.c.store.MetadataPort(portKey)
+	if err != nil {
+		return nil, err
+	}
 	a, err := agent.New(ctx, agent.Config{
-		Docker:      k.docker,
-		Cluster:     cluster,
-		Region:      k.c.namer.Region,
-		AccountID:   k.c.namer.AccountID,
-		Instance:    k.instance,
-		HostIP:      cmp.Or(k.hostIP, "127.0.0.1"),
-		TaskNetwork: k.network,
-		TaskSubnet:  k.subnet,
-		CleanupWait: k.c.opts.CleanupWait,
-		BinaryPath:  k.c.opts.BinaryPath,
-		SparePause:  k.network == "",
-		Labels:      map[string]string{labelServer: serverID},
-		Logf:        k.c.opts.Logf,
+		Docker:       k.docker,
+		MetadataPort: port,
+		Slice:        k.slice,
+		CgroupRoot:   k.c.opts.CgroupRoot,
+		Cluster:      cluster,
+		Region:       k.c.namer.Region,
+		AccountID:    k.c.namer.AccountID,
+		Instance:     k.instance,
+		HostIP:       cmp.Or(k.hostIP, "127.0.0.1"),
+		TaskNetwork:  k.network,
+		TaskSubnet:   k.subnet,
+		CleanupWait:  k.c.opts.CleanupWait,
+		BinaryPath:   k.c.opts.BinaryPath,
+		SparePause:   k.network == "",
+		Labels:       map[string]string{labelServer: serverID},
+		Logf:         k.c.opts.Logf,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start the agent of cluster %s: %w", cluster, err)
@@ -97,6 +110,12 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		k.agents = map[string]*agent.Agent{}
 	}
 	k.agents[cluster] = a
+	k.keepMetadataPort(ctx, a, portKey, port)
+	if k.slice != nil && a.CgroupDriver() == "systemd" {
+		k.c.systemdSlices.Do(func() {
+			k.c.opts.Logf("the engine uses the systemd cgroup driver: container instances' registered CPU and memory are counted by placement, not enforced as cgroup slices of the host")
+		})
+	}
 	changes, _ := a.Subscribe(256)
 	k.c.wg.Add(1)
 	go func() {
@@ -108,6 +127,29 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 	// What the agent found on the engine, and what it did not.
 	k.c.adopt(cluster, k.instance, a, k.docker)
 	return a, nil
+}
+
+// keepMetadataPort starts the agent's task metadata endpoint now and
+// records its port when it is not the one recorded: the first time, or
+// when the recorded one was taken.
+func (k *capacity) keepMetadataPort(ctx context.Context, a *agent.Agent, key string, recorded int) {
+	base, err := a.MetadataEndpoint(ctx)
+	if err != nil {
+		k.c.opts.Logf("the task metadata endpoint of %s: %v", key, err)
+		return
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		k.c.opts.Logf("the task metadata endpoint of %s: %v", key, err)
+		return
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || port == recorded {
+		return
+	}
+	if err := k.c.store.SetMetadataPort(key, port); err != nil {
+		k.c.opts.Logf("%v", err)
+	}
 }
 
 // labelServer, on what a server's agents make, names the server's store.
@@ -139,6 +181,29 @@ func (k *capacity) close() {
 	k.mu.Unlock()
 	for _, a := range agents {
 		a.Close()
+	}
+}
+
+// removeSlice removes the instance's slice of the host, its instance
+// deregistered: through the agent that made it, or, when none runs, found
+// by its name.
+func (k *capacity) removeSlice(ctx context.Context, cluster string, closed *agent.Agent) {
+	if k.slice == nil {
+		return
+	}
+	var err error
+	switch {
+	case closed != nil:
+		err = closed.RemoveSlice(ctx)
+	case k.c.opts.Docker != nil:
+		var d engine.Engine
+		if d, err = k.c.opts.Docker(); err == nil {
+			err = agent.RemoveInstanceSlice(ctx, agent.Config{Docker: d, Cluster: cluster, Instance: k.instance, Slice: k.slice,
+				CgroupRoot: k.c.opts.CgroupRoot, BinaryPath: k.c.opts.BinaryPath, Labels: map[string]string{}})
+		}
+	}
+	if err != nil {
+		k.c.opts.Logf("remove the slice of container instance %s (it is removed at the server's next start): %v", k.instance, err)
 	}
 }
 

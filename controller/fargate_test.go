@@ -81,13 +81,8 @@ func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*con
 func newTaskCluster(t *testing.T, dir, prefix string, quota int, configure ...func(*controller.Options)) (*taskServer, *ecs.Client, string) {
 	t.Helper()
 	cluster := prefix + "-" + api.NewID()[:8]
-	docker := testenv.Docker(t)
-	testenv.HoldVPC(t, docker)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
-	})
+	testenv.HoldVPC(t, testenv.Docker(t))
+	removeClusterWhenDone(t, cluster)
 	ts := startTaskServer(t, dir, quota, configure...)
 	c := newClient(t, ts.srv)
 	if _, err := c.CreateCluster(context.Background(), &ecs.CreateClusterInput{ClusterName: aws.String(cluster)}); err != nil {

@@ -354,6 +354,7 @@ func (c *Controller) DeregisterContainerInstance(ctx context.Context, in *api.De
 		rec, err = c.store.DeregisterContainerInstance(cluster, rec.ID, in.Force != nil && *in.Force, c.now())
 		if err == nil {
 			c.instanceChanged(rec)
+			c.retireInstance(ctx, rec)
 		}
 	}
 	switch {

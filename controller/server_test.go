@@ -60,6 +60,12 @@ func stopServer(t *testing.T, srv *server.Server) {
 // credentials and no retries, so an error is seen as the server gave it.
 func newClient(t *testing.T, srv *server.Server) *ecs.Client {
 	t.Helper()
+	return clientAt(t, "http://"+srv.Addr())
+}
+
+// clientAt is newClient for a server at url.
+func clientAt(t *testing.T, url string) *ecs.Client {
+	t.Helper()
 	cfg, err := config.LoadDefaultConfig(context.Background(),
 		config.WithRegion("us-east-1"),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDBERTH", "secret", "")),
@@ -70,7 +76,7 @@ func newClient(t *testing.T, srv *server.Server) *ecs.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String("http://" + srv.Addr()) })
+	return ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
 // testClient starts a server on an empty state directory and returns a

@@ -14,6 +14,7 @@ import (
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/scheduler/fargate"
 	"github.com/berthdev/berth/taskdef"
 )
@@ -106,6 +107,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	}
 	// The tasks are recorded, all at once, before any container is made:
 	// a server that dies now finds them at its next start.
+	crashpoint.Reach(crashpoint.BeforeCommit)
 	if err := c.store.CreateTasks(records); err != nil {
 		c.releaseAll(provisioned)
 		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {

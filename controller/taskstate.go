@@ -2,6 +2,7 @@ package controller
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -268,9 +269,7 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent, docker engi
 		return
 	}
 	for _, rec := range recs {
-		var rt taskRuntime
-		json.Unmarshal(rec.Runtime, &rt)
-		if rec.LaunchType == "FARGATE" && instance != fargateInstance || rec.LaunchType != "FARGATE" && rec.Instance != instance {
+		if !runsOn(rec, instance) {
 			continue
 		}
 		arn := c.namer.Task(cluster, rec.ID)
@@ -291,9 +290,21 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent, docker engi
 		if c.starting(arn) {
 			continue // handed to the agent this moment
 		}
-		if (rec.LastStatus == "PROVISIONING" || rec.LastStatus == "PENDING") && rec.Version == 1 && rec.DesiredStatus == "RUNNING" {
-			// Recorded, but no word of it from its agent before the server
-			// stopped: it starts now, for the first time.
+		t, err := taskOf(rec)
+		if err != nil {
+			c.opts.Logf("adopt task %s: %v", rec.ID, err)
+			continue
+		}
+		if rec.DesiredStatus == "STOPPED" {
+			// Stopped before any container of it was made: the stop
+			// finishes with what it was asked with.
+			c.stoppedWithout(cluster, arn, cmp.Or(t.StopCode, api.StopCodeUserInitiated), cmp.Or(t.StoppedReason, "Task stopped by user"))
+			continue
+		}
+		if (rec.LastStatus == "PROVISIONING" || rec.LastStatus == "PENDING") && !madeAContainer(t) {
+			// Recorded, and perhaps on its way, but nothing of it reached
+			// the engine before the server stopped: it starts now, for the
+			// first time.
 			if spec, err := c.specOf(cluster, rec); err == nil {
 				if k, err := c.capacityOf(rec); err == nil {
 					c.start(cluster, spec, k)
@@ -304,6 +315,47 @@ func (c *Controller) adopt(cluster, instance string, a *agent.Agent, docker engi
 		c.stoppedWithout(cluster, arn, api.StopCodeTaskFailedToStart,
 			"ContainerVanishedError: the task's containers were not on the engine when berth server started again")
 	}
+}
+
+// notStarted settles, when the agent of a cluster's capacity cannot
+// start, the recorded tasks of it of which nothing was made: they stop
+// with the reason. Those with containers on the engine wait, as they are,
+// for the agent to start.
+func (c *Controller) notStarted(cluster, instance string, why error) {
+	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
+	if err != nil {
+		c.opts.Logf("settle the tasks of cluster %s: %v", cluster, err)
+		return
+	}
+	for _, rec := range recs {
+		if !runsOn(rec, instance) {
+			continue
+		}
+		arn := c.namer.Task(cluster, rec.ID)
+		if t, err := taskOf(rec); err == nil && !madeAContainer(t) && !c.starting(arn) {
+			c.stoppedWithout(cluster, arn, api.StopCodeTaskFailedToStart, "ResourceInitializationError: "+why.Error())
+		}
+	}
+}
+
+// runsOn reports whether a recorded task runs on the capacity whose agents
+// are named instance.
+func runsOn(rec store.Task, instance string) bool {
+	if rec.LaunchType == "FARGATE" {
+		return instance == fargateInstance
+	}
+	return rec.Instance == instance
+}
+
+// madeAContainer reports whether the record of a task names a container
+// of it on the engine: its agent reported one made.
+func madeAContainer(t *api.Task) bool {
+	for _, ct := range t.Containers {
+		if ct.RuntimeID != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // starting reports whether the task is being handed to its agent now.
