@@ -13,8 +13,8 @@ import (
 
 	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
-	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/agent/metadata"
+	"github.com/berthdev/berth/agent/tasknet"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/taskdef"
 
