@@ -467,11 +467,4 @@ func (t *task) logf(format string, args ...any) {
 
 func (c *ctr) String() string { return fmt.Sprintf("container %s", c.def.Name) }
 
-const (
-	// mib is a mebibyte, the unit of ECS's memory fields.
-	mib = 1 << 20
-	// cfsPeriodMicro is the CFS period of a task cgroup's CPU quota.
-	cfsPeriodMicro = 100000
-)
-
 func boolOf(b *bool) bool { return b != nil && *b }
