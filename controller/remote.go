@@ -290,8 +290,12 @@ func (ra *remoteAgents) hello(conn *agentproto.Conn, h agentproto.Hello) (*remot
 	if in.VersionInfo.AgentVersion == "" {
 		in.VersionInfo.AgentVersion = h.AgentVersion
 	}
+	if h.EngineAPIVersion == "" {
+		return nil, errors.New("Hello.engineApiVersion is empty: the agent must say its engine's Docker API version, which the instance's capabilities follow (an agent older than the server?)")
+	}
 	now := ra.c.now()
-	where := &store.RemoteAgent{Host: h.Host, Engine: h.Engine, EngineReachable: h.EngineReachable, LastHeard: now.UTC()}
+	where := &store.RemoteAgent{Host: h.Host, Engine: h.Engine, EngineReachable: h.EngineReachable, LastHeard: now.UTC(),
+		EngineAPIVersion: h.EngineAPIVersion, RegistrationKey: h.RegistrationKey}
 	var r *remote
 	if h.ContainerInstanceArn != "" {
 		// The instance is connected from before its registration is
