@@ -76,7 +76,7 @@ func startServerProcessAt(b testing.TB, dir, listen string, timeout time.Duratio
 // cpu is the CPU time the server's threads have had, from the
 // scheduler's own count (nanoseconds, not the clock ticks of
 // /proc/PID/stat).
-func (s *serverProcess) cpu(b *testing.B) time.Duration {
+func (s *serverProcess) cpu(b testing.TB) time.Duration {
 	b.Helper()
 	dir := fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid)
 	threads, err := os.ReadDir(dir)
@@ -129,7 +129,7 @@ func (s *serverProcess) connected(b testing.TB, cluster string) int {
 // floodHeartbeats connects n agents more to the server, in a cluster of
 // their own, each of which sends heartbeats back to back (up to 32 not yet
 // answered) for d: the heartbeats a second the server answers, the most it
-// handles from n connections. These agents speak the protocol themselves,
+// handles from n connections, and its CPU time for each. These agents speak the protocol themselves,
 // as the real agent heartbeats on its interval only.
 func floodHeartbeats(b *testing.B, srv *serverProcess, n int, d time.Duration) float64 {
 	b.Helper()
@@ -192,9 +192,11 @@ func floodHeartbeats(b *testing.B, srv *serverProcess, n int, d time.Duration) f
 		}()
 	}
 	time.Sleep(d / 5) // warm up
-	from, start := answered.Load(), time.Now()
+	from, cpu, start := answered.Load(), srv.cpu(b), time.Now()
 	time.Sleep(d)
-	rate := float64(answered.Load()-from) / time.Since(start).Seconds()
+	handled := answered.Load() - from
+	rate := float64(handled) / time.Since(start).Seconds()
+	b.ReportMetric(float64((srv.cpu(b)-cpu).Nanoseconds())/1000/float64(max(handled, 1)), "server-cpu-µs/heartbeat-handled")
 	close(stop)
 	for _, conn := range conns {
 		conn.Close()
@@ -208,8 +210,10 @@ func floodHeartbeats(b *testing.B, srv *serverProcess, n int, d time.Duration) f
 // tests (3 s: a heartbeat a second) and the default (30 s: one every
 // 10 s): the server's CPU per heartbeat interval while the agents
 // heartbeat; and, with the short timeout, the time from RunTask to the
-// server's record of the agent's first report, and the task state changes
-// a second the server records while 50 tasks start across the agents.
+// server's record of the agent's first report, the task state changes
+// a second the server records while 50 tasks start across the agents, and
+// the heartbeats a second it answers from n connections that send them
+// back to back.
 func BenchmarkAgentsOnOneServer(b *testing.B) {
 	for _, timeout := range []time.Duration{3 * time.Second, controller.DefaultAgentTimeout} {
 		for _, n := range []int{1, 100} {
