@@ -15,8 +15,8 @@ import (
 	"github.com/berthdev/berth/internal/testenv"
 )
 
-// A task placed on an agent's instance, and the server killed (SIGKILL)
-// before the agent acknowledged the assignment: the assignments the
+// A task placed on an agent's instance, tagged, and the server killed
+// (SIGKILL) before the agent acknowledged the assignment: the assignments the
 // server held in memory are gone with it, and the restarted server works
 // them out again from the store when the agent connects. The task runs,
 // once, whether the payload never reached the agent or the agent started
@@ -72,6 +72,9 @@ func TestAnAssignmentSurvivesTheServersKillBeforeItsAck(t *testing.T) {
 				defer proxy.mu.Unlock()
 				return lost
 			})
+			// A tag changes the task's record, not what it is: the
+			// restarted server still knows it as never started.
+			srv.call(t, "TagResource", api.TagResourceInput{ResourceArn: arn, Tags: []api.Tag{{Key: "stage", Value: "test"}}}, nil)
 			if err := srv.cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}
