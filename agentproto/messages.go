@@ -25,8 +25,17 @@ type Hello struct {
 	// ContainerInstanceArn is the instance the agent was before (its
 	// state directory keeps it); empty registers a new one.
 	ContainerInstanceArn string `json:"containerInstanceArn"`
-	Cluster              string `json:"cluster"`
-	AgentVersion         string `json:"agentVersion"`
+	// RegistrationKey is the key the agent made and kept before its first
+	// Hello: a Hello that names no instance registers again the one its
+	// key registered, so an agent whose Welcome was lost, and that says
+	// Hello again, is still one instance.
+	RegistrationKey string `json:"registrationKey,omitempty"`
+	Cluster         string `json:"cluster"`
+	AgentVersion    string `json:"agentVersion"`
+	// EngineAPIVersion is the Docker API version of the agent's engine
+	// ("1.41"): the instance's capability attributes
+	// (com.amazonaws.ecs.capability.docker-remote-api.*) are its.
+	EngineAPIVersion string `json:"engineApiVersion"`
 	// Host and Engine say where the agent runs: its host's name and the
 	// Docker engine it drives (DOCKER_HOST, or the engine's socket).
 	Host   string `json:"host"`

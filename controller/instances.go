@@ -70,7 +70,12 @@ func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, re
 	if err != nil {
 		return nil, err
 	}
-	attrs, err := c.registeredAttributes(in.Attributes)
+	engineAPI := c.engineAPIVersion
+	if remote != nil {
+		// The instance's capabilities are its own engine's.
+		engineAPI = remote.EngineAPIVersion
+	}
+	attrs, err := c.registeredAttributes(in.Attributes, engineAPI)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +97,7 @@ func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, re
 		rec.VersionInfo = store.VersionInfo(*in.VersionInfo)
 	}
 	rec, err = c.store.RegisterContainerInstance(rec, c.now())
+	var ofAgent *store.AgentInstanceError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return nil, api.ClusterNotFoundException("")
@@ -99,6 +105,11 @@ func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, re
 		return nil, api.InvalidParameterException("The specified cluster is inactive. Specify an active cluster and try again.")
 	case errors.Is(err, store.ErrInstanceInactive):
 		return nil, api.ClientException("Container instance %s is inactive.", id)
+	case errors.As(err, &ofAgent):
+		return nil, api.ClientException("Container instance %s is run by the berth agent on host %s (engine %s), which alone registers it again; deregister it to register it through the API.",
+			c.namer.ContainerInstance(cluster, id), ofAgent.Agent.Host, ofAgent.Agent.Engine)
+	case errors.Is(err, store.ErrInstanceLocal):
+		return nil, api.ClientException("Container instance %s runs on berth server's own engine: a berth agent cannot register it as its own.", c.namer.ContainerInstance(cluster, id))
 	case errors.Is(err, store.ErrNoHostAddress):
 		return nil, api.LimitExceededException("every loopback host address (127.0.0.2 to 127.0.255.254) is taken by a registered container instance")
 	case err != nil:
@@ -128,7 +139,7 @@ func registeringID(cluster, arn string) (string, error) {
 // rules and adds the ones the ECS agent sets: the zone and instance type
 // when not given, and the facts of this host and engine, which a caller
 // cannot change.
-func (c *Controller) registeredAttributes(in []api.Attribute) (map[string]string, error) {
+func (c *Controller) registeredAttributes(in []api.Attribute, engineAPI string) (map[string]string, error) {
 	if err := checkAttributes("attributes", in); err != nil {
 		return nil, err
 	}
@@ -142,7 +153,7 @@ func (c *Controller) registeredAttributes(in []api.Attribute) (map[string]string
 	attrs[attrOSType] = "linux"
 	attrs[attrOSFamily] = "LINUX"
 	attrs[attrCPUArchitecture] = cpuArchitecture()
-	caps, err := placement.Capabilities(c.engineAPIVersion)
+	caps, err := placement.Capabilities(engineAPI)
 	if err != nil {
 		return nil, fmt.Errorf("capabilities of the engine: %w", err)
 	}

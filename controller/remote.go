@@ -290,8 +290,12 @@ func (ra *remoteAgents) hello(conn *agentproto.Conn, h agentproto.Hello) (*remot
 	if in.VersionInfo.AgentVersion == "" {
 		in.VersionInfo.AgentVersion = h.AgentVersion
 	}
+	if h.EngineAPIVersion == "" {
+		return nil, errors.New("Hello.engineApiVersion is empty: the agent must say its engine's Docker API version, which the instance's capabilities follow (an agent older than the server?)")
+	}
 	now := ra.c.now()
-	where := &store.RemoteAgent{Host: h.Host, Engine: h.Engine, EngineReachable: h.EngineReachable, LastHeard: now.UTC()}
+	where := &store.RemoteAgent{Host: h.Host, Engine: h.Engine, EngineReachable: h.EngineReachable, LastHeard: now.UTC(),
+		EngineAPIVersion: h.EngineAPIVersion, RegistrationKey: h.RegistrationKey}
 	var r *remote
 	if h.ContainerInstanceArn != "" {
 		// The instance is connected from before its registration is
@@ -517,7 +521,9 @@ func (r *remote) report(m agentproto.TaskStateChange) {
 // welcome says what each task of the instance should be, after the
 // agent's Hello listed those it runs: those it runs go on as the record
 // wants them (stopped, when the server stopped them while the agent was
-// away); those assigned and never started are assigned again; a task
+// away); those assigned and never started (the payload, or the agent's
+// word of it, lost, even with a server's restart between) are assigned
+// again; a task
 // stopped before the agent had it is STOPPED now; and one that ran and the
 // agent no longer has vanished with its containers.
 func (r *remote) welcome(h agentproto.Hello, heartbeat time.Duration) agentproto.Welcome {
@@ -546,7 +552,7 @@ func (r *remote) welcome(h agentproto.Hello, heartbeat time.Duration) agentproto
 			w.Tasks = append(w.Tasks, agentproto.Assignment{TaskArn: arn, DesiredStatus: "RUNNING"})
 		case rec.DesiredStatus == "STOPPED":
 			c.stoppedWithout(r.cluster, arn, t.StopCode, t.StoppedReason)
-		case rec.Version == 1:
+		case neverStarted(t):
 			spec, err := c.specOf(r.cluster, rec)
 			if err != nil {
 				c.stoppedWithout(r.cluster, arn, api.StopCodeTaskFailedToStart, "ResourceInitializationError: "+err.Error())
@@ -560,6 +566,21 @@ func (r *remote) welcome(h agentproto.Hello, heartbeat time.Duration) agentproto
 		}
 	}
 	return w
+}
+
+// neverStarted is a task no agent has said it made a container of: one
+// its agent does not run may start afresh. The record's version does not
+// tell: a tag changes it too.
+func neverStarted(t *api.Task) bool {
+	if t.LastStatus != "PROVISIONING" && t.LastStatus != "PENDING" {
+		return false
+	}
+	for _, ctr := range t.Containers {
+		if ctr.RuntimeID != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // assignmentOf is a task to start as an agent receives it.

@@ -13,11 +13,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/berthdev/berth/agent/engine/enginetest"
+	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/hostagent"
@@ -36,8 +39,14 @@ type serverProcess struct {
 }
 
 func startServerProcess(b *testing.B, timeout time.Duration) *serverProcess {
+	return startServerProcessAt(b, b.TempDir(), "127.0.0.1:0", timeout)
+}
+
+// startServerProcessAt starts `berth server` with the state directory dir,
+// listening at listen.
+func startServerProcessAt(b testing.TB, dir, listen string, timeout time.Duration) *serverProcess {
 	b.Helper()
-	cmd := exec.Command(testenv.BerthBinary(b), "server", "--listen", "127.0.0.1:0", "--state", b.TempDir(), "--agent-timeout", timeout.String())
+	cmd := exec.Command(testenv.BerthBinary(b), "server", "--listen", listen, "--state", dir, "--agent-timeout", timeout.String())
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -67,7 +76,7 @@ func startServerProcess(b *testing.B, timeout time.Duration) *serverProcess {
 // cpu is the CPU time the server's threads have had, from the
 // scheduler's own count (nanoseconds, not the clock ticks of
 // /proc/PID/stat).
-func (s *serverProcess) cpu(b *testing.B) time.Duration {
+func (s *serverProcess) cpu(b testing.TB) time.Duration {
 	b.Helper()
 	dir := fmt.Sprintf("/proc/%d/task", s.cmd.Process.Pid)
 	threads, err := os.ReadDir(dir)
@@ -86,7 +95,7 @@ func (s *serverProcess) cpu(b *testing.B) time.Duration {
 	return total
 }
 
-func (s *serverProcess) call(b *testing.B, op string, in, out any) {
+func (s *serverProcess) call(b testing.TB, op string, in, out any) {
 	b.Helper()
 	body, _ := json.Marshal(in)
 	req, _ := http.NewRequest(http.MethodPost, s.url+"/", bytes.NewReader(body))
@@ -110,11 +119,90 @@ func (s *serverProcess) call(b *testing.B, op string, in, out any) {
 }
 
 // connected counts the cluster's instances whose agent is connected.
-func (s *serverProcess) connected(b *testing.B, cluster string) int {
+func (s *serverProcess) connected(b testing.TB, cluster string) int {
 	b.Helper()
 	var list api.ListContainerInstancesOutput
 	s.call(b, "ListContainerInstances", api.ListContainerInstancesInput{Cluster: cluster, Filter: "agentConnected == true"}, &list)
 	return len(list.ContainerInstanceArns)
+}
+
+// floodHeartbeats connects n agents more to the server, in a cluster of
+// their own, each of which sends heartbeats back to back (up to 32 not yet
+// answered) for d: the heartbeats a second the server answers, the most it
+// handles from n connections, and its CPU time for each. These agents speak the protocol themselves,
+// as the real agent heartbeats on its interval only.
+func floodHeartbeats(b *testing.B, srv *serverProcess, n int, d time.Duration) float64 {
+	b.Helper()
+	const cluster, window = "flood", 32
+	srv.call(b, "CreateCluster", api.CreateClusterInput{ClusterName: cluster}, nil)
+	conns := make([]*agentproto.Conn, n)
+	for i := range conns {
+		conn, err := agentproto.Dial(context.Background(), srv.url, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { conn.Close() })
+		hello := agentproto.Hello{Cluster: cluster, AgentVersion: "bench", EngineAPIVersion: "1.41", Host: "bench",
+			Engine: fmt.Sprintf("flood://%d", i), EngineReachable: true, Tasks: []agentproto.TaskStatus{}}
+		if err := conn.Write(agentproto.TypeHello, hello); err != nil {
+			b.Fatal(err)
+		}
+		if f, err := conn.Read(); err != nil || f.Type != agentproto.TypeWelcome {
+			b.Fatalf("the answer to Hello: %+v %v", f, err)
+		}
+		conns[i] = conn
+	}
+	var answered atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for _, conn := range conns {
+		credit := make(chan struct{}, window)
+		for range window {
+			credit <- struct{}{}
+		}
+		wg.Add(2)
+		go func() { // sends while it has credit
+			defer wg.Done()
+			for {
+				select {
+				case <-credit:
+				case <-stop:
+					return
+				}
+				if conn.Write(agentproto.TypeHeartbeat, agentproto.HeartbeatMessage{MessageID: agentproto.NewMessageID(), EngineReachable: true}) != nil {
+					return
+				}
+			}
+		}()
+		go func() { // each answer gives a credit back
+			defer wg.Done()
+			for {
+				f, err := conn.Read()
+				if err != nil {
+					return
+				}
+				if f.Type == agentproto.TypeHeartbeatAck {
+					answered.Add(1)
+					select {
+					case credit <- struct{}{}:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	time.Sleep(d / 5) // warm up
+	from, cpu, start := answered.Load(), srv.cpu(b), time.Now()
+	time.Sleep(d)
+	handled := answered.Load() - from
+	rate := float64(handled) / time.Since(start).Seconds()
+	b.ReportMetric(float64((srv.cpu(b)-cpu).Nanoseconds())/1000/float64(max(handled, 1)), "server-cpu-µs/heartbeat-handled")
+	close(stop)
+	for _, conn := range conns {
+		conn.Close()
+	}
+	wg.Wait()
+	return rate
 }
 
 // One server and n berth agents (the real agent code, each over an
@@ -122,8 +210,10 @@ func (s *serverProcess) connected(b *testing.B, cluster string) int {
 // tests (3 s: a heartbeat a second) and the default (30 s: one every
 // 10 s): the server's CPU per heartbeat interval while the agents
 // heartbeat; and, with the short timeout, the time from RunTask to the
-// server's record of the agent's first report, and the task state changes
-// a second the server records while 50 tasks start across the agents.
+// server's record of the agent's first report, the task state changes
+// a second the server records while 50 tasks start across the agents, and
+// the heartbeats a second it answers from n connections that send them
+// back to back.
 func BenchmarkAgentsOnOneServer(b *testing.B) {
 	for _, timeout := range []time.Duration{3 * time.Second, controller.DefaultAgentTimeout} {
 		for _, n := range []int{1, 100} {
@@ -181,6 +271,7 @@ func benchAgents(b *testing.B, timeout time.Duration, n int) {
 	if timeout != 3*time.Second {
 		return
 	}
+	b.ReportMetric(floodHeartbeats(b, srv, n, 10*time.Second), "heartbeats-handled/s")
 
 	// RunTask to the agent's first report, as the server records it.
 	var firsts []time.Duration

@@ -35,6 +35,7 @@ const (
 	twice
 	holdBack // sent after the next frame the same way
 	dropConn // the connection drops, the frame unsent
+	discard  // the frame is lost, the connection stays
 )
 
 func startFaultProxy(t *testing.T, target string) *faultProxy {
@@ -99,6 +100,9 @@ func (p *faultProxy) serve(agent net.Conn) {
 			v := p.verdict(toServer, line)
 			if v == dropConn {
 				return
+			}
+			if v == discard {
+				continue
 			}
 			if v == holdBack && held == nil {
 				held = line

@@ -95,14 +95,20 @@ type Agent struct {
 	tasks     *agent.Agent
 	conn      *agentproto.Conn
 	arn       string
+	key       string // the identity's registration key
 	reachable bool
 	wg        sync.WaitGroup
 }
 
-// identity is what the state directory keeps: the instance the agent is.
+// identity is what the state directory keeps: the instance the agent is,
+// and the key it made before it first registered, which the server maps to
+// the instance it registered with it. A state directory with a key and no
+// instance is an agent whose first registration may or may not have been
+// made: its key makes the next one the same.
 type identity struct {
-	ContainerInstanceArn string `json:"containerInstanceArn"`
+	ContainerInstanceArn string `json:"containerInstanceArn,omitempty"`
 	Cluster              string `json:"cluster"`
+	RegistrationKey      string `json:"registrationKey,omitempty"`
 }
 
 const identityFile = "instance.json"
@@ -132,11 +138,24 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	if id.ContainerInstanceArn != "" {
-		if id.Cluster != cfg.Cluster {
-			return fmt.Errorf("%w: the state directory %s is instance %s of cluster %s, not of %s: give the state directory of an instance of %s, or a new one",
-				ErrRefused, cfg.StateDir, id.ContainerInstanceArn, id.Cluster, cfg.Cluster, cfg.Cluster)
+	if id.RegistrationKey == "" && id.ContainerInstanceArn == "" {
+		// Kept before the first Hello: a registration whose answer is
+		// lost is made again with the same key.
+		id = identity{Cluster: cfg.Cluster, RegistrationKey: api.NewID()}
+		if err := writeIdentity(cfg.StateDir, id); err != nil {
+			return err
 		}
+	}
+	a.key = id.RegistrationKey
+	if id.Cluster != cfg.Cluster {
+		what := "instance " + id.ContainerInstanceArn
+		if id.ContainerInstanceArn == "" {
+			what = "the registration key of an instance"
+		}
+		return fmt.Errorf("%w: the state directory %s is %s of cluster %s, not of %s: give the state directory of an instance of %s, or a new one",
+			ErrRefused, cfg.StateDir, what, id.Cluster, cfg.Cluster, cfg.Cluster)
+	}
+	if id.ContainerInstanceArn != "" {
 		if err := a.resume(ctx, id.ContainerInstanceArn); err != nil {
 			return nil // stopped while the engine did not answer
 		}
@@ -312,7 +331,7 @@ func (a *Agent) session(ctx context.Context) error {
 	}
 	if a.tasks == nil {
 		// A new instance: it is this one from now on, whatever happens.
-		if err := writeIdentity(a.cfg.StateDir, identity{ContainerInstanceArn: w.ContainerInstanceArn, Cluster: a.cfg.Cluster}); err != nil {
+		if err := writeIdentity(a.cfg.StateDir, identity{ContainerInstanceArn: w.ContainerInstanceArn, Cluster: a.cfg.Cluster, RegistrationKey: a.key}); err != nil {
 			return err
 		}
 		if err := a.resume(ctx, w.ContainerInstanceArn); err != nil {
@@ -452,8 +471,15 @@ func (a *Agent) askEngine(ctx context.Context, d time.Duration) {
 // tasks it runs.
 func (a *Agent) hello(ctx context.Context) (agentproto.Hello, error) {
 	host, _ := os.Hostname()
-	h := agentproto.Hello{ContainerInstanceArn: a.arn, Cluster: a.cfg.Cluster, AgentVersion: a.cfg.Version, Host: host,
+	h := agentproto.Hello{ContainerInstanceArn: a.arn, RegistrationKey: a.key, Cluster: a.cfg.Cluster, AgentVersion: a.cfg.Version, Host: host,
 		Engine: a.cfg.Docker.DaemonHost(), Tasks: []agentproto.TaskStatus{}}
+	asked, cancel := context.WithTimeout(ctx, 10*time.Second)
+	version, err := a.cfg.Docker.ServerVersion(asked)
+	cancel()
+	if err != nil {
+		return agentproto.Hello{}, fmt.Errorf("ask the engine its API version: %w", err)
+	}
+	h.EngineAPIVersion = version.APIVersion
 	reg, err := a.registration(ctx)
 	if err != nil {
 		return agentproto.Hello{}, err
@@ -575,7 +601,7 @@ func readIdentity(dir string) (identity, error) {
 		return identity{}, fmt.Errorf("read the instance's identity: %w", err)
 	}
 	var id identity
-	if err := json.Unmarshal(b, &id); err != nil || id.ContainerInstanceArn == "" {
+	if err := json.Unmarshal(b, &id); err != nil || id.ContainerInstanceArn == "" && id.RegistrationKey == "" {
 		return identity{}, fmt.Errorf("read the instance's identity: %s is not berth agent's (%v)", filepath.Join(dir, identityFile), err)
 	}
 	return id, nil

@@ -95,6 +95,10 @@ type System interface {
 	// Events follows the engine's events until ctx ends.
 	Events(ctx context.Context, options events.ListOptions) (<-chan events.Message, <-chan error)
 	Info(ctx context.Context) (system.Info, error)
+	// ServerVersion answers the engine's versions, its Docker API
+	// version among them: what a container instance's capability
+	// attributes say it can do.
+	ServerVersion(ctx context.Context) (types.Version, error)
 	// DaemonHost names the engine: agents and builds on one engine share
 	// locks under its name.
 	DaemonHost() string

@@ -31,7 +31,25 @@ var (
 	ErrInstanceInactive = errors.New("the container instance is inactive")
 	// ErrNoHostAddress: every loopback host address is taken.
 	ErrNoHostAddress = errors.New("no loopback host address is free")
+	// ErrInstanceOfAgent: the instance is a berth agent's, which alone
+	// registers it again (AgentInstanceError says which agent).
+	ErrInstanceOfAgent = errors.New("the container instance is a berth agent's")
+	// ErrInstanceLocal: the instance runs on the server's own engine, and
+	// no berth agent may register it as its own.
+	ErrInstanceLocal = errors.New("the container instance runs on the server's engine")
 )
+
+// AgentInstanceError is a registration without an agent of an instance a
+// berth agent runs: Agent is where that agent is.
+type AgentInstanceError struct {
+	Agent RemoteAgent
+}
+
+func (e *AgentInstanceError) Error() string {
+	return fmt.Sprintf("%v (host %s, engine %s)", ErrInstanceOfAgent, e.Agent.Host, e.Agent.Engine)
+}
+
+func (e *AgentInstanceError) Is(target error) bool { return target == ErrInstanceOfAgent }
 
 // ContainerInstance is a container instance the controller owns: what it
 // registered with, its status and its place on this host. The agent that
@@ -77,6 +95,14 @@ type RemoteAgent struct {
 	// LastHeard is when the server last heard from the agent, as of the
 	// last change of the record (the server keeps the latest in memory).
 	LastHeard time.Time `json:"lastHeard"`
+	// EngineAPIVersion is the Docker API version of the agent's engine,
+	// which the instance's capability attributes follow.
+	EngineAPIVersion string `json:"engineApiVersion,omitempty"`
+	// RegistrationKey is the key the agent made, and kept, before it first
+	// registered: a registration that names no instance but brings the
+	// key of one registers that one again, so that an agent whose first
+	// answer was lost is not two instances.
+	RegistrationKey string `json:"registrationKey,omitempty"`
 }
 
 // Resources are what an instance offers: CPU units, MiB of memory and the
@@ -146,6 +172,10 @@ func instanceKey(cluster, id string) []byte {
 // address, registration time, status (a DRAINING instance stays so) and
 // tags (unless rec brings some) and its version goes up, as a
 // restarted ECS agent keeps its ARN. A new one gets a free host address.
+// An agent's registration that names no instance registers again the one
+// its RegistrationKey registered. Who runs an instance does not change:
+// an agent's instance registered without one is an AgentInstanceError,
+// the server's own registered with one ErrInstanceLocal.
 // It answers ErrNotFound for a missing cluster, ErrClusterInactive for a
 // deleted one and ErrInstanceInactive for a deregistered instance.
 func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) (ContainerInstance, error) {
@@ -154,10 +184,26 @@ func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) 
 			return err
 		}
 		old, err := getInstance(tx, rec.Cluster, rec.ID)
+		if errors.Is(err, ErrNotFound) && rec.Agent != nil && rec.Agent.RegistrationKey != "" {
+			old, err = instanceWithKey(tx, rec.Cluster, rec.Agent.RegistrationKey)
+			if err == nil {
+				rec.ID = old.ID
+			}
+		}
 		switch {
 		case err == nil:
 			if old.Status == StatusInactive {
 				return ErrInstanceInactive
+			}
+			// Who runs an instance does not change by registering it
+			// again: an agent's stays its agent's, the server's its own.
+			switch {
+			case old.Agent != nil && rec.Agent == nil:
+				return &AgentInstanceError{Agent: *old.Agent}
+			case old.Agent == nil && rec.Agent != nil:
+				return ErrInstanceLocal
+			case old.Agent != nil && rec.Agent.RegistrationKey == "":
+				rec.Agent.RegistrationKey = old.Agent.RegistrationKey
 			}
 			rec.EC2InstanceID, rec.HostAddress, rec.Version = old.EC2InstanceID, old.HostAddress, old.Version
 			rec.RegisteredAt, rec.Status = old.RegisteredAt, old.Status
@@ -184,6 +230,25 @@ func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) 
 		return ContainerInstance{}, fmt.Errorf("register container instance %s/%s: %w", rec.Cluster, rec.ID, err)
 	}
 	return rec, nil
+}
+
+// instanceWithKey is the instance of cluster whose agent registered it
+// with key, or ErrNotFound.
+func instanceWithKey(tx *bolt.Tx, cluster, key string) (ContainerInstance, error) {
+	var found *ContainerInstance
+	err := forEachInstance(tx, cluster, func(rec ContainerInstance) error {
+		if found == nil && rec.Agent != nil && rec.Agent.RegistrationKey == key {
+			found = &rec
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return ContainerInstance{}, err
+	case found == nil:
+		return ContainerInstance{}, ErrNotFound
+	}
+	return *found, nil
 }
 
 // activeCluster checks that the cluster name is ACTIVE. The default

@@ -144,3 +144,46 @@ func TestContainerInstancesListOneClusterInIDOrder(t *testing.T) {
 		t.Errorf("instances of web: %v, want [a b c]", ids)
 	}
 }
+
+// Who runs an instance does not change by registering it again, and an
+// agent's registration naming no instance but a key it registered with
+// before registers that one again.
+func TestRegisteringAgainKeepsWhoRunsTheInstance(t *testing.T) {
+	s := openTemp(t)
+	registerInstance(t, s, DefaultCluster, "local")
+	agentAt := func(key string) *RemoteAgent {
+		return &RemoteAgent{Host: "lab", Engine: "unix:///lab.sock", RegistrationKey: key}
+	}
+	if _, err := s.RegisterContainerInstance(ContainerInstance{Cluster: DefaultCluster, ID: "remote", Agent: agentAt("k1")}, epoch); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		rec    ContainerInstance
+		wantID string
+		want   error
+	}{
+		{"an agent's instance without its agent", ContainerInstance{ID: "remote"}, "", ErrInstanceOfAgent},
+		{"the server's instance by an agent", ContainerInstance{ID: "local", Agent: agentAt("k2")}, "", ErrInstanceLocal},
+		{"a new ID with a known key", ContainerInstance{ID: "fresh", Agent: agentAt("k1")}, "remote", nil},
+		{"a new ID with a new key", ContainerInstance{ID: "other", Agent: agentAt("k3")}, "other", nil},
+		{"the agent's instance by its agent, no key", ContainerInstance{ID: "remote", Agent: agentAt("")}, "remote", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rec.Cluster = DefaultCluster
+			got, err := s.RegisterContainerInstance(tt.rec, epoch)
+			if !errors.Is(err, tt.want) || err == nil && got.ID != tt.wantID {
+				t.Fatalf("registered %s (%v), want %s (%v)", got.ID, err, tt.wantID, tt.want)
+			}
+			var ofAgent *AgentInstanceError
+			if errors.As(err, &ofAgent) && ofAgent.Agent.Host != "lab" {
+				t.Errorf("the error names the agent on %q, want lab", ofAgent.Agent.Host)
+			}
+		})
+	}
+	// The key stays with the instance registered again without it.
+	if again, err := s.RegisterContainerInstance(ContainerInstance{Cluster: DefaultCluster, ID: "fresh2", Agent: agentAt("k1")}, epoch); err != nil || again.ID != "remote" {
+		t.Errorf("the key after a registration without it: %s %v", again.ID, err)
+	}
+}

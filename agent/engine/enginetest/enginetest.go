@@ -27,6 +27,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/system"
@@ -39,6 +40,8 @@ import (
 type Engine struct {
 	clock clock.Clock
 	host  string
+	// apiVersion is the Docker API version ServerVersion answers.
+	apiVersion atomic.Value
 
 	mu         sync.Mutex
 	containers map[string]*fakeContainer // by ID
@@ -79,9 +82,17 @@ func New(c clock.Clock) *Engine {
 		faults:     map[string]Fault{},
 		calls:      map[string]int{},
 	}
+	e.apiVersion.Store(DefaultAPIVersion)
 	e.addNetwork("bridge", "bridge", "172.17.0.0/16", nil)
 	return e
 }
+
+// DefaultAPIVersion is the Docker API version a new engine answers.
+const DefaultAPIVersion = "1.41"
+
+// SetAPIVersion makes ServerVersion answer version ("1.44") as the
+// engine's Docker API version.
+func (e *Engine) SetAPIVersion(version string) { e.apiVersion.Store(version) }
 
 // A Fault runs at the start of the call it is injected into, with the
 // call's context and what the call names (a container's ID or name, a
@@ -181,6 +192,15 @@ func (e *Engine) Info(ctx context.Context) (system.Info, error) {
 		Images:          len(e.images),
 		SystemTime:      e.clock.Now().UTC().Format(time.RFC3339Nano),
 	}, nil
+}
+
+// ServerVersion answers the engine's versions: its Docker API version is
+// DefaultAPIVersion, or the one SetAPIVersion gave.
+func (e *Engine) ServerVersion(ctx context.Context) (types.Version, error) {
+	if err := e.enter(ctx, "ServerVersion", ""); err != nil {
+		return types.Version{}, err
+	}
+	return types.Version{Version: "28.5.2", APIVersion: e.apiVersion.Load().(string), MinAPIVersion: "1.24", Os: "linux", Arch: "amd64"}, nil
 }
 
 // DaemonHost names the engine, uniquely among the engines of the process.
