@@ -275,6 +275,15 @@ func (c *Controller) retireInstance(ctx context.Context, inst store.ContainerIns
 	k.agents = nil
 	k.mu.Unlock()
 	if a != nil {
+		// The instance is gone: its stopped tasks' containers go now, not
+		// after the cleanup wait, which its closed agent would not see.
+		for _, t := range a.Tasks() {
+			if t.LastStatus >= agent.TaskStopped {
+				if err := a.RemoveTask(ctx, t.ARN); err != nil {
+					c.opts.Logf("container instance %s: remove the containers of task %s: %v", inst.ID, t.ARN, err)
+				}
+			}
+		}
 		a.Close()
 	}
 	if a != nil || cgroups.SliceExists(c.opts.CgroupRoot, inst.ID) {

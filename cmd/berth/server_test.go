@@ -14,12 +14,13 @@ import (
 )
 
 // berth server answers on its address, holds its state directory (a berth
-// run on the same state says what to do instead of waiting for the lock),
-// and stops cleanly on SIGTERM, leaving no server.json behind.
-func TestServerRunsUntilSIGTERMAndBerthRunSaysItHoldsTheState(t *testing.T) {
+// run on the same state runs its task through the server instead of
+// waiting for the lock), and stops cleanly on SIGTERM, leaving no
+// server.json behind.
+func TestServerRunsUntilSIGTERMAndBerthRunGoesThroughIt(t *testing.T) {
 	t.Parallel()
 	e := newRunEnv(t)
-	cmd := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir)
+	cmd := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--cleanup-wait", "1s")
 	w := e.start(cmd)
 	defer cmd.Process.Kill()
 	w.waitFor(t, "listening on http://")
@@ -32,9 +33,11 @@ func TestServerRunsUntilSIGTERMAndBerthRunSaysItHoldsTheState(t *testing.T) {
 	resp.Body.Close()
 
 	out, code := e.run(e.file("job.json", jobDef))
-	if code != exitTaskFailedToStart || !strings.Contains(out, "a berth server (pid") || !strings.Contains(out, "holds the state in "+e.stateDir) {
+	if code != 3 || !strings.Contains(out, "of the berth server at "+url) || !strings.Contains(out, "exiting with code 3") {
 		t.Errorf("berth run beside a server: exit %d:\n%s", code, out)
 	}
+	// The server removes the stopped task's containers after its cleanup wait.
+	waitContainersGone(t, testenv.Docker(t), "com.amazonaws.ecs.cluster="+e.cluster)
 
 	cmd.Process.Signal(syscall.SIGTERM)
 	e.ended(cmd, w)
