@@ -106,6 +106,7 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 		snap.Clusters = append(snap.Clusters, sum)
 	}
 	snap.Cost[taskdef.LaunchEC2] = prices.Bill(nil, billed).EC2.Dollars
+	snap.Agents = c.remote.connected()
 	return snap
 }
 

@@ -32,6 +32,7 @@ type Metrics struct {
 	// operations are the API operation names served; others count as
 	// "other".
 	operations map[string]bool
+	agents     agentMetrics
 
 	watchMu sync.Mutex
 	watched *stateCollector
@@ -85,6 +86,8 @@ func New(state State, operations []string) *Metrics {
 		}, []string{"operation"}),
 	}
 	m.Registry.MustRegister(m.transitions, m.stops, m.timeToRunning, m.inStatus, m.placements, m.placeFailures, m.requests, m.latency)
+	m.agents = newAgentMetrics()
+	m.Registry.MustRegister(m.agents.collectors()...)
 	if state != nil {
 		m.Watch(state)
 	}
