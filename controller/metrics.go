@@ -106,7 +106,11 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 		snap.Clusters = append(snap.Clusters, sum)
 	}
 	snap.Cost[taskdef.LaunchEC2] = prices.Bill(nil, billed).EC2.Dollars
-	snap.Agents = c.remote.connected()
+	names := make([]string, 0, len(active))
+	for _, cl := range active {
+		names = append(names, cl.name)
+	}
+	snap.Agents = c.remote.connected(names)
 	return snap
 }
 

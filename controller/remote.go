@@ -321,10 +321,13 @@ func (ra *remoteAgents) disconnection(r *remote, conn *agentproto.Conn) string {
 	}
 }
 
-// connected counts the connected agents of each cluster that has any
-// instance a berth agent runs.
-func (ra *remoteAgents) connected() []metrics.AgentCount {
+// connected counts the connected agents of each cluster that has an
+// instance a berth agent runs, and of clusters (0 for those with none).
+func (ra *remoteAgents) connected(clusters []string) []metrics.AgentCount {
 	byCluster := map[string]int{}
+	for _, cl := range clusters {
+		byCluster[cl] = 0
+	}
 	for _, r := range ra.all() {
 		r.mu.Lock()
 		up := r.connected
