@@ -6,8 +6,9 @@
 // tasks stored as with ten thousand.
 //
 //	controller ── TaskEntered, TaskStopped, Placed, APIRequest ──► counters, histograms
+//	berth agents' connections ── AgentHeartbeat, AgentAssignments…, AgentDisconnected ──► counters
 //	scrape ──► Collect ──► State.Snapshot() ──► gauges (tasks, instances,
-//	           reservation and utilization, Fargate capacity, cost)
+//	           reservation and utilization, Fargate capacity, cost, agents connected)
 package metrics
 
 import (
