@@ -18,8 +18,9 @@ import (
 // it of every task written or forgotten, in commit order (store.WatchTasks),
 // whichever of the controller's paths wrote it (RunTask's commit, the
 // agents' reports, StopTask, the forgetting of stopped tasks ...). It is
-// read from the store once, at Start or at the first scrape, and again
-// only if a transaction it was told of failed to commit. A scrape then
+// read from the store once, at Start or at the first scrape, in a
+// transaction no write overlaps, and again only if a transaction it was
+// told of failed to commit. A scrape then
 // costs the same with ten tasks stored as with ten thousand.
 //
 // It holds, for each task, what it adds to the sums, so that a change
@@ -37,12 +38,6 @@ type taskIndex struct {
 	mu sync.Mutex
 	// built is true while the sums hold every stored task.
 	built bool
-	// rebuilt is closed when the rebuild under way ends (nil: none is);
-	// the changes told meanwhile wait in pending, to be applied over what
-	// it read. stale marks a rebuild that a failed commit overtook.
-	rebuilt chan struct{}
-	pending []indexedTask
-	stale   bool
 
 	tasks   map[string]*indexedTask // by cluster NUL ID
 	counts  map[taskCountKey]int
@@ -113,34 +108,22 @@ func (ix *taskIndex) reset() {
 	ix.bills = map[fargateSize]*fargateBill{}
 }
 
-// TasksChanged applies a transaction's changes, in commit order.
+// TasksChanged applies a transaction's changes, in commit order. Until
+// the index is read whole it keeps nothing: the read (ensure) comes after
+// the transaction has committed, and sees what it wrote.
 func (ix *taskIndex) TasksChanged(changes []store.TaskChange) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if !ix.built && ix.rebuilt == nil {
-		return // read whole at the first use
+	if !ix.built {
+		return
 	}
 	for _, ch := range changes {
 		key := ch.Task.Cluster + "\x00" + ch.Task.ID
 		if ch.Gone {
-			e := indexedTask{key: key, gone: true}
-			if ix.rebuilt != nil {
-				ix.pending = append(ix.pending, e)
-			} else {
-				ix.apply(e)
-			}
+			ix.apply(indexedTask{key: key, gone: true})
 			continue
 		}
-		var prev *indexedTask
-		if ix.rebuilt == nil {
-			prev = ix.tasks[key]
-		}
-		e := shareOf(key, ch.Task, prev)
-		if ix.rebuilt != nil {
-			ix.pending = append(ix.pending, e)
-		} else {
-			ix.apply(e)
-		}
+		ix.apply(shareOf(key, ch.Task, ix.tasks[key]))
 	}
 }
 
@@ -148,55 +131,33 @@ func (ix *taskIndex) TasksChanged(changes []store.TaskChange) {
 // read again at the next use.
 func (ix *taskIndex) TasksUnsure() {
 	ix.mu.Lock()
-	defer ix.mu.Unlock()
 	ix.built = false
-	if ix.rebuilt != nil {
-		ix.stale = true
-	}
+	ix.mu.Unlock()
 }
 
 // ensure reads the stored tasks into the index unless it holds them all.
-// A rebuild under way is waited for; no lock is held while the store is
-// read.
+// The read is one transaction no write overlaps (store.ReadTasksAlone), so
+// that no change is missed or counted twice; the index's lock is held only
+// while the tasks read are summed, not while they are read.
 func (ix *taskIndex) ensure(st *store.Store) error {
-	for {
-		ix.mu.Lock()
-		if ix.built {
-			ix.mu.Unlock()
-			return nil
-		}
-		if wait := ix.rebuilt; wait != nil {
-			ix.mu.Unlock()
-			<-wait
-			continue
-		}
-		done := make(chan struct{})
-		ix.rebuilt, ix.pending, ix.stale = done, nil, false
-		ix.mu.Unlock()
-
-		recs, err := st.Tasks("", nil)
-
-		ix.mu.Lock()
-		if err == nil {
-			ix.reset()
-			for _, rec := range recs {
-				ix.apply(shareOf(rec.Cluster+"\x00"+rec.ID, rec, nil))
-			}
-			for _, e := range ix.pending {
-				if !e.gone && !e.pullKnown {
-					if prev := ix.tasks[e.key]; prev != nil && prev.pullKnown {
-						e.pullStart, e.pullKnown = prev.pullStart, true
-					}
-				}
-				ix.apply(e)
-			}
-			ix.built = !ix.stale
-		}
-		ix.rebuilt, ix.pending = nil, nil
-		close(done)
-		ix.mu.Unlock()
-		return err
+	ix.mu.Lock()
+	built := ix.built
+	ix.mu.Unlock()
+	if built {
+		return nil
 	}
+	return st.ReadTasksAlone(func(recs []store.Task) {
+		ix.mu.Lock()
+		defer ix.mu.Unlock()
+		if ix.built {
+			return
+		}
+		ix.reset()
+		for _, rec := range recs {
+			ix.apply(shareOf(rec.Cluster+"\x00"+rec.ID, rec, nil))
+		}
+		ix.built = true
+	})
 }
 
 // shareOf is what rec adds to the sums. A Fargate task's pull start is

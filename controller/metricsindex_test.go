@@ -333,11 +333,12 @@ func TestTheMetricsSumsEqualARecountFromTheStore(t *testing.T) {
 }
 
 // Changes made at once from several goroutines, while /metrics is
-// scraped, leave the sums equal to a recount (run it with -race).
+// scraped (the first scrape reading the store whole among them), leave the
+// sums equal to a recount (run it with -race).
 func TestTheMetricsSumsFollowConcurrentChanges(t *testing.T) {
 	w := newTaskWorld(t)
 	state := w.ctl.MetricsState()
-	state.Snapshot()
+	// The first scrape reads the store whole while the changes go on.
 	done := make(chan struct{})
 	var scrapes sync.WaitGroup
 	scrapes.Add(1)

@@ -1,6 +1,9 @@
 package store
 
 import (
+	"encoding/json"
+	"errors"
+	"fmt"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -79,4 +82,38 @@ func (s *Store) updateTasks(write func(tx *bolt.Tx, changes *[]TaskChange) error
 		}
 	}
 	return err
+}
+
+// errReadAlone ends ReadTasksAlone's transaction without a commit.
+var errReadAlone = errors.New("read alone")
+
+// ReadTasksAlone calls fn with every stored task, whole, by cluster then
+// ID, inside a transaction no write overlaps: a TaskWatcher that takes its
+// state from them in fn, and is told of the changes from then on, misses
+// none and is told of none it has read already. fn must not use the store.
+func (s *Store) ReadTasksAlone(fn func([]Task)) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var all []Task
+		c := tx.Bucket(bucketTasks).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			var t Task
+			if err := json.Unmarshal(v, &t); err != nil {
+				return fmt.Errorf("corrupt task record %q: %w", k, err)
+			}
+			t, err := withBody(tx, k, t)
+			if err != nil {
+				return err
+			}
+			all = append(all, t)
+		}
+		fn(all)
+		return errReadAlone // nothing to commit
+	})
+	if errors.Is(err, errReadAlone) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the tasks: %w", err)
+	}
+	return nil
 }
