@@ -101,10 +101,12 @@ type Controller struct {
 
 	// usage is the running tasks' use of CPU and memory, sampled.
 	usage usageSampler
-	// heads are the tasks' heads as the metrics last read them.
-	heads headCache
 	// systemdSlices says once that instance slices are not enforced.
 	systemdSlices sync.Once
+	// index sums the tasks for the metrics as they change; unwatch
+	// stops the store telling it.
+	index   taskIndex
+	unwatch func()
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
@@ -180,6 +182,7 @@ func New(st *store.Store, opts Options) *Controller {
 		c.logs = logs
 	}
 	c.remote = newRemoteAgents(c, opts.AgentTimeout)
+	c.unwatch = st.WatchTasks(&c.index)
 	return c
 }
 
@@ -191,6 +194,9 @@ func New(st *store.Store, opts Options) *Controller {
 func (c *Controller) Start(ctx context.Context) error {
 	ctx, c.stop = context.WithCancel(ctx)
 	context.AfterFunc(ctx, c.endLife)
+	if err := c.index.ensure(c.store); err != nil {
+		return err
+	}
 	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" })
 	if err != nil {
 		return err
@@ -272,6 +278,7 @@ func (c *Controller) Close() {
 		c.stop()
 	}
 	c.endLife()
+	c.unwatch()
 	c.fargateCapacity.close()
 	c.remote.close()
 	c.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/metrics"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -229,6 +230,16 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 		return err
 	}
 	defer r.detach(conn)
+	counters := ra.c.opts.Metrics
+	// reason is set for an agent that broke the protocol; otherwise why
+	// is worked out as the connection ends.
+	reason := ""
+	defer func() {
+		if reason == "" {
+			reason = ra.disconnection(r, conn)
+		}
+		counters.AgentDisconnected(r.cluster, reason)
+	}()
 	welcome := r.welcome(hello, ra.heartbeat())
 	if err := conn.Write(agentproto.TypeWelcome, welcome); err != nil {
 		return err
@@ -237,11 +248,13 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 	// before, and those not acknowledged on an earlier connection, go now.
 	// One made in between may go twice: the agent acts on it once.
 	r.ready(conn)
-	for _, f := range r.outbox.Pending() {
+	pending := r.outbox.Pending()
+	for _, f := range pending {
 		if err := conn.Write(f.Type, f.Message); err != nil {
 			return err
 		}
 	}
+	counters.AgentAssignmentsRedelivered(r.cluster, len(pending))
 	for {
 		f, err := conn.Read()
 		if err != nil {
@@ -252,12 +265,16 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 		case agentproto.TypeAck:
 			var ack agentproto.AckRequest
 			if err := agentproto.Decode(f, &ack); err != nil {
+				reason = metrics.DisconnectProtocolError
 				return err
 			}
-			r.outbox.Ack(ack.MessageID)
+			if r.outbox.Ack(ack.MessageID) {
+				counters.AgentAssignmentAcknowledged(r.cluster)
+			}
 		case agentproto.TypeTaskStateChange:
 			var m agentproto.TaskStateChange
 			if err := agentproto.Decode(f, &m); err != nil {
+				reason = metrics.DisconnectProtocolError
 				return err
 			}
 			r.report(m)
@@ -267,16 +284,65 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 		case agentproto.TypeHeartbeat:
 			var hb agentproto.HeartbeatMessage
 			if err := agentproto.Decode(f, &hb); err != nil {
+				reason = metrics.DisconnectProtocolError
 				return err
 			}
+			counters.AgentHeartbeat(r.cluster)
 			r.engine(hb.EngineReachable)
 			if err := conn.Write(agentproto.TypeHeartbeatAck, agentproto.HeartbeatMessage{MessageID: hb.MessageID}); err != nil {
 				return err
 			}
 		default:
+			reason = metrics.DisconnectProtocolError
 			return fmt.Errorf("it sent a %s, which an agent does not send", f.Type)
 		}
 	}
+}
+
+// disconnection is why an agent's connection ended, as far as the server
+// knows: it is stopping; the watch found the agent silent and closed it;
+// the agent connected again and its newer connection replaced this one; or
+// it dropped.
+func (ra *remoteAgents) disconnection(r *remote, conn *agentproto.Conn) string {
+	ra.mu.Lock()
+	closed := ra.closed
+	ra.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch {
+	case closed:
+		return metrics.DisconnectServerStopping
+	case r.conn != nil && r.conn != conn:
+		return metrics.DisconnectReplaced
+	case !r.connected:
+		return metrics.DisconnectSilent
+	default:
+		return metrics.DisconnectDropped
+	}
+}
+
+// connected counts the connected agents of each cluster that has an
+// instance a berth agent runs, and of clusters (0 for those with none).
+func (ra *remoteAgents) connected(clusters []string) []metrics.AgentCount {
+	byCluster := map[string]int{}
+	for _, cl := range clusters {
+		byCluster[cl] = 0
+	}
+	for _, r := range ra.all() {
+		r.mu.Lock()
+		up := r.connected
+		r.mu.Unlock()
+		n := byCluster[r.cluster]
+		if up {
+			n++
+		}
+		byCluster[r.cluster] = n
+	}
+	out := make([]metrics.AgentCount, 0, len(byCluster))
+	for cluster, n := range byCluster {
+		out = append(out, metrics.AgentCount{Cluster: cluster, Connected: n})
+	}
+	return out
 }
 
 // hello registers the instance an agent says it is (a new one when it
@@ -470,7 +536,9 @@ func (r *remote) send(tasks ...agentproto.Assignment) {
 	if conn != nil {
 		// A write that fails leaves the payload in the outbox, for the
 		// agent's next connection.
-		conn.Write(agentproto.TypePayload, msg)
+		if conn.Write(agentproto.TypePayload, msg) == nil {
+			r.c.opts.Metrics.AgentAssignmentsSent(r.cluster, 1)
+		}
 	}
 }
 

@@ -194,27 +194,15 @@ func (c *Controller) SampleUsage(ctx context.Context) error {
 }
 
 // runningTasks are the RUNNING tasks of cluster ("" for every cluster),
-// whole, by cluster then ID, at most limit of them. The heads the metrics
-// keep decoded say which they are, so only their bodies are read.
+// whole, by cluster then ID, at most limit of them (-1: all). The sums the
+// controller keeps of its tasks say which they are, so only their records
+// are read.
 func (c *Controller) runningTasks(cluster string, limit int) ([]store.Task, error) {
-	heads, err := c.heads.read(c.store)
-	if err != nil {
+	if err := c.index.ensure(c.store); err != nil {
 		return nil, err
 	}
-	var clusters []string
-	ids := map[string][]string{}
-	n := 0
-	for _, h := range heads {
-		if h.rec.LastStatus != "RUNNING" || cluster != "" && h.rec.Cluster != cluster || n == limit {
-			continue
-		}
-		if len(ids[h.rec.Cluster]) == 0 {
-			clusters = append(clusters, h.rec.Cluster)
-		}
-		ids[h.rec.Cluster] = append(ids[h.rec.Cluster], h.rec.ID)
-		n++
-	}
-	out := make([]store.Task, 0, n)
+	clusters, ids := c.index.runningIDs(cluster, limit)
+	var out []store.Task
 	for _, cl := range clusters {
 		recs, err := c.store.TasksByID(cl, ids[cl])
 		if err != nil {

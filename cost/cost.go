@@ -113,6 +113,10 @@ type FargateTask struct {
 	Start, End time.Time
 }
 
+// Billed is the time AWS bills a task or an instance for, from start to
+// end: per second, rounded up, at least a minute.
+func Billed(start, end time.Time) time.Duration { return billed(start, end) }
+
 // billed is the time AWS bills for: per second, rounded up, at least a
 // minute.
 func billed(start, end time.Time) time.Duration {

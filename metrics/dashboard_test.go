@@ -32,6 +32,11 @@ func TestTheDashboardQueriesOnlyMetricsBerthExposes(t *testing.T) {
 	m.TaskStopped("EC2", "UserInitiated")
 	m.Placed("EC2", "RESOURCE:CPU")
 	m.APIRequest("RunTask", "", time.Millisecond)
+	m.AgentHeartbeat("class")
+	m.AgentAssignmentsSent("class", 1)
+	m.AgentAssignmentAcknowledged("class")
+	m.AgentAssignmentsRedelivered("class", 1)
+	m.AgentDisconnected("class", DisconnectDropped)
 	families, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -6,8 +6,9 @@
 // tasks stored as with ten thousand.
 //
 //	controller ── TaskEntered, TaskStopped, Placed, APIRequest ──► counters, histograms
+//	berth agents' connections ── AgentHeartbeat, AgentAssignments…, AgentDisconnected ──► counters
 //	scrape ──► Collect ──► State.Snapshot() ──► gauges (tasks, instances,
-//	           reservation and utilization, Fargate capacity, cost)
+//	           reservation and utilization, Fargate capacity, cost, agents connected)
 package metrics
 
 import (
@@ -32,6 +33,7 @@ type Metrics struct {
 	// operations are the API operation names served; others count as
 	// "other".
 	operations map[string]bool
+	agents     agentMetrics
 
 	watchMu sync.Mutex
 	watched *stateCollector
@@ -85,6 +87,8 @@ func New(state State, operations []string) *Metrics {
 		}, []string{"operation"}),
 	}
 	m.Registry.MustRegister(m.transitions, m.stops, m.timeToRunning, m.inStatus, m.placements, m.placeFailures, m.requests, m.latency)
+	m.agents = newAgentMetrics()
+	m.Registry.MustRegister(m.agents.collectors()...)
 	if state != nil {
 		m.Watch(state)
 	}

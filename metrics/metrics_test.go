@@ -26,6 +26,7 @@ func cluster(tasks int) Snapshot {
 		Usage:     []Usage{{Cluster: "class", LaunchType: "EC2", UsedCPU: 256, UsedMiB: 500, ReservedCPU: 512, ReservedMiB: 1000}},
 		Fargate:   Fargate{VCPUs: 0.25, VCPULimit: 6, MiB: 512},
 		Cost:      map[string]float64{"EC2": 0.096, "FARGATE": 0.0003},
+		Agents:    []AgentCount{{Cluster: "class", Connected: 1}},
 	}
 }
 
@@ -36,6 +37,11 @@ func TestTheExpositionPassesTheLinter(t *testing.T) {
 	m.TaskStopped("EC2", "UserInitiated")
 	m.Placed("EC2", "RESOURCE:MEMORY")
 	m.APIRequest("RunTask", "", time.Millisecond)
+	m.AgentHeartbeat("class")
+	m.AgentAssignmentsSent("class", 1)
+	m.AgentAssignmentAcknowledged("class")
+	m.AgentAssignmentsRedelivered("class", 1)
+	m.AgentDisconnected("class", DisconnectSilent)
 	problems, err := testutil.GatherAndLint(m.Registry)
 	if err != nil {
 		t.Fatal(err)
@@ -112,4 +118,14 @@ func TestInstrumentAPICountsOperationsAndTheirErrors(t *testing.T) {
 	if got := testutil.ToFloat64(m.requests.WithLabelValues("DescribeClusters", "ClusterNotFoundException")); got != 1 {
 		t.Errorf("DescribeClusters with ClusterNotFoundException: %v, want 1", got)
 	}
+}
+
+// A controller without metrics calls the agents' counters all the same.
+func TestTheAgentCountersOfNoMetricsCountNothing(t *testing.T) {
+	var m *Metrics
+	m.AgentHeartbeat("class")
+	m.AgentAssignmentsSent("class", 1)
+	m.AgentAssignmentAcknowledged("class")
+	m.AgentAssignmentsRedelivered("class", 1)
+	m.AgentDisconnected("class", DisconnectDropped)
 }

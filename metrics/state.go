@@ -23,6 +23,15 @@ type Snapshot struct {
 	Fargate Fargate
 	// Cost is the estimated cost so far, in US dollars, by launch type.
 	Cost map[string]float64
+	// Agents are the berth agents of other hosts, by cluster.
+	Agents []AgentCount
+}
+
+// AgentCount is how many of the berth agents a cluster's instances run
+// are connected now (0 when all are away).
+type AgentCount struct {
+	Cluster   string
+	Connected int
 }
 
 // TaskCount is how many tasks of a cluster and launch type are in a status.
@@ -95,6 +104,8 @@ var (
 		"The account's quota of Fargate vCPUs in use at once.", nil, nil)
 	descFargateMemory = prometheus.NewDesc("berth_fargate_memory_mib",
 		"Fargate memory (MiB) provisioned for running tasks.", nil, nil)
+	descAgentsConnected = prometheus.NewDesc("berth_agents_connected",
+		"Berth agents of other hosts connected now (their instances agentConnected), by cluster.", []string{"cluster"}, nil)
 	descCost = prometheus.NewDesc("berth_estimated_cost_dollars",
 		"What the cluster's tasks and instances would have cost on AWS so far, in US dollars, by launch type.", []string{"launch_type"}, nil)
 )
@@ -114,7 +125,7 @@ func (c *stateCollector) set(s State) {
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descTasks, descInstanceCPU, descInstanceMemory, descCPUReservation, descMemoryReservation,
 		descCPUUtilization, descMemoryUtilization, descTaskCPUUsed, descTaskMemoryUsed, descTaskCPUUtilization, descTaskMemoryUtilization,
-		descFargateVCPUs, descFargateVCPULimit, descFargateMemory, descCost} {
+		descFargateVCPUs, descFargateVCPULimit, descFargateMemory, descCost, descAgentsConnected} {
 		ch <- d
 	}
 }
@@ -158,6 +169,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descFargateMemory, float64(s.Fargate.MiB))
 	for lt, dollars := range s.Cost {
 		gauge(descCost, dollars, lt)
+	}
+	for _, a := range s.Agents {
+		gauge(descAgentsConnected, float64(a.Connected), a.Cluster)
 	}
 }
 

@@ -339,6 +339,24 @@ func (s *Store) ContainerInstances(cluster string) ([]ContainerInstance, error) 
 	return out, nil
 }
 
+// ContainerInstancesUnloaded lists the instances of cluster in ID order
+// without their loads (Load is zero): for a reader that keeps the loads
+// itself as the tasks change (WatchTasks), rather than read every task of
+// the cluster for each instance.
+func (s *Store) ContainerInstancesUnloaded(cluster string) ([]ContainerInstance, error) {
+	var out []ContainerInstance
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return forEachInstance(tx, cluster, func(rec ContainerInstance) error {
+			out = append(out, rec)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list container instances of %s: %w", cluster, err)
+	}
+	return out, nil
+}
+
 // RegisteredInstances counts the instances registered with cluster,
 // ACTIVE or DRAINING, as ECS's registeredContainerInstancesCount does.
 func (s *Store) RegisteredInstances(cluster string) (int, error) {

@@ -39,6 +39,8 @@ func (e *CorruptError) Unwrap() error { return e.Err }
 // Store is berth's state on disk.
 type Store struct {
 	db *bolt.DB
+	// watch are those told of the tasks' changes (WatchTasks).
+	watch taskWatchers
 }
 
 // buckets are created when a store is opened.

@@ -111,7 +111,7 @@ func clusterHasTasks(tx *bolt.Tx, cluster string) (bool, error) {
 // CreateTasks stores new tasks, all or none, in one transaction. Their
 // cluster must be ACTIVE.
 func (s *Store) CreateTasks(tasks []Task) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
 		for _, t := range tasks {
 			c, err := getCluster(tx, t.Cluster)
 			if err != nil {
@@ -127,6 +127,7 @@ func (s *Store) CreateTasks(tasks []Task) error {
 			if err := putTask(tx, t); err != nil {
 				return err
 			}
+			*changes = append(*changes, TaskChange{Task: t})
 		}
 		return nil
 	})
@@ -137,7 +138,7 @@ func (s *Store) CreateTasks(tasks []Task) error {
 // change changes nothing.
 func (s *Store) UpdateTask(cluster, id string, change func(*Task) error) (Task, error) {
 	var t Task
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
 		var err error
 		if t, err = getTask(tx, cluster, id); err != nil {
 			return err
@@ -146,7 +147,11 @@ func (s *Store) UpdateTask(cluster, id string, change func(*Task) error) (Task, 
 			return err
 		}
 		t.Version++
-		return putTask(tx, t)
+		if err := putTask(tx, t); err != nil {
+			return err
+		}
+		*changes = append(*changes, TaskChange{Task: t})
+		return nil
 	})
 	if err != nil {
 		return Task{}, fmt.Errorf("task %s: %w", id, err)
@@ -251,8 +256,11 @@ func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) erro
 
 // DeleteTasks forgets tasks, as ECS forgets stopped tasks a while after.
 func (s *Store) DeleteTasks(cluster string, ids ...string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
 		for _, id := range ids {
+			if tx.Bucket(bucketTasks).Get(taskKey(cluster, id)) != nil {
+				*changes = append(*changes, TaskChange{Task: Task{Cluster: cluster, ID: id}, Gone: true})
+			}
 			if err := tx.Bucket(bucketTasks).Delete(taskKey(cluster, id)); err != nil {
 				return err
 			}

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// toldWatcher writes down what it is told.
+type toldWatcher struct{ told []string }
+
+func (w *toldWatcher) TasksChanged(changes []TaskChange) {
+	var line []string
+	for _, ch := range changes {
+		if ch.Gone {
+			line = append(line, "gone "+ch.Task.Cluster+"/"+ch.Task.ID)
+			continue
+		}
+		line = append(line, fmt.Sprintf("%s/%s %s v%d body=%s", ch.Task.Cluster, ch.Task.ID, ch.Task.LastStatus, ch.Task.Version, ch.Task.Body))
+	}
+	w.told = append(w.told, strings.Join(line, ", "))
+}
+
+func (w *toldWatcher) TasksUnsure() { w.told = append(w.told, "unsure") }
+
+// A watcher is told of each transaction that writes tasks, once, with
+// what it wrote (whole, body included): a batch created, a change, the
+// forgetting of the tasks that were there. A refused change, a refused
+// batch and the forgetting of a task not stored tell it nothing, and once
+// it stops watching it is told nothing more.
+func TestAWatcherIsToldWhatEachTransactionWroteOfTheTasks(t *testing.T) {
+	s := openTemp(t)
+	if _, _, err := s.CreateCluster(Cluster{Name: "a"}, time.Unix(1700000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	w := &toldWatcher{}
+	stop := s.WatchTasks(w)
+	if err := s.CreateTasks([]Task{{Cluster: "a", ID: "1", LastStatus: "PROVISIONING", Body: []byte(`{"x":1}`)}, {Cluster: "a", ID: "2", LastStatus: "PENDING"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTasks([]Task{{Cluster: "a", ID: "3"}, {Cluster: "a", ID: "1"}}); !errors.Is(err, ErrTaskExists) {
+		t.Fatalf("a task stored twice: %v", err)
+	}
+	if _, err := s.UpdateTask("a", "1", func(t *Task) error { t.LastStatus = "RUNNING"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateTask("a", "2", func(*Task) error { return errors.New("no") }); err == nil {
+		t.Fatal("a refused change was stored")
+	}
+	if err := s.DeleteTasks("a", "2", "never-stored"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteTasks("a", "never-stored"); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := s.DeleteTasks("a", "1"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`a/1 PROVISIONING v1 body={"x":1}, a/2 PENDING v1 body=`,
+		`a/1 RUNNING v2 body={"x":1}`,
+		`gone a/2`,
+	}
+	if strings.Join(w.told, "\n") != strings.Join(want, "\n") {
+		t.Errorf("told:\n%s\nwant:\n%s", strings.Join(w.told, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// ReadTasksAlone gives every task of every cluster, whole, in key order.
+func TestReadTasksAloneGivesEveryTaskWhole(t *testing.T) {
+	s := openTemp(t)
+	for _, name := range []string{"a", "b"} {
+		if _, _, err := s.CreateCluster(Cluster{Name: name}, time.Unix(1700000000, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateTasks([]Task{{Cluster: "b", ID: "1", Body: []byte(`{"b":1}`)}, {Cluster: "a", ID: "2", Body: []byte(`{"a":2}`)}, {Cluster: "a", ID: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := s.ReadTasksAlone(func(tasks []Task) {
+		for _, t := range tasks {
+			got = append(got, fmt.Sprintf("%s/%s %s", t.Cluster, t.ID, t.Body))
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := `a/1 ,a/2 {"a":2},b/1 {"b":1}`; strings.Join(got, ",") != want {
+		t.Errorf("read %q, want %q", strings.Join(got, ","), want)
+	}
+}
