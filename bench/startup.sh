@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/berth
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/berth
-go run ./bench/startup -berth "$bin" -rounds "${ROUNDS:-15}"
+go run ./bench/startup -berth "$bin" -rounds "${ROUNDS:-15}" "$@"

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -47,6 +48,9 @@ var benchConstraints = []struct {
 	{"memberOf", []Constraint{{Type: MemberOf,
 		Expression: "attribute:ecs.instance-type =~ m5.* && attribute:ecs.availability-zone in [us-east-1a, us-east-1b] && !(attribute:stack exists)"}}},
 	{"memberOf-task-group", []Constraint{{Type: MemberOf, Expression: "!(task:group == service:s7)"}}},
+	// Read from the tasks, and passed by the 1% of instances that run the
+	// group (benchCluster puts one group on each instance).
+	{"memberOf-task-group-few", []Constraint{{Type: MemberOf, Expression: "task:group == service:s7"}}},
 	// One instance of the cluster passes: the worst case for the orders,
 	// which must walk past every instance the constraint rejects.
 	{"memberOf-one-instance", []Constraint{{Type: MemberOf, Expression: "ec2InstanceId == 'i-00000042'"}}},
@@ -55,15 +59,15 @@ var benchConstraints = []struct {
 // BenchmarkPlace sweeps cluster sizes (100, 1,000 and 5,000 instances, the
 // last ECS's per-cluster limit) with ten running tasks per instance (up to
 // 50,000), every strategy, with and without a memberOf constraint, and
-// constraints that reject most instances for two of them. One
+// for binpack, spread over zones and random, memberOf read from the tasks
+// and constraints that reject most instances. One
 // operation places one task; placements/s is reported alongside ns/op.
 func BenchmarkPlace(b *testing.B) {
 	for _, n := range []int{100, 1000, 5000} {
 		s := benchCluster(b, n, 10*n)
 		for _, st := range benchStrategies {
 			for _, c := range benchConstraints {
-				if c.name == "memberOf-task-group" && st.name != "binpack-cpu" ||
-					c.name == "memberOf-one-instance" && st.name != "binpack-cpu" && st.name != "spread-zone" {
+				if strings.HasPrefix(c.name, "memberOf-") && st.name != "binpack-cpu" && st.name != "spread-zone" && st.name != "random" {
 					continue
 				}
 				p := policy(b, c.constraints, st.strategies, Standalone)

@@ -16,10 +16,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
@@ -31,6 +34,11 @@ import (
 )
 
 const benchLabel = "dev.berth.bench"
+
+// benchRun is this run's value of benchLabel, and part of its clusters'
+// names: two runs on one engine (two people's) leave each other's
+// containers alone.
+var benchRun = strconv.Itoa(os.Getpid())
 
 // The tasks measured. The single-container ones run the same container as
 // the docker run baseline; the three-container one matches compose.yaml.
@@ -72,23 +80,44 @@ services:
 type variant struct {
 	name string
 	run  func(ctx context.Context) (time.Duration, error)
+	// baseline: the rows after it, up to the next baseline, are given as
+	// a ratio to it.
+	baseline bool
 }
 
 func main() {
 	berthBinary := flag.String("berth", "", "berth binary the images are built from (required)")
 	rounds := flag.Int("rounds", 15, "rounds; each runs every variant once, in turn")
+	onlyFlag := flag.String("only", "", "run only the variants whose names match this regular expression (baselines included only if they match)")
+	serverProfile := flag.String("server-profile", "", "file the berth server of the server rows writes its CPU profile to")
+	fill := flag.String("fill", "", "only write a store of 10,000 tasks, as the stored-state rows start from, into this directory, and exit")
 	flag.Parse()
+	if *fill != "" {
+		if err := fillStore(*fill, 10_000); err != nil {
+			fmt.Fprintln(os.Stderr, "startup:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *berthBinary == "" {
 		fmt.Fprintln(os.Stderr, "startup: -berth is required")
 		os.Exit(2)
 	}
-	if err := run(*berthBinary, *rounds); err != nil {
+	var only *regexp.Regexp
+	if *onlyFlag != "" {
+		var err error
+		if only, err = regexp.Compile(*onlyFlag); err != nil {
+			fmt.Fprintln(os.Stderr, "startup: -only:", err)
+			os.Exit(2)
+		}
+	}
+	if err := run(*berthBinary, *rounds, *serverProfile, only); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(1)
 	}
 }
 
-func run(berthBinary string, rounds int) error {
+func run(berthBinary string, rounds int, serverProfile string, only *regexp.Regexp) error {
 	ctx := context.Background()
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -96,13 +125,13 @@ func run(berthBinary string, rounds int) error {
 	}
 	defer docker.Close()
 	// Deferred before the agent's Close, so it runs after it.
-	defer testenv.RemoveLabelled(context.Background(), docker, benchLabel+"=true")
+	defer testenv.RemoveLabelled(context.Background(), docker, benchLabel+"="+benchRun)
 	for _, ref := range []string{images.DemoRef, images.PauseRef} {
 		if err := images.Ensure(ctx, docker, berthBinary, ref); err != nil {
 			return err
 		}
 	}
-	ag, err := agent.New(ctx, agent.Config{Docker: docker, Cluster: "bench", TaskNetwork: "berth-bench-awsvpc", HostIP: "127.0.0.1", BinaryPath: berthBinary, SparePause: true, Labels: map[string]string{benchLabel: "true"}})
+	ag, err := agent.New(ctx, agent.Config{Docker: docker, Cluster: "bench-" + benchRun, TaskNetwork: "berth-bench-awsvpc", HostIP: "127.0.0.1", BinaryPath: berthBinary, SparePause: true, Labels: map[string]string{benchLabel: benchRun}})
 	if err != nil {
 		return err
 	}
@@ -112,41 +141,69 @@ func run(berthBinary string, rounds int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	for name, content := range map[string]string{"compose.yaml": composeFile, "ec2.json": ec2Task, "fargate.json": fargateTask} {
+	for name, content := range map[string]string{"compose.yaml": strings.ReplaceAll(composeFile, `"true"`, `"`+benchRun+`"`), "ec2.json": ec2Task, "fargate.json": fargateTask} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return err
 		}
 	}
 
+	stored, err := newStoredState(filepath.Join(dir, "stored"), 10_000)
+	if err != nil {
+		return fmt.Errorf("fill a store: %w", err)
+	}
+	srv, err := startServer(ctx, berthBinary, filepath.Join(dir, "server"), serverProfile)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	if err := srv.prepare(ctx); err != nil {
+		return fmt.Errorf("prepare the server: %w", err)
+	}
+
 	variants := []variant{
-		{"docker run -d (1 container)", func(ctx context.Context) (time.Duration, error) {
+		{name: "docker run -d (1 container)", baseline: true, run: func(ctx context.Context) (time.Duration, error) {
 			return timed(func() error {
-				return exec.CommandContext(ctx, "docker", "run", "-d", "--label", benchLabel+"=true", "-m", "64m", "-p", "127.0.0.1::8080", images.DemoRef, "serve").Run()
+				return exec.CommandContext(ctx, "docker", "run", "-d", "--label", benchLabel+"="+benchRun, "-m", "64m", "-p", "127.0.0.1::8080", images.DemoRef, "serve").Run()
 			})
 		}},
-		{"berth EC2 bridge task (1 container)", berthVariant(ag, ec2Task, "")},
-		{"berth Fargate task, agent with a spare pause container (1 container)", berthVariant(ag, fargateTask, taskdef.LaunchFargate)},
-		{"berth run CLI, EC2 bridge (1 container)", cliVariant(berthBinary, dir, "ec2.json")},
-		{"berth run CLI, Fargate: no spare (1 container)", cliVariant(berthBinary, dir, "fargate.json")},
-		{"docker-compose up -d (3 containers)", func(ctx context.Context) (time.Duration, error) {
+		{name: "berth EC2 bridge task (1 container)", run: berthVariant(ag, ec2Task, "")},
+		{name: "berth Fargate task, agent with a spare pause container (1 container)", run: berthVariant(ag, fargateTask, taskdef.LaunchFargate)},
+		{name: "berth server RunTask to RUNNING, EC2 instance (1 container)", run: srv.runToRunning("bench-ec2", types.LaunchTypeEc2)},
+		{name: "berth server RunTask to RUNNING, Fargate (1 container)", run: fargateSample(berthBinary, dir, docker)},
+		{name: "berth run CLI, EC2 bridge (1 container)", run: cliVariant(berthBinary, dir, "ec2.json")},
+		{name: "berth run CLI, Fargate: no spare (1 container)", run: cliVariant(berthBinary, dir, "fargate.json")},
+		{name: "docker-compose up -d (3 containers)", baseline: true, run: func(ctx context.Context) (time.Duration, error) {
 			d, err := timed(func() error {
-				cmd := exec.CommandContext(ctx, "docker-compose", "-p", "berthbench", "-f", filepath.Join(dir, "compose.yaml"), "up", "-d")
+				cmd := exec.CommandContext(ctx, "docker-compose", "-p", "berthbench"+benchRun, "-f", filepath.Join(dir, "compose.yaml"), "up", "-d")
 				if out, err := cmd.CombinedOutput(); err != nil {
 					return fmt.Errorf("%v: %s", err, out)
 				}
 				return nil
 			})
-			exec.Command("docker-compose", "-p", "berthbench", "-f", filepath.Join(dir, "compose.yaml"), "down", "-t", "1").Run()
+			exec.Command("docker-compose", "-p", "berthbench"+benchRun, "-f", filepath.Join(dir, "compose.yaml"), "down", "-t", "1").Run()
 			return d, err
 		}},
-		{"berth EC2 task with dependsOn (3 containers)", berthVariant(ag, threeTask, "")},
-		{"docker run -d ×10 at once (10 containers)", dockerParallel(10)},
-		{"berth 10 EC2 tasks at once (10 containers)", berthParallel(ag, ec2Task, 10)},
+		{name: "berth EC2 task with dependsOn (3 containers)", run: berthVariant(ag, threeTask, "")},
+		{name: "docker run -d ×10 at once (10 containers)", baseline: true, run: dockerParallel(10)},
+		{name: "berth 10 EC2 tasks at once (10 containers)", run: berthParallel(ag, ec2Task, 10)},
+		{name: "open a store of 10,000 tasks and read a page", baseline: true, run: stored.openAlone},
+		{name: "berth server start with 10,000 tasks stored, to /healthz and ListTasks answered", run: stored.serverStart(berthBinary, false)},
+		{name: "berth server start with 10,000 tasks stored, to the 10,000 vanished tasks stopped", run: stored.serverStart(berthBinary, true)},
+	}
+	if only != nil {
+		variants = slices.DeleteFunc(variants, func(v variant) bool { return !only.MatchString(v.name) })
 	}
 	samples := make([][]time.Duration, len(variants))
+	skipped := make([]int, len(variants))
 	for r := 0; r < rounds; r++ {
 		for i, v := range variants {
 			d, err := v.run(ctx)
+			if errors.Is(err, errSkipped) {
+				fmt.Fprintf(os.Stderr, "%s: sample left out: %v\n", v.name, err)
+				skipped[i]++
+				removeBaselineContainers(docker)
+				continue
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
@@ -156,17 +213,26 @@ func run(berthBinary string, rounds int) error {
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, rounds)
 	}
 	medians := make([]time.Duration, len(variants))
-	for i := range variants {
+	for i, v := range variants {
+		if len(samples[i]) == 0 {
+			return fmt.Errorf("%s: no sample in %d rounds", v.name, rounds)
+		}
 		medians[i] = median(samples[i])
 	}
 	fmt.Printf("| variant | median to RUNNING | ratio |\n|---|---|---|\n")
-	baselines := map[int]int{1: 0, 2: 0, 3: 0, 4: 0, 6: 5, 8: 7}
+	baseline := -1
 	for i, v := range variants {
 		ratio := "baseline"
-		if b, ok := baselines[i]; ok {
+		if v.baseline {
+			baseline = i
+		} else if b := baseline; b >= 0 {
 			ratio = fmt.Sprintf("%.2f× %s", float64(medians[i])/float64(medians[b]), strings.Fields(variants[b].name)[0])
 		}
-		fmt.Printf("| %s | %s | %s |\n", v.name, medians[i].Round(100*time.Microsecond), ratio)
+		name := v.name
+		if skipped[i] > 0 {
+			name += fmt.Sprintf(" (%d of %d samples: the others met another server's Fargate tasks on berth-vpc)", len(samples[i]), rounds)
+		}
+		fmt.Printf("| %s | %s | %s |\n", name, medians[i].Round(100*time.Microsecond), ratio)
 	}
 	return nil
 }
@@ -179,7 +245,7 @@ func dockerParallel(n int) func(ctx context.Context) (time.Duration, error) {
 			errs := make(chan error, n)
 			for range n {
 				go func() {
-					errs <- exec.CommandContext(ctx, "docker", "run", "-d", "--label", benchLabel+"=true", "-m", "64m", "-p", "127.0.0.1::8080", images.DemoRef, "serve").Run()
+					errs <- exec.CommandContext(ctx, "docker", "run", "-d", "--label", benchLabel+"="+benchRun, "-m", "64m", "-p", "127.0.0.1::8080", images.DemoRef, "serve").Run()
 				}()
 			}
 			var err error
@@ -248,6 +314,10 @@ func berthVariant(ag *agent.Agent, def, launchType string) func(ctx context.Cont
 			final, err := ag.Wait(ctx, arn, agent.TaskRunning)
 			if err == nil && final.LastStatus != agent.TaskRunning {
 				err = fmt.Errorf("task reached %s: %s", final.LastStatus, final.StoppedReason)
+				if strings.Contains(final.StoppedReason, "~internal~ecs~pause was") {
+					// Killed or removed from outside (another's cleanup).
+					err = fmt.Errorf("%w: %v", errSkipped, err)
+				}
 			}
 			return err
 		})
@@ -267,7 +337,7 @@ func berthVariant(ag *agent.Agent, def, launchType string) func(ctx context.Cont
 // spare pause container and makes and removes the task network itself.
 func cliVariant(berthBinary, dir, file string) func(ctx context.Context) (time.Duration, error) {
 	return func(ctx context.Context) (time.Duration, error) {
-		cmd := exec.CommandContext(ctx, berthBinary, "run", "--cluster", "bench-cli", filepath.Join(dir, file))
+		cmd := exec.CommandContext(ctx, berthBinary, "run", "--cluster", "bench-cli-"+benchRun, filepath.Join(dir, file))
 		cmd.Env = append(os.Environ(), "BERTH_STATE_DIR="+filepath.Join(dir, "state"))
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
@@ -313,7 +383,7 @@ func median(ds []time.Duration) time.Duration {
 // pause container) stay, as they would under a running agent.
 func removeBaselineContainers(docker client.APIClient) {
 	ctx := context.Background()
-	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", benchLabel+"=true"))})
+	list, err := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", benchLabel+"="+benchRun))})
 	if err != nil {
 		return
 	}

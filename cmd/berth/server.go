@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -30,6 +31,7 @@ type serverOptions struct {
 	cleanupWait      time.Duration
 	stoppedRetention time.Duration
 	agentTimeout     time.Duration
+	cpuProfile       string
 }
 
 func newServerCommand() *cobra.Command {
@@ -69,6 +71,9 @@ it cleanly; the agents' tasks keep running, and the agents connect again.`,
 	f.DurationVar(&opts.cleanupWait, "cleanup-wait", 3*time.Hour, "how long a stopped task's containers stay on the engine (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION)")
 	f.DurationVar(&opts.stoppedRetention, "stopped-task-retention", controller.DefaultStoppedTaskRetention, "how long a STOPPED task stays describable")
 	f.DurationVar(&opts.agentTimeout, "agent-timeout", controller.DefaultAgentTimeout, "how long a berth agent may be silent before its instance is agentConnected false")
+	// For benchmarks: where the server's time goes while it serves.
+	f.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a CPU profile of the server to this file until it stops")
+	f.MarkHidden("cpu-profile")
 	return cmd
 }
 
@@ -86,6 +91,17 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
+	if opts.cpuProfile != "" {
+		f, err := os.Create(opts.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	m := metrics.New(nil, controller.Operations)
 	var ctl *controller.Controller
 	srv, err := server.Start(ctx, server.Config{

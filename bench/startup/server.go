@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/network"
+	"github.com/docker/docker/client"
+
+	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/scheduler/fargate"
+)
+
+// serverCluster is the cluster the server rows run their tasks in.
+var serverCluster = "bench-server-" + benchRun
+
+// berthServer is a `berth server` process on a state directory of its own
+// and a loopback port, with an ECS client of the AWS SDK pointed at it.
+type berthServer struct {
+	cmd    *exec.Cmd
+	url    string
+	client *ecs.Client
+	done   chan struct{}
+	// subnet is the Fargate subnet the tasks ask for: the first zone's,
+	// where the server keeps its spare pause container.
+	subnet string
+}
+
+// startServer starts `berth server` and waits until it answers. profile,
+// when not empty, is where the server writes its CPU profile when it stops.
+func startServer(ctx context.Context, berthBinary, stateDir, profile string) (*berthServer, error) {
+	args := []string{"server", "--listen", "127.0.0.1:0", "--state", stateDir, "--cleanup-wait", "1ms"}
+	if profile != "" {
+		args = append(args, "--cpu-profile", profile)
+	}
+	cmd := exec.Command(berthBinary, args...)
+	cmd.Env = append(os.Environ(), "BERTH_STATE_DIR="+stateDir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &berthServer{cmd: cmd, done: make(chan struct{})}
+	lines := bufio.NewScanner(stdout)
+	for lines.Scan() {
+		if addr, ok := strings.CutPrefix(lines.Text(), "berth server: listening on "); ok {
+			s.url = strings.Fields(addr)[0]
+			break
+		}
+	}
+	go func() { io.Copy(io.Discard, stdout); cmd.Wait(); close(s.done) }()
+	if s.url == "" {
+		s.stop()
+		return nil, fmt.Errorf("berth server did not start: %s", stderr.String())
+	}
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDBERTH", "secret", "")),
+		config.WithRetryMaxAttempts(1),
+		config.WithSharedConfigFiles(nil),
+		config.WithSharedCredentialsFiles(nil),
+	)
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	s.client = ecs.NewFromConfig(cfg, func(o *ecs.Options) { o.BaseEndpoint = aws.String(s.url) })
+	return s, nil
+}
+
+// stop ends the server as Ctrl-C does (its tasks were stopped before).
+func (s *berthServer) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(time.Minute):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// prepare makes the cluster, registers one container instance and the
+// two task definitions.
+func (s *berthServer) prepare(ctx context.Context) error {
+	if _, err := s.client.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String(serverCluster)}); err != nil {
+		return err
+	}
+	if _, err := s.client.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(serverCluster),
+		TotalResources: []types.Resource{
+			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 2048},
+			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 4096},
+		}}); err != nil {
+		return err
+	}
+	for _, def := range []string{ec2Task, fargateTask} {
+		var in ecs.RegisterTaskDefinitionInput
+		if err := json.Unmarshal([]byte(def), &in); err != nil {
+			return err
+		}
+		if _, err := s.client.RegisterTaskDefinition(ctx, &in); err != nil {
+			return err
+		}
+	}
+	s.subnet = fargate.DefaultSubnets(controller.DefaultRegion)[0].ID
+	return nil
+}
+
+// runToRunning is RunTask through the server, timed until DescribeTasks
+// says RUNNING; the task is then stopped and waited for, untimed.
+func (s *berthServer) runToRunning(family string, launchType types.LaunchType) func(ctx context.Context) (time.Duration, error) {
+	return func(ctx context.Context) (time.Duration, error) {
+		in := &ecs.RunTaskInput{Cluster: aws.String(serverCluster), TaskDefinition: aws.String(family), LaunchType: launchType}
+		if launchType == types.LaunchTypeFargate {
+			in.NetworkConfiguration = &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{s.subnet}}}
+		}
+		var arn string
+		d, err := timed(func() error {
+			out, err := s.client.RunTask(ctx, in)
+			if err != nil {
+				return err
+			}
+			if len(out.Tasks) != 1 {
+				return fmt.Errorf("RunTask: %d tasks, failures %+v", len(out.Tasks), out.Failures)
+			}
+			arn = aws.ToString(out.Tasks[0].TaskArn)
+			return s.waitFor(ctx, arn, "RUNNING", 5*time.Millisecond)
+		})
+		if err != nil && launchType == types.LaunchTypeFargate && (sharedNetwork(err) || strings.Contains(err.Error(), "~internal~ecs~pause was")) {
+			err = fmt.Errorf("%w: %v", errSkipped, err)
+		}
+		if arn != "" {
+			s.client.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(serverCluster), Task: aws.String(arn)})
+			if werr := s.waitFor(ctx, arn, "STOPPED", 20*time.Millisecond); err == nil && werr != nil {
+				err = werr
+			}
+		}
+		return d, err
+	}
+}
+
+// errSkipped marks a run that says nothing of berth's speed: its sample
+// is left out, and counted.
+var errSkipped = errors.New("skipped")
+
+// sharedNetwork reports a Fargate task that failed because another berth
+// server (a test's, say) runs Fargate tasks on the engine's berth-vpc at
+// the same time and gave the same address. A task whose pause container
+// was killed or removed from outside (another's cleanup) is left out too.
+func sharedNetwork(err error) bool {
+	return strings.Contains(err.Error(), "Address already in use") || strings.Contains(err.Error(), "in use by another berth server")
+}
+
+// waitFor polls DescribeTasks every interval until the task's lastStatus
+// is want; a task that stops before fails the wait. RUNNING is polled for
+// every 5 ms: finer would measure the polls' own load on a small machine
+// (a millisecond's polls took a fifth of the server's CPU time), coarser
+// would add to the figure up to the interval.
+func (s *berthServer) waitFor(ctx context.Context, arn, want string, interval time.Duration) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := s.client.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(serverCluster), Tasks: []string{arn}})
+		if err != nil {
+			return err
+		}
+		if len(out.Tasks) == 1 {
+			status := aws.ToString(out.Tasks[0].LastStatus)
+			if status == want {
+				return nil
+			}
+			if status == "STOPPED" {
+				return fmt.Errorf("task %s stopped: %s", arn, aws.ToString(out.Tasks[0].StoppedReason))
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("task %s: not %s after 2 minutes", arn, want)
+		}
+		time.Sleep(interval)
+	}
+}
+
+// healthy is true once GET /healthz answers 200.
+func healthy(url string) bool {
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// fargateSample times a Fargate task through a server of its own, started
+// for the sample and stopped after it, so that berth-vpc, which one server
+// at a time may run Fargate tasks on, is this benchmark's only for
+// seconds: other berth servers on the engine (tests') are waited for. The
+// server runs one Fargate task untimed first: its agent starts with it
+// and, once it runs, makes the spare pause container a server that has run
+// a Fargate task keeps; the second task is timed.
+func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx context.Context) (time.Duration, error) {
+	n := 0
+	return func(ctx context.Context) (time.Duration, error) {
+		n++
+		if err := waitVPCFree(ctx, docker); err != nil {
+			return 0, fmt.Errorf("%w: %v", errSkipped, err)
+		}
+		srv, err := startServer(ctx, berthBinary, filepath.Join(root, fmt.Sprintf("fargate-%d", n)), "")
+		if err != nil {
+			return 0, err
+		}
+		defer srv.stop()
+		if err := srv.prepare(ctx); err != nil {
+			return 0, err
+		}
+		run := srv.runToRunning("bench-fargate", types.LaunchTypeFargate)
+		if _, err := run(ctx); err != nil {
+			return 0, err
+		}
+		return run(ctx)
+	}
+}
+
+// waitVPCFree waits, two minutes at most, until no container is on
+// berth-vpc: no other berth server runs Fargate tasks on the engine.
+func waitVPCFree(ctx context.Context, docker client.APIClient) error {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		info, err := docker.NetworkInspect(ctx, controller.VPCNetwork, network.InspectOptions{})
+		if cerrdefs.IsNotFound(err) || err == nil && len(info.Containers) == 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s stayed in use by another berth server for 2 minutes", controller.VPCNetwork)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
