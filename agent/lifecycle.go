@@ -222,16 +222,22 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 		t.warn(w)
 	}
 	name := taskContainerName(def.Family, t.record.Revision, c.def.Name, t.arn)
-	created, err := t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+	// A create cut short by the agent's end may still be carried out by
+	// the engine, unseen: it is let finish, for a while, so that the
+	// container it makes is one the agent knows and whoever cleans up
+	// finds.
+	cctx, cancel := lingering(ctx, createGrace)
+	defer cancel()
+	created, err := t.a.docker.ContainerCreate(cctx, cfg, host, netCfg, nil, name)
 	if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
 		// Another berth on the engine, built from another binary, may
 		// have just replaced the image: ensure it again, once.
-		if _, err = t.a.puller.ensure(ctx, c.def.Image, t.pullBehavior); err == nil {
-			created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+		if _, err = t.a.puller.ensure(cctx, c.def.Image, t.pullBehavior); err == nil {
+			created, err = t.a.docker.ContainerCreate(cctx, cfg, host, netCfg, nil, name)
 		}
 	}
-	if cerrdefs.IsConflict(err) && t.removeStray(ctx, name) {
-		created, err = t.a.docker.ContainerCreate(ctx, cfg, host, netCfg, nil, name)
+	if cerrdefs.IsConflict(err) && t.removeStray(cctx, name) {
+		created, err = t.a.docker.ContainerCreate(cctx, cfg, host, netCfg, nil, name)
 	}
 	if err != nil {
 		return engineErr(CannotCreateContainerError, "%w", err)
@@ -247,6 +253,17 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	t.attachOutput(ctx, c)
 	t.publish(c.def.Name)
 	return nil
+}
+
+// createGrace is how long a container's create may go on once the agent
+// ends.
+const createGrace = 10 * time.Second
+
+// lingering is ctx, except that once ctx ends it lives on for grace.
+func lingering(ctx context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(grace, cancel) })
+	return c, func() { stop(); cancel() }
 }
 
 // removeStray removes the container of the name this task's container is
