@@ -43,13 +43,16 @@ type remoteAgents struct {
 	byKey  map[string]*remote // by cluster/ID
 	closed bool
 	conns  sync.WaitGroup // connections being served
+	// live are the connections being served, an agent's or not yet
+	// anyone's (before its Hello is answered): close ends them all.
+	live map[*agentproto.Conn]struct{}
 }
 
 func newRemoteAgents(c *Controller, timeout time.Duration) *remoteAgents {
 	if timeout <= 0 {
 		timeout = DefaultAgentTimeout
 	}
-	return &remoteAgents{c: c, timeout: timeout, byKey: map[string]*remote{}}
+	return &remoteAgents{c: c, timeout: timeout, byKey: map[string]*remote{}, live: map[*agentproto.Conn]struct{}{}}
 }
 
 // heartbeat is how often agents heartbeat: three times a timeout.
@@ -131,6 +134,10 @@ func (ra *remoteAgents) close() {
 	for _, r := range ra.byKey {
 		remotes = append(remotes, r)
 	}
+	live := make([]*agentproto.Conn, 0, len(ra.live))
+	for conn := range ra.live {
+		live = append(live, conn)
+	}
 	ra.mu.Unlock()
 	for _, r := range remotes {
 		r.mu.Lock()
@@ -139,6 +146,12 @@ func (ra *remoteAgents) close() {
 		if conn != nil {
 			conn.Close()
 		}
+	}
+	// Those not yet an instance's too: one whose Hello was being read
+	// when the server began to stop would otherwise be waited for as
+	// long as its agent heartbeats.
+	for _, conn := range live {
+		conn.Close()
 	}
 	ra.conns.Wait()
 }
@@ -201,6 +214,18 @@ func (c *Controller) AgentHandler() http.Handler {
 			return
 		}
 		defer conn.Close()
+		ra.mu.Lock()
+		if ra.closed {
+			ra.mu.Unlock()
+			return
+		}
+		ra.live[conn] = struct{}{}
+		ra.mu.Unlock()
+		defer func() {
+			ra.mu.Lock()
+			delete(ra.live, conn)
+			ra.mu.Unlock()
+		}()
 		conn.IdleTimeout = ra.timeout
 		if err := ra.serve(conn); err != nil {
 			c.opts.Logf("berth agent at %s: %v", r.RemoteAddr, err)
