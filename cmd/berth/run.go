@@ -184,14 +184,7 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	if err != nil {
 		return interruptedOr(setupCtx, err)
 	}
-	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
-	for _, c := range task.Definition.ContainerDefinitions {
-		names = append(names, c.Name)
-	}
-	out := newRunPrinter(stdout, names, opts)
-	for _, w := range task.Warnings {
-		out.Line("berth", "warning: "+w.String())
-	}
+	out := newRunPrinter(stdout, task, opts)
 
 	docker, err := dockerClient()
 	if err != nil {

@@ -121,14 +121,7 @@ func (r *serverRun) run(ctx, setupCtx context.Context, interrupts <-chan os.Sign
 	if err != nil {
 		return interruptedOr(setupCtx, err)
 	}
-	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
-	for _, c := range task.Definition.ContainerDefinitions {
-		names = append(names, c.Name)
-	}
-	out := newRunPrinter(stdout, names, opts)
-	for _, w := range task.Warnings {
-		out.Line("berth", "warning: "+w.String())
-	}
+	out := newRunPrinter(stdout, task, opts)
 	ref := definitionRef(td.TaskDefinitionArn)
 	constraints, err := r.capacity(setupCtx, stderr, task, attributes)
 	if err != nil {
@@ -197,11 +190,19 @@ func (r *serverRun) run(ctx, setupCtx context.Context, interrupts <-chan os.Sign
 }
 
 // newRunPrinter prints a task's lines: each container's output under its
-// name, berth's under "berth", begun with the time with --timestamps.
-func newRunPrinter(stdout io.Writer, names []string, opts runOptions) *console.Printer {
+// name, berth's under "berth", begun with the time with --timestamps; the
+// definition's warnings come first.
+func newRunPrinter(stdout io.Writer, task *taskdef.Normalized, opts runOptions) *console.Printer {
+	names := make([]string, 0, len(task.Definition.ContainerDefinitions)+1)
+	for _, c := range task.Definition.ContainerDefinitions {
+		names = append(names, c.Name)
+	}
 	out := console.NewPrinter(stdout, append(names, "berth"), isTerminal(stdout))
 	if opts.timestamps {
 		out.Stamp("berth", time.Now)
+	}
+	for _, w := range task.Warnings {
+		out.Line("berth", "warning: "+w.String())
 	}
 	return out
 }
