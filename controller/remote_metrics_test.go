@@ -124,6 +124,15 @@ func TestAnAgentsConversationShowsInTheMetrics(t *testing.T) {
 // none, as a counter not yet counted.
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
+	v, _ := seriesValue(t, reg, name, labels...)
+	return v
+}
+
+// seriesValue is the value of the first series of name whose labels
+// include those given (name, value pairs), counter or gauge, and whether
+// reg gathers one.
+func seriesValue(t *testing.T, reg *prometheus.Registry, name string, labels ...string) (float64, bool) {
+	t.Helper()
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -144,10 +153,10 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels ...
 				}
 			}
 			if c := m.GetCounter(); c != nil {
-				return c.GetValue()
+				return c.GetValue(), true
 			}
-			return m.GetGauge().GetValue()
+			return m.GetGauge().GetValue(), true
 		}
 	}
-	return 0
+	return 0, false
 }

@@ -80,31 +80,13 @@ func TestUsageComesFromTheEnginesStatsOfARealTask(t *testing.T) {
 }
 
 // gathered is the value of the gauge name whose labels include those
-// given (name, value pairs), as a scrape of reg gives it.
+// given (name, value pairs), as a scrape of reg gives it; the test fails
+// when there is none.
 func gathered(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok := seriesValue(t, reg, name, labels...)
+	if !ok {
+		t.Fatalf("no %s%q", name, labels)
 	}
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	series:
-		for _, m := range f.GetMetric() {
-			has := map[string]string{}
-			for _, l := range m.GetLabel() {
-				has[l.GetName()] = l.GetValue()
-			}
-			for i := 0; i+1 < len(labels); i += 2 {
-				if has[labels[i]] != labels[i+1] {
-					continue series
-				}
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no %s%q", name, labels)
-	return 0
+	return v
 }
