@@ -22,10 +22,9 @@ import (
 	"github.com/berthdev/berth/controller/store"
 )
 
-// storedTasks fills a store with n RUNNING tasks of one cluster, each as a
-// two-container Fargate task would be recorded, and returns a server of it
-// and the tasks' ARNs.
-func storedTasks(b *testing.B, n int) (*httptest.Server, []api.Task) {
+// benchStore is an empty store with the cluster "bench", closed when b
+// ends, and the time the cluster was made.
+func benchStore(b *testing.B) (*store.Store, time.Time) {
 	b.Helper()
 	st, err := store.Open(b.TempDir() + "/state.db")
 	if err != nil {
@@ -36,6 +35,15 @@ func storedTasks(b *testing.B, n int) (*httptest.Server, []api.Task) {
 	if _, _, err := st.CreateCluster(store.Cluster{Name: "bench"}, now); err != nil {
 		b.Fatal(err)
 	}
+	return st, now
+}
+
+// storedTasks fills a store with n RUNNING tasks of one cluster, each as a
+// two-container Fargate task would be recorded, and returns a server of it
+// and the tasks' ARNs.
+func storedTasks(b *testing.B, n int) (*httptest.Server, []api.Task) {
+	b.Helper()
+	st, now := benchStore(b)
 	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
 	tasks := make([]api.Task, n)
 	var batch []store.Task

@@ -37,15 +37,7 @@ func metricsOfStoredTasks(b *testing.B, n int) *httptest.Server {
 // ran (size, pull start, stop); the task IDs are n's index in hex.
 func storeOfTasks(b *testing.B, n int) *store.Store {
 	b.Helper()
-	st, err := store.Open(b.TempDir() + "/state.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	now := time.Now()
-	if _, _, err := st.CreateCluster(store.Cluster{Name: "bench"}, now); err != nil {
-		b.Fatal(err)
-	}
+	st, now := benchStore(b)
 	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
 	runtime := []byte(`{"capacity": "FARGATE", "cpu": 256, "memoryMiB": 512, "address": "172.31.0.4", "zone": "us-east-1a"}`)
 	var batch []store.Task
