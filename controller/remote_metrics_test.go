@@ -2,20 +2,14 @@ package controller_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
-	"github.com/berthdev/berth/controller/server"
-	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/hostagent"
 	"github.com/berthdev/berth/internal/testenv"
 	"github.com/berthdev/berth/metrics"
@@ -36,29 +30,8 @@ func TestAnAgentsConversationShowsInTheMetrics(t *testing.T) {
 		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
 	})
 	m := metrics.New(nil, controller.Operations)
-	as := &agentServer{}
-	srv, err := server.Start(context.Background(), server.Config{Listen: "127.0.0.1:0", StateDir: t.TempDir(),
-		NewAPI: func(st *store.Store) http.Handler {
-			as.ctl = controller.New(st, controller.Options{
-				Docker:       func() (engine.Engine, error) { return docker, nil },
-				AgentTimeout: agentTimeout,
-				Logf:         t.Logf,
-				Metrics:      m,
-			})
-			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-			mux := api.NewMux(logger)
-			as.ctl.Register(mux)
-			return as.ctl.Handler(mux, logger)
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	as.srv, as.url = srv, "http://"+srv.Addr()
+	as := startAgentServerAt(t, t.TempDir(), "127.0.0.1:0", "", func(o *controller.Options) { o.Metrics = m })
 	t.Cleanup(func() { as.stop(t) })
-	if err := as.ctl.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	m.Watch(as.ctl.MetricsState())
 	if _, err := as.ctl.CreateCluster(context.Background(), &api.CreateClusterInput{ClusterName: cluster}); err != nil {
 		t.Fatal(err)

@@ -403,7 +403,7 @@ func TestABerthAgentOutlivesARestartOfTheServer(t *testing.T) {
 
 // startAgentServerAt starts a server listening at addr, which takes
 // berth agents at agentproto.Path as berth server does.
-func startAgentServerAt(t *testing.T, dir, addr, token string) *agentServer {
+func startAgentServerAt(t *testing.T, dir, addr, token string, configure ...func(*controller.Options)) *agentServer {
 	t.Helper()
 	as := &agentServer{}
 	srv, err := server.Start(context.Background(), server.Config{
@@ -411,11 +411,15 @@ func startAgentServerAt(t *testing.T, dir, addr, token string) *agentServer {
 		StateDir: dir,
 		Token:    token,
 		NewAPI: func(st *store.Store) http.Handler {
-			as.ctl = controller.New(st, controller.Options{
+			opts := controller.Options{
 				Docker:       func() (engine.Engine, error) { return testenv.Docker(t), nil },
 				AgentTimeout: agentTimeout,
 				Logf:         t.Logf,
-			})
+			}
+			for _, f := range configure {
+				f(&opts)
+			}
+			as.ctl = controller.New(st, opts)
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			mux := api.NewMux(logger)
 			as.ctl.Register(mux)
