@@ -41,6 +41,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -104,6 +105,11 @@ func (p *proc) usageError(name, format string, args ...any) int {
 // Run runs the demo program with args (the mode and its arguments) and
 // returns its exit code. It stops the mode on SIGTERM or SIGINT.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// The signal watcher below prints while the mode does: one lock over
+	// both writers keeps each write whole, also where the caller hands the
+	// same writer for both.
+	var mu sync.Mutex
+	stdout, stderr = &lockedWriter{mu: &mu, w: stdout}, &lockedWriter{mu: &mu, w: stderr}
 	p := &proc{stdout: stdout, stderr: stderr}
 	if len(args) == 0 {
 		args = []string{"serve"}
@@ -149,6 +155,18 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	return m.run(ctx, p, args[1:])
+}
+
+// lockedWriter serialises the writes of a mode and its signal watcher.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }
 
 func printUsage(w io.Writer) {
