@@ -35,18 +35,13 @@ const (
 // owns a task's namespaces.
 const pauseContainerName = "~internal~ecs~pause"
 
-// dockerName returns a container name the way the ECS agent makes them:
-// ecs-FAMILY-REV-NAME-RANDHEX. Characters Docker does not accept in a name
-// (the pause container's "~") are dropped.
-func dockerName(family string, revision int, container string) string {
-	return dockerNameWith(family, revision, container, randHex(10))
-}
-
-// taskContainerName is the dockerName of a container of a task: its last
-// part comes of the task's ARN rather than chance, so that the engine
-// refuses a second container of the same name, should an agent that died
-// while creating one have had its create carried out after the next agent
-// looked (see createContainer).
+// taskContainerName is the name of a container of a task (its pause
+// container too), the way the ECS agent makes them: ecs-FAMILY-REV-NAME-HEX.
+// Characters Docker does not accept in a name (the pause container's "~")
+// are dropped. The last part comes of the task's ARN rather than chance, so
+// that the engine refuses a second container of the same name, should an
+// agent that died while creating one have had its create carried out after
+// the next agent looked (see createContainer).
 func taskContainerName(family string, revision int, container, taskARN string) string {
 	sum := sha256.Sum256([]byte(taskARN + "\x00" + container))
 	return dockerNameWith(family, revision, container, hex.EncodeToString(sum[:10]))

@@ -51,7 +51,7 @@ func (t *task) startPause(ctx context.Context) (addr string, err error) {
 	if def.IpcMode != "task" {
 		host.IpcMode = ""
 	}
-	name := dockerName(def.Family, t.record.Revision, pauseContainerName)
+	name := taskContainerName(def.Family, t.record.Revision, pauseContainerName, t.arn)
 	if awsvpc {
 		leave, err := t.a.network.Join(ctx)
 		if err != nil {
@@ -59,7 +59,16 @@ func (t *task) startPause(ctx context.Context) (addr string, err error) {
 		}
 		defer leave()
 	}
-	id, err := t.a.network.CreatePause(ctx, cfg, host, netCfg, name, awsvpc)
+	// As for the task's containers (createContainer): a create cut short
+	// by the agent's end is let finish, so that the pause container it
+	// makes is one the next agent finds, and one made unseen by an agent
+	// that died is removed when never started.
+	cctx, cancel := lingering(ctx, createGrace)
+	defer cancel()
+	id, err := t.a.network.CreatePause(cctx, cfg, host, netCfg, name, awsvpc)
+	if cerrdefs.IsConflict(err) && t.removeStray(cctx, name) {
+		id, err = t.a.network.CreatePause(cctx, cfg, host, netCfg, name, awsvpc)
+	}
 	if err != nil {
 		return "", engineErr(ResourceInitializationError, "create the task's pause container: %w", err)
 	}
