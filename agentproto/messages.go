@@ -137,6 +137,10 @@ type TaskStateChange struct {
 	StoppingAt    api.Timestamp     `json:"stoppingAt,omitzero"`
 	StoppedAt     api.Timestamp     `json:"stoppedAt,omitzero"`
 	Health        map[string]string `json:"containerHealth,omitempty"`
+	// Address is the task's own IPv4 address under awsvpc once its
+	// network is up: an EC2 task's network interface gets it from the
+	// agent's host, as ECS learns it from the ENI the instance attached.
+	Address string `json:"address,omitempty"`
 }
 
 // HeartbeatMessage and HeartbeatAckRequest keep the connection and the

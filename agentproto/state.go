@@ -2,6 +2,7 @@ package agentproto
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/berthdev/berth/agent"
@@ -33,6 +34,7 @@ func Report(s agent.TaskState) TaskStateChange {
 		StoppingAt:    api.Time(s.StoppingAt),
 		StoppedAt:     api.Time(s.StoppedAt),
 		Health:        map[string]string{},
+		Address:       s.Address,
 	}
 	for _, c := range s.Containers {
 		ch := api.ContainerStateChange{ContainerName: c.Name, ImageDigest: c.ImageID, RuntimeID: c.DockerID,
@@ -59,6 +61,9 @@ func (m TaskStateChange) State() (agent.TaskState, error) {
 	if !ok || last == agent.TaskStatusNone {
 		return agent.TaskState{}, fmt.Errorf("change.status: %q is not a task status", m.Change.Status)
 	}
+	if a, err := netip.ParseAddr(m.Address); m.Address != "" && (err != nil || !a.Is4()) {
+		return agent.TaskState{}, fmt.Errorf("address: %q is not an IPv4 address", m.Address)
+	}
 	desired, ok := agent.ParseTaskStatus(m.DesiredStatus)
 	if !ok {
 		return agent.TaskState{}, fmt.Errorf("desiredStatus: %q is not a task status", m.DesiredStatus)
@@ -68,7 +73,7 @@ func (m TaskStateChange) State() (agent.TaskState, error) {
 		HealthStatus: health(m.HealthStatus), StopCode: agent.StopCode(m.StopCode), StoppedReason: m.Change.Reason,
 		CreatedAt: m.CreatedAt.Time, PullStartedAt: m.Change.PullStartedAt.Time, PullStoppedAt: m.Change.PullStoppedAt.Time,
 		StartedAt: m.StartedAt.Time, StoppingAt: m.StoppingAt.Time, ExecutionStoppedAt: m.Change.ExecutionStoppedAt.Time,
-		StoppedAt: m.StoppedAt.Time,
+		StoppedAt: m.StoppedAt.Time, Address: m.Address,
 	}
 	for i, c := range m.Change.Containers {
 		cs := agent.ContainerState{Name: c.ContainerName, ImageID: c.ImageDigest, DockerID: c.RuntimeID, Reason: c.Reason,

@@ -19,6 +19,7 @@ func TestAReportReadsBackAsTheStateItTells(t *testing.T) {
 		Version: 9, HealthStatus: agent.HealthUnhealthy, StopCode: agent.StopEssentialContainerExited, StoppedReason: "Essential container in task exited",
 		CreatedAt: at, PullStartedAt: at.Add(time.Second), PullStoppedAt: at.Add(2 * time.Second), StartedAt: at.Add(3 * time.Second),
 		StoppingAt: at.Add(4 * time.Second), ExecutionStoppedAt: at.Add(5 * time.Second), StoppedAt: at.Add(6 * time.Second),
+		Address: "10.199.0.7",
 		Containers: []agent.ContainerState{{Name: "app", ImageID: "sha256:ab", DockerID: "cd", LastStatus: agent.ContainerStopped, ExitCode: &exit,
 			Reason: "OutOfMemoryError: Container killed due to memory usage", HealthStatus: agent.HealthUnhealthy,
 			NetworkBindings: []agent.NetworkBinding{{BindIP: "0.0.0.0", ContainerPort: 8080, HostPort: 49153, Protocol: "tcp"}}}},
@@ -41,6 +42,7 @@ func TestAReportOfAStatusThatIsNoneIsRefusedNamingTheMember(t *testing.T) {
 		"change.status":               func(m *TaskStateChange) { m.Change.Status = "NONE" },
 		"desiredStatus":               func(m *TaskStateChange) { m.DesiredStatus = "LATER" },
 		"change.containers[0].status": func(m *TaskStateChange) { m.Change.Containers[0].Status = "EXITED" },
+		"address":                     func(m *TaskStateChange) { m.Address = "fe80::1" },
 	}
 	for member, spoil := range tests {
 		m := Report(agent.TaskState{ARN: "arn:t", LastStatus: agent.TaskRunning, DesiredStatus: agent.TaskRunning,

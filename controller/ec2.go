@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/berthdev/berth/internal/crashpoint"
 	"github.com/berthdev/berth/placement"
 	"github.com/berthdev/berth/scheduler"
+	"github.com/berthdev/berth/scheduler/fargate"
 	"github.com/berthdev/berth/taskdef"
 )
 
@@ -29,13 +31,15 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 	if err != nil {
 		return nil, err
 	}
-	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC && (in.NetworkConfiguration == nil || in.NetworkConfiguration.AwsvpcConfiguration == nil) {
-		return nil, api.InvalidParameterException("Network Configuration must be provided when networkMode 'awsvpc' is specified.")
+	subnets, err := c.awsvpcSubnets(in.NetworkConfiguration, task)
+	if err != nil {
+		return nil, err
 	}
 	l, err := newLaunch(cluster, rec, task, runLaunch(in))
 	if err != nil {
 		return nil, err
 	}
+	l.subnets = subnets
 	policy, err := compilePolicy(in, task)
 	if err != nil {
 		return nil, err
@@ -209,9 +213,17 @@ func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, t
 	if t.Overrides == nil {
 		t.Overrides = &api.TaskOverride{ContainerOverrides: []api.ContainerOverride{}}
 	}
+	var eni *api.NetworkInterface
+	if len(l.subnets) > 0 {
+		t.Attachments = []api.Attachment{instanceENI(l.subnets, inst)}
+		eni = &api.NetworkInterface{AttachmentID: t.Attachments[0].ID}
+	}
 	for _, d := range task.Definition.ContainerDefinitions {
 		ct := api.Container{ContainerArn: c.namer.Container(cluster, taskID(arn), newUUID()), TaskArn: arn, Name: d.Name, Image: d.Image,
 			LastStatus: "PENDING", HealthStatus: "UNKNOWN", CPU: strconv.Itoa(d.CPU)}
+		if eni != nil {
+			ct.NetworkInterfaces = []api.NetworkInterface{*eni}
+		}
 		if d.Memory != nil {
 			ct.Memory = strconv.Itoa(*d.Memory)
 		}
@@ -221,6 +233,31 @@ func (c *Controller) newEC2Task(cluster, arn string, rec store.TaskDefinition, t
 		t.Containers = append(t.Containers, ct)
 	}
 	return t
+}
+
+// instanceENI is the network interface of an awsvpc task on a container
+// instance, as ECS attaches one to the instance for the task: in the
+// task's subnet of the instance's zone (the first of them when none is),
+// PRECREATED; its address is the one the task's agent reports, filled in
+// when it does (applyState).
+func instanceENI(subnets []string, inst store.ContainerInstance) api.Attachment {
+	subnet := subnets[0]
+	zones := map[string]string{}
+	for _, s := range fargate.DefaultSubnets(DefaultRegion) {
+		zones[s.ID] = s.AvailabilityZone
+	}
+	for _, s := range subnets {
+		if zones[s] == inst.Attributes["ecs.availability-zone"] {
+			subnet = s
+			break
+		}
+	}
+	eni := fmt.Sprintf("eni-%017x", rand.Uint64())
+	return api.Attachment{ID: newUUID(), Type: attachmentENI, Status: "PRECREATED", Details: []api.KeyValuePair{
+		{Name: "subnetId", Value: subnet},
+		{Name: "networkInterfaceId", Value: eni},
+		{Name: "macAddress", Value: macAddress(eni)},
+	}}
 }
 
 // instanceCapacity is the capacity of a container instance: the berth

@@ -21,6 +21,10 @@ type launch struct {
 	overrides   *api.TaskOverride
 	// agentOverrides are overrides as the agent applies them.
 	agentOverrides []agent.ContainerOverride
+	// subnets are an awsvpc task's, from its network configuration: an
+	// EC2 task's network interface is made in the one of its instance's
+	// zone.
+	subnets []string
 }
 
 // launchRequest is the part of RunTask's and StartTask's inputs that

@@ -55,15 +55,15 @@ func (c *Controller) StartTask(ctx context.Context, in *api.StartTaskInput) (*ap
 	if err != nil {
 		return nil, err
 	}
-	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC {
-		if _, err := c.awsvpcSubnets(in.NetworkConfiguration, task); err != nil {
-			return nil, err
-		}
+	subnets, err := c.awsvpcSubnets(in.NetworkConfiguration, task)
+	if err != nil {
+		return nil, err
 	}
 	l, err := newLaunch(cluster, rec, task, startLaunch(in))
 	if err != nil {
 		return nil, err
 	}
+	l.subnets = subnets
 	needs := placement.Needs(task)
 	required := placement.RequiredAttributes(task)
 

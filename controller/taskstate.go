@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -193,6 +194,9 @@ func applyState(t *api.Task, s agent.TaskState, status agent.TaskStatus) {
 	for i := range t.Attachments {
 		t.Attachments[i].Status = attachmentStatus(status)
 	}
+	if s.Address != "" {
+		addressKnown(t, s.Address)
+	}
 	for i := range t.Containers {
 		ct := &t.Containers[i]
 		cs, ok := s.Container(ct.Name)
@@ -211,6 +215,43 @@ func applyState(t *api.Task, s agent.TaskState, status agent.TaskStatus) {
 			ct.NetworkBindings = append(ct.NetworkBindings, api.NetworkBinding{BindIP: b.BindIP, ContainerPort: &cp, HostPort: &hp, Protocol: b.Protocol})
 		}
 	}
+}
+
+// addressKnown fills in the address of a task's network interface where
+// it was not known when the task was recorded (an EC2 awsvpc task's, which
+// its agent's network gives it; a Fargate task's is the provisioner's from
+// the start): the attachment's privateIPv4Address and privateDnsName and
+// each container's networkInterfaces.
+func addressKnown(t *api.Task, addr string) {
+	for i := range t.Attachments {
+		a := &t.Attachments[i]
+		if a.Type != attachmentENI || attachmentDetail(a, "privateIPv4Address") != "" {
+			continue
+		}
+		ip, err := netip.ParseAddr(addr)
+		if err != nil {
+			continue
+		}
+		a.Details = append(a.Details, api.KeyValuePair{Name: "privateDnsName", Value: privateDNSName(ip)},
+			api.KeyValuePair{Name: "privateIPv4Address", Value: addr})
+	}
+	for i := range t.Containers {
+		for j := range t.Containers[i].NetworkInterfaces {
+			if ni := &t.Containers[i].NetworkInterfaces[j]; ni.PrivateIpv4Address == "" {
+				ni.PrivateIpv4Address = addr
+			}
+		}
+	}
+}
+
+// attachmentDetail is the value of one detail of an attachment.
+func attachmentDetail(a *api.Attachment, name string) string {
+	for _, d := range a.Details {
+		if d.Name == name {
+			return d.Value
+		}
+	}
+	return ""
 }
 
 // stoppedWithout records a task stopped before its agent ever had it.
