@@ -261,6 +261,9 @@ func (c *Controller) Start(ctx context.Context) error {
 		defer tick.Stop()
 		for {
 			c.forgetStopped(c.now())
+			if err := c.store.ForgetRunTokens(c.now()); err != nil {
+				c.opts.Logf("forget RunTask client tokens: %v", err)
+			}
 			select {
 			case <-tick.C:
 			case <-ctx.Done():

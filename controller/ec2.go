@@ -26,7 +26,7 @@ import (
 // any container starts. Placement and commit happen under one lock, over a
 // snapshot read in it, so that RunTasks at once never over-commit an
 // instance's CPU, memory or ports; the engine is asked nothing meanwhile.
-func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, cluster string, count int) (*api.RunTaskOutput, error) {
+func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, cluster string, count int, once *runOnce) (*api.RunTaskOutput, error) {
 	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchEC2)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,13 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 	if err := c.ensureCluster(cluster); err != nil {
 		return nil, err
 	}
-	tasks, err := c.commitEC2(cluster, rec, task, l, decision.Placements, byARN)
+	tasks, err := c.commitEC2(cluster, rec, task, l, decision.Placements, byARN, once, out.Failures)
+	var repeated *errRunRepeated
+	if errors.As(err, &repeated) {
+		// A RunTask of the same token committed first: its tasks are the
+		// answer (placeMu is held: it committed before this one placed).
+		return c.repeated(cluster, once, repeated.prior)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +99,10 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 // placements (ARNs), holding what it needs of it, in one store
 // transaction, then hands each to its instance's agent. The caller holds
 // placeMu, so that nothing is placed between its check and this commit.
-func (c *Controller) commitEC2(cluster string, rec store.TaskDefinition, task *taskdef.Normalized, l *launch, placements []string, byARN map[string]store.ContainerInstance) ([]api.Task, error) {
+// A RunTask's client token (once) is recorded in the same transaction, with
+// the RunTask's failures; when a RunTask recorded it first, nothing is and
+// the error is an *errRunRepeated.
+func (c *Controller) commitEC2(cluster string, rec store.TaskDefinition, task *taskdef.Normalized, l *launch, placements []string, byARN map[string]store.ContainerInstance, once *runOnce, failures []api.Failure) ([]api.Task, error) {
 	needs := placement.Needs(task)
 	now := c.now().UTC()
 	var records []store.Task
@@ -118,7 +127,7 @@ func (c *Controller) commitEC2(cluster string, rec store.TaskDefinition, task *t
 		return out, nil
 	}
 	crashpoint.Reach(crashpoint.BeforeCommit)
-	if err := c.store.CreateTasks(records); err != nil {
+	if err := c.createTasks(cluster, once, records, failures); err != nil {
 		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
 			return nil, api.ClusterNotFoundException("")
 		}

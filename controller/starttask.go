@@ -103,7 +103,7 @@ func (c *Controller) StartTask(ctx context.Context, in *api.StartTaskInput) (*ap
 		placements = append(placements, arn)
 		c.placed(taskdef.LaunchEC2, "")
 	}
-	tasks, err := c.commitEC2(cluster, rec, task, l, placements, byARN)
+	tasks, err := c.commitEC2(cluster, rec, task, l, placements, byARN, nil, nil)
 	if err != nil {
 		return nil, err
 	}

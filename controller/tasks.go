@@ -53,12 +53,19 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	if err != nil {
 		return nil, err
 	}
+	once, err := newRunOnce(in)
+	if err != nil {
+		return nil, err
+	}
+	if out, used, err := c.usedBefore(cluster, once); used || err != nil {
+		return out, err
+	}
 	providers, err := launchProviders(in, count)
 	if err != nil {
 		return nil, err
 	}
 	if providers == nil {
-		return c.runOnInstances(ctx, in, cluster, count)
+		return c.runOnInstances(ctx, in, cluster, count, once)
 	}
 	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchFargate)
 	if err != nil {
@@ -108,9 +115,15 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	// The tasks are recorded, all at once, before any container is made:
 	// a server that dies now finds them at its next start.
 	crashpoint.Reach(crashpoint.BeforeCommit)
-	if err := c.store.CreateTasks(records); err != nil {
+	if err := c.createTasks(cluster, once, records, out.Failures); err != nil {
 		c.releaseAll(provisioned)
-		if errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound) {
+		var repeated *errRunRepeated
+		switch {
+		case errors.As(err, &repeated):
+			// A RunTask of the same token committed while this one
+			// provisioned: its tasks are the answer.
+			return c.repeated(cluster, once, repeated.prior)
+		case errors.Is(err, store.ErrClusterInactive) || errors.Is(err, store.ErrNotFound):
 			return nil, api.ClusterNotFoundException("")
 		}
 		return nil, err

@@ -121,6 +121,12 @@ func ClusterContainsServicesException(format string, args ...any) *Error {
 	return newError(TypeClusterContainsServices, format, args)
 }
 
+// ConflictException: the request conflicts with an earlier one: a RunTask
+// client token used before with other parameters.
+func ConflictException(format string, args ...any) *Error {
+	return newError(TypeConflict, format, args)
+}
+
 // ResourceInUseException: the resource is in use and cannot be removed.
 func ResourceInUseException(format string, args ...any) *Error {
 	return newError(TypeResourceInUse, format, args)

@@ -44,7 +44,7 @@ type Store struct {
 }
 
 // buckets are created when a store is opened.
-var buckets = [][]byte{bucketTaskDefinitions, bucketFamilies, bucketRuns, bucketClusters, bucketInstances, bucketTasks, bucketTaskBodies, bucketMeta}
+var buckets = [][]byte{bucketTaskDefinitions, bucketFamilies, bucketRuns, bucketClusters, bucketInstances, bucketTasks, bucketTaskBodies, bucketRunTokens, bucketMeta}
 
 // LockWait bounds how long Open waits for another process's lock. Every
 // berth process holds the store only for the few milliseconds of a

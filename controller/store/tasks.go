@@ -112,25 +112,29 @@ func clusterHasTasks(tx *bolt.Tx, cluster string) (bool, error) {
 // cluster must be ACTIVE.
 func (s *Store) CreateTasks(tasks []Task) error {
 	return s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
-		for _, t := range tasks {
-			c, err := getCluster(tx, t.Cluster)
-			if err != nil {
-				return fmt.Errorf("cluster %s: %w", t.Cluster, err)
-			}
-			if c.Status != StatusActive {
-				return fmt.Errorf("cluster %s: %w", t.Cluster, ErrClusterInactive)
-			}
-			if tx.Bucket(bucketTasks).Get(taskKey(t.Cluster, t.ID)) != nil {
-				return fmt.Errorf("task %s: %w", t.ID, ErrTaskExists)
-			}
-			t.Version = max(t.Version, 1)
-			if err := putTask(tx, t); err != nil {
-				return err
-			}
-			*changes = append(*changes, TaskChange{Task: t})
-		}
-		return nil
+		return createTasks(tx, tasks, changes)
 	})
+}
+
+func createTasks(tx *bolt.Tx, tasks []Task, changes *[]TaskChange) error {
+	for _, t := range tasks {
+		c, err := getCluster(tx, t.Cluster)
+		if err != nil {
+			return fmt.Errorf("cluster %s: %w", t.Cluster, err)
+		}
+		if c.Status != StatusActive {
+			return fmt.Errorf("cluster %s: %w", t.Cluster, ErrClusterInactive)
+		}
+		if tx.Bucket(bucketTasks).Get(taskKey(t.Cluster, t.ID)) != nil {
+			return fmt.Errorf("task %s: %w", t.ID, ErrTaskExists)
+		}
+		t.Version = max(t.Version, 1)
+		if err := putTask(tx, t); err != nil {
+			return err
+		}
+		*changes = append(*changes, TaskChange{Task: t})
+	}
+	return nil
 }
 
 // UpdateTask changes a task in one transaction: change sees the task as
