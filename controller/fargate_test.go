@@ -284,6 +284,14 @@ func TestRunTaskRefusesWhatFargateCannotRun(t *testing.T) {
 			"Unable to find task definition"},
 		{"an unknown cluster", &ecs.RunTaskInput{Cluster: aws.String("nowhere"), TaskDefinition: aws.String("web"), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network},
 			"ClusterNotFoundException"},
+		{"ECS Exec", &ecs.RunTaskInput{TaskDefinition: aws.String("web"), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network, EnableExecuteCommand: true},
+			"enableExecuteCommand: berth runs no ECS Exec agent"},
+		{"an EBS volume", &ecs.RunTaskInput{TaskDefinition: aws.String("web"), LaunchType: types.LaunchTypeFargate, NetworkConfiguration: network,
+			VolumeConfigurations: []types.TaskVolumeConfiguration{{Name: aws.String("data")}}},
+			"volumeConfigurations: berth provisions no Amazon EBS volumes"},
+		{"an EC2 task in a subnet berth does not have", &ecs.RunTaskInput{TaskDefinition: aws.String("web"), LaunchType: types.LaunchTypeEc2,
+			NetworkConfiguration: &types.NetworkConfiguration{AwsvpcConfiguration: &types.AwsVpcConfiguration{Subnets: []string{"subnet-0123"}}}},
+			"The subnet ID 'subnet-0123' does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,6 +34,11 @@ type launchRequest struct {
 	EnableECSManagedTags                         bool
 	Tags                                         []api.Tag
 	Overrides                                    *api.TaskOverride
+	// EnableExecuteCommand and VolumeConfigurations ask for what berth
+	// does not provide (ECS Exec's agent, EBS volumes): refused rather
+	// than ignored.
+	EnableExecuteCommand bool
+	VolumeConfigurations int
 }
 
 // startedByText and referenceIDText are what ECS lets startedBy and
@@ -51,6 +56,12 @@ const maxGroupLen = 255
 // request's, then (propagateTags TASK_DEFINITION) the definition's, then
 // (enableECSManagedTags) aws:ecs:clusterName, as ECS tags a task.
 func newLaunch(cluster string, rec store.TaskDefinition, task *taskdef.Normalized, in launchRequest) (*launch, error) {
+	if in.EnableExecuteCommand {
+		return nil, api.InvalidParameterException("enableExecuteCommand: berth runs no ECS Exec agent; reach a running container with docker exec and its runtimeId (DescribeTasks)")
+	}
+	if in.VolumeConfigurations > 0 {
+		return nil, api.InvalidParameterException("volumeConfigurations: berth provisions no Amazon EBS volumes; give the task a volume of its definition instead (a Docker volume, a bind mount or EFS)")
+	}
 	if !startedByText.MatchString(in.StartedBy) {
 		return nil, api.InvalidParameterException("startedBy: up to 128 letters, numbers, hyphens, forward slashes and underscores")
 	}
@@ -103,10 +114,12 @@ func addTags(tags, more []api.Tag) []api.Tag {
 
 func runLaunch(in *api.RunTaskInput) launchRequest {
 	return launchRequest{StartedBy: in.StartedBy, Group: in.Group, ReferenceID: in.ReferenceID, PropagateTags: in.PropagateTags,
-		EnableECSManagedTags: in.EnableECSManagedTags, Tags: in.Tags, Overrides: in.Overrides}
+		EnableECSManagedTags: in.EnableECSManagedTags, Tags: in.Tags, Overrides: in.Overrides,
+		EnableExecuteCommand: in.EnableExecuteCommand, VolumeConfigurations: len(in.VolumeConfigurations)}
 }
 
 func startLaunch(in *api.StartTaskInput) launchRequest {
 	return launchRequest{StartedBy: in.StartedBy, Group: in.Group, ReferenceID: in.ReferenceID, PropagateTags: in.PropagateTags,
-		EnableECSManagedTags: in.EnableECSManagedTags, Tags: in.Tags, Overrides: in.Overrides}
+		EnableECSManagedTags: in.EnableECSManagedTags, Tags: in.Tags, Overrides: in.Overrides,
+		EnableExecuteCommand: in.EnableExecuteCommand, VolumeConfigurations: len(in.VolumeConfigurations)}
 }

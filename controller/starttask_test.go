@@ -146,6 +146,8 @@ func TestStartTaskRefusesBadRequests(t *testing.T) {
 		{"a referenceId too long", ecs.StartTaskInput{ReferenceId: aws.String(strings.Repeat("x", 65))}, api.TypeInvalidParameter},
 		{"a reserved tag", ecs.StartTaskInput{Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("y")}}}, api.TypeInvalidParameter},
 		{"a group too long", ecs.StartTaskInput{Group: aws.String(strings.Repeat("g", 256))}, api.TypeInvalidParameter},
+		{"ECS Exec", ecs.StartTaskInput{EnableExecuteCommand: true}, api.TypeInvalidParameter},
+		{"an EBS volume", ecs.StartTaskInput{VolumeConfigurations: []types.TaskVolumeConfiguration{{Name: aws.String("data")}}}, api.TypeInvalidParameter},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
