@@ -62,14 +62,16 @@ func (c *Controller) Handler(ecs http.Handler, logger *slog.Logger) http.Handler
 }
 
 // registerBerth serves berth's own operations on mux, beside the ECS API
-// (see api.BerthPath): InterruptTask and DescribeTaskLimits.
+// (see api.BerthPath): InterruptTask, DescribeTaskLimits and
+// EnsureContainerInstance.
 func (c *Controller) registerBerth(mux *http.ServeMux, logger *slog.Logger) {
 	api.HandleBerth(mux, logger, "InterruptTask", c.InterruptTask)
 	api.HandleBerth(mux, logger, "DescribeTaskLimits", c.DescribeTaskLimits)
+	api.HandleBerth(mux, logger, "EnsureContainerInstance", c.EnsureContainerInstance)
 }
 
 // BerthOperations are the names of berth's own operations.
-var BerthOperations = []string{"InterruptTask", "DescribeTaskLimits"}
+var BerthOperations = []string{"InterruptTask", "DescribeTaskLimits", "EnsureContainerInstance"}
 
 // SpotInterruptionReason is the stoppedReason ECS gives a Fargate Spot
 // task whose capacity was reclaimed.

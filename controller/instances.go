@@ -55,20 +55,56 @@ func (c *Controller) RegisterContainerInstance(ctx context.Context, in *api.Regi
 	return c.registerInstance(in, nil)
 }
 
+// EnsureContainerInstance (berth's own operation) registers a container
+// instance of the server's engine, of its size and with the attributes
+// given, only when the cluster has no instance that is not INACTIVE: the
+// check and the registration are one store transaction, so that berth runs
+// started at once on a cluster without instances register one between
+// them, not one each.
+func (c *Controller) EnsureContainerInstance(ctx context.Context, in *api.EnsureContainerInstanceInput) (*api.EnsureContainerInstanceOutput, error) {
+	rec, err := c.instanceRecord(&api.RegisterContainerInstanceInput{Cluster: in.Cluster, Attributes: in.Attributes}, nil)
+	if err != nil {
+		return nil, err
+	}
+	stored, registered, err := c.store.RegisterFirstContainerInstance(rec, c.now())
+	if err != nil {
+		return nil, c.registrationError(err, rec.Cluster, rec.ID)
+	}
+	if !registered {
+		return &api.EnsureContainerInstanceOutput{}, nil
+	}
+	c.instanceChanged(stored)
+	return &api.EnsureContainerInstanceOutput{Registered: true, ContainerInstance: c.instance(stored, true)}, nil
+}
+
 // registerInstance registers an instance whose agent is remote (berth
 // agent, which registers through its connection), or nil for the
 // server's own engine.
 func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, remote *store.RemoteAgent) (*api.RegisterContainerInstanceOutput, error) {
-	cluster, err := api.ClusterName(in.Cluster)
+	rec, err := c.instanceRecord(in, remote)
 	if err != nil {
 		return nil, err
 	}
+	stored, err := c.store.RegisterContainerInstance(rec, c.now())
+	if err != nil {
+		return nil, c.registrationError(err, rec.Cluster, rec.ID)
+	}
+	c.instanceChanged(stored)
+	return &api.RegisterContainerInstanceOutput{ContainerInstance: c.instance(stored, true)}, nil
+}
+
+// instanceRecord is the instance a registration asks for, checked.
+func (c *Controller) instanceRecord(in *api.RegisterContainerInstanceInput, remote *store.RemoteAgent) (store.ContainerInstance, error) {
+	cluster, err := api.ClusterName(in.Cluster)
+	if err != nil {
+		return store.ContainerInstance{}, err
+	}
 	if err := checkTags("tags", in.Tags); err != nil {
-		return nil, err
+		return store.ContainerInstance{}, err
 	}
 	id, err := registeringID(cluster, in.ContainerInstanceArn)
 	if err != nil {
-		return nil, err
+		return store.ContainerInstance{}, err
 	}
 	engineAPI := c.engineAPIVersion
 	if remote != nil {
@@ -77,11 +113,11 @@ func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, re
 	}
 	attrs, err := c.registeredAttributes(in.Attributes, engineAPI)
 	if err != nil {
-		return nil, err
+		return store.ContainerInstance{}, err
 	}
 	res, err := registeredResources(in.TotalResources, attrs[attrInstanceType], c.hostSize)
 	if err != nil {
-		return nil, err
+		return store.ContainerInstance{}, err
 	}
 	rec := store.ContainerInstance{
 		Cluster:        cluster,
@@ -96,27 +132,29 @@ func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, re
 	if in.VersionInfo != nil {
 		rec.VersionInfo = store.VersionInfo(*in.VersionInfo)
 	}
-	rec, err = c.store.RegisterContainerInstance(rec, c.now())
+	return rec, nil
+}
+
+// registrationError is the API's error for a registration the store
+// refused.
+func (c *Controller) registrationError(err error, cluster, id string) error {
 	var ofAgent *store.AgentInstanceError
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, api.ClusterNotFoundException("")
+		return api.ClusterNotFoundException("")
 	case errors.Is(err, store.ErrClusterInactive):
-		return nil, api.InvalidParameterException("The specified cluster is inactive. Specify an active cluster and try again.")
+		return api.InvalidParameterException("The specified cluster is inactive. Specify an active cluster and try again.")
 	case errors.Is(err, store.ErrInstanceInactive):
-		return nil, api.ClientException("Container instance %s is inactive.", id)
+		return api.ClientException("Container instance %s is inactive.", id)
 	case errors.As(err, &ofAgent):
-		return nil, api.ClientException("Container instance %s is run by the berth agent on host %s (engine %s), which alone registers it again; deregister it to register it through the API.",
+		return api.ClientException("Container instance %s is run by the berth agent on host %s (engine %s), which alone registers it again; deregister it to register it through the API.",
 			c.namer.ContainerInstance(cluster, id), ofAgent.Agent.Host, ofAgent.Agent.Engine)
 	case errors.Is(err, store.ErrInstanceLocal):
-		return nil, api.ClientException("Container instance %s runs on berth server's own engine: a berth agent cannot register it as its own.", c.namer.ContainerInstance(cluster, id))
+		return api.ClientException("Container instance %s runs on berth server's own engine: a berth agent cannot register it as its own.", c.namer.ContainerInstance(cluster, id))
 	case errors.Is(err, store.ErrNoHostAddress):
-		return nil, api.LimitExceededException("every loopback host address (127.0.0.2 to 127.0.255.254) is taken by a registered container instance")
-	case err != nil:
-		return nil, err
+		return api.LimitExceededException("every loopback host address (127.0.0.2 to 127.0.255.254) is taken by a registered container instance")
 	}
-	c.instanceChanged(rec)
-	return &api.RegisterContainerInstanceOutput{ContainerInstance: c.instance(rec, true)}, nil
+	return err
 }
 
 // registeringID is the ID of the instance containerInstanceArn names, or

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os/exec"
@@ -174,6 +175,50 @@ func TestThirtyRunsAtOnceShareTheStateStore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Thirty berth runs at once through a server, on a cluster without
+// container instances: the server registers one instance of this machine's
+// size between them (its check and its registration one step), not one
+// each, and every run's task runs there.
+func TestThirtyRunsAtOnceThroughAServerRegisterOneInstance(t *testing.T) {
+	e := newRunEnv(t)
+	endpoint := e.startServer("--cleanup-wait", "1s")
+	def := e.file("quick.json", `{"family": "quick", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 16, "command": ["exit", "0"]}]}`)
+	var wg sync.WaitGroup
+	outs := make([]string, 30)
+	codes := make([]int, 30)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], codes[i] = e.run("-q", def)
+		}()
+	}
+	wg.Wait()
+	registered := 0
+	for i, code := range codes {
+		if code != 0 {
+			t.Errorf("run %d of 30: exit %d:\n%s", i+1, code, outs[i])
+		}
+		if strings.Contains(outs[i], "had no container instance: registered") {
+			registered++
+		}
+	}
+	out, err := exec.Command(e.bin, "instance", "list", "--cluster", e.cluster, "--endpoint", endpoint, "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("instance list: %v", err)
+	}
+	var instances []struct{ ContainerInstanceArn string }
+	if err := json.Unmarshal(out, &instances); err != nil {
+		t.Fatalf("instance list -o json: %v\n%s", err, out)
+	}
+	if len(instances) != 1 || registered != 1 {
+		t.Errorf("%d instances registered, %d runs said they registered one: want 1 and 1\n%s", len(instances), registered, out)
+	}
+	for _, in := range instances {
+		exec.Command(e.bin, "instance", "deregister", in.ContainerInstanceArn, "--force", "--cluster", e.cluster, "--endpoint", endpoint).Run()
 	}
 }
 

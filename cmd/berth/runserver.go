@@ -331,30 +331,28 @@ func (r *serverRun) capacity(ctx context.Context, stderr io.Writer, task *taskde
 		}
 		return nil, nil
 	}
-	list, err := r.c.ListContainerInstances(ctx, &api.ListContainerInstancesInput{Cluster: cluster})
-	if err != nil {
-		return nil, r.unreachable(err)
-	}
 	// A task's ports bind to its instance's host address: --host-ip
 	// chooses the instance that has it.
 	var hostIP []api.PlacementConstraint
 	if r.opts.hostIPSet {
 		hostIP = append(hostIP, api.PlacementConstraint{Type: "memberOf", Expression: fmt.Sprintf("attribute:%s == %s", attrHostAddress, r.opts.hostIP)})
 	}
-	if len(list.ContainerInstanceArns) > 0 {
+	// The server registers an instance only when the cluster has none, in
+	// one step: berth runs started at once register one between them.
+	in := &api.EnsureContainerInstanceInput{Cluster: cluster}
+	for _, name := range slices.Sorted(maps.Keys(attributes)) {
+		in.Attributes = append(in.Attributes, api.Attribute{Name: name, Value: attributes[name]})
+	}
+	reg, err := r.c.EnsureContainerInstance(ctx, in)
+	if err != nil {
+		return nil, r.unreachable(err)
+	}
+	if !reg.Registered {
 		var cs []api.PlacementConstraint
 		for _, name := range slices.Sorted(maps.Keys(attributes)) {
 			cs = append(cs, api.PlacementConstraint{Type: "memberOf", Expression: fmt.Sprintf("attribute:%s == %s", name, attributes[name])})
 		}
 		return append(cs, hostIP...), nil
-	}
-	in := &api.RegisterContainerInstanceInput{Cluster: cluster}
-	for _, name := range slices.Sorted(maps.Keys(attributes)) {
-		in.Attributes = append(in.Attributes, api.Attribute{Name: name, Value: attributes[name]})
-	}
-	reg, err := r.c.RegisterContainerInstance(ctx, in)
-	if err != nil {
-		return nil, r.unreachable(err)
 	}
 	ci := reg.ContainerInstance
 	fmt.Fprintf(stderr, "berth: cluster %s had no container instance: registered %s at %s, of this machine's size (%d CPU units, %d MiB), to run EC2 tasks on\n",

@@ -56,6 +56,21 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	return body, nil
 }
 
+// EnsureContainerInstanceInput is berth's EnsureContainerInstance: a
+// container instance of the server's engine, registered only when the
+// cluster has none, as berth run needs one to run an EC2 task on.
+type EnsureContainerInstanceInput struct {
+	Cluster    string      `json:"cluster,omitempty"`
+	Attributes []Attribute `json:"attributes,omitempty"`
+}
+
+// EnsureContainerInstanceOutput says whether an instance was registered,
+// and which.
+type EnsureContainerInstanceOutput struct {
+	Registered        bool               `json:"registered"`
+	ContainerInstance *ContainerInstance `json:"containerInstance,omitempty"`
+}
+
 // InterruptTaskInput is berth's InterruptTask: a Fargate Spot reclaim of a
 // task's capacity, made on demand.
 type InterruptTaskInput struct {

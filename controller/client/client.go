@@ -301,6 +301,16 @@ func (c *Client) DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLim
 	return out, nil
 }
 
+// EnsureContainerInstance registers a container instance of the server's
+// engine when the cluster has none (berth's own operation).
+func (c *Client) EnsureContainerInstance(ctx context.Context, in *api.EnsureContainerInstanceInput) (*api.EnsureContainerInstanceOutput, error) {
+	out := new(api.EnsureContainerInstanceOutput)
+	if err := c.CallBerth(ctx, "EnsureContainerInstance", in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Top is the cluster's capacity and what its running tasks reserve and use
 // (GET /berth/v1/top, berth's own); "" is the default cluster.
 func (c *Client) Top(ctx context.Context, cluster string) (*api.Top, error) {

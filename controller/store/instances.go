@@ -183,53 +183,92 @@ func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) 
 		if err := activeCluster(tx, rec.Cluster, now); err != nil {
 			return err
 		}
-		old, err := getInstance(tx, rec.Cluster, rec.ID)
-		if errors.Is(err, ErrNotFound) && rec.Agent != nil && rec.Agent.RegistrationKey != "" {
-			old, err = instanceWithKey(tx, rec.Cluster, rec.Agent.RegistrationKey)
-			if err == nil {
-				rec.ID = old.ID
-			}
-		}
-		switch {
-		case err == nil:
-			if old.Status == StatusInactive {
-				return ErrInstanceInactive
-			}
-			// Who runs an instance does not change by registering it
-			// again: an agent's stays its agent's, the server's its own.
-			switch {
-			case old.Agent != nil && rec.Agent == nil:
-				return &AgentInstanceError{Agent: *old.Agent}
-			case old.Agent == nil && rec.Agent != nil:
-				return ErrInstanceLocal
-			case old.Agent != nil && rec.Agent.RegistrationKey == "":
-				rec.Agent.RegistrationKey = old.Agent.RegistrationKey
-			}
-			rec.EC2InstanceID, rec.HostAddress, rec.Version = old.EC2InstanceID, old.HostAddress, old.Version
-			rec.RegisteredAt, rec.Status = old.RegisteredAt, old.Status
-			if rec.Tags == nil {
-				rec.Tags = old.Tags
-			}
-		case errors.Is(err, ErrNotFound):
-			if rec.HostAddress, err = freeHostAddress(tx); err != nil {
-				return err
-			}
-			rec.RegisteredAt, rec.Status = now.UTC(), StatusActive
-		default:
-			return err
-		}
-		rec.DeregisteredAt = nil
-		rec.Version++
-		if err := putInstance(tx, rec); err != nil {
-			return err
-		}
-		rec.Load, err = loadOf(tx, rec.Cluster, rec.ID)
-		return err
+		return putRegistration(tx, &rec, now)
 	})
 	if err != nil {
 		return ContainerInstance{}, fmt.Errorf("register container instance %s/%s: %w", rec.Cluster, rec.ID, err)
 	}
 	return rec, nil
+}
+
+// RegisterFirstContainerInstance registers rec, as RegisterContainerInstance
+// does, only when its cluster has no instance that is not INACTIVE; the
+// check and the registration are one transaction, so that of many callers
+// at once, one registers. registered says whether rec was.
+func (s *Store) RegisterFirstContainerInstance(rec ContainerInstance, now time.Time) (_ ContainerInstance, registered bool, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := activeCluster(tx, rec.Cluster, now); err != nil {
+			return err
+		}
+		err := forEachInstance(tx, rec.Cluster, func(other ContainerInstance) error {
+			if other.Status != StatusInactive {
+				return errHasInstance
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, errHasInstance):
+			return nil
+		case err != nil:
+			return err
+		}
+		registered = true
+		return putRegistration(tx, &rec, now)
+	})
+	if err != nil {
+		return ContainerInstance{}, false, fmt.Errorf("register container instance %s/%s: %w", rec.Cluster, rec.ID, err)
+	}
+	return rec, registered, nil
+}
+
+// errHasInstance ends a walk over a cluster's instances at the first that
+// is not INACTIVE.
+var errHasInstance = errors.New("the cluster has an instance")
+
+// putRegistration is the registration of RegisterContainerInstance, in tx.
+func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
+	old, err := getInstance(tx, rec.Cluster, rec.ID)
+	if errors.Is(err, ErrNotFound) && rec.Agent != nil && rec.Agent.RegistrationKey != "" {
+		old, err = instanceWithKey(tx, rec.Cluster, rec.Agent.RegistrationKey)
+		if err == nil {
+			rec.ID = old.ID
+		}
+	}
+	switch {
+	case err == nil:
+		if old.Status == StatusInactive {
+			return ErrInstanceInactive
+		}
+		// Who runs an instance does not change by registering it
+		// again: an agent's stays its agent's, the server's its own.
+		switch {
+		case old.Agent != nil && rec.Agent == nil:
+			return &AgentInstanceError{Agent: *old.Agent}
+		case old.Agent == nil && rec.Agent != nil:
+			return ErrInstanceLocal
+		case old.Agent != nil && rec.Agent.RegistrationKey == "":
+			rec.Agent.RegistrationKey = old.Agent.RegistrationKey
+		}
+		rec.EC2InstanceID, rec.HostAddress, rec.Version = old.EC2InstanceID, old.HostAddress, old.Version
+		rec.RegisteredAt, rec.Status = old.RegisteredAt, old.Status
+		if rec.Tags == nil {
+			rec.Tags = old.Tags
+		}
+	case errors.Is(err, ErrNotFound):
+		if rec.HostAddress, err = freeHostAddress(tx); err != nil {
+			return err
+		}
+		rec.RegisteredAt, rec.Status = now.UTC(), StatusActive
+	default:
+		return err
+	}
+	rec.DeregisteredAt = nil
+	rec.Version++
+	if err := putInstance(tx, *rec); err != nil {
+		return err
+	}
+	rec.Load, err = loadOf(tx, rec.Cluster, rec.ID)
+	return err
 }
 
 // instanceWithKey is the instance of cluster whose agent registered it

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -185,5 +187,51 @@ func TestRegisteringAgainKeepsWhoRunsTheInstance(t *testing.T) {
 	// The key stays with the instance registered again without it.
 	if again, err := s.RegisterContainerInstance(ContainerInstance{Cluster: DefaultCluster, ID: "fresh2", Agent: agentAt("k1")}, epoch); err != nil || again.ID != "remote" {
 		t.Errorf("the key after a registration without it: %s %v", again.ID, err)
+	}
+}
+
+// Of many registrations at once of a first instance, one registers; a
+// cluster whose instances are all deregistered takes one, one with a
+// DRAINING instance does not.
+func TestAFirstInstanceIsRegisteredOnceByCallersAtOnce(t *testing.T) {
+	s := openTemp(t)
+	const callers = 30
+	var wg sync.WaitGroup
+	var registered atomic.Int32
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec := ContainerInstance{Cluster: DefaultCluster, ID: fmt.Sprintf("%032x", i), Registered: Resources{CPU: 1024, MemoryMiB: 512}}
+			if _, ok, err := s.RegisterFirstContainerInstance(rec, epoch); err != nil {
+				t.Error(err)
+			} else if ok {
+				registered.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	all, err := s.ContainerInstances(DefaultCluster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if registered.Load() != 1 || len(all) != 1 {
+		t.Fatalf("%d said registered, %d stored, of %d at once: want 1", registered.Load(), len(all), callers)
+	}
+
+	if _, err := s.UpdateContainerInstance(DefaultCluster, all[0].ID, func(rec *ContainerInstance) (bool, error) {
+		rec.Status = StatusDraining
+		return true, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := s.RegisterFirstContainerInstance(ContainerInstance{Cluster: DefaultCluster, ID: fmt.Sprintf("%032x", 99)}, epoch); ok || err != nil {
+		t.Errorf("beside a DRAINING instance: registered %v, %v", ok, err)
+	}
+	if _, err := s.DeregisterContainerInstance(DefaultCluster, all[0].ID, true, epoch); err != nil {
+		t.Fatal(err)
+	}
+	if rec, ok, err := s.RegisterFirstContainerInstance(ContainerInstance{Cluster: DefaultCluster, ID: fmt.Sprintf("%032x", 100)}, epoch); !ok || err != nil || rec.Status != StatusActive {
+		t.Errorf("beside a deregistered instance only: registered %v %+v, %v", ok, rec, err)
 	}
 }
