@@ -475,7 +475,8 @@ func TestServerKilledAtEachPointOfStartingATask(t *testing.T) {
 			setup.stop(syscall.SIGTERM)
 
 			p := startBerthProcess(t, dir, withEnv(crashpoint.Env+"="+point))
-			out, err := p.client().RunTask(ctx, &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("crash"), Count: aws.Int32(2)})
+			run := &ecs.RunTaskInput{Cluster: aws.String(cluster), TaskDefinition: aws.String("crash"), Count: aws.Int32(2), ClientToken: aws.String("crash-" + point)}
+			out, err := p.client().RunTask(ctx, run)
 			if point == crashpoint.BeforeCommit {
 				if err == nil {
 					t.Fatalf("RunTask answered %+v from a server that died before recording the tasks", out)
@@ -509,11 +510,26 @@ func TestServerKilledAtEachPointOfStartingATask(t *testing.T) {
 					}
 				}
 			}
-			if out != nil {
-				for _, task := range out.Tasks {
-					arn := aws.ToString(task.TaskArn)
-					final[arn] = waitTask(t, c, cluster, arn, "RUNNING")
+			// The client tries again with the RunTask's token, as an SDK
+			// does after a failed call: a server that died before
+			// recording the tasks starts them now; one that recorded them
+			// answers them and starts none.
+			retry, err := c.RunTask(ctx, run)
+			if err != nil || len(retry.Tasks) != 2 {
+				t.Fatalf("RunTask again with its token: %+v %v", retry, err)
+			}
+			if point == crashpoint.BeforeCommit {
+				out = retry
+			}
+			for i, task := range out.Tasks {
+				if aws.ToString(retry.Tasks[i].TaskArn) != aws.ToString(task.TaskArn) {
+					t.Errorf("the retry answered task %s, the first call %s", aws.ToString(retry.Tasks[i].TaskArn), aws.ToString(task.TaskArn))
 				}
+				arn := aws.ToString(task.TaskArn)
+				final[arn] = waitTask(t, c, cluster, arn, "RUNNING")
+			}
+			if list, err := c.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(cluster)}); err != nil || len(list.TaskArns) != 2 {
+				t.Errorf("tasks running after the retry: %v %v, want the 2 of the first call", list, err)
 			}
 			checkEngineHoldsTheTasks(t, cluster, final)
 			for arn, task := range final {
