@@ -62,16 +62,17 @@ func (c *Controller) Handler(ecs http.Handler, logger *slog.Logger) http.Handler
 }
 
 // registerBerth serves berth's own operations on mux, beside the ECS API
-// (see api.BerthPath): InterruptTask, DescribeTaskLimits and
-// EnsureContainerInstance.
+// (see api.BerthPath): InterruptTask, DescribeTaskLimits,
+// EnsureContainerInstance and RegisterTaskDefinitionIfChanged.
 func (c *Controller) registerBerth(mux *http.ServeMux, logger *slog.Logger) {
 	api.HandleBerth(mux, logger, "InterruptTask", c.InterruptTask)
 	api.HandleBerth(mux, logger, "DescribeTaskLimits", c.DescribeTaskLimits)
 	api.HandleBerth(mux, logger, "EnsureContainerInstance", c.EnsureContainerInstance)
+	api.HandleBerth(mux, logger, "RegisterTaskDefinitionIfChanged", c.RegisterTaskDefinitionIfChanged)
 }
 
 // BerthOperations are the names of berth's own operations.
-var BerthOperations = []string{"InterruptTask", "DescribeTaskLimits", "EnsureContainerInstance"}
+var BerthOperations = []string{"InterruptTask", "DescribeTaskLimits", "EnsureContainerInstance", "RegisterTaskDefinitionIfChanged"}
 
 // SpotInterruptionReason is the stoppedReason ECS gives a Fargate Spot
 // task whose capacity was reclaimed.

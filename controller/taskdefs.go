@@ -31,6 +31,27 @@ func (c *Controller) RegisterTaskDefinition(ctx context.Context, in *api.Registe
 	return &api.RegisterTaskDefinitionOutput{TaskDefinition: c.taskDefinition(rec), Tags: rec.TagList()}, nil
 }
 
+// RegisterTaskDefinitionIfChanged (berth's own operation) is
+// RegisterTaskDefinition, except that when the family's latest ACTIVE
+// revision is the definition given it answers that revision and registers
+// none: the comparison and the registration are one store transaction, so
+// that berth runs of one file started at once make one revision between
+// them.
+func (c *Controller) RegisterTaskDefinitionIfChanged(ctx context.Context, in *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionIfChangedOutput, error) {
+	if err := validate(in); err != nil {
+		return nil, err
+	}
+	if err := checkTags("tags", in.Tags); err != nil {
+		return nil, err
+	}
+	rec, registered, err := c.store.RegisterIfChanged(*in, c.now())
+	if err != nil {
+		return nil, err
+	}
+	return &api.RegisterTaskDefinitionIfChangedOutput{Registered: registered,
+		RegisterTaskDefinitionOutput: api.RegisterTaskDefinitionOutput{TaskDefinition: c.taskDefinition(rec), Tags: rec.TagList()}}, nil
+}
+
 // validate checks def as berth validate checks a file: taskdef reads JSON,
 // so the decoded input goes back to JSON, member for member.
 func validate(def *taskdef.TaskDefinition) error {

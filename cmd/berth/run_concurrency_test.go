@@ -181,7 +181,7 @@ func TestThirtyRunsAtOnceShareTheStateStore(t *testing.T) {
 // Thirty berth runs at once through a server, on a cluster without
 // container instances: the server registers one instance of this machine's
 // size between them (its check and its registration one step), not one
-// each, and every run's task runs there.
+// each, and every run's task runs there; the file is registered once.
 func TestThirtyRunsAtOnceThroughAServerRegisterOneInstance(t *testing.T) {
 	e := newRunEnv(t)
 	endpoint := e.startServer("--cleanup-wait", "1s")
@@ -219,6 +219,15 @@ func TestThirtyRunsAtOnceThroughAServerRegisterOneInstance(t *testing.T) {
 	}
 	for _, in := range instances {
 		exec.Command(e.bin, "instance", "deregister", in.ContainerInstanceArn, "--force", "--cluster", e.cluster, "--endpoint", endpoint).Run()
+	}
+	// One file, one revision, however many runs registered it at once.
+	out, err = exec.Command(e.bin, "taskdef", "list", "--family", "quick", "--endpoint", endpoint, "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("taskdef list: %v", err)
+	}
+	var revisions struct{ TaskDefinitionArns []string }
+	if err := json.Unmarshal(out, &revisions); err != nil || len(revisions.TaskDefinitionArns) != 1 {
+		t.Errorf("revisions of the one file: %v (%v), want 1", revisions.TaskDefinitionArns, err)
 	}
 }
 

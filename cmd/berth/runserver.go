@@ -265,33 +265,13 @@ func (r *serverRun) definition(ctx context.Context, stdin io.Reader, stdout io.W
 	if err != nil {
 		return nil, nil, err
 	}
-	if same, ok := r.sameAsLatest(ctx, task.Definition); ok {
-		return task, same, nil
-	}
-	res, err := r.c.RegisterTaskDefinition(ctx, &task.Definition)
+	// A new revision only when the file changed, decided by the server in
+	// one step: runs of one file started at once make one revision.
+	res, err := r.c.RegisterTaskDefinitionIfChanged(ctx, &task.Definition)
 	if err != nil {
 		return nil, nil, r.unreachable(err)
 	}
 	return task, res.TaskDefinition, nil
-}
-
-// sameAsLatest is the server's latest ACTIVE revision of def's family when
-// it is def, unchanged: berth run registers a new revision only when the
-// file changed.
-func (r *serverRun) sameAsLatest(ctx context.Context, def taskdef.TaskDefinition) (*api.TaskDefinition, bool) {
-	if len(def.Tags) > 0 {
-		return nil, false // tags are registered afresh
-	}
-	res, err := r.c.DescribeTaskDefinition(ctx, &api.DescribeTaskDefinitionInput{TaskDefinition: def.Family})
-	if err != nil || res.TaskDefinition == nil || res.TaskDefinition.Status != "ACTIVE" {
-		return nil, false
-	}
-	want, err1 := json.Marshal(def)
-	got, err2 := json.Marshal(res.TaskDefinition.TaskDefinition)
-	if err1 != nil || err2 != nil || string(want) != string(got) {
-		return nil, false
-	}
-	return res.TaskDefinition, true
 }
 
 // unreachable makes a server's failure berth run's: exit status 125, in

@@ -56,6 +56,15 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Error) {
 	return body, nil
 }
 
+// RegisterTaskDefinitionIfChangedOutput is berth's
+// RegisterTaskDefinitionIfChanged (its input is RegisterTaskDefinition's):
+// the family's latest ACTIVE revision when it is the definition given, or
+// the new revision registered; Registered says which.
+type RegisterTaskDefinitionIfChangedOutput struct {
+	RegisterTaskDefinitionOutput
+	Registered bool `json:"registered"`
+}
+
 // EnsureContainerInstanceInput is berth's EnsureContainerInstance: a
 // container instance of the server's engine, registered only when the
 // cluster has none, as berth run needs one to run an EC2 task on.

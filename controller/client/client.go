@@ -301,6 +301,16 @@ func (c *Client) DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLim
 	return out, nil
 }
 
+// RegisterTaskDefinitionIfChanged registers def unless it is its family's
+// latest ACTIVE revision (berth's own operation).
+func (c *Client) RegisterTaskDefinitionIfChanged(ctx context.Context, def *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionIfChangedOutput, error) {
+	out := new(api.RegisterTaskDefinitionIfChangedOutput)
+	if err := c.CallBerth(ctx, "RegisterTaskDefinitionIfChanged", def, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // EnsureContainerInstance registers a container instance of the server's
 // engine when the cluster has none (berth's own operation).
 func (c *Client) EnsureContainerInstance(ctx context.Context, in *api.EnsureContainerInstanceInput) (*api.EnsureContainerInstanceOutput, error) {
