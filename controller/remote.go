@@ -302,7 +302,12 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 				reason = metrics.DisconnectProtocolError
 				return err
 			}
-			r.report(m)
+			// A report is acknowledged once it is recorded: one the store
+			// failed to record stays in the agent's outbox, and comes again
+			// on its next connection.
+			if r.report(m) != nil {
+				continue
+			}
 			if err := conn.Write(agentproto.TypeAck, agentproto.AckRequest{MessageID: m.MessageID}); err != nil {
 				return err
 			}
@@ -582,23 +587,26 @@ func (r *remote) follow(ctx context.Context, cluster string) error { return nil 
 
 // report records what the agent says of one of its tasks, unless the
 // record has a newer word of it already or the task is not the
-// instance's.
-func (r *remote) report(m agentproto.TaskStateChange) {
+// instance's. It fails only when the store failed to record the report:
+// the word is then not taken, and the same report, sent again, is
+// recorded.
+func (r *remote) report(m agentproto.TaskStateChange) error {
 	s, err := m.State()
 	if err != nil {
 		r.c.opts.Logf("container instance %s: a report of task %s: %v", r.id, m.Change.Task, err)
-		return
+		return nil
 	}
 	cluster, id, err := api.TaskRef(s.ARN)
 	if err != nil || cluster != r.cluster {
-		return
+		return nil
 	}
 	rec, err := r.c.store.Task(r.cluster, id)
 	if err != nil || rec.Instance != r.id || rec.LaunchType == taskdef.LaunchFargate {
-		return
+		return nil
 	}
 	r.mu.Lock()
-	stale := m.Version <= r.versions[s.ARN]
+	prev, had := r.versions[s.ARN]
+	stale := m.Version <= prev
 	if !stale {
 		r.versions[s.ARN] = m.Version
 		if s.LastStatus >= agent.TaskStopped {
@@ -606,9 +614,22 @@ func (r *remote) report(m agentproto.TaskStateChange) {
 		}
 	}
 	r.mu.Unlock()
-	if !stale {
-		r.c.observe(r.cluster, s)
+	if stale {
+		return nil
 	}
+	err = r.c.observe(r.cluster, s)
+	if err != nil {
+		r.mu.Lock()
+		if now, ok := r.versions[s.ARN]; now == m.Version || !ok && s.LastStatus >= agent.TaskStopped {
+			if had {
+				r.versions[s.ARN] = prev
+			} else {
+				delete(r.versions, s.ARN)
+			}
+		}
+		r.mu.Unlock()
+	}
+	return err
 }
 
 // welcome says what each task of the instance should be, after the
