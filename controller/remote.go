@@ -601,7 +601,14 @@ func (r *remote) report(m agentproto.TaskStateChange) error {
 		return nil
 	}
 	rec, err := r.c.store.Task(r.cluster, id)
-	if err != nil || rec.Instance != r.id || rec.LaunchType == taskdef.LaunchFargate {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		r.c.opts.Logf("container instance %s: a report of task %s: %v", r.id, id, err)
+		return err
+	}
+	if rec.Instance != r.id || rec.LaunchType == taskdef.LaunchFargate {
 		return nil
 	}
 	r.mu.Lock()
