@@ -302,11 +302,13 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 				reason = metrics.DisconnectProtocolError
 				return err
 			}
-			// A report is acknowledged once it is recorded: one the store
-			// failed to record stays in the agent's outbox, and comes again
-			// on its next connection.
-			if r.report(m) != nil {
-				continue
+			// A report is acknowledged once it is recorded. One the store
+			// failed to record ends the connection: it stays in the
+			// agent's outbox, and comes again on the agent's next
+			// connection with those after it, in order (acknowledged, a
+			// later one would go before it).
+			if err := r.report(m); err != nil {
+				return err
 			}
 			if err := conn.Write(agentproto.TypeAck, agentproto.AckRequest{MessageID: m.MessageID}); err != nil {
 				return err
@@ -587,9 +589,8 @@ func (r *remote) follow(ctx context.Context, cluster string) error { return nil 
 
 // report records what the agent says of one of its tasks, unless the
 // record has a newer word of it already or the task is not the
-// instance's. It fails only when the store failed to record the report:
-// the word is then not taken, and the same report, sent again, is
-// recorded.
+// instance's. It fails only when the store failed to read or record the
+// report.
 func (r *remote) report(m agentproto.TaskStateChange) error {
 	s, err := m.State()
 	if err != nil {
@@ -605,15 +606,13 @@ func (r *remote) report(m agentproto.TaskStateChange) error {
 		return nil
 	}
 	if err != nil {
-		r.c.opts.Logf("container instance %s: a report of task %s: %v", r.id, id, err)
-		return err
+		return fmt.Errorf("a report of task %s: %w", id, err)
 	}
 	if rec.Instance != r.id || rec.LaunchType == taskdef.LaunchFargate {
 		return nil
 	}
 	r.mu.Lock()
-	prev, had := r.versions[s.ARN]
-	stale := m.Version <= prev
+	stale := m.Version <= r.versions[s.ARN]
 	if !stale {
 		r.versions[s.ARN] = m.Version
 		if s.LastStatus >= agent.TaskStopped {
@@ -624,19 +623,7 @@ func (r *remote) report(m agentproto.TaskStateChange) error {
 	if stale {
 		return nil
 	}
-	err = r.c.observe(r.cluster, s)
-	if err != nil {
-		r.mu.Lock()
-		if now, ok := r.versions[s.ARN]; now == m.Version || !ok && s.LastStatus >= agent.TaskStopped {
-			if had {
-				r.versions[s.ARN] = prev
-			} else {
-				delete(r.versions, s.ARN)
-			}
-		}
-		r.mu.Unlock()
-	}
-	return err
+	return r.c.observe(r.cluster, s)
 }
 
 // welcome says what each task of the instance should be, after the
