@@ -108,6 +108,8 @@ func (c *Controller) record(batch []*report) {
 				c.opts.Logf("%v", r.err)
 			}
 			if st.stopped {
+				// The capacity follows what runs, recorded or not: the
+				// agent says the task's containers are gone.
 				c.fargate.Release(r.state.ARN)
 			}
 		}
