@@ -110,6 +110,8 @@ type Controller struct {
 
 	// placeMu makes an EC2 placement and its commit one step.
 	placeMu sync.Mutex
+	// reports gathers the agents' reports into the store's transactions.
+	reports reportQueue
 
 	// statusRecorded, when set, is told of each change of a task's
 	// lastStatus once it is recorded (tests follow a task's life with it).

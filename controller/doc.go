@@ -53,7 +53,9 @@
 //   - A task's lastStatus is what its agent reports, never going back; a
 //     task with a network interface of its own (every Fargate task) also
 //     passes through ACTIVATING and DEACTIVATING, the control plane's
-//     steps, which the controller records itself (see observe).
+//     steps, which the controller records itself (see observe). The
+//     reports that arrive while one is written go into the store
+//     together, in one transaction (reports.go).
 //   - What running tasks use comes from the engine's stats, sampled every
 //     UsageInterval in rounds (usage.go), and is what CloudWatch's
 //     CPUUtilization and MemoryUtilization divide by what is reserved or

@@ -121,7 +121,21 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 	go func() {
 		defer k.c.wg.Done()
 		for ch := range changes {
-			k.c.observe(cluster, ch.Task)
+			// Those that came while the last were being recorded go
+			// together, in one transaction.
+			states := []agent.TaskState{ch.Task}
+			for more := true; more; {
+				select {
+				case ch, ok := <-changes:
+					if ok {
+						states = append(states, ch.Task)
+					}
+					more = ok
+				default:
+					more = false
+				}
+			}
+			k.c.observe(cluster, states...)
 		}
 	}()
 	// What the agent found on the engine, and what it did not.

@@ -302,7 +302,14 @@ func (ra *remoteAgents) serve(conn *agentproto.Conn) error {
 				reason = metrics.DisconnectProtocolError
 				return err
 			}
-			r.report(m)
+			// A report is acknowledged once it is recorded. One the store
+			// failed to record ends the connection: it stays in the
+			// agent's outbox, and comes again on the agent's next
+			// connection with those after it, in order (acknowledged, a
+			// later one would go before it).
+			if err := r.report(m); err != nil {
+				return err
+			}
 			if err := conn.Write(agentproto.TypeAck, agentproto.AckRequest{MessageID: m.MessageID}); err != nil {
 				return err
 			}
@@ -582,20 +589,27 @@ func (r *remote) follow(ctx context.Context, cluster string) error { return nil 
 
 // report records what the agent says of one of its tasks, unless the
 // record has a newer word of it already or the task is not the
-// instance's.
-func (r *remote) report(m agentproto.TaskStateChange) {
+// instance's. It fails only when the store failed to read or record the
+// report.
+func (r *remote) report(m agentproto.TaskStateChange) error {
 	s, err := m.State()
 	if err != nil {
 		r.c.opts.Logf("container instance %s: a report of task %s: %v", r.id, m.Change.Task, err)
-		return
+		return nil
 	}
 	cluster, id, err := api.TaskRef(s.ARN)
 	if err != nil || cluster != r.cluster {
-		return
+		return nil
 	}
 	rec, err := r.c.store.Task(r.cluster, id)
-	if err != nil || rec.Instance != r.id || rec.LaunchType == taskdef.LaunchFargate {
-		return
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("a report of task %s: %w", id, err)
+	}
+	if rec.Instance != r.id || rec.LaunchType == taskdef.LaunchFargate {
+		return nil
 	}
 	r.mu.Lock()
 	stale := m.Version <= r.versions[s.ARN]
@@ -606,9 +620,10 @@ func (r *remote) report(m agentproto.TaskStateChange) {
 		}
 	}
 	r.mu.Unlock()
-	if !stale {
-		r.c.observe(r.cluster, s)
+	if stale {
+		return nil
 	}
+	return r.c.observe(r.cluster, s)
 }
 
 // welcome says what each task of the instance should be, after the

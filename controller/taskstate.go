@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"time"
@@ -16,35 +17,113 @@ import (
 	"github.com/berthdev/berth/controller/store"
 )
 
-// observe brings a task's record in line with what its agent reports: the
-// agent is the truth of what runs; the record keeps what RunTask decided.
-// A task whose agent reports it STOPPED gives its capacity back.
+// observe brings the records of tasks in line with what their agents
+// report, in order, and returns once they are stored: the agent is the
+// truth of what runs; the record keeps what RunTask decided. A task whose
+// agent reports it STOPPED gives its capacity back. The reports go into
+// the store with those of other agents that arrive meanwhile, in one
+// transaction (see reportQueue); an error, which is logged, is that of a
+// report not recorded.
 //
 // A task with a network interface of its own (awsvpc: every Fargate task)
 // passes, as on ECS, through ACTIVATING on its way to RUNNING and through
 // DEACTIVATING on its way to STOPPING: they are the control plane's steps
 // (a load balancer's targets, service discovery), not the agent's, so the
-// controller records each as a change of its own, one transaction each,
-// before what the agent reports: DescribeTasks, the version and the
-// metrics see every one.
-func (c *Controller) observe(cluster string, s agent.TaskState) {
-	// A change moves at most two steps past what the agent said: a step
-	// of the control plane's, then the agent's own.
-	for range 3 {
-		if !c.observeStep(cluster, s) {
-			return
+// controller records each as a change of its own, before what the agent
+// reports: DescribeTasks, the version, the events and the metrics see
+// every one.
+func (c *Controller) observe(cluster string, states ...agent.TaskState) error {
+	reports := make([]*report, len(states))
+	for i, s := range states {
+		reports[i] = &report{cluster: cluster, state: s}
+	}
+	c.reports.await(reports, c.record)
+	var errs []error
+	for _, r := range reports {
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// reportSteps bounds the steps one report records: a change moves at
+// most two steps past what the agent said, a step of the control plane's,
+// then the agent's own.
+const reportSteps = 3
+
+// report is an agent's word of one of its tasks, on its way to the store,
+// and what each of its steps recorded.
+type report struct {
+	cluster string
+	state   agent.TaskState
+	steps   [reportSteps]reportStep
+	// err is the report's when it was not recorded; written says its
+	// batch was written (or failed to be).
+	err     error
+	written bool
+}
+
+// reportStep is one step of a report toward the state its agent reports.
+type reportStep struct {
+	// changed says the step changed the record (before it became after,
+	// at at), and more that another step is due after it.
+	changed, more bool
+	// stopped says the step records the task STOPPED.
+	stopped bool
+	before  store.Task
+	at      time.Time
+}
+
+// record writes a batch of reports, each step of each as a change of its
+// own, in one transaction, then sends their events and feeds the metrics,
+// in order. A transaction that fails fails every report of the batch.
+func (c *Controller) record(batch []*report) {
+	updates := make([]store.TaskUpdate, 0, len(batch)*reportSteps)
+	for _, r := range batch {
+		for i := range r.steps {
+			updates = append(updates, store.TaskUpdate{Cluster: r.cluster, ID: r.state.ID(), Change: c.step(r, i)})
+		}
+	}
+	tasks, errs, err := c.store.UpdateTasks(updates)
+	for n, r := range batch {
+		r.written = true
+		id := r.state.ID()
+		if err != nil {
+			r.err = fmt.Errorf("record the state of task %s: %w", id, err)
+			c.opts.Logf("%v", r.err)
+		}
+		for i, st := range r.steps {
+			k := n*reportSteps + i
+			switch {
+			case err != nil:
+			case errs[k] == nil:
+				after := tasks[k]
+				c.taskChanged(after)
+				if after.LastStatus != st.before.LastStatus {
+					c.counted(st.before, after, r.state.StopCode, st.at)
+				}
+			case !errors.Is(errs[k], errUnchanged) && !errors.Is(errs[k], store.ErrNotFound):
+				r.err = fmt.Errorf("record the state of task %s: %w", id, errs[k])
+				c.opts.Logf("%v", r.err)
+			}
+			if st.stopped {
+				// The capacity follows what runs, recorded or not: the
+				// agent says the task's containers are gone.
+				c.fargate.Release(r.state.ARN)
+			}
 		}
 	}
 }
 
-// observeStep records one step of a task toward the state its agent
-// reports, and says whether another step is due.
-func (c *Controller) observeStep(cluster string, s agent.TaskState) (more bool) {
-	id := s.ID()
-	var stopped bool
-	var before, after store.Task
-	now := c.now()
-	_, err := c.store.UpdateTask(cluster, id, func(rec *store.Task) error {
+// step is the change of a task's record that step i of a report makes:
+// none when the step before it recorded nothing or was the last due.
+func (c *Controller) step(r *report, i int) func(*store.Task) error {
+	return func(rec *store.Task) error {
+		if i > 0 && !(r.steps[i-1].changed && r.steps[i-1].more) {
+			return errUnchanged
+		}
+		s, st := r.state, &r.steps[i]
 		var t api.Task
 		if err := json.Unmarshal(rec.Body, &t); err != nil {
 			return err
@@ -52,10 +131,10 @@ func (c *Controller) observeStep(cluster string, s agent.TaskState) (more bool) 
 		if s.LastStatus == agent.TaskDeleted || rec.LastStatus == "STOPPED" {
 			return errUnchanged
 		}
-		before = *rec
+		st.before, st.at = *rec, c.now()
 		cur, _ := agent.ParseTaskStatus(rec.LastStatus)
-		step := nextStatus(hasENI(&t), cur, s.LastStatus)
-		more = step != s.LastStatus && step != cur
+		next := nextStatus(hasENI(&t), cur, s.LastStatus)
+		st.more = next != s.LastStatus && next != cur
 		// A report that changes nothing the API shows (the agent reports
 		// steps of its own too) is no change: no new version, no event.
 		t.Version = 0
@@ -63,7 +142,7 @@ func (c *Controller) observeStep(cluster string, s agent.TaskState) (more bool) 
 		if err != nil {
 			return err
 		}
-		applyState(&t, s, step)
+		applyState(&t, s, next)
 		if is, err := json.Marshal(t); err == nil && bytes.Equal(was, is) {
 			return errUnchanged
 		}
@@ -73,30 +152,17 @@ func (c *Controller) observeStep(cluster string, s agent.TaskState) (more bool) 
 			return err
 		}
 		rec.Body, rec.LastStatus, rec.DesiredStatus = body, t.LastStatus, t.DesiredStatus
-		if rec.LastStatus != before.LastStatus {
-			rec.StatusSince = now.UTC()
+		if rec.LastStatus != st.before.LastStatus {
+			rec.StatusSince = st.at.UTC()
 		}
 		if t.LastStatus == "STOPPED" {
 			at := s.StoppedAt
 			rec.StoppedAt = &at
-			stopped = true
+			st.stopped = true
 		}
-		after = *rec
+		st.changed = true
 		return nil
-	})
-	if err != nil && !errors.Is(err, errUnchanged) && !errors.Is(err, store.ErrNotFound) {
-		c.opts.Logf("record the state of task %s: %v", id, err)
 	}
-	if err == nil {
-		c.taskChanged(after)
-		if after.LastStatus != before.LastStatus {
-			c.counted(before, after, s.StopCode, now)
-		}
-	}
-	if stopped {
-		c.fargate.Release(s.ARN)
-	}
-	return err == nil && more
 }
 
 // nextStatus is the lastStatus a task at cur records next on its way to

@@ -163,6 +163,48 @@ func (s *Store) UpdateTask(cluster, id string, change func(*Task) error) (Task, 
 	return t, nil
 }
 
+// TaskUpdate is one change of UpdateTasks: Change sees task ID of Cluster
+// as stored, as UpdateTask's change does.
+type TaskUpdate struct {
+	Cluster, ID string
+	Change      func(*Task) error
+}
+
+// UpdateTasks makes several changes in one transaction, in order, each as
+// UpdateTask makes one: its change sees the task as the changes before it
+// left it, and the task's version moves on at each. An error from one
+// change (ErrNotFound for a task not stored) leaves that task as it was
+// and is that update's alone: errs[i] is update i's, and tasks[i] the task
+// it wrote. The watchers are told of every change, in order. err is the
+// transaction's: when it fails to commit, nothing of it is stored, and no
+// update's task counts.
+func (s *Store) UpdateTasks(updates []TaskUpdate) (tasks []Task, errs []error, err error) {
+	tasks, errs = make([]Task, len(updates)), make([]error, len(updates))
+	err = s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
+		for i, u := range updates {
+			t, err := getTask(tx, u.Cluster, u.ID)
+			if err == nil {
+				err = u.Change(&t)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("task %s: %w", u.ID, err)
+				continue
+			}
+			t.Version++
+			if err := putTask(tx, t); err != nil {
+				return fmt.Errorf("task %s: %w", u.ID, err)
+			}
+			tasks[i] = t
+			*changes = append(*changes, TaskChange{Task: t})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return tasks, errs, nil
+}
+
 // Task returns one task of cluster.
 func (s *Store) Task(cluster, id string) (Task, error) {
 	var t Task

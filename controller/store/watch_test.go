@@ -92,3 +92,62 @@ func TestReadTasksAloneGivesEveryTaskWhole(t *testing.T) {
 		t.Errorf("read %q, want %q", strings.Join(got, ","), want)
 	}
 }
+
+// UpdateTasks makes its changes in one transaction, in order, each as
+// UpdateTask makes one: a task changed twice moves on twice, a refused
+// change and a task not stored are their updates' own errors, and the
+// watchers hear of the transaction once, every change in order. A
+// transaction that fails stores nothing of it, however many changes came
+// before the one that failed, and tells the watchers nothing.
+func TestUpdateTasksMakesEachChangeInOneTransaction(t *testing.T) {
+	s := openTemp(t)
+	if _, _, err := s.CreateCluster(Cluster{Name: "a"}, time.Unix(1700000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTasks([]Task{{Cluster: "a", ID: "1", LastStatus: "PENDING"}, {Cluster: "a", ID: "2", LastStatus: "PENDING"}}); err != nil {
+		t.Fatal(err)
+	}
+	w := &toldWatcher{}
+	defer s.WatchTasks(w)()
+	to := func(status string) func(*Task) error {
+		return func(t *Task) error { t.LastStatus = status; return nil }
+	}
+	refused := errors.New("no")
+	tasks, errs, err := s.UpdateTasks([]TaskUpdate{
+		{"a", "1", to("RUNNING")},
+		{"a", "2", func(t *Task) error { t.LastStatus = "RUNNING"; return refused }},
+		{"a", "9", to("RUNNING")},
+		{"a", "1", to("STOPPED")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tasks[0].Version != 2 || tasks[0].LastStatus != "RUNNING" || tasks[3].Version != 3 || tasks[3].LastStatus != "STOPPED" {
+		t.Errorf("written: %+v", tasks)
+	}
+	if errs[0] != nil || !errors.Is(errs[1], refused) || !errors.Is(errs[2], ErrNotFound) || errs[3] != nil {
+		t.Errorf("errors: %v", errs)
+	}
+	if two, _ := s.Task("a", "2"); two.Version != 1 || two.LastStatus != "PENDING" {
+		t.Errorf("a refused change was stored: %+v", two)
+	}
+
+	// A change whose task cannot be written fails the transaction, after
+	// one that could.
+	_, _, err = s.UpdateTasks([]TaskUpdate{
+		{"a", "2", to("RUNNING")},
+		{"a", "1", func(t *Task) error { t.Runtime = []byte("{"); return nil }},
+	})
+	if err == nil {
+		t.Fatal("a task that cannot be written was stored")
+	}
+	for id, want := range map[string]int64{"1": 3, "2": 1} {
+		if got, _ := s.Task("a", id); got.Version != want {
+			t.Errorf("task %s after a failed transaction: version %d, want %d", id, got.Version, want)
+		}
+	}
+	want := []string{`a/1 RUNNING v2 body=, a/1 STOPPED v3 body=`}
+	if strings.Join(w.told, "\n") != strings.Join(want, "\n") {
+		t.Errorf("told:\n%s\nwant:\n%s", strings.Join(w.told, "\n"), strings.Join(want, "\n"))
+	}
+}
