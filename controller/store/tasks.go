@@ -12,8 +12,8 @@ import (
 
 // bucketTasks maps cluster + NUL + task ID to a Task record without its
 // Body, so that a cluster's tasks list under one prefix and a listing or a
-// placement reads small records; bucketTaskBodies holds the Body, as it is,
-// under the same key.
+// placement reads small records; bucketTaskBodies holds the Body, packed
+// (taskbody.go), under the same key.
 var (
 	bucketTasks      = []byte("tasks")
 	bucketTaskBodies = []byte("task-bodies")
@@ -251,8 +251,8 @@ func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Tas
 		if keep != nil && !keep(t) {
 			return nil
 		}
-		// The body is the stored bytes; they outlive the transaction
-		// only as a copy.
+		// The body is eachTask's buffer or the stored bytes; it
+		// outlives the call only as a copy.
 		t.Body = bytes.Clone(t.Body)
 		out = append(out, *t)
 		return nil
@@ -264,15 +264,18 @@ func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Tas
 }
 
 // EachTask calls fn with each task of cluster ("" for every cluster), by
-// cluster then ID, in one read transaction. The task's Body is the stored
-// bytes themselves: fn may read them until it returns, never keep or
-// change them. A pass over every task so holds one task in memory at a
-// time, not all of them.
+// cluster then ID, in one read transaction. The task's Body is borrowed:
+// the stored bytes themselves, or a buffer the pass decodes every packed
+// body into in turn. fn may read it until it returns, never keep or change
+// it. A pass over every task so holds one task in memory at a time, not
+// all of them.
 func (s *Store) EachTask(cluster string, fn func(*Task) error) error {
 	return s.eachTask(cluster, true, fn)
 }
 
 func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) error {
+	buf := borrowBodyBuffer()
+	defer buf.release()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var prefix []byte
 		if cluster != "" {
@@ -286,7 +289,11 @@ func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) erro
 				return fmt.Errorf("corrupt task record %q: %w", k, err)
 			}
 			if bodies {
-				t.Body = stored.Get(k)
+				body, err := buf.read(k, stored.Get(k))
+				if err != nil {
+					return err
+				}
+				t.Body = body
 			}
 			if err := fn(&t); err != nil {
 				return err
@@ -331,11 +338,21 @@ func getTask(tx *bolt.Tx, cluster, id string) (Task, error) {
 	return withBody(tx, k, t)
 }
 
-// withBody adds a task's Body to its record: a copy of the stored bytes,
-// as they outlive the transaction.
+// withBody adds a task's Body to its record: decoded, or a copy of the
+// stored bytes, as they outlive the transaction.
 func withBody(tx *bolt.Tx, key []byte, t Task) (Task, error) {
-	if v := tx.Bucket(bucketTaskBodies).Get(key); v != nil {
-		t.Body = bytes.Clone(v)
+	v := tx.Bucket(bucketTaskBodies).Get(key)
+	if v == nil {
+		return t, nil
+	}
+	body, err := readBody(nil, key, v)
+	if err != nil {
+		return Task{}, err
+	}
+	if isPacked(v) {
+		t.Body = body
+	} else {
+		t.Body = bytes.Clone(body)
 	}
 	return t, nil
 }
@@ -351,7 +368,7 @@ func putTask(tx *bolt.Tx, t Task) error {
 	if err := tx.Bucket(bucketTasks).Put(k, head); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketTaskBodies).Put(k, body)
+	return tx.Bucket(bucketTaskBodies).Put(k, packBody(body))
 }
 
 // TaskPage lists, in ID order, the IDs of up to limit tasks of cluster
