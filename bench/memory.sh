@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/berth
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 go build -o "$bin" ./cmd/berth
-go run ./bench/memory -berth "$bin" -tasks "${TASKS:-10000}"
+go run ./bench/memory -berth "$bin" -tasks "${TASKS:-10000}" "$@"

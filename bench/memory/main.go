@@ -42,12 +42,13 @@ import (
 func main() {
 	berth := flag.String("berth", "", "the berth binary to run as the server")
 	tasks := flag.Int("tasks", 10_000, "tasks stored")
+	randomIDs := flag.Bool("random-ids", false, "give the tasks random IDs, as the controller does, so they are stored in no order (else in ID order)")
 	flag.Parse()
 	if *berth == "" {
 		fmt.Fprintln(os.Stderr, "memory: -berth is required")
 		os.Exit(2)
 	}
-	if err := run(*berth, *tasks); err != nil {
+	if err := run(*berth, *tasks, *randomIDs); err != nil {
 		fmt.Fprintln(os.Stderr, "memory:", err)
 		os.Exit(1)
 	}
@@ -59,7 +60,7 @@ type measure struct {
 	heap               int64    // bytes in use after GC, in process
 }
 
-func run(berth string, n int) error {
+func run(berth string, n int, randomIDs bool) error {
 	work, err := os.MkdirTemp("", "berth-memory-")
 	if err != nil {
 		return err
@@ -69,7 +70,7 @@ func run(berth string, n int) error {
 	var sizes [2]int64
 	for i, count := range []int{0, n} {
 		dir := filepath.Join(work, strconv.Itoa(count))
-		if err := fill(dir, count); err != nil {
+		if err := fill(dir, count, randomIDs); err != nil {
 			return fmt.Errorf("fill %d tasks: %w", count, err)
 		}
 		if fi, err := os.Stat(filepath.Join(dir, "state.db")); err == nil {
@@ -102,7 +103,11 @@ func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 // fill makes a state directory whose store holds a cluster and n STOPPED
 // two-container Fargate tasks, stopped a minute ago (so kept, as ECS keeps
 // a stopped task for an hour), each recorded as the controller records one.
-func fill(dir string, n int) error {
+// Their IDs count up, so that they are written in key order, 1,000 a
+// transaction; or with randomIDs they are random, as the controller's are,
+// and written 10 a transaction, as RunTask writes at most, so that each
+// transaction lands among the keys written before.
+func fill(dir string, n int, randomIDs bool) error {
 	st, err := store.Open(filepath.Join(dir, "state.db"))
 	if err != nil {
 		return err
@@ -115,8 +120,15 @@ func fill(dir string, n int) error {
 	}
 	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
 	var batch []store.Task
+	batchSize := 1000
+	if randomIDs {
+		batchSize = 10
+	}
 	for i := range n {
 		id := fmt.Sprintf("%032x", i+1)
+		if randomIDs {
+			id = api.NewID()
+		}
 		arn := namer.Task("bench", id)
 		exit := int32(0)
 		t := api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: "STOPPED", DesiredStatus: "STOPPED",
@@ -144,7 +156,7 @@ func fill(dir string, n int) error {
 			"address": "172.31.0.4", "subnet": "subnet-0123456789abcdef0", "zone": "us-east-1a", "eni": "eni-00000000000000001"})
 		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: "STOPPED",
 			DesiredStatus: "STOPPED", CreatedAt: stopped, StatusSince: stopped, StoppedAt: &stopped, Version: 9, Body: body, Runtime: rt})
-		if len(batch) == 1000 {
+		if len(batch) == batchSize {
 			if err := st.CreateTasks(batch); err != nil {
 				return err
 			}
