@@ -59,8 +59,12 @@ func (t *task) prepare(ctx context.Context) error {
 		return err
 	}
 	if err := t.makeCgroup(ctx); err != nil {
-		// ECS gives the error to the container whose create it stopped.
-		t.containersFailed(err, func(o *ctr) bool { return o == creationOrder(t.ctrs)[0] })
+		if ctx.Err() == nil {
+			// The first create is the one the cgroup held back: its
+			// container carries the error, as one whose create fails.
+			first := creationOrder(t.ctrs)[0]
+			t.containersFailed(err, func(o *ctr) bool { return o == first })
+		}
 		return err
 	}
 	return nil
