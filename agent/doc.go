@@ -25,13 +25,17 @@
 //	              root mounted (which of the two is found once per agent);
 //	              a task whose cgroup cannot be made fails to start with a
 //	              ResourceInitializationError, never runs unlimited
-//	              containers created, volumesFrom sources first, dynamic
-//	              host ports chosen from 49153-65535, each attached to
+//	              containers created side by side (at most four creates
+//	              at once), whatever their dependsOn, a volumesFrom
+//	              container once its source is created; dynamic host
+//	              ports chosen from 49153-65535, each attached to
 //	              (TaskSpec.Output) before it starts, so that its output
 //	              arrives whole whatever the log driver keeps (output.go)
-//	              containers started as their dependsOn conditions are met
-//	              (START, COMPLETE, SUCCESS, HEALTHY); a dependency's
-//	              startTimeout, from its start, bounds the last three
+//	              each container started once it is created and its
+//	              dependsOn conditions are met (START, COMPLETE, SUCCESS,
+//	              HEALTHY), while others may still be being created; a
+//	              dependency's startTimeout, from its start, bounds the
+//	              last three
 //	RUNNING       every container has started, or cannot: as on ECS, a
 //	              container whose dependencies can never be met (timed out,
 //	              exited non-zero for SUCCESS, never started) or that the

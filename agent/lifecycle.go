@@ -11,6 +11,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/network"
 
 	"github.com/berthdev/berth/agent/dockerspec"
 	"github.com/berthdev/berth/agent/tasknet"
@@ -20,41 +21,65 @@ import (
 )
 
 // start does what comes before the first container starts: the task's
-// volumes and namespaces (PROVISIONING), its images (PENDING), and its
-// containers, created but not started (the task's cgroup just before
-// them). Any failure stops the task with
+// volumes and namespaces (PROVISIONING), its images (PENDING) and its
+// cgroup. It then sets off the creates of its containers (createReady),
+// whose answers come back to the run goroutine: each container starts as
+// soon as it is created and its dependencies are met, whether or not the
+// task's other containers are created yet. Any failure stops the task with
 // TaskFailedToStart; what was made is removed by the cleanup every stopped
 // task gets.
 func (t *task) start() {
 	ctx, cancel := context.WithCancel(t.a.ctx)
-	defer cancel()
 	t.smu.Lock()
 	if t.stopRequested {
 		t.smu.Unlock()
+		cancel()
 		return
 	}
 	t.setupCancel = cancel
 	t.smu.Unlock()
-	defer func() {
-		t.smu.Lock()
-		t.setupCancel = nil
-		t.smu.Unlock()
-	}()
-
-	if err := t.provision(ctx); err != nil {
+	if err := t.prepare(ctx); err != nil {
 		t.failStart(ctx, err)
+		t.endSetup()
 		return
+	}
+	t.createCtx = ctx
+	t.createReady()
+}
+
+// prepare provisions the task, pulls its images and makes its cgroup.
+func (t *task) prepare(ctx context.Context) error {
+	if err := t.provision(ctx); err != nil {
+		return err
 	}
 	if t.setLast(TaskPending) {
 		t.publish("")
 	}
 	if err := t.pullImages(ctx); err != nil {
-		t.failStart(ctx, err)
-		return
+		return err
 	}
-	if err := t.createContainers(ctx); err != nil {
-		t.failStart(ctx, err)
+	if err := t.makeCgroup(ctx); err != nil {
+		if ctx.Err() == nil {
+			// The first create is the one the cgroup held back: its
+			// container carries the error, as one whose create fails.
+			first := creationOrder(t.ctrs)[0]
+			t.containersFailed(err, func(o *ctr) bool { return o == first })
+		}
+		return err
 	}
+	return nil
+}
+
+// endSetup ends the start's context: the start and its creates are over.
+func (t *task) endSetup() {
+	t.smu.Lock()
+	cancel := t.setupCancel
+	t.setupCancel = nil
+	t.smu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	t.createCtx = nil
 }
 
 // failStart stops the task for err, unless err only says that a stop
@@ -139,19 +164,69 @@ func (t *task) pullImages(ctx context.Context) error {
 	return nil
 }
 
-// createContainers creates every container, sources of volumesFrom before
-// the containers that mount them.
-func (t *task) createContainers(ctx context.Context) error {
-	names := map[string]string{}
-	for _, c := range creationOrder(t.ctrs) {
-		if err := t.createContainer(ctx, c, names); err != nil {
-			if ctx.Err() == nil {
-				t.containersFailed(err, func(o *ctr) bool { return o == c })
+// maxCreates bounds the creates a task has in flight at once: enough for
+// a task's containers to be created side by side, few enough that a task
+// of many containers does not flood the engine.
+const maxCreates = 4
+
+// createReady sets off the creates the task can make now, up to
+// maxCreates in flight: those of its pending containers whose volumesFrom
+// sources are created (the engine resolves volumesFrom at the create; as
+// on ECS, a source need only be created, not started). Creates are not
+// held back by dependsOn: only starts are (startReady). No create is set
+// off once the task is to stop; when none is left in flight, the start is
+// over.
+func (t *task) createReady() {
+	ctx := t.createCtx
+	if ctx == nil {
+		return
+	}
+	if ctx.Err() == nil && t.state.DesiredStatus == TaskRunning {
+		var waiting *ctr
+		for _, c := range creationOrder(t.ctrs) {
+			if t.creating >= maxCreates || t.state.DesiredStatus != TaskRunning {
+				break
 			}
-			return err
+			if c.st.LastStatus != ContainerPending || c.createPending || c.st.Reason != "" {
+				continue
+			}
+			if !t.sourcesCreated(c) {
+				if waiting == nil {
+					waiting = c
+				}
+				continue
+			}
+			t.createContainer(ctx, c)
+		}
+		if t.creating == 0 && waiting != nil && t.state.DesiredStatus == TaskRunning {
+			// Sources that mount each other's volumes: none can be
+			// created first, and the create says why.
+			t.createContainer(ctx, waiting)
 		}
 	}
-	return nil
+	if t.creating == 0 {
+		t.endSetup()
+	}
+}
+
+// sourcesCreated reports whether every volumesFrom source of c is created.
+func (t *task) sourcesCreated(c *ctr) bool {
+	for _, v := range c.def.VolumesFrom {
+		if src := t.ctr(v.SourceContainer); src != nil && src.st.DockerID == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// createFailed stops the task for a create that failed, unless a stop
+// request or the agent's end cut the create short.
+func (t *task) createFailed(ctx context.Context, c *ctr, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	t.containersFailed(err, func(o *ctr) bool { return o == c })
+	t.fail(err)
 }
 
 // containersFailed makes err, which stops the task, the reason of the
@@ -184,16 +259,45 @@ func (t *task) containerEnv(c *taskdef.ContainerDefinition) []taskdef.KeyValuePa
 		taskdef.KeyValuePair{Name: EnvMetadataURIV3, Value: v3})
 }
 
-// createContainer creates one container; names maps the task's containers
-// created so far to their Docker names, for volumesFrom.
-func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]string) error {
-	def := t.def()
-	if err := t.makeCgroup(ctx); err != nil {
-		return err
+// createContainer sets off the create of c, off the run goroutine; its
+// answer comes back as a createResult.
+func (t *task) createContainer(ctx context.Context, c *ctr) {
+	spec, err := t.containerSpec(c)
+	if err != nil {
+		t.createFailed(ctx, c, err)
+		return
 	}
+	c.createPending = true
+	t.creating++
+	t.offload(func() any {
+		id, err := t.engineCreate(ctx, c.def.Image, spec)
+		return createResult{c: c, ctx: ctx, id: id, name: spec.name, ports: spec.ports, err: err}
+	})
+}
+
+// createSpec is what the engine is asked to create for a container.
+type createSpec struct {
+	name   string
+	cfg    *container.Config
+	host   *container.HostConfig
+	netCfg *network.NetworkingConfig
+	ports  []dockerspec.PortBinding
+}
+
+// containerSpec translates c's definition into what the engine creates:
+// its host ports decided, its volumesFrom naming the Docker names of
+// its sources, created already.
+func (t *task) containerSpec(c *ctr) (createSpec, error) {
+	def := t.def()
 	ports, err := t.hostPorts(c)
 	if err != nil {
-		return engineErr(CannotCreateContainerError, "%w", err)
+		return createSpec{}, engineErr(CannotCreateContainerError, "%w", err)
+	}
+	names := map[string]string{}
+	for _, o := range t.ctrs {
+		if o.st.DockerName != "" {
+			names[o.def.Name] = o.st.DockerName
+		}
 	}
 	plan := &dockerspec.Plan{
 		Def:          c.def,
@@ -216,43 +320,64 @@ func (t *task) createContainer(ctx context.Context, c *ctr, names map[string]str
 	}
 	cfg, host, netCfg, warnings, err := dockerspec.Translate(plan)
 	if err != nil {
-		return engineErr(CannotCreateContainerError, "%w", err)
+		return createSpec{}, engineErr(CannotCreateContainerError, "%w", err)
 	}
 	for _, w := range warnings {
 		t.warn(w)
 	}
 	name := taskContainerName(def.Family, t.record.Revision, c.def.Name, t.arn)
-	// A create cut short by the agent's end may still be carried out by
-	// the engine, unseen: it is let finish, for a while, so that the
-	// container it makes is one the agent knows and whoever cleans up
+	return createSpec{name: name, cfg: cfg, host: host, netCfg: netCfg, ports: ports}, nil
+}
+
+// engineCreate has the engine create a container and returns its ID. It
+// runs off the run goroutine, and touches nothing the run goroutine owns.
+func (t *task) engineCreate(ctx context.Context, image string, s createSpec) (string, error) {
+	// A create cut short by a stop or the agent's end may still be carried
+	// out by the engine, unseen: it is let finish, for a while, so that
+	// the container it makes is one the agent knows and whoever cleans up
 	// finds.
 	cctx, cancel := lingering(ctx, createGrace)
 	defer cancel()
-	created, err := t.a.docker.ContainerCreate(cctx, cfg, host, netCfg, nil, name)
-	if cerrdefs.IsNotFound(err) && images.IsBerthImage(c.def.Image) {
+	created, err := t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
+	if cerrdefs.IsNotFound(err) && images.IsBerthImage(image) {
 		// Another berth on the engine, built from another binary, may
 		// have just replaced the image: ensure it again, once.
-		if _, err = t.a.puller.ensure(cctx, c.def.Image, t.pullBehavior); err == nil {
-			created, err = t.a.docker.ContainerCreate(cctx, cfg, host, netCfg, nil, name)
+		if _, err = t.a.puller.ensure(cctx, image, t.pullBehavior); err == nil {
+			created, err = t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
 		}
 	}
-	if cerrdefs.IsConflict(err) && t.removeStray(cctx, name) {
-		created, err = t.a.docker.ContainerCreate(cctx, cfg, host, netCfg, nil, name)
+	if cerrdefs.IsConflict(err) && t.removeStray(cctx, s.name) {
+		created, err = t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
 	}
 	if err != nil {
-		return engineErr(CannotCreateContainerError, "%w", err)
+		return "", engineErr(CannotCreateContainerError, "%w", err)
 	}
 	crashpoint.Reach(crashpoint.AfterCreate)
-	names[c.def.Name] = name
-	t.byID[created.ID] = c
-	c.st.DockerID = created.ID
-	c.st.DockerName = name
+	return created.ID, nil
+}
+
+// onCreateResult records a create's answer and sets off the creates it
+// allows. A container created once the task is to stop is left to
+// stopReady, which marks it STOPPED unstarted, and to the cleanup, which
+// removes it.
+func (t *task) onCreateResult(m createResult) {
+	c := m.c
+	c.createPending = false
+	t.creating--
+	if m.err != nil {
+		t.createFailed(m.ctx, c, m.err)
+		t.createReady()
+		return
+	}
+	t.byID[m.id] = c
+	c.st.DockerID = m.id
+	c.st.DockerName = m.name
 	c.st.CreatedAt = t.a.clock.Now().UTC()
 	c.st.LastStatus = ContainerCreated
-	c.bindings = t.bindingsFor(ports)
-	t.attachOutput(ctx, c)
+	c.bindings = t.bindingsFor(m.ports)
+	t.attachOutput(m.ctx, c)
 	t.publish(c.def.Name)
-	return nil
+	t.createReady()
 }
 
 // createGrace is how long a container's create may go on once the agent
@@ -636,6 +761,11 @@ func condition(c, d *ctr, cond string) (bool, error) {
 func (t *task) stopReady() {
 	for _, c := range t.ctrs {
 		if c.st.LastStatus == ContainerStopped || c.stopRequested {
+			continue
+		}
+		if c.createPending {
+			// Marked once the engine has answered: a container it
+			// creates is then known, and removed at the cleanup.
 			continue
 		}
 		if c.st.DockerID == "" || (!c.startRequested && !c.started) {

@@ -40,11 +40,15 @@ type task struct {
 	cgroupParent string
 	cgroupTried  bool
 	mounts       map[string]dockerspec.MountSource
-	nextWake     time.Time
-	cleanupAt    time.Time
-	resyncAt     time.Time
-	deleted      bool
-	killing      bool
+	// createCtx is the context of the task's creates while the start
+	// lasts (see createReady); creating counts those in flight.
+	createCtx context.Context
+	creating  int
+	nextWake  time.Time
+	cleanupAt time.Time
+	resyncAt  time.Time
+	deleted   bool
+	killing   bool
 	// killAt, when set, is when the containers still running get SIGKILL,
 	// whatever their stopTimeout (StopTaskWithin).
 	killAt time.Time
@@ -68,6 +72,8 @@ type ctr struct {
 	started        bool
 	stopRequested  bool
 	oom            bool
+	// createPending is a create the engine has not answered yet.
+	createPending bool
 	// startPending is a start the engine has not answered yet;
 	// startCancel ends it (a stop does, before it stops the container).
 	startPending bool
@@ -143,6 +149,16 @@ type (
 	startResult struct {
 		c   *ctr
 		err error
+	}
+	// createResult is a create's answer: the container's ID and what it
+	// was created with, or err. ctx is the context it was made under.
+	createResult struct {
+		c     *ctr
+		ctx   context.Context
+		id    string
+		name  string
+		ports []dockerspec.PortBinding
+		err   error
 	}
 	killResult struct {
 		c   *ctr
@@ -368,6 +384,8 @@ func (t *task) handle(m any) {
 		}
 	case stopResult:
 		t.onStopResult(m)
+	case createResult:
+		t.onCreateResult(m)
 	case startResult:
 		t.onStartResult(m)
 	case killResult:
