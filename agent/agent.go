@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docker/docker/api/types/system"
+
 	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/agent/metadata"
@@ -103,6 +105,11 @@ type Config struct {
 	// Logf receives diagnostics the agent cannot return as errors
 	// (cleanup failures); nil discards them.
 	Logf func(format string, args ...any)
+	// Info is the engine's system info when the caller has just asked
+	// for it, so that New does not ask again; nil: New asks. The agent
+	// follows the engine's events from its SystemTime on, which must be
+	// from before New.
+	Info *system.Info
 }
 
 // Agent runs tasks on one Docker engine, as the ECS agent does on a
@@ -228,8 +235,10 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	// The first task's image check needs the binary's digest; reading the
 	// binary overlaps with the engine's answers from here on.
 	images.Prehash(binary)
-	info, err := cfg.Docker.Info(ctx)
-	if err != nil {
+	var info system.Info
+	if cfg.Info != nil {
+		info = *cfg.Info
+	} else if info, err = cfg.Docker.Info(ctx); err != nil {
 		return nil, time.Time{}, fmt.Errorf("docker info: %w", err)
 	}
 	since, err := time.Parse(time.RFC3339Nano, info.SystemTime)
@@ -291,6 +300,14 @@ func (a *Agent) Close() error {
 	err := a.network.RemoveIfUnused(ctx)
 	a.hub.close()
 	return err
+}
+
+// PrepareTaskNetwork makes the awsvpc task network now, if it is not
+// there, so that its making overlaps whatever the caller does before its
+// first awsvpc task's StartTask, which otherwise makes it then. Nothing
+// is attached to it: Close removes it, as ever, when it is unused.
+func (a *Agent) PrepareTaskNetwork(ctx context.Context) error {
+	return a.network.Ensure(ctx)
 }
 
 // StartTask accepts a task and starts it in the background; the returned

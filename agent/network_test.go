@@ -643,3 +643,26 @@ func createDuplicateNetwork(t *testing.T, e *env, ctx context.Context) string {
 	})
 	return created.ID
 }
+
+// berth run has its agent make an awsvpc task's network while it places
+// the task; a run that then ends without starting it leaves no network.
+func TestPrepareTaskNetworkMakesTheNetworkThatCloseRemoves(t *testing.T) {
+	e := newEnv(t, func(c *agent.Config) { c.SparePause = false })
+	if networkExists(e) {
+		t.Fatalf("the task network %s is there before the agent made it", e.cfg.TaskNetwork)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	if err := e.agent.PrepareTaskNetwork(ctx); err != nil {
+		t.Fatalf("prepare the task network: %v", err)
+	}
+	if !networkExists(e) {
+		t.Fatalf("the task network %s is not there after PrepareTaskNetwork", e.cfg.TaskNetwork)
+	}
+	if err := e.agent.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	if networkExists(e) {
+		t.Errorf("the task network %s is still there after Close", e.cfg.TaskNetwork)
+	}
+}

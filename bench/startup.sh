@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Time to RUNNING: docker run vs berth (EC2, Fargate), and docker-compose vs
 # berth for a three-container task with dependsOn. Prints a Markdown table.
-# Arguments go to bench/startup: -only REGEXP keeps the rows whose names
-# match (a baseline only if it matches), so that the docker-compose baseline
-# and the dependsOn task alone are measured with
+# Arguments go to bench/startup: -only REGEXP runs only the rows it matches
+# (the baselines too only if they match), and -compare NAME=BINARY adds the
+# berth run rows for another build of berth, measured in the same run (each
+# round starts one row further down, so no row always follows the same one):
 #   ROUNDS=7 ./bench/startup.sh -only 'compose|dependsOn'
+#   git archive main | tar -x -C /tmp/main && (cd /tmp/main && go build -o /tmp/berth-main ./cmd/berth)
+#   ROUNDS=9 ./bench/startup.sh -only 'docker run -d \(|CLI' -compare main=/tmp/berth-main
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/berth

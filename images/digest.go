@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -58,7 +62,19 @@ func binaryDigest(path string) (string, error) {
 		return c.digest, c.err
 	}
 
+	key, keyed := digestKey(path, fi)
+	if keyed {
+		if d, ok := readDigest(key); ok {
+			c.digest = d
+			close(c.done)
+			return c.digest, nil
+		}
+	}
+	start := time.Now()
 	c.digest, c.err = hashFile(path)
+	if c.err == nil && keyed && settled(fi, start) {
+		writeDigest(key, c.digest)
+	}
 	if c.err != nil {
 		// Not remembered: the next call tries again.
 		digestCache.Lock()
@@ -82,4 +98,86 @@ func hashFile(path string) (string, error) {
 		return "", fmt.Errorf("hash berth binary %s: %w", path, err)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// A berth binary's digest is kept on disk as well, in the user's cache
+// directory, so that a process does not read and hash the whole binary
+// (tens of milliseconds of a core) to learn what the last one learned:
+// berth run is a process per task, and its image check needs the digest.
+// An entry is named by the binary's path and what a stat says of it (size,
+// modification and change times, inode): any write to the file, or
+// another file in its place, changes the change time at least, and with
+// it the name, so a stale entry is never found, only left behind.
+
+// digestSettle is how long a binary must have been left alone before its
+// digest is kept: the file system's clock is coarse, so a write just
+// after the stat could leave the times the stat saw and other bytes.
+var digestSettle = 2 * time.Second
+
+// digestDir is where the kept digests are; "" when there is no cache
+// directory.
+func digestDir() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "berth", "binary-digests")
+}
+
+// digestKey names the entry of the binary at path, as fi describes it;
+// ok is false when it cannot be kept.
+func digestKey(path string, fi os.FileInfo) (key string, ok bool) {
+	st, isUnix := fi.Sys().(*syscall.Stat_t)
+	dir := digestDir()
+	abs, err := filepath.Abs(path)
+	if !isUnix || dir == "" || err != nil {
+		return "", false
+	}
+	id := strings.Join([]string{abs, strconv.FormatInt(fi.Size(), 10), strconv.FormatInt(fi.ModTime().UnixNano(), 10),
+		strconv.FormatInt(st.Ctim.Sec, 10), strconv.FormatInt(st.Ctim.Nsec, 10), strconv.FormatUint(st.Dev, 10), strconv.FormatUint(st.Ino, 10)}, "\x00")
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(dir, hex.EncodeToString(sum[:16])), true
+}
+
+// settled reports whether the binary fi describes had been left alone for
+// digestSettle when its hashing began.
+func settled(fi os.FileInfo, hashStart time.Time) bool {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return false
+	}
+	changed := time.Unix(st.Ctim.Sec, st.Ctim.Nsec)
+	return hashStart.Sub(changed) >= digestSettle && hashStart.Sub(fi.ModTime()) >= digestSettle
+}
+
+// readDigest reads a kept digest; ok is false when there is none that
+// reads as one.
+func readDigest(key string) (string, bool) {
+	b, err := os.ReadFile(key)
+	d := string(b)
+	hexPart, isSHA := strings.CutPrefix(d, "sha256:")
+	if err != nil || !isSHA || len(hexPart) != sha256.Size*2 {
+		return "", false
+	}
+	if _, err := hex.DecodeString(hexPart); err != nil {
+		return "", false
+	}
+	return d, true
+}
+
+// writeDigest keeps a digest, whole or not at all (a rename), best
+// effort: a digest not kept is hashed again next time.
+func writeDigest(key, digest string) {
+	if err := os.MkdirAll(filepath.Dir(key), 0o700); err != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(key), ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, werr := f.WriteString(digest)
+	cerr := f.Close()
+	if werr != nil || cerr != nil || os.Rename(f.Name(), key) != nil {
+		os.Remove(f.Name())
+	}
 }

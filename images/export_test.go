@@ -37,3 +37,20 @@ func RuntimeFilePaths(binary string) ([]string, error) {
 	}
 	return paths, err
 }
+
+// KeepDigestsAtOnce makes the digests of binaries just written kept on
+// disk, as those of binaries left alone for a while are, until the test
+// ends.
+func KeepDigestsAtOnce(cleanup func(func())) {
+	before := digestSettle
+	digestSettle = 0
+	cleanup(func() { digestSettle = before })
+}
+
+// ForgetDigests empties this process's memory of digests, as a new
+// process starts with.
+func ForgetDigests() {
+	digestCache.Lock()
+	digestCache.byPath = map[string]*cachedDigest{}
+	digestCache.Unlock()
+}

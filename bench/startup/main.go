@@ -4,10 +4,17 @@
 // same machine. It prints the medians and the ratios as a Markdown table.
 //
 //	go build -o /tmp/berth ./cmd/berth && go run ./bench/startup -berth /tmp/berth -rounds 15
+//
+// -compare NAME=BINARY (repeatable) adds the berth run rows once more for
+// another berth binary, an earlier build, so that a change to berth run is
+// measured against the build before it in the same run; -only picks rows.
+// berth's images are built from one binary at a time, so each row first
+// makes them current for its own binary, outside the measured time.
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -79,7 +86,10 @@ services:
 
 type variant struct {
 	name string
-	run  func(ctx context.Context) (time.Duration, error)
+	// binary is the berth binary whose images the variant runs: its rows
+	// rebuild them, unmeasured, when another binary's rows ran before.
+	binary string
+	run    func(ctx context.Context) (time.Duration, error)
 	// baseline: the rows after it, up to the next baseline, are given as
 	// a ratio to it.
 	baseline bool
@@ -91,6 +101,16 @@ func main() {
 	onlyFlag := flag.String("only", "", "run only the variants whose names match this regular expression (baselines included only if they match)")
 	serverProfile := flag.String("server-profile", "", "file the berth server of the server rows writes its CPU profile to")
 	fill := flag.String("fill", "", "only write a store of 10,000 tasks, as the stored-state rows start from, into this directory, and exit")
+	var compare []comparison
+	flag.Func("compare", "NAME=BINARY: the berth run rows once more, for this berth binary (repeatable)", func(v string) error {
+		name, binary, ok := strings.Cut(v, "=")
+		if !ok || name == "" || binary == "" {
+			return errors.New("want NAME=BINARY")
+		}
+		abs, err := filepath.Abs(binary)
+		compare = append(compare, comparison{name: name, binary: abs})
+		return err
+	})
 	flag.Parse()
 	if *fill != "" {
 		if err := fillStore(*fill, 10_000); err != nil {
@@ -111,13 +131,17 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if err := run(*berthBinary, *rounds, *serverProfile, only); err != nil {
+	if err := run(*berthBinary, *rounds, *serverProfile, only, compare); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(1)
 	}
 }
 
-func run(berthBinary string, rounds int, serverProfile string, only *regexp.Regexp) error {
+// comparison is another berth binary whose berth run rows are measured
+// beside this one's.
+type comparison struct{ name, binary string }
+
+func run(berthBinary string, rounds int, serverProfile string, only *regexp.Regexp, compare []comparison) error {
 	ctx := context.Background()
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -172,6 +196,13 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 		{name: "berth server RunTask to RUNNING, Fargate (1 container)", run: fargateSample(berthBinary, dir, docker)},
 		{name: "berth run CLI, EC2 bridge (1 container)", run: cliVariant(berthBinary, dir, "ec2.json")},
 		{name: "berth run CLI, Fargate: no spare (1 container)", run: cliVariant(berthBinary, dir, "fargate.json")},
+	}
+	for _, c := range compare {
+		variants = append(variants,
+			variant{name: "berth run CLI, EC2 bridge (1 container), " + c.name, binary: c.binary, run: cliVariant(c.binary, dir, "ec2.json")},
+			variant{name: "berth run CLI, Fargate: no spare (1 container), " + c.name, binary: c.binary, run: cliVariant(c.binary, dir, "fargate.json")})
+	}
+	variants = append(variants, []variant{
 		{name: "docker-compose up -d (3 containers)", baseline: true, run: func(ctx context.Context) (time.Duration, error) {
 			d, err := timed(func() error {
 				cmd := exec.CommandContext(ctx, "docker-compose", "-p", "berthbench"+benchRun, "-f", filepath.Join(dir, "compose.yaml"), "up", "-d")
@@ -189,14 +220,28 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 		{name: "open a store of 10,000 tasks and read a page", baseline: true, run: stored.openAlone},
 		{name: "berth server start with 10,000 tasks stored, to /healthz and ListTasks answered", run: stored.serverStart(berthBinary, false)},
 		{name: "berth server start with 10,000 tasks stored, to the 10,000 vanished tasks stopped", run: stored.serverStart(berthBinary, true)},
-	}
+	}...)
 	if only != nil {
 		variants = slices.DeleteFunc(variants, func(v variant) bool { return !only.MatchString(v.name) })
 	}
 	samples := make([][]time.Duration, len(variants))
 	skipped := make([]int, len(variants))
 	for r := 0; r < rounds; r++ {
-		for i, v := range variants {
+		// Each round starts one row further down the list, so that no row
+		// always runs right after the same one: the engine is still busy
+		// with what a row removed (the docker run baseline's container,
+		// say) when the next begins.
+		for k := range variants {
+			i := (k + r) % len(variants)
+			v := variants[i]
+			binary := cmp.Or(v.binary, berthBinary)
+			if len(compare) > 0 {
+				for _, ref := range []string{images.DemoRef, images.PauseRef} {
+					if err := images.Ensure(ctx, docker, binary, ref); err != nil {
+						return err
+					}
+				}
+			}
 			d, err := v.run(ctx)
 			if errors.Is(err, errSkipped) {
 				fmt.Fprintf(os.Stderr, "%s: sample left out: %v\n", v.name, err)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/docker/docker/api/types/system"
 	"github.com/docker/docker/client"
 	"github.com/spf13/cobra"
 
@@ -180,21 +181,49 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	if srv != nil {
 		return srv.run(ctx, setupCtx, interrupts, stdin, stdout, stderr, target, env, attributes)
 	}
+	docker, dockerErr := dockerClient()
+	if dockerErr == nil {
+		defer docker.Close()
+	}
+	labels := map[string]string{}
+	if opts.keep {
+		labels[agent.LabelKeep] = "true"
+	}
+	// The engine's side of the setup (is it there, what is it, the run's
+	// agent) goes on while the definition is read, validated and
+	// registered, which is this process's work and the store's.
+	setup := startEngineSetup(setupCtx, docker, dockerErr, agent.Config{
+		Docker:       docker,
+		Cluster:      opts.cluster,
+		HostIP:       opts.hostIP,
+		PullBehavior: agent.PullBehavior(opts.pull),
+		PullProgress: stderr,
+		Instance:     runInstance(),
+		Labels:       labels,
+		// The zone the task metadata endpoint reports: the instance's.
+		AvailabilityZone: attributes[scheduler.AttrAvailabilityZone],
+		// What the agent says of the engine (a network it cannot remove, a
+		// cleanup that failed) is no part of the task's story: it goes to
+		// standard error, beside berth's other diagnostics.
+		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "berth: warning: "+format+"\n", args...) },
+	})
+	defer setup.close()
 	task, rec, err := resolveTask(setupCtx, stdin, stdout, target, opts.launchType)
 	if err != nil {
 		return interruptedOr(setupCtx, err)
 	}
-	out := newRunPrinter(stdout, task, opts)
-
-	docker, err := dockerClient()
-	if err != nil {
-		return err
+	if dockerErr != nil {
+		return dockerErr
 	}
-	defer docker.Close()
+	out := newRunPrinter(stdout, task, opts)
+	// What the task will need first of the agent is made while dead runs
+	// are reaped and the task placed.
+	setup.prepare(task)
+	setup.wait()
 	// An engine that cannot be reached is the first thing to say, before
 	// anything about earlier runs' leftovers.
-	if err := pingEngine(setupCtx, docker); err != nil {
-		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: err.Error()})
+	if setup.pingErr != nil {
+		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: setup.pingErr.Error()})
 	}
 	// What dead runs left goes first: its tasks must not hold host ports
 	// or memory the placement then finds taken.
@@ -207,36 +236,18 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 		out.Line("berth", fmt.Sprintf("removed %s left by berth run processes that ended without stopping them", plural(reaped, "task")))
 	}
 	arn := agent.NewTaskARN(agent.DefaultRegion, agent.DefaultAccountID, opts.cluster)
-	placed, err := placeLocally(setupCtx, docker, arn, rec, task, opts, attributes)
-	if err != nil {
+	if _, err := placeLocally(setupCtx, docker, setup.info, setup.infoErr, arn, rec, task, opts, attributes); err != nil {
 		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: fmt.Sprintf("run %s: %v", rec.Name(), err)})
 	}
 	// From here the task is recorded as this process's: whatever ends
 	// berth, the record says what a later run must remove.
 	defer markRunStopped(arn)
-	labels := map[string]string{}
-	if opts.keep {
-		labels[agent.LabelKeep] = "true"
+	// The agent closes before the record says the task stopped.
+	defer setup.close()
+	if setup.agentErr != nil {
+		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: setup.agentErr.Error()})
 	}
-	ag, err := agent.New(setupCtx, agent.Config{
-		Docker:       docker,
-		Cluster:      opts.cluster,
-		HostIP:       opts.hostIP,
-		PullBehavior: agent.PullBehavior(opts.pull),
-		PullProgress: stderr,
-		Instance:     placed.Owner,
-		Labels:       labels,
-		// The zone the task metadata endpoint reports: the instance's.
-		AvailabilityZone: attributes[scheduler.AttrAvailabilityZone],
-		// What the agent says of the engine (a network it cannot remove, a
-		// cleanup that failed) is no part of the task's story: it goes to
-		// standard error, beside berth's other diagnostics.
-		Logf: func(format string, args ...any) { fmt.Fprintf(stderr, "berth: warning: "+format+"\n", args...) },
-	})
-	if err != nil {
-		return interruptedOr(setupCtx, &exitError{code: exitTaskFailedToStart, msg: err.Error()})
-	}
-	defer ag.Close()
+	ag := setup.agent
 	if task.Definition.NetworkMode == taskdef.NetworkAWSVPC && !opts.quiet {
 		out.Line("berth", "awsvpc: the task gets an address of its own on berth's local task network "+agent.DefaultTaskNetwork+
 			" (ECS takes the subnets from RunTask's networkConfiguration.awsvpcConfiguration; berth run needs none)")
@@ -314,6 +325,99 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	return nil
 }
 
+// engineSetup is the engine's side of a run's setup: whether the engine
+// answers, what it is, and the run's agent (its event stream, the
+// recovery of its own instance's tasks). It touches neither the state
+// store, which the definition's registration takes meanwhile, nor what
+// another run made: what dead runs left is reaped after it, before the
+// placement, as it was.
+type engineSetup struct {
+	// ctx is the setup's; cancel ends it early, when the run ends
+	// before using it.
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	pingErr  error
+	info     system.Info
+	infoErr  error
+	agent    *agent.Agent
+	agentErr error
+
+	// prepared ends with prepare's work; closed ends close's.
+	prepared sync.WaitGroup
+	closed   sync.Once
+}
+
+// startEngineSetup begins the engine's side of the setup in the
+// background; wait waits for it. cfg is the agent's, without its Info.
+// A docker client that could not be made (dockerErr) starts nothing.
+func startEngineSetup(ctx context.Context, docker client.APIClient, dockerErr error, cfg agent.Config) *engineSetup {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &engineSetup{ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	if dockerErr != nil {
+		close(s.done)
+		return s
+	}
+	go func() {
+		defer close(s.done)
+		if s.pingErr = pingEngine(ctx, docker); s.pingErr != nil {
+			return
+		}
+		// One question for the placement and the agent both. The agent
+		// follows the engine's events from this moment on, which only
+		// shows it the reaping of other runs' tasks, none of its own.
+		if s.info, s.infoErr = docker.Info(ctx); s.infoErr != nil {
+			return
+		}
+		cfg.Info = &s.info
+		s.agent, s.agentErr = agent.New(ctx, cfg)
+	}()
+	return s
+}
+
+// wait waits for the engine's side of the setup.
+func (s *engineSetup) wait() { <-s.done }
+
+// prepare makes, once the agent has started, what the task will need of
+// it first: the task metadata endpoint, and an awsvpc task's network, in
+// the background. A run that ends before its task starts leaves nothing
+// of them: the agent's Close removes both.
+func (s *engineSetup) prepare(task *taskdef.Normalized) {
+	s.prepared.Add(1)
+	go func() {
+		defer s.prepared.Done()
+		s.wait()
+		if s.agent == nil {
+			return
+		}
+		mode := task.Definition.NetworkMode
+		if mode != taskdef.NetworkNone {
+			// A failure is not kept: the first container's create tries
+			// again, and says what went wrong.
+			_, _ = s.agent.MetadataEndpoint(s.ctx)
+		}
+		if mode == taskdef.NetworkAWSVPC {
+			// As above: the pause container's create makes it if this
+			// could not.
+			_ = s.agent.PrepareTaskNetwork(s.ctx)
+		}
+	}()
+}
+
+// close ends the setup (a run that ends before its task starts does not
+// wait for an engine that does not answer), waits for it and closes its
+// agent, if it started; the second call does nothing.
+func (s *engineSetup) close() {
+	s.closed.Do(func() {
+		s.cancel()
+		s.wait()
+		s.prepared.Wait()
+		if s.agent != nil {
+			s.agent.Close()
+		}
+	})
+}
+
 // relayInterrupts catches SIGINT, SIGTERM and SIGHUP for the whole run. The
 // first one cancels the returned context, which every step before the task
 // starts works under; each one is also passed on through the returned
@@ -380,10 +484,10 @@ const engineAnswerWait = 15 * time.Second
 // host ports must be free of theirs on the same address, and its placement
 // constraints must hold for the instance's attributes. A Fargate task gets
 // capacity of its own size: it is recorded, not placed.
-func placeLocally(ctx context.Context, docker client.APIClient, arn string, rec store.TaskDefinition, task *taskdef.Normalized, opts runOptions, extra map[string]string) (store.Run, error) {
-	info, err := docker.Info(ctx)
-	if err != nil {
-		return store.Run{}, fmt.Errorf("docker info: %w", err)
+// info is the engine's, asked before (infoErr when that failed).
+func placeLocally(ctx context.Context, docker client.APIClient, info system.Info, infoErr error, arn string, rec store.TaskDefinition, task *taskdef.Normalized, opts runOptions, extra map[string]string) (store.Run, error) {
+	if infoErr != nil {
+		return store.Run{}, fmt.Errorf("docker info: %w", infoErr)
 	}
 	attrs := placement.LocalAttributes(agent.DefaultRegion)
 	// What the agent can do, as the ECS agent registers it: a definition
