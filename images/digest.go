@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,5 +180,46 @@ func writeDigest(key, digest string) {
 	cerr := f.Close()
 	if werr != nil || cerr != nil || os.Rename(f.Name(), key) != nil {
 		os.Remove(f.Name())
+		return
+	}
+	pruneDigests(filepath.Dir(key), keptDigests)
+}
+
+// keptDigests is how many kept digests the cache holds at most: one per
+// berth binary a user runs, and a few more for those just replaced.
+const keptDigests = 16
+
+// pruneDigests removes all but the newest keep entries of dir (and
+// temporary files a writer that died left), so that the entries of
+// binaries long replaced do not pile up.
+func pruneDigests(dir string, keep int) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	type kept struct {
+		name string
+		mod  time.Time
+	}
+	var all []kept
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.Mode().IsRegular() {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			if time.Since(info.ModTime()) > time.Minute {
+				os.Remove(filepath.Join(dir, e.Name()))
+			}
+			continue
+		}
+		all = append(all, kept{e.Name(), info.ModTime()})
+	}
+	if len(all) <= keep {
+		return
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].mod.After(all[j].mod) })
+	for _, k := range all[keep:] {
+		os.Remove(filepath.Join(dir, k.name))
 	}
 }
