@@ -171,8 +171,10 @@ func BenchmarkListTasks(b *testing.B) {
 }
 
 // runTaskServer is a controller over an engine in memory, on an HTTP
-// server, with one EC2 instance big enough for every task a benchmark runs.
-func runTaskServer(b *testing.B) (*httptest.Server, *enginetest.Engine) {
+// server, with one EC2 instance big enough for every task a benchmark runs,
+// and stored tasks of the cluster on that instance put in its store
+// beforehand: running of them RUNNING, the others STOPPED.
+func runTaskServer(b *testing.B, stored, running int) (*httptest.Server, *enginetest.Engine) {
 	b.Helper()
 	st, err := store.Open(b.TempDir() + "/state.db")
 	if err != nil {
@@ -198,15 +200,73 @@ func runTaskServer(b *testing.B) (*httptest.Server, *enginetest.Engine) {
 		{"name": "CPU", "type": "INTEGER", "integerValue": 1 << 30}, {"name": "MEMORY", "type": "INTEGER", "integerValue": 1 << 30}}})
 	post(b, srv.URL, "RegisterTaskDefinition", map[string]any{"family": "app", "containerDefinitions": []map[string]any{
 		{"name": "app", "image": "example/app:1", "memory": 16}}})
+	if stored > 0 {
+		instances, err := st.ContainerInstancesUnloaded("bench")
+		if err != nil || len(instances) != 1 {
+			b.Fatalf("the instance: %v", err)
+		}
+		storeEC2Tasks(b, st, instances[0].ID, stored, running)
+	}
 	return srv, eng
+}
+
+// storeEC2Tasks stores n one-container tasks of the family app on the
+// instance, as RunTask records them: the first running of them RUNNING,
+// holding what they need of it, the others STOPPED.
+func storeEC2Tasks(b *testing.B, st *store.Store, instance string, n, running int) {
+	b.Helper()
+	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
+	now := time.Now().UTC()
+	var batch []store.Task
+	for i := range n {
+		id := fmt.Sprintf("%032x", i)
+		arn := namer.Task("bench", id)
+		status := "RUNNING"
+		var stoppedAt *time.Time
+		if i >= running {
+			status, stoppedAt = "STOPPED", &now
+		}
+		t := api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: status, DesiredStatus: status, LaunchType: "EC2",
+			Group: "family:app", Version: 3, TaskDefinitionArn: namer.TaskDefinition("app", 1), CreatedAt: api.Time(now),
+			ContainerInstanceArn: namer.ContainerInstance("bench", instance),
+			Containers:           []api.Container{{Name: "app", Image: "example/app:1", LastStatus: status, TaskArn: arn}}}
+		body, _ := json.Marshal(t)
+		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "app", LaunchType: "EC2", Instance: instance, Group: "family:app",
+			Holds: store.Resources{MemoryMiB: 16}, LastStatus: status, DesiredStatus: status, CreatedAt: now, StoppedAt: stoppedAt,
+			Version: 3, Body: body})
+		if len(batch) == 1000 {
+			if err := st.CreateTasks(batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = nil
+		}
+	}
+	if err := st.CreateTasks(batch); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // RunTask over an engine in memory: what berth adds to the engine's own
 // work, from the call to its answer and to the task being RUNNING, beside
-// the engine's create and start of the same container.
+// the engine's create and start of the same container. The answer is
+// measured with 100, 1,000 and 10,000 tasks of the cluster stored, ten of
+// them running and the others STOPPED, as a cluster that has run for a
+// while holds them: its cost should not grow with them.
 func BenchmarkRunTask(b *testing.B) {
-	srv, eng := runTaskServer(b)
 	in := api.RunTaskInput{Cluster: "bench", TaskDefinition: "app", LaunchType: "EC2"}
+	for _, stored := range []int{100, 1_000, 10_000} {
+		b.Run(fmt.Sprintf("answer/stored=%d", stored), func(b *testing.B) {
+			srv, _ := runTaskServer(b, stored, 10)
+			// The first RunTask also starts the cluster's agent (and
+			// whatever the controller reads once); the loop times the
+			// ones after it.
+			post(b, srv.URL, "RunTask", in)
+			for b.Loop() {
+				post(b, srv.URL, "RunTask", in)
+			}
+		})
+	}
+	srv, eng := runTaskServer(b, 0, 0)
 	b.Run("answer", func(b *testing.B) {
 		for b.Loop() {
 			post(b, srv.URL, "RunTask", in)

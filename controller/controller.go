@@ -103,9 +103,11 @@ type Controller struct {
 	usage usageSampler
 	// systemdSlices says once that instance slices are not enforced.
 	systemdSlices sync.Once
-	// index sums the tasks for the metrics as they change; unwatch
-	// stops the store telling it.
+	// index sums the tasks for the metrics as they change, and held
+	// keeps what the tasks hold of each instance for placement; unwatch
+	// stops the store telling them.
 	index   taskIndex
+	held    placeIndex
 	unwatch func()
 
 	// placeMu makes an EC2 placement and its commit one step.
@@ -184,7 +186,8 @@ func New(st *store.Store, opts Options) *Controller {
 		c.logs = logs
 	}
 	c.remote = newRemoteAgents(c, opts.AgentTimeout)
-	c.unwatch = st.WatchTasks(&c.index)
+	unwatchIndex, unwatchHeld := st.WatchTasks(&c.index), st.WatchTasks(&c.held)
+	c.unwatch = func() { unwatchIndex(); unwatchHeld() }
 	return c
 }
 
@@ -197,6 +200,9 @@ func (c *Controller) Start(ctx context.Context) error {
 	ctx, c.stop = context.WithCancel(ctx)
 	context.AfterFunc(ctx, c.endLife)
 	if err := c.index.ensure(c.store); err != nil {
+		return err
+	}
+	if err := c.held.ensure(c.store); err != nil {
 		return err
 	}
 	recs, err := c.store.Tasks("", func(t *store.Task) bool { return t.LastStatus != "STOPPED" })

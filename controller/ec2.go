@@ -49,7 +49,7 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 
 	c.placeMu.Lock()
 	defer c.placeMu.Unlock()
-	instances, byARN, err := c.snapshotInstances(cluster)
+	instances, byARN, _, err := c.snapshotInstances(cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -161,38 +161,39 @@ func compilePolicy(in *api.RunTaskInput, task *taskdef.Normalized) (*scheduler.P
 }
 
 // snapshotInstances is the cluster's container instances as placement sees
-// them, with the tasks each holds, from the store; byARN finds the record
-// of a chosen instance.
-func (c *Controller) snapshotInstances(cluster string) ([]scheduler.Instance, map[string]store.ContainerInstance, error) {
-	recs, err := c.store.ContainerInstances(cluster)
+// them (ACTIVE and DRAINING), with the tasks each holds; byARN finds the
+// record of a chosen instance, and status is every instance's status by ID,
+// INACTIVE ones too, as read with them. The instances are read from the
+// store, without their loads, and the tasks they hold from the index kept
+// as the tasks change (placeIndex): a placement reads no task of the
+// cluster, stopped or not.
+func (c *Controller) snapshotInstances(cluster string) (instances []scheduler.Instance, byARN map[string]store.ContainerInstance, status map[string]string, err error) {
+	recs, err := c.store.ContainerInstancesUnloaded(cluster)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	tasks, err := c.store.TaskHeads(cluster, func(t *store.Task) bool { return t.Instance != "" && t.LastStatus != "STOPPED" })
+	held, err := c.held.tasksOf(c.store, cluster, func(id string) string { return c.namer.Task(cluster, id) })
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	held := map[string][]scheduler.Task{}
-	for _, t := range tasks {
-		held[t.Instance] = append(held[t.Instance], scheduler.Task{ARN: c.namer.Task(cluster, t.ID), Group: t.Group,
-			Needs: scheduler.Resources{CPU: int(t.Holds.CPU), MemoryMiB: int(t.Holds.MemoryMiB), TCPPorts: t.Holds.TCPPorts, UDPPorts: t.Holds.UDPPorts}})
-	}
-	byARN := make(map[string]store.ContainerInstance, len(recs))
-	out := make([]scheduler.Instance, 0, len(recs))
+	byARN = make(map[string]store.ContainerInstance, len(recs))
+	status = make(map[string]string, len(recs))
+	instances = make([]scheduler.Instance, 0, len(recs))
 	for _, r := range recs {
+		status[r.ID] = r.Status
 		if r.Status == store.StatusInactive {
 			continue
 		}
 		arn := c.namer.ContainerInstance(cluster, r.ID)
 		byARN[arn] = r
-		out = append(out, scheduler.Instance{
+		instances = append(instances, scheduler.Instance{
 			ARN: arn, EC2InstanceID: r.EC2InstanceID, Status: scheduler.Status(r.Status), AgentConnected: r.AgentConnected && (r.Agent == nil || r.Agent.EngineReachable),
 			AgentVersion: r.VersionInfo.AgentVersion, RegisteredAt: r.RegisteredAt, Attributes: instanceAttributes(r),
 			Registered: scheduler.Resources{CPU: int(r.Registered.CPU), MemoryMiB: int(r.Registered.MemoryMiB), TCPPorts: r.Registered.TCPPorts, UDPPorts: r.Registered.UDPPorts},
 			Tasks:      held[r.ID],
 		})
 	}
-	return out, byARN, nil
+	return instances, byARN, status, nil
 }
 
 // newEC2Task is an EC2 task as RunTask answers it: PENDING on its instance.

@@ -1,7 +1,20 @@
 package controller
 
-import "github.com/berthdev/berth/controller/store"
+import (
+	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/scheduler"
+)
 
 // OnStatusRecorded has fn told of each change of a task's lastStatus the
 // controller records, with the record as it then is.
 func (c *Controller) OnStatusRecorded(fn func(store.Task)) { c.statusRecorded.Store(&fn) }
+
+// HeldTasks is, by instance ID, the tasks placement finds holding the
+// instances of cluster, as the controller keeps them.
+func (c *Controller) HeldTasks(cluster string) (map[string][]scheduler.Task, error) {
+	return c.held.tasksOf(c.store, cluster, func(id string) string { return c.namer.Task(cluster, id) })
+}
+
+// HeldWatcher is the watcher of the tasks that keeps what they hold, to be
+// told what a store would of a transaction that then fails to commit.
+func (c *Controller) HeldWatcher() store.TaskWatcher { return &c.held }

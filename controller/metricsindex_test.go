@@ -69,7 +69,8 @@ var fargateSizes = []struct {
 
 // taskRecord is a task as the controller records it: a Fargate one with
 // its size in its runtime and its pull's start (none when zero) and
-// storage in its body; an EC2 one with its instance and what it holds.
+// storage in its body; an EC2 one with its instance, its group and what
+// it holds (ports too), by its size.
 func taskRecord(cluster, id, launchType, status string, size int, instance string, pulled time.Time, stopped *time.Time) store.Task {
 	rec := store.Task{Cluster: cluster, ID: id, Family: "web", LaunchType: launchType, LastStatus: status, DesiredStatus: status, StoppedAt: stopped}
 	body := api.Task{TaskArn: "arn:aws:ecs:us-east-1:000000000000:task/" + cluster + "/" + id, LastStatus: status, LaunchType: launchType,
@@ -82,7 +83,11 @@ func taskRecord(cluster, id, launchType, status string, size int, instance strin
 		}
 	} else {
 		rec.Instance = instance
-		rec.Holds = store.Resources{CPU: int64(128 << size), MemoryMiB: int64(256 << size)}
+		rec.Holds = store.Resources{CPU: int64(128 << size), MemoryMiB: int64(256 << size), TCPPorts: []uint16{uint16(8080 + size)}}
+		if size == 2 {
+			rec.Holds.UDPPorts = []uint16{53}
+		}
+		rec.Group = fmt.Sprintf("family:web%d", size)
 		rec.Runtime, _ = json.Marshal(map[string]any{"capacity": instance})
 	}
 	rec.Body, _ = json.Marshal(body)

@@ -69,17 +69,9 @@ func (c *Controller) StartTask(ctx context.Context, in *api.StartTaskInput) (*ap
 
 	c.placeMu.Lock()
 	defer c.placeMu.Unlock()
-	instances, byARN, err := c.snapshotInstances(cluster)
+	instances, byARN, status, err := c.snapshotInstances(cluster)
 	if err != nil {
 		return nil, err
-	}
-	recs, err := c.store.ContainerInstances(cluster)
-	if err != nil {
-		return nil, err
-	}
-	status := make(map[string]string, len(recs))
-	for _, r := range recs {
-		status[r.ID] = r.Status
 	}
 	// What placement sees of each instance, by ARN; INACTIVE ones are not
 	// among them.
