@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/berthdev/berth/controller/api"
@@ -35,9 +34,7 @@ import (
 //     billed time at any instant is worked out without a walk over them
 //     (fargateBill).
 type taskIndex struct {
-	mu sync.Mutex
-	// built is true while the sums hold every stored task.
-	built bool
+	watchedIndex
 
 	tasks   map[string]*indexedTask // by cluster NUL ID
 	counts  map[taskCountKey]int
@@ -127,36 +124,13 @@ func (ix *taskIndex) TasksChanged(changes []store.TaskChange) {
 	}
 }
 
-// TasksUnsure: a transaction it was told of did not commit; the tasks are
-// read again at the next use.
-func (ix *taskIndex) TasksUnsure() {
-	ix.mu.Lock()
-	ix.built = false
-	ix.mu.Unlock()
-}
-
-// ensure reads the stored tasks into the index unless it holds them all.
-// The read is one transaction no write overlaps (store.ReadTasksAlone), so
-// that no change is missed or counted twice; the index's lock is held only
-// while the tasks read are summed, not while they are read.
+// ensure reads the stored tasks into the sums unless they hold them all.
 func (ix *taskIndex) ensure(st *store.Store) error {
-	ix.mu.Lock()
-	built := ix.built
-	ix.mu.Unlock()
-	if built {
-		return nil
-	}
-	return st.ReadTasksAlone(func(recs []store.Task) {
-		ix.mu.Lock()
-		defer ix.mu.Unlock()
-		if ix.built {
-			return
-		}
+	return ix.readWhole(st, func(recs []store.Task) {
 		ix.reset()
 		for _, rec := range recs {
 			ix.apply(shareOf(rec.Cluster+"\x00"+rec.ID, rec, nil))
 		}
-		ix.built = true
 	})
 }
 

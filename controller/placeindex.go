@@ -3,7 +3,6 @@ package controller
 import (
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/scheduler"
@@ -21,13 +20,18 @@ import (
 // commit. A placement then costs the same with ten tasks of the cluster
 // stored as with ten thousand stopped ones.
 //
-// It is the metrics' taskIndex's twin in how it is kept, not in what: the
-// sums there cannot give the tasks themselves (their groups and ports),
-// which placement needs, and each stays small with one job.
+// Between the end of a transaction and a commit that then fails, the index
+// shows what the transaction wrote, as the metrics' sums do: a placement
+// in that instant may count a stop the store then does not hold. A failed
+// commit is the store failing to write, and the next placement reads the
+// store whole.
+//
+// It is kept as the metrics' taskIndex is (watchedIndex), and watches
+// the store on its own: the sums there cannot give the tasks themselves
+// (their groups and ports), which placement needs, and each stays small
+// with one job.
 type placeIndex struct {
-	mu sync.Mutex
-	// built is true while held holds every stored task.
-	built bool
+	watchedIndex
 	// held is, by cluster, then instance ID, then task ID, what each task
 	// not STOPPED holds.
 	held map[string]map[string]map[string]heldTask
@@ -63,37 +67,14 @@ func (ix *placeIndex) TasksChanged(changes []store.TaskChange) {
 	}
 }
 
-// TasksUnsure: a transaction it was told of did not commit; the tasks are
-// read again at the next placement.
-func (ix *placeIndex) TasksUnsure() {
-	ix.mu.Lock()
-	ix.built = false
-	ix.mu.Unlock()
-}
-
-// ensure reads the stored tasks into the index unless it holds them all,
-// in one transaction no write overlaps (store.ReadTasksAlone), so that no
-// change is missed or applied twice; the index's lock is held only while
-// the tasks read are added, not while they are read.
+// ensure reads the stored tasks into the index unless it holds them all.
 func (ix *placeIndex) ensure(st *store.Store) error {
-	ix.mu.Lock()
-	built := ix.built
-	ix.mu.Unlock()
-	if built {
-		return nil
-	}
-	return st.ReadTasksAlone(func(recs []store.Task) {
-		ix.mu.Lock()
-		defer ix.mu.Unlock()
-		if ix.built {
-			return
-		}
+	return ix.readWhole(st, func(recs []store.Task) {
 		ix.held = map[string]map[string]map[string]heldTask{}
 		ix.on = map[string]string{}
 		for _, rec := range recs {
 			ix.add(rec)
 		}
-		ix.built = true
 	})
 }
 

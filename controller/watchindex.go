@@ -1,0 +1,50 @@
+package controller
+
+import (
+	"sync"
+
+	"github.com/berthdev/berth/controller/store"
+)
+
+// watchedIndex is what every index of the stored tasks that the store's
+// task watch keeps up to date (store.WatchTasks) has besides what it
+// holds: its lock, and whether it holds every stored task. It holds them
+// once it has read them whole, in a transaction no write overlaps, and has
+// since been told of each change in commit order; a transaction it was
+// told of that failed to commit makes it read them again at its next use.
+type watchedIndex struct {
+	mu sync.Mutex
+	// built is true while the index holds every stored task.
+	built bool
+}
+
+// TasksUnsure: a transaction it was told of did not commit; the tasks are
+// read again at the next use.
+func (w *watchedIndex) TasksUnsure() {
+	w.mu.Lock()
+	w.built = false
+	w.mu.Unlock()
+}
+
+// readWhole fills the index with every stored task, by fill, unless it
+// holds them all. The read is one transaction no write overlaps
+// (store.ReadTasksAlone), so that no change is missed or applied twice;
+// the lock is held only while fill takes in the tasks read, not while
+// they are read.
+func (w *watchedIndex) readWhole(st *store.Store, fill func([]store.Task)) error {
+	w.mu.Lock()
+	built := w.built
+	w.mu.Unlock()
+	if built {
+		return nil
+	}
+	return st.ReadTasksAlone(func(recs []store.Task) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.built {
+			return
+		}
+		fill(recs)
+		w.built = true
+	})
+}
