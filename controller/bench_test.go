@@ -46,10 +46,7 @@ func storedTasks(b *testing.B, n int) (*httptest.Server, []api.Task) {
 	st, now := benchStore(b)
 	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
 	tasks := make([]api.Task, n)
-	var batch []store.Task
-	for i := range n {
-		id := fmt.Sprintf("%032x", i)
-		arn := namer.Task("bench", id)
+	storeTasks(b, st, n, func(i int, id, arn string) store.Task {
 		t := api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: "RUNNING", DesiredStatus: "RUNNING",
 			LaunchType: "FARGATE", CPU: "256", Memory: "512", Group: "family:web", Version: 5, AvailabilityZone: "us-east-1a",
 			TaskDefinitionArn: namer.TaskDefinition("web", 1), PlatformVersion: "1.4.0", PlatformFamily: "Linux",
@@ -63,23 +60,32 @@ func storedTasks(b *testing.B, n int) (*httptest.Server, []api.Task) {
 			}}
 		tasks[i] = t
 		body, _ := json.Marshal(t)
-		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: "RUNNING",
-			DesiredStatus: "RUNNING", CreatedAt: now, Version: 5, Body: body})
-		if len(batch) == 1000 {
+		return store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: "RUNNING",
+			DesiredStatus: "RUNNING", CreatedAt: now, Version: 5, Body: body}
+	})
+	mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	controller.New(st, controller.Options{}).Register(mux)
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	return srv, tasks
+}
+
+// storeTasks stores n tasks of the cluster "bench" in st, a thousand to a
+// transaction: task makes the i-th, whose ID is i in hex, named arn.
+func storeTasks(b *testing.B, st *store.Store, n int, task func(i int, id, arn string) store.Task) {
+	b.Helper()
+	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
+	var batch []store.Task
+	for i := range n {
+		id := fmt.Sprintf("%032x", i)
+		batch = append(batch, task(i, id, namer.Task("bench", id)))
+		if len(batch) == 1000 || i == n-1 {
 			if err := st.CreateTasks(batch); err != nil {
 				b.Fatal(err)
 			}
 			batch = nil
 		}
 	}
-	if err := st.CreateTasks(batch); err != nil {
-		b.Fatal(err)
-	}
-	mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
-	controller.New(st, controller.Options{}).Register(mux)
-	srv := httptest.NewServer(mux)
-	b.Cleanup(srv.Close)
-	return srv, tasks
 }
 
 // floor is the least an HTTP JSON answer of the same tasks can cost in this
@@ -170,27 +176,35 @@ func BenchmarkListTasks(b *testing.B) {
 	})
 }
 
-// runTaskServer is a controller over an engine in memory, on an HTTP
-// server, with one EC2 instance big enough for every task a benchmark runs,
-// and stored tasks of the cluster on that instance put in its store
-// beforehand: running of them RUNNING, the others STOPPED.
-func runTaskServer(b *testing.B, stored, running int) (*httptest.Server, *enginetest.Engine) {
-	b.Helper()
-	st, err := store.Open(b.TempDir() + "/state.db")
+// memoryController is a controller over an engine in memory that holds
+// the image example/app:1, and its store, both closed when tb ends.
+func memoryController(tb testing.TB) (*controller.Controller, *store.Store, *enginetest.Engine) {
+	tb.Helper()
+	st, err := store.Open(tb.TempDir() + "/state.db")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() { st.Close() })
 	eng := enginetest.New(nil)
 	eng.AddImage("example/app:1", nil)
 	bin, err := os.Executable()
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	// The engine in memory keeps no cgroups: the instance's slice is made
-	// in a directory of the benchmark's.
-	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin, CgroupRoot: b.TempDir()})
-	b.Cleanup(ctl.Close)
+	// The engine in memory keeps no cgroups: the instances' slices are
+	// made in a directory of the test's.
+	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin, CgroupRoot: tb.TempDir()})
+	tb.Cleanup(ctl.Close)
+	return ctl, st, eng
+}
+
+// runTaskServer is a controller over an engine in memory, on an HTTP
+// server, with one EC2 instance big enough for every task a benchmark runs,
+// and stored tasks of the cluster on that instance put in its store once a
+// first task runs there: running of them RUNNING, the others STOPPED.
+func runTaskServer(b *testing.B, stored, running int) (*httptest.Server, *enginetest.Engine) {
+	b.Helper()
+	ctl, st, eng := memoryController(b)
 	mux := api.NewMux(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctl.Register(mux)
 	srv := httptest.NewServer(mux)
@@ -201,6 +215,9 @@ func runTaskServer(b *testing.B, stored, running int) (*httptest.Server, *engine
 	post(b, srv.URL, "RegisterTaskDefinition", map[string]any{"family": "app", "containerDefinitions": []map[string]any{
 		{"name": "app", "image": "example/app:1", "memory": 16}}})
 	if stored > 0 {
+		// A first task starts the cluster's agent, which would take the
+		// stored RUNNING tasks, absent from its engine, for lost.
+		untilRunning(b, srv.URL, postRead(b, srv.URL, "RunTask", api.RunTaskInput{Cluster: "bench", TaskDefinition: "app", LaunchType: "EC2"}))
 		instances, err := st.ContainerInstancesUnloaded("bench")
 		if err != nil || len(instances) != 1 {
 			b.Fatalf("the instance: %v", err)
@@ -217,33 +234,20 @@ func storeEC2Tasks(b *testing.B, st *store.Store, instance string, n, running in
 	b.Helper()
 	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
 	now := time.Now().UTC()
-	var batch []store.Task
-	for i := range n {
-		id := fmt.Sprintf("%032x", i)
-		arn := namer.Task("bench", id)
+	storeTasks(b, st, n, func(i int, id, arn string) store.Task {
 		status := "RUNNING"
 		var stoppedAt *time.Time
 		if i >= running {
 			status, stoppedAt = "STOPPED", &now
 		}
-		t := api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: status, DesiredStatus: status, LaunchType: "EC2",
-			Group: "family:app", Version: 3, TaskDefinitionArn: namer.TaskDefinition("app", 1), CreatedAt: api.Time(now),
+		body, _ := json.Marshal(api.Task{TaskArn: arn, ClusterArn: namer.Cluster("bench"), LastStatus: status, DesiredStatus: status,
+			LaunchType: "EC2", Group: "family:app", Version: 3, TaskDefinitionArn: namer.TaskDefinition("app", 1), CreatedAt: api.Time(now),
 			ContainerInstanceArn: namer.ContainerInstance("bench", instance),
-			Containers:           []api.Container{{Name: "app", Image: "example/app:1", LastStatus: status, TaskArn: arn}}}
-		body, _ := json.Marshal(t)
-		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "app", LaunchType: "EC2", Instance: instance, Group: "family:app",
+			Containers:           []api.Container{{Name: "app", Image: "example/app:1", LastStatus: status, TaskArn: arn}}})
+		return store.Task{Cluster: "bench", ID: id, Family: "app", LaunchType: "EC2", Instance: instance, Group: "family:app",
 			Holds: store.Resources{MemoryMiB: 16}, LastStatus: status, DesiredStatus: status, CreatedAt: now, StoppedAt: stoppedAt,
-			Version: 3, Body: body})
-		if len(batch) == 1000 {
-			if err := st.CreateTasks(batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = nil
-		}
-	}
-	if err := st.CreateTasks(batch); err != nil {
-		b.Fatal(err)
-	}
+			Version: 3, Body: body}
+	})
 }
 
 // RunTask over an engine in memory: what berth adds to the engine's own
@@ -257,34 +261,24 @@ func BenchmarkRunTask(b *testing.B) {
 	for _, stored := range []int{100, 1_000, 10_000} {
 		b.Run(fmt.Sprintf("answer/stored=%d", stored), func(b *testing.B) {
 			srv, _ := runTaskServer(b, stored, 10)
-			// The first RunTask also starts the cluster's agent (and
-			// whatever the controller reads once); the loop times the
-			// ones after it.
-			post(b, srv.URL, "RunTask", in)
+			var last []byte
 			for b.Loop() {
-				post(b, srv.URL, "RunTask", in)
+				last = postRead(b, srv.URL, "RunTask", in)
 			}
+			untilRunning(b, srv.URL, last)
 		})
 	}
 	srv, eng := runTaskServer(b, 0, 0)
 	b.Run("answer", func(b *testing.B) {
+		var last []byte
 		for b.Loop() {
-			post(b, srv.URL, "RunTask", in)
+			last = postRead(b, srv.URL, "RunTask", in)
 		}
+		untilRunning(b, srv.URL, last)
 	})
 	b.Run("to-running", func(b *testing.B) {
 		for b.Loop() {
-			body := postRead(b, srv.URL, "RunTask", in)
-			var out api.RunTaskOutput
-			json.Unmarshal(body, &out)
-			describe := api.DescribeTasksInput{Cluster: "bench", Tasks: []string{out.Tasks[0].TaskArn}}
-			for {
-				var d api.DescribeTasksOutput
-				json.Unmarshal(postRead(b, srv.URL, "DescribeTasks", describe), &d)
-				if d.Tasks[0].LastStatus == "RUNNING" {
-					break
-				}
-			}
+			untilRunning(b, srv.URL, postRead(b, srv.URL, "RunTask", in))
 		}
 	})
 	b.Run("engine-create-and-start", func(b *testing.B) {
@@ -299,6 +293,24 @@ func BenchmarkRunTask(b *testing.B) {
 			}
 		}
 	})
+}
+
+// untilRunning polls DescribeTasks until the task RunTask answered with
+// is RUNNING. A benchmark ends with it, so that its server closes with no
+// task on its way to the engine.
+func untilRunning(b *testing.B, url string, runTaskAnswer []byte) {
+	var out api.RunTaskOutput
+	if err := json.Unmarshal(runTaskAnswer, &out); err != nil || len(out.Tasks) != 1 {
+		b.Fatalf("RunTask answered %s", runTaskAnswer)
+	}
+	describe := api.DescribeTasksInput{Cluster: "bench", Tasks: []string{out.Tasks[0].TaskArn}}
+	for {
+		var d api.DescribeTasksOutput
+		json.Unmarshal(postRead(b, url, "DescribeTasks", describe), &d)
+		if d.Tasks[0].LastStatus == "RUNNING" {
+			return
+		}
+	}
 }
 
 func postRead(b *testing.B, url, op string, in any) []byte {

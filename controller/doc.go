@@ -37,8 +37,8 @@
 //     identity; deregistering makes it INACTIVE and it stays describable.
 //     What tasks hold on it (running and pending counts, remaining
 //     resources, the refusal to deregister without force) comes from
-//     store.InstanceLoad, which the task bucket will feed; until then
-//     instances hold nothing.
+//     store.InstanceLoad, which the store adds up from the instance's
+//     tasks.
 //   - An instance may instead be another engine's, registered by the
 //     berth agent that runs it over its own connection (remote.go,
 //     docs/agent-protocol.md): placement and the store treat it as any
@@ -49,7 +49,13 @@
 //   - RunTask places EC2 tasks with the scheduler; StartTask puts them on
 //     the instances named. Both check and commit what each task holds of
 //     its instance under placeMu, in one store transaction, before any
-//     container starts, and a refused request records nothing.
+//     container starts, and a refused request records nothing. What they
+//     check against is the cluster's instances, read from the store, and
+//     what the tasks not STOPPED hold of each, from an index kept in
+//     memory as the tasks change (placeindex.go): the store tells it of
+//     every commit that writes tasks, in commit order, so a task holds its
+//     instance from the commit that records it until the one that records
+//     it STOPPED, and a placement reads none of the cluster's tasks.
 //   - A task's lastStatus is what its agent reports, never going back; a
 //     task with a network interface of its own (every Fargate task) also
 //     passes through ACTIVATING and DEACTIVATING, the control plane's

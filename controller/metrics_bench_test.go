@@ -40,10 +40,7 @@ func storeOfTasks(b *testing.B, n int) *store.Store {
 	st, now := benchStore(b)
 	namer := api.Namer{Region: controller.DefaultRegion, AccountID: controller.DefaultAccountID}
 	runtime := []byte(`{"capacity": "FARGATE", "cpu": 256, "memoryMiB": 512, "address": "172.31.0.4", "zone": "us-east-1a"}`)
-	var batch []store.Task
-	for i := range n {
-		id := fmt.Sprintf("%032x", i)
-		arn := namer.Task("bench", id)
+	storeTasks(b, st, n, func(i int, id, arn string) store.Task {
 		status := "RUNNING"
 		var stoppedAt *time.Time
 		if i%2 == 1 {
@@ -53,18 +50,9 @@ func storeOfTasks(b *testing.B, n int) *store.Store {
 			LaunchType: "FARGATE", CPU: "256", Memory: "512", TaskDefinitionArn: namer.TaskDefinition("web", 1),
 			CreatedAt: api.Time(now), PullStartedAt: api.Time(now.Add(-time.Hour)),
 			Containers: []api.Container{{Name: "web", Image: "berth/demo:latest", LastStatus: status, RuntimeID: id + id, TaskArn: arn}}})
-		batch = append(batch, store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: status,
-			DesiredStatus: status, CreatedAt: now, StoppedAt: stoppedAt, Version: 5, Body: body, Runtime: runtime})
-		if len(batch) == 1000 {
-			if err := st.CreateTasks(batch); err != nil {
-				b.Fatal(err)
-			}
-			batch = nil
-		}
-	}
-	if err := st.CreateTasks(batch); err != nil {
-		b.Fatal(err)
-	}
+		return store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "FARGATE", LastStatus: status,
+			DesiredStatus: status, CreatedAt: now, StoppedAt: stoppedAt, Version: 5, Body: body, Runtime: runtime}
+	})
 	return st
 }
 

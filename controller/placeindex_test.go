@@ -4,15 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/berthdev/berth/agent/engine"
-	"github.com/berthdev/berth/agent/engine/enginetest"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
@@ -116,45 +112,11 @@ func TestWhatPlacementFindsHeldEqualsARecountFromTheStore(t *testing.T) {
 // them), leave it equal to a recount (run it with -race).
 func TestWhatPlacementFindsHeldFollowsConcurrentChanges(t *testing.T) {
 	w := newTaskWorld(t)
-	done := make(chan struct{})
-	var readers sync.WaitGroup
-	readers.Add(1)
-	go func() {
-		defer readers.Done()
-		for {
-			select {
-			case <-done:
-				return
-			default:
-				if _, err := w.ctl.HeldTasks(w.clusters[0]); err != nil {
-					t.Error(err)
-					return
-				}
-			}
+	w.changeAtOnce(31, func() {
+		if _, err := w.ctl.HeldTasks(w.clusters[0]); err != nil {
+			t.Error(err)
 		}
-	}()
-	var changers sync.WaitGroup
-	errs := make(chan error, 4)
-	for g := range uint64(4) {
-		changers.Add(1)
-		go func() {
-			defer changers.Done()
-			c := &changer{w: w, rnd: rand.New(rand.NewPCG(g, 31)), prefix: fmt.Sprintf("g%d-", g)}
-			for range 150 {
-				if err := c.step(false); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	changers.Wait()
-	close(done)
-	readers.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	})
 	for _, cl := range w.clusters {
 		if got, want := w.held(cl), w.heldRecount(cl); got != want {
 			t.Fatalf("cluster %s: placement finds\n%s\nthe store holds\n%s", cl, got, want)
@@ -168,35 +130,8 @@ func TestWhatPlacementFindsHeldFollowsConcurrentChanges(t *testing.T) {
 // takes four tasks of 256; a fifth is refused until one of them stops,
 // and a task forgotten frees nothing more than its stop did.
 func TestATaskHoldsItsInstanceUntilItsStopIsRecorded(t *testing.T) {
-	st, err := store.Open(t.TempDir() + "/state.db")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng := enginetest.New(nil)
-	eng.AddImage("example/app:1", nil)
-	bin, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin,
-		CgroupRoot: t.TempDir(), UsageInterval: -1})
-	t.Cleanup(ctl.Close)
+	ctl, st, instance := memoryEC2Cluster(t)
 	ctx := context.Background()
-	if _, err := ctl.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: "class"}); err != nil {
-		t.Fatal(err)
-	}
-	reg, err := ctl.RegisterContainerInstance(ctx, &api.RegisterContainerInstanceInput{Cluster: "class", TotalResources: []api.Resource{
-		{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 4096}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	instance := reg.ContainerInstance.ContainerInstanceArn
-	memory := 64
-	if _, err := ctl.RegisterTaskDefinition(ctx, &api.RegisterTaskDefinitionInput{Family: "app", ContainerDefinitions: []taskdef.ContainerDefinition{
-		{Name: "app", Image: "example/app:1", CPU: 256, Memory: &memory}}}); err != nil {
-		t.Fatal(err)
-	}
 	// place runs one task by RunTask or StartTask and answers its ARN, or
 	// the reason it was refused.
 	place := func(start bool) (arn, reason string) {
@@ -275,4 +210,28 @@ func TestATaskHoldsItsInstanceUntilItsStopIsRecorded(t *testing.T) {
 	if _, reason := place(false); reason != "RESOURCE:CPU" {
 		t.Fatalf("a task once the stopped one is forgotten: refused for %q, want RESOURCE:CPU", reason)
 	}
+}
+
+// memoryEC2Cluster is a controller over an engine in memory, and its store,
+// with a cluster "class" of one instance of 1024 CPU units and 4096 MiB,
+// whose ARN it answers, and a task definition "app" of one container that
+// reserves 256 units and 64 MiB.
+func memoryEC2Cluster(t *testing.T) (*controller.Controller, *store.Store, string) {
+	t.Helper()
+	ctl, st, _ := memoryController(t)
+	ctx := context.Background()
+	if _, err := ctl.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: "class"}); err != nil {
+		t.Fatal(err)
+	}
+	reg, err := ctl.RegisterContainerInstance(ctx, &api.RegisterContainerInstanceInput{Cluster: "class", TotalResources: []api.Resource{
+		{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 4096}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	memory := 64
+	if _, err := ctl.RegisterTaskDefinition(ctx, &api.RegisterTaskDefinitionInput{Family: "app", ContainerDefinitions: []taskdef.ContainerDefinition{
+		{Name: "app", Image: "example/app:1", CPU: 256, Memory: &memory}}}); err != nil {
+		t.Fatal(err)
+	}
+	return ctl, st, reg.ContainerInstance.ContainerInstanceArn
 }
