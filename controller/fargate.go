@@ -3,6 +3,7 @@ package controller
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -51,11 +52,19 @@ type capacity struct {
 	agents map[string]*agent.Agent
 }
 
+// errClosing: the controller is closing, and starts no agent.
+var errClosing = errors.New("the server is closing")
+
 // agentFor returns the agent of cluster, starting it (and following its
-// tasks) on first use.
+// tasks) on first use. Once the controller closes it starts none: Close
+// has closed the agents it had, and one started after would be left
+// running, its followers never ending.
 func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.c.life.Err() != nil {
+		return nil, errClosing
+	}
 	if a, ok := k.agents[cluster]; ok {
 		return a, nil
 	}

@@ -141,7 +141,8 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 
 // start hands a recorded task to its capacity, in the background: a slow
 // engine never holds RunTask's answer up. A task the capacity refuses stops
-// with TaskFailedToStart.
+// with TaskFailedToStart; one handed over as the controller closes is left
+// for the next server.
 func (c *Controller) start(cluster string, spec agent.TaskSpec, k runner) {
 	if spec.Output == nil {
 		spec.Output = c.keepOutput(cluster, spec)
@@ -159,7 +160,13 @@ func (c *Controller) start(cluster string, spec agent.TaskSpec, k runner) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := k.startTask(ctx, cluster, spec); err != nil && !errors.Is(err, agent.ErrTaskExists) {
+		err := k.startTask(ctx, cluster, spec)
+		if errors.Is(err, errClosing) {
+			// Recorded and not yet on the engine, as after a crash at
+			// this point: the next server's agent takes it up.
+			return
+		}
+		if err != nil && !errors.Is(err, agent.ErrTaskExists) {
 			c.stoppedWithout(cluster, spec.ARN, api.StopCodeTaskFailedToStart, "ResourceInitializationError: "+err.Error())
 			return
 		}
