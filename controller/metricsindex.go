@@ -105,23 +105,19 @@ func (ix *taskIndex) reset() {
 	ix.bills = map[fargateSize]*fargateBill{}
 }
 
-// TasksChanged applies a transaction's changes, in commit order. Until
-// the index is read whole it keeps nothing: the read (ensure) comes after
-// the transaction has committed, and sees what it wrote.
+// TasksChanged applies a transaction's changes, in commit order, once the
+// sums hold every stored task.
 func (ix *taskIndex) TasksChanged(changes []store.TaskChange) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if !ix.built {
-		return
-	}
-	for _, ch := range changes {
-		key := ch.Task.Cluster + "\x00" + ch.Task.ID
-		if ch.Gone {
-			ix.apply(indexedTask{key: key, gone: true})
-			continue
+	ix.whileBuilt(func() {
+		for _, ch := range changes {
+			key := ch.Task.Cluster + "\x00" + ch.Task.ID
+			if ch.Gone {
+				ix.apply(indexedTask{key: key, gone: true})
+				continue
+			}
+			ix.apply(shareOf(key, ch.Task, ix.tasks[key]))
 		}
-		ix.apply(shareOf(key, ch.Task, ix.tasks[key]))
-	}
+	})
 }
 
 // ensure reads the stored tasks into the sums unless they hold them all.

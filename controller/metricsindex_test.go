@@ -310,29 +310,35 @@ func sameSnapshot(got, want metrics.Snapshot) string {
 // task counts, the instances' reservations, the Fargate capacity in use
 // and the cost so far.
 func TestTheMetricsSumsEqualARecountFromTheStore(t *testing.T) {
+	forEachSeed(t, 11, func(t *testing.T, w *taskWorld, c *changer) {
+		state := w.ctl.MetricsState()
+		for step := range 400 {
+			if err := c.step(true); err != nil {
+				t.Fatalf("step %d: %v", step, err)
+			}
+			if c.rnd.IntN(10) == 0 || step == 399 {
+				if diff := sameSnapshot(state.Snapshot(), w.recount()); diff != "" {
+					t.Fatalf("after step %d: %s", step, diff)
+				}
+			}
+		}
+	})
+}
+
+// forEachSeed runs fn, for each of eight seeds, on a world of its own with
+// a changer drawing from the seed (and stream): half the worlds' controllers
+// have read the store first, as Start does, half read it at their first use.
+func forEachSeed(t *testing.T, stream uint64, fn func(t *testing.T, w *taskWorld, c *changer)) {
 	for seed := range uint64(8) {
 		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) {
 			w := newTaskWorld(t)
-			rnd := rand.New(rand.NewPCG(seed, 11))
-			c := &changer{w: w, rnd: rnd, prefix: "t"}
-			// Half the runs read the store first (as Start does), half
-			// only at their first scrape.
+			c := &changer{w: w, rnd: rand.New(rand.NewPCG(seed, stream)), prefix: "t"}
 			if seed%2 == 0 {
 				if err := w.ctl.Start(t.Context()); err != nil {
 					t.Fatal(err)
 				}
 			}
-			state := w.ctl.MetricsState()
-			for step := range 400 {
-				if err := c.step(true); err != nil {
-					t.Fatalf("step %d: %v", step, err)
-				}
-				if rnd.IntN(10) == 0 || step == 399 {
-					if diff := sameSnapshot(state.Snapshot(), w.recount()); diff != "" {
-						t.Fatalf("after step %d: %s", step, diff)
-					}
-				}
-			}
+			fn(t, w, c)
 		})
 	}
 }

@@ -50,21 +50,17 @@ type heldTask struct {
 // that has not stopped.
 func holding(t store.Task) bool { return t.Instance != "" && t.LastStatus != "STOPPED" }
 
-// TasksChanged applies a transaction's changes, in commit order. Until
-// the index is read whole it keeps nothing: the read (ensure) comes after
-// the transaction has committed, and sees what it wrote.
+// TasksChanged applies a transaction's changes, in commit order, once the
+// index holds every stored task.
 func (ix *placeIndex) TasksChanged(changes []store.TaskChange) {
-	ix.mu.Lock()
-	defer ix.mu.Unlock()
-	if !ix.built {
-		return
-	}
-	for _, ch := range changes {
-		ix.take(ch.Task.Cluster, ch.Task.ID)
-		if !ch.Gone {
-			ix.add(ch.Task)
+	ix.whileBuilt(func() {
+		for _, ch := range changes {
+			ix.take(ch.Task.Cluster, ch.Task.ID)
+			if !ch.Gone {
+				ix.add(ch.Task)
+			}
 		}
-	}
+	})
 }
 
 // ensure reads the stored tasks into the index unless it holds them all.

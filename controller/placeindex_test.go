@@ -3,7 +3,6 @@ package controller_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
 	"testing"
@@ -77,34 +76,22 @@ func (c *changer) failedCommit() {
 // finds holding each instance is what a full read of the store gives: the
 // EC2 tasks not STOPPED, each with its group, CPU, memory and ports.
 func TestWhatPlacementFindsHeldEqualsARecountFromTheStore(t *testing.T) {
-	for seed := range uint64(8) {
-		t.Run(fmt.Sprintf("seed-%d", seed), func(t *testing.T) {
-			w := newTaskWorld(t)
-			rnd := rand.New(rand.NewPCG(seed, 29))
-			c := &changer{w: w, rnd: rnd, prefix: "t"}
-			// Half the runs read the store first (as Start does), half
-			// only at their first placement.
-			if seed%2 == 0 {
-				if err := w.ctl.Start(t.Context()); err != nil {
-					t.Fatal(err)
-				}
+	forEachSeed(t, 29, func(t *testing.T, w *taskWorld, c *changer) {
+		for step := range 400 {
+			if c.rnd.IntN(25) == 0 {
+				c.failedCommit()
+			} else if err := c.step(false); err != nil {
+				t.Fatalf("step %d: %v", step, err)
 			}
-			for step := range 400 {
-				if rnd.IntN(25) == 0 {
-					c.failedCommit()
-				} else if err := c.step(false); err != nil {
-					t.Fatalf("step %d: %v", step, err)
-				}
-				if rnd.IntN(8) == 0 || step == 399 {
-					for _, cl := range w.clusters {
-						if got, want := w.held(cl), w.heldRecount(cl); got != want {
-							t.Fatalf("after step %d, cluster %s: placement finds\n%s\nthe store holds\n%s", step, cl, got, want)
-						}
+			if c.rnd.IntN(8) == 0 || step == 399 {
+				for _, cl := range w.clusters {
+					if got, want := w.held(cl), w.heldRecount(cl); got != want {
+						t.Fatalf("after step %d, cluster %s: placement finds\n%s\nthe store holds\n%s", step, cl, got, want)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 }
 
 // Changes made at once from several goroutines, while placement reads

@@ -26,6 +26,19 @@ func (w *watchedIndex) TasksUnsure() {
 	w.mu.Unlock()
 }
 
+// whileBuilt runs change under the lock if the index holds every stored
+// task.
+// Until it is read whole the index keeps nothing: the read (readWhole)
+// comes after the transaction that changed the tasks has committed, and
+// sees what it wrote.
+func (w *watchedIndex) whileBuilt(change func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.built {
+		change()
+	}
+}
+
 // readWhole fills the index with every stored task, by fill, unless it
 // holds them all. The read is one transaction no write overlaps
 // (store.ReadTasksAlone), so that no change is missed or applied twice;

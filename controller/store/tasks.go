@@ -11,8 +11,8 @@ import (
 )
 
 // bucketTasks maps cluster + NUL + task ID to a Task record without its
-// Body, so that a cluster's tasks list under one prefix and a listing or a
-// placement reads small records; bucketTaskBodies holds the Body, packed
+// Body, so that a cluster's tasks list under one prefix and a listing
+// reads small records; bucketTaskBodies holds the Body, packed
 // (taskbody.go), under the same key.
 var (
 	bucketTasks      = []byte("tasks")
@@ -225,8 +225,8 @@ func (s *Store) Tasks(cluster string, keep func(*Task) bool) ([]Task, error) {
 	return s.tasks(cluster, keep, true)
 }
 
-// TaskHeads is Tasks without each task's Body: what placement and listings
-// read, at a fraction of the cost.
+// TaskHeads is Tasks without each task's Body: what listings read, at a
+// fraction of the cost.
 func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error) {
 	return s.tasks(cluster, keep, false)
 }
