@@ -91,6 +91,15 @@ func main() {
 	onlyFlag := flag.String("only", "", "run only the variants whose names match this regular expression (baselines included only if they match)")
 	serverProfile := flag.String("server-profile", "", "file the berth server of the server rows writes its CPU profile to")
 	fill := flag.String("fill", "", "only write a store of 10,000 tasks, as the stored-state rows start from, into this directory, and exit")
+	var compare []compared
+	flag.Func("compare", "NAME=BINARY: also time the server's Fargate row with another berth binary (the code before a change, say), in the same rounds; repeatable", func(v string) error {
+		name, bin, ok := strings.Cut(v, "=")
+		if !ok || name == "" || bin == "" {
+			return fmt.Errorf("want NAME=BINARY, got %q", v)
+		}
+		compare = append(compare, compared{name, bin})
+		return nil
+	})
 	flag.Parse()
 	if *fill != "" {
 		if err := fillStore(*fill, 10_000); err != nil {
@@ -111,13 +120,17 @@ func main() {
 			os.Exit(2)
 		}
 	}
-	if err := run(*berthBinary, *rounds, *serverProfile, only); err != nil {
+	if err := run(*berthBinary, *rounds, *serverProfile, only, compare); err != nil {
 		fmt.Fprintln(os.Stderr, "startup:", err)
 		os.Exit(1)
 	}
 }
 
-func run(berthBinary string, rounds int, serverProfile string, only *regexp.Regexp) error {
+// compared is another berth binary whose server's Fargate row is timed
+// beside this one's.
+type compared struct{ name, binary string }
+
+func run(berthBinary string, rounds int, serverProfile string, only *regexp.Regexp, compare []compared) error {
 	ctx := context.Background()
 	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
 	if err != nil {
@@ -170,6 +183,12 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 		{name: "berth Fargate task, agent with a spare pause container (1 container)", run: berthVariant(ag, fargateTask, taskdef.LaunchFargate)},
 		{name: "berth server RunTask to RUNNING, EC2 instance (1 container)", run: srv.runToRunning("bench-ec2", types.LaunchTypeEc2)},
 		{name: "berth server RunTask to RUNNING, Fargate (1 container)", run: fargateSample(berthBinary, dir, docker)},
+	}
+	for _, c := range compare {
+		variants = append(variants, variant{name: "berth server RunTask to RUNNING, Fargate (1 container) [" + c.name + "]",
+			run: comparedSample(c.binary, berthBinary, filepath.Join(dir, "compare-"+c.name), docker)})
+	}
+	variants = append(variants, []variant{
 		{name: "berth run CLI, EC2 bridge (1 container)", run: cliVariant(berthBinary, dir, "ec2.json")},
 		{name: "berth run CLI, Fargate: no spare (1 container)", run: cliVariant(berthBinary, dir, "fargate.json")},
 		{name: "docker-compose up -d (3 containers)", baseline: true, run: func(ctx context.Context) (time.Duration, error) {
@@ -189,7 +208,7 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 		{name: "open a store of 10,000 tasks and read a page", baseline: true, run: stored.openAlone},
 		{name: "berth server start with 10,000 tasks stored, to /healthz and ListTasks answered", run: stored.serverStart(berthBinary, false)},
 		{name: "berth server start with 10,000 tasks stored, to the 10,000 vanished tasks stopped", run: stored.serverStart(berthBinary, true)},
-	}
+	}...)
 	if only != nil {
 		variants = slices.DeleteFunc(variants, func(v variant) bool { return !only.MatchString(v.name) })
 	}

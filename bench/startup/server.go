@@ -24,6 +24,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
 
@@ -235,6 +236,23 @@ func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx c
 			return 0, err
 		}
 		return run(ctx)
+	}
+}
+
+// comparedSample is fargateSample with another berth binary. Its server
+// builds berth's images from its own binary, so afterwards, untimed, they
+// are built again from this run's, which the other rows' agents expect:
+// otherwise the next row's agent would rebuild them on its timed path.
+func comparedSample(binary, berthBinary, root string, docker client.APIClient) func(ctx context.Context) (time.Duration, error) {
+	sample := fargateSample(binary, root, docker)
+	return func(ctx context.Context) (time.Duration, error) {
+		d, err := sample(ctx)
+		for _, ref := range []string{images.DemoRef, images.PauseRef} {
+			if ierr := images.Ensure(ctx, docker, berthBinary, ref); ierr != nil && err == nil {
+				err = ierr
+			}
+		}
+		return d, err
 	}
 }
 
