@@ -215,7 +215,10 @@ func healthy(url string) bool {
 // seconds: other berth servers on the engine (tests') are waited for. The
 // server runs one Fargate task untimed first: its agent starts with it
 // and, once it runs, makes the spare pause container a server that has run
-// a Fargate task keeps; the second task is timed.
+// a Fargate task keeps; the second task is timed once the first is gone
+// from the engine (its pause container off berth-vpc), as each docker run
+// of the baseline starts once the one before is removed: the removal's
+// engine calls would otherwise overlap the timed task's.
 func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx context.Context) (time.Duration, error) {
 	n := 0
 	return func(ctx context.Context) (time.Duration, error) {
@@ -233,6 +236,9 @@ func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx c
 		}
 		run := srv.runToRunning("bench-fargate", types.LaunchTypeFargate)
 		if _, err := run(ctx); err != nil {
+			return 0, err
+		}
+		if err := waitVPCFree(ctx, docker); err != nil {
 			return 0, err
 		}
 		return run(ctx)
