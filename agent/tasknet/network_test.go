@@ -241,6 +241,9 @@ func parkedSpares(t *testing.T) (n *Network, api client.APIClient, labels map[st
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As an agent's with a SpareRange, the network is of a subnet given,
+	// so that it is made again on the same one.
+	n = New(api, Config{Name: n.Name(), Subnet: subnet.String(), Labels: labels, ManagedLabel: testManagedLabel, Logf: t.Logf})
 	base := subnet.Addr().As4()
 	park := netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], 255, 0}), 24)
 	want = netip.AddrFrom4([4]byte{base[0], base[1], 3, 7}).String()
@@ -298,6 +301,29 @@ func TestParkedSpareJoinsTheNetworkAtTheTaskAddress(t *testing.T) {
 	}
 	if owner := spares.Owner(id); owner != "arn:task/one" {
 		t.Errorf("the spare's owner is %q", owner)
+	}
+}
+
+// A parked spare holds no endpoint, so the network may go while it waits
+// (another agent removes it once nothing is attached): the take makes it
+// again and the spare joins the new one.
+func TestParkedSpareJoinsTheNetworkMadeAgain(t *testing.T) {
+	n, api, _, spares, want := parkedSpares(t)
+	ctx := context.Background()
+	if err := api.NetworkRemove(ctx, n.Name()); err != nil {
+		t.Fatalf("remove the network the spare waits off: %v", err)
+	}
+	id, addr, ok := spares.Take(ctx, "arn:task/one", want)
+	if !ok {
+		t.Fatal("no spare taken once the network had gone")
+	}
+	t.Cleanup(func() { removeContainer(t, api)(context.Background(), id) })
+	info, err := api.ContainerInspect(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.PauseAddress(info); addr != want || got != want {
+		t.Errorf("the spare joined at %q (Take says %q), want %s", got, addr, want)
 	}
 }
 
