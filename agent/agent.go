@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"sort"
 	"sync"
@@ -92,6 +93,14 @@ type Config struct {
 	// tasks; an agent that runs one task and closes (berth run) leaves it
 	// off, so it never starts a container nobody will use.
 	SparePause bool
+	// SpareRange is a CIDR within TaskSubnet where no task is ever given
+	// an address: the tasks of an agent that has one all come with an
+	// address of their own (TaskSpec.Address, as a Fargate provisioner
+	// gives them). Its spare starts at an address of the range and waits
+	// off the network, and the task that takes it moves it to the task's
+	// address (see tasknet.SparesConfig.Park). Without it the spare keeps
+	// the address the engine gave it and goes to a task without one.
+	SpareRange string
 	// ResyncInterval is how often each task that has not stopped
 	// inspects its containers, which catches an event the engine's stream
 	// lost; 0 means DefaultResyncInterval, a negative value never.
@@ -203,6 +212,10 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 			return nil, time.Time{}, fmt.Errorf("agent config: TaskSubnet: %w", err)
 		}
 	}
+	park, err := spareRange(cfg.SpareRange, cfg.TaskSubnet)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("agent config: %w", err)
+	}
 	if cfg.CgroupRoot == "" {
 		cfg.CgroupRoot = DefaultCgroupRoot
 	}
@@ -275,11 +288,30 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 		Group:   &a.wg,
 		Remove:  a.removeContainer,
 		Logf:    cfg.Logf,
+		Park:    park,
 	})
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
 	a.metadata = newMetadataServer(a)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, since, nil
+}
+
+// spareRange checks the SpareRange of a config whose task subnet is
+// subnet: an IPv4 CIDR with room for a spare, within the subnet, which a
+// range needs to be given (a picked subnet is not known in advance).
+func spareRange(cidr, subnet string) (netip.Prefix, error) {
+	if cidr == "" {
+		return netip.Prefix{}, nil
+	}
+	park, err := netip.ParsePrefix(cidr)
+	if err != nil || !park.Addr().Is4() || park.Bits() > 30 {
+		return netip.Prefix{}, fmt.Errorf("SpareRange %q is not an IPv4 CIDR of /30 or wider", cidr)
+	}
+	within, err := netip.ParsePrefix(subnet)
+	if err != nil || !within.Contains(park.Masked().Addr()) || within.Bits() > park.Bits() {
+		return netip.Prefix{}, fmt.Errorf("SpareRange %s is not within TaskSubnet %q", cidr, subnet)
+	}
+	return park.Masked(), nil
 }
 
 // Close stops following the engine and ends every subscription. The tasks

@@ -61,7 +61,11 @@
 // with Config.SparePause (one that runs many tasks) starts a spare one in
 // the background once an awsvpc task is RUNNING,
 // labelled berth.spare-pause and owned by no task, and the next awsvpc task
-// takes it, address and all (then another is made). A spare is not under
+// takes it, address and all (then another is made). Where every task comes
+// with an address of its own (a server's Fargate agent, Config.SpareRange),
+// the spare starts at an address no task is given and waits off the
+// network, and the task that takes it joins it to the network at the
+// task's address. A spare is not under
 // its task's cgroup; it runs nothing but the pause. The containers of a
 // task name its pause container in berth.pause-container, which is how a
 // new agent finds a pause container that was a spare. Nothing outlives the

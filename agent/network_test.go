@@ -406,6 +406,116 @@ func TestNewAgentRemovesSparesNoTaskTook(t *testing.T) {
 	e.stop(first)
 }
 
+// withOwnSubnet gives the agent a task network of the test's own, made
+// now on a free subnet (the engine refuses one that overlaps), which a
+// SpareRange needs to be known in advance; its last /24 is the range.
+// Made with the agent's labels, the agent removes it as its own.
+func withOwnSubnet(t *testing.T, api client.APIClient) func(*agent.Config) {
+	return func(c *agent.Config) {
+		labels := map[string]string{agent.LabelManaged: "true"}
+		for k, v := range c.Labels {
+			labels[k] = v
+		}
+		for i := 250; i > 200; i-- {
+			subnet := fmt.Sprintf("10.%d.0.0/16", i)
+			_, err := api.NetworkCreate(context.Background(), c.TaskNetwork, network.CreateOptions{
+				Driver: "bridge",
+				IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: subnet}}},
+				Labels: labels,
+			})
+			if err == nil {
+				c.TaskSubnet = subnet
+				c.SpareRange = fmt.Sprintf("10.%d.255.0/24", i)
+				return
+			}
+		}
+		t.Fatal("no free subnet among 10.201-250.0.0/16 for the task network")
+	}
+}
+
+// waitParkedSpare waits for the agent to have a started spare waiting
+// off the task network, and returns its ID.
+func waitParkedSpare(t *testing.T, e *env) string {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for time.Now().Before(deadline) {
+		for _, id := range spares(t, e) {
+			info, err := e.api.ContainerInspect(context.Background(), id)
+			if err == nil && info.State != nil && info.State.Running && len(info.NetworkSettings.Networks) == 0 {
+				return id
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the agent made no spare pause container waiting off the network")
+	return ""
+}
+
+// An agent whose tasks come with their addresses (a server's Fargate
+// agent) keeps its spare off the network; the next task takes it, and it
+// holds the task's address, where the task is reached; the task after
+// gets a new spare, or a pause container of its own; a restarted agent
+// finds the task at its address, and nothing stays after Close.
+func TestTaskWithAnAddressTakesTheParkedSpare(t *testing.T) {
+	t.Parallel()
+	api := testenv.Docker(t)
+	e := newEnv(t, withOwnSubnet(t, api))
+	prefix := strings.TrimSuffix(e.cfg.TaskSubnet, "0.0/16")
+	at := func(addr string) func(*agent.TaskSpec) { return func(s *agent.TaskSpec) { s.Address = addr } }
+	first := e.run(spareTask, at(prefix+"0.10"))
+	if st := e.waitRunning(first); st.Address != prefix+"0.10" {
+		t.Errorf("the first task is at %q, want %s0.10", st.Address, prefix)
+	}
+	spareID := waitParkedSpare(t, e)
+
+	want := prefix + "0.11"
+	second := e.run(spareTask, at(want))
+	st := e.waitRunning(second)
+	if st.Address != want {
+		t.Errorf("the task is at %q, want %s", st.Address, want)
+	}
+	web, err := e.api.ContainerInspect(context.Background(), ctrOf(t, st, "web").DockerID)
+	if err != nil {
+		t.Fatalf("inspect web: %v", err)
+	}
+	if mode := string(web.HostConfig.NetworkMode); mode != "container:"+spareID {
+		t.Errorf("web joins %s, want the spare's namespace, container:%s", mode, spareID)
+	}
+	pause, err := e.api.ContainerInspect(context.Background(), spareID)
+	if err != nil {
+		t.Fatalf("inspect the spare: %v", err)
+	}
+	if ep := pause.NetworkSettings.Networks[e.cfg.TaskNetwork]; ep == nil || ep.IPAddress != want || len(pause.NetworkSettings.Networks) != 1 {
+		t.Errorf("the spare taken is on %v, want %s only at %s", pause.NetworkSettings.Networks, e.cfg.TaskNetwork, want)
+	}
+	if code := get(t, "http://"+want+":8080/"); code != http.StatusOK {
+		t.Errorf("GET on the task's address answered %d", code)
+	}
+	if next := waitParkedSpare(t, e); next == spareID {
+		t.Errorf("the spare %s was taken but is still the spare", spareID)
+	}
+
+	third := e.run(spareTask, at(prefix+"0.12"))
+	if st := e.waitRunning(third); st.Address != prefix+"0.12" {
+		t.Errorf("the third task is at %q, want %s0.12", st.Address, prefix)
+	}
+
+	e.agent.Close()
+	if left := spares(t, e); len(left) != 0 {
+		t.Errorf("the closed agent left spares %v", left)
+	}
+	e.start()
+	if after, ok := e.agent.Task(second); !ok || after.LastStatus != agent.TaskRunning || after.Address != want {
+		t.Fatalf("recovered task: %s at %q, want RUNNING at %s", describe(after), after.Address, want)
+	}
+	for _, arn := range []string{first, second, third} {
+		e.stop(arn)
+	}
+	if _, err := e.api.ContainerInspect(context.Background(), spareID); err == nil {
+		t.Errorf("the pause container %s the task took from the spare is still on the engine", spareID)
+	}
+}
+
 // The task network stays while the agent lives, but another agent on the
 // engine may remove it whenever nothing is attached: the agent's next
 // awsvpc task makes it again.

@@ -23,15 +23,18 @@ const labelSpare = tasknet.LabelSpare
 const labelPause = "berth.pause-container"
 
 // startPause gives the task its started pause container and returns, under
-// awsvpc, the task's address: the agent's spare when there is one (not for
-// a task asking for an address of its own), otherwise a new one.
+// awsvpc, the task's address: the agent's spare when there is one that
+// suits the task (see tasknet.Spares.Take), otherwise a new one.
 func (t *task) startPause(ctx context.Context) (addr string, err error) {
 	def := t.def()
 	awsvpc := def.NetworkMode == taskdef.NetworkAWSVPC
-	if awsvpc && t.record.Address == "" {
-		if id, addr, ok := t.a.spares.Take(ctx, t.arn); ok {
+	if awsvpc {
+		if id, addr, ok := t.a.spares.Take(ctx, t.arn, t.record.Address); ok {
 			t.pauseID = id
 			return addr, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return "", err // a stop of the task, or the agent's end
 		}
 	}
 	if err := images.Ensure(ctx, t.a.docker, t.a.binaryPath, images.PauseRef); err != nil {

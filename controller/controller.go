@@ -175,7 +175,7 @@ func New(st *store.Store, opts Options) *Controller {
 	c := &Controller{store: st, namer: api.Namer{Region: opts.Region, AccountID: opts.AccountID}, now: opts.Now, opts: opts,
 		fargate: provisioner, inFlight: map[string]bool{}, instances: map[string]*capacity{},
 		region: opts.Region, engineAPIVersion: opts.EngineAPIVersion, hostSize: opts.HostSize}
-	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR}
+	c.fargateCapacity = &capacity{c: c, instance: fargateInstance, network: VPCNetwork, subnet: VPCCIDR, spares: vpcSpareRange}
 	c.events = newEventLog()
 	c.life, c.endLife = context.WithCancel(context.Background())
 	if opts.LogDir != "" {

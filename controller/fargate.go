@@ -32,6 +32,12 @@ const (
 	// fargateInstance names the server's Fargate agents among the engine's
 	// containers (their labels), as an instance name names an agent.
 	fargateInstance = "fargate"
+	// vpcSpareRange is where the Fargate agents' spare pause containers
+	// start, in berth's VPC but in none of its subnets, so no task is
+	// ever given one of its addresses; a spare then waits off the network
+	// and joins it at the address of the task that takes it (see
+	// agent.Config.SpareRange).
+	vpcSpareRange = "172.31.255.0/24"
 	// DefaultFargateVCPUQuota is the account's Fargate On-Demand vCPU
 	// quota, as AWS sets it by default.
 	DefaultFargateVCPUQuota = 6
@@ -46,6 +52,10 @@ type capacity struct {
 	slice    *agent.Slice // the container instance's share of the host; nil for Fargate
 	network  string       // the awsvpc network, "" for the agent's default
 	subnet   string
+	// spares is where the agents' spare pause containers start when
+	// every task comes with its address (Fargate); "" when a spare keeps
+	// the address the engine gives it.
+	spares string
 
 	mu     sync.Mutex
 	docker engine.Engine
@@ -108,7 +118,8 @@ func (k *capacity) agentFor(ctx context.Context, cluster string) (*agent.Agent, 
 		TaskSubnet:   k.subnet,
 		CleanupWait:  k.c.opts.CleanupWait,
 		BinaryPath:   k.c.opts.BinaryPath,
-		SparePause:   k.network == "",
+		SparePause:   true,
+		SpareRange:   k.spares,
 		Labels:       map[string]string{labelServer: serverID},
 		Logf:         k.c.opts.Logf,
 	})
@@ -232,8 +243,17 @@ func (k *capacity) removeSlice(ctx context.Context, cluster string, closed *agen
 
 // newProvisioner is the Fargate provisioner of berth's VPC.
 func newProvisioner(quota int) (*fargate.Provisioner, error) {
+	subnets := fargate.DefaultSubnets(DefaultRegion)
+	// A task given an address of the spares' range would share it with a
+	// spare starting there.
+	spares := netip.MustParsePrefix(vpcSpareRange)
+	for _, s := range subnets {
+		if s.CIDR.Overlaps(spares) {
+			return nil, fmt.Errorf("subnet %s (%s) overlaps %s, where spare pause containers start", s.ID, s.CIDR, spares)
+		}
+	}
 	return fargate.New(fargate.Config{
-		Subnets:   fargate.DefaultSubnets(DefaultRegion),
+		Subnets:   subnets,
 		VCPULimit: quota,
 		ValidSize: taskdef.ValidFargateSize,
 	})

@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller"
@@ -134,12 +136,20 @@ func detail(t types.Task, name string) string {
 
 // Fargate tasks through the AWS SDK: each gets capacity of its own, an
 // address in the subnet named, an ENI, and ECS's Fargate fields; it is
-// reached at its address from the host; StopTask stops it as the user's;
+// reached at its address from the host, which its pause container holds,
+// whether it was the agent's spare or not; StopTask stops it as the user's;
 // a restarted server takes its tasks up again; and what cannot be run is
 // refused or comes back in failures, in ECS's words.
 func TestFargateTasksRunOnCapacityOfTheirOwn(t *testing.T) {
 	dir := t.TempDir()
 	ts, c, cluster := newTaskCluster(t, dir, "fargate", 1)
+	docker := testenv.Docker(t)
+	t.Cleanup(func() {
+		// Runs once the server has stopped: its spare went with it.
+		if left := containersLabelled(t, docker, "berth.spare-pause=true", "com.amazonaws.ecs.cluster="+cluster); len(left) != 0 {
+			t.Errorf("the stopped server left spare pause containers %v", left)
+		}
+	})
 	ctx := context.Background()
 	def, err := os.ReadFile(filepath.Join("..", "examples", "fargate-web.json"))
 	if err != nil {
@@ -171,6 +181,9 @@ func TestFargateTasksRunOnCapacityOfTheirOwn(t *testing.T) {
 			t.Errorf("address %s is not in %s", addr, subnet.CIDR)
 		}
 		addresses = append(addresses, addr)
+		if pause := pauseOf(t, docker, running); pause.addr != addr {
+			t.Errorf("the task is at %s, its pause container at %q", addr, pause.addr)
+		}
 		if code := getWhenListening(t, "http://"+addr+":8080/"); code != 200 {
 			t.Errorf("GET http://%s:8080/: %d", addr, code)
 		}
@@ -189,8 +202,22 @@ func TestFargateTasksRunOnCapacityOfTheirOwn(t *testing.T) {
 		t.Errorf("over the quota: %d tasks, failures %+v", len(more.Tasks), more.Failures)
 	}
 
+	// The agent made a spare once the first task ran: one of these takes
+	// it, and holds the task's address.
+	spareTaken := false
 	for _, task := range more.Tasks {
-		waitTask(t, c, cluster, aws.ToString(task.TaskArn), "RUNNING")
+		running := waitTask(t, c, cluster, aws.ToString(task.TaskArn), "RUNNING")
+		pause := pauseOf(t, docker, running)
+		if addr := detail(running, "privateIPv4Address"); pause.addr != addr || addr == "" {
+			t.Errorf("the task is at %s, its pause container at %q", addr, pause.addr)
+		}
+		if code := getWhenListening(t, "http://"+pause.addr+":8080/"); code != 200 {
+			t.Errorf("GET http://%s:8080/: %d", pause.addr, code)
+		}
+		spareTaken = spareTaken || pause.spare
+	}
+	if !spareTaken {
+		t.Error("no task took the Fargate agent's spare pause container")
 	}
 	// A restarted server takes its tasks up again: same containers, still RUNNING.
 	before := waitTask(t, c, cluster, aws.ToString(first.TaskArn), "RUNNING")
@@ -219,6 +246,56 @@ func TestFargateTasksRunOnCapacityOfTheirOwn(t *testing.T) {
 	if err != nil || len(list.TaskArns) != 4 {
 		t.Errorf("ListTasks STOPPED: %v %v", list, err)
 	}
+}
+
+// taskPause is a task's pause container as the engine has it.
+type taskPause struct {
+	addr  string // on berth's VPC network
+	spare bool   // it was the agent's spare
+}
+
+// pauseOf inspects the pause container whose namespaces the task's first
+// container joins.
+func pauseOf(t *testing.T, docker engine.Engine, task types.Task) taskPause {
+	t.Helper()
+	ctx := context.Background()
+	ctr, err := docker.ContainerInspect(ctx, aws.ToString(task.Containers[0].RuntimeId))
+	if err != nil {
+		t.Fatalf("inspect the task's container: %v", err)
+	}
+	id, ok := strings.CutPrefix(string(ctr.HostConfig.NetworkMode), "container:")
+	if !ok {
+		t.Fatalf("the task's container is in network mode %s, not a pause container's", ctr.HostConfig.NetworkMode)
+	}
+	pause, err := docker.ContainerInspect(ctx, id)
+	if err != nil {
+		t.Fatalf("inspect the pause container: %v", err)
+	}
+	var p taskPause
+	if ep := pause.NetworkSettings.Networks[controller.VPCNetwork]; ep != nil {
+		p.addr = ep.IPAddress
+	}
+	p.spare = pause.Config.Labels["berth.spare-pause"] == "true"
+	return p
+}
+
+// containersLabelled lists the IDs of the engine's containers carrying
+// every label given as key=value.
+func containersLabelled(t *testing.T, docker engine.Engine, labels ...string) []string {
+	t.Helper()
+	args := filters.NewArgs()
+	for _, l := range labels {
+		args.Add("label", l)
+	}
+	list, err := docker.ContainerList(context.Background(), container.ListOptions{All: true, Filters: args})
+	if err != nil {
+		t.Fatalf("list containers: %v", err)
+	}
+	var ids []string
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	return ids
 }
 
 func mustAddr(t *testing.T, s string) netip.Addr {

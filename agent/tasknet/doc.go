@@ -16,7 +16,9 @@
 //	pause     PauseConfig, CreatePause and RunPause make a pause container
 //	          on the network and give its address
 //	Spares    one started pause container kept ahead of the agent's next
-//	          awsvpc task, which takes it, address and all (Take)
+//	          awsvpc task, which takes it, address and all (Take); or,
+//	          parked (SparesConfig.Park) off the network for tasks with
+//	          addresses of their own, joined to it at the task's address
 //
 // The agent decides which task needs a pause container (NeedsPause), owns
 // its lifecycle as a task's container and removes what it made; this

@@ -142,6 +142,13 @@ func (n *Network) attach(host *container.HostConfig, netCfg *network.NetworkingC
 	netCfg.EndpointsConfig[id] = ep
 }
 
+// currentID is the ID of the network as last found or made.
+func (n *Network) currentID() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.id
+}
+
 // reattach moves a created container whose network has gone onto the task
 // network as it is now, keeping the address it asked for.
 func (n *Network) reattach(ctx context.Context, containerID string) error {

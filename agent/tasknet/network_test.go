@@ -3,6 +3,7 @@ package tasknet
 import (
 	"context"
 	"net"
+	"net/netip"
 	"sync"
 	"testing"
 	"time"
@@ -152,7 +153,7 @@ func TestSparesAreTakenRunningAndCloseRemovesTheOneLeft(t *testing.T) {
 	spares := NewSpares(n, SparesConfig{Enabled: true, Labels: labels, Life: life, Group: &group, Remove: removeContainer(t, api), Logf: t.Logf})
 
 	spares.Replenish()
-	id, addr, ok := spares.Take(ctx, "arn:task/one")
+	id, addr, ok := spares.Take(ctx, "arn:task/one", "")
 	if !ok {
 		t.Fatal("no spare to take after Replenish")
 	}
@@ -198,7 +199,7 @@ func TestSparesAreTakenRunningAndCloseRemovesTheOneLeft(t *testing.T) {
 	off := NewSpares(n, SparesConfig{Labels: labels, Life: ctx, Group: &group, Remove: removeContainer(t, api)})
 	off.Replenish()
 	group.Wait()
-	if id, _, ok := off.Take(ctx, "arn:task/two"); ok {
+	if id, _, ok := off.Take(ctx, "arn:task/two", ""); ok {
 		removeContainer(t, api)(ctx, id)
 		t.Error("disabled spares made one")
 	}
@@ -225,4 +226,118 @@ func sparesLeft(t *testing.T, api client.APIClient, labels map[string]string, ta
 		}
 	}
 	return left
+}
+
+// parkedSpares are the spares of a network whose subnet's last /24 is
+// Park, made and waited for; want is an address of the subnet outside Park.
+func parkedSpares(t *testing.T) (n *Network, api client.APIClient, labels map[string]string, spares *Spares, want string) {
+	t.Helper()
+	n, api, labels = testNetwork(t)
+	ctx := context.Background()
+	if err := n.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	subnet, err := netip.ParsePrefix(subnetOf(t, api, n.Name()).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As an agent's with a SpareRange, the network is of a subnet given,
+	// so that it is made again on the same one.
+	n = New(api, Config{Name: n.Name(), Subnet: subnet.String(), Labels: labels, ManagedLabel: testManagedLabel, Logf: t.Logf})
+	base := subnet.Addr().As4()
+	park := netip.PrefixFrom(netip.AddrFrom4([4]byte{base[0], base[1], 255, 0}), 24)
+	want = netip.AddrFrom4([4]byte{base[0], base[1], 3, 7}).String()
+	var group sync.WaitGroup
+	life, end := context.WithCancel(ctx)
+	t.Cleanup(func() {
+		end()
+		group.Wait()
+		closeCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		spares.Close(closeCtx)
+	})
+	spares = NewSpares(n, SparesConfig{Enabled: true, Labels: labels, Life: life, Group: &group,
+		Remove: removeContainer(t, api), Logf: t.Logf, Park: park})
+	spares.Replenish()
+	group.Wait()
+	left := sparesLeft(t, api, labels, "")
+	if len(left) != 1 {
+		t.Fatalf("Replenish made the spares %v, want one", left)
+	}
+	info, err := api.ContainerInspect(ctx, left[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State == nil || !info.State.Running || len(info.NetworkSettings.Networks) != 0 {
+		t.Fatalf("the parked spare is not running off every network: running %v, networks %v", info.State != nil && info.State.Running, info.NetworkSettings.Networks)
+	}
+	return n, api, labels, spares, want
+}
+
+// A parked spare waits running and off the network, holding no address,
+// and joins the network at the address of the task that takes it; a task
+// without an address of its own does not take it.
+func TestParkedSpareJoinsTheNetworkAtTheTaskAddress(t *testing.T) {
+	n, api, _, spares, want := parkedSpares(t)
+	ctx := context.Background()
+	if id, _, ok := spares.Take(ctx, "arn:task/none", ""); ok {
+		removeContainer(t, api)(ctx, id)
+		t.Fatal("a task without an address took a parked spare")
+	}
+	id, addr, ok := spares.Take(ctx, "arn:task/one", want)
+	if !ok {
+		t.Fatal("the task with an address took no parked spare")
+	}
+	t.Cleanup(func() { removeContainer(t, api)(context.Background(), id) })
+	if addr != want {
+		t.Errorf("Take gave the address %q, want the task's %s", addr, want)
+	}
+	info, err := api.ContainerInspect(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.PauseAddress(info); got != want || info.State == nil || !info.State.Running {
+		t.Errorf("the spare taken has the address %q on the network (running %v), want %s", got, info.State != nil && info.State.Running, want)
+	}
+	if owner := spares.Owner(id); owner != "arn:task/one" {
+		t.Errorf("the spare's owner is %q", owner)
+	}
+}
+
+// A parked spare holds no endpoint, so the network may go while it waits
+// (another agent removes it once nothing is attached): the take makes it
+// again and the spare joins the new one.
+func TestParkedSpareJoinsTheNetworkMadeAgain(t *testing.T) {
+	n, api, _, spares, want := parkedSpares(t)
+	ctx := context.Background()
+	if err := api.NetworkRemove(ctx, n.Name()); err != nil {
+		t.Fatalf("remove the network the spare waits off: %v", err)
+	}
+	id, addr, ok := spares.Take(ctx, "arn:task/one", want)
+	if !ok {
+		t.Fatal("no spare taken once the network had gone")
+	}
+	t.Cleanup(func() { removeContainer(t, api)(context.Background(), id) })
+	info, err := api.ContainerInspect(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := n.PauseAddress(info); addr != want || got != want {
+		t.Errorf("the spare joined at %q (Take says %q), want %s", got, addr, want)
+	}
+}
+
+// A take cut short (the task stopped while the spare joins) hands nothing
+// over and removes the spare, which holds no address afterwards.
+func TestParkedSpareTakeCutShortRemovesIt(t *testing.T) {
+	_, api, labels, spares, want := parkedSpares(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if id, _, ok := spares.Take(ctx, "arn:task/stopped", want); ok {
+		removeContainer(t, api)(context.Background(), id)
+		t.Fatal("a take with its context ended handed a spare over")
+	}
+	if left := sparesLeft(t, api, labels, ""); len(left) != 0 {
+		t.Errorf("the spare of a take cut short stayed: %v", left)
+	}
 }

@@ -3,8 +3,11 @@ package tasknet
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,6 +124,15 @@ type SparesConfig struct {
 	Remove func(ctx context.Context, id string)
 	// Logf reports a spare that could not be made.
 	Logf func(format string, args ...any)
+	// Park, when set, is a range of the task network's subnet in which
+	// no task is ever given an address, as the addresses a Fargate
+	// provisioner hands out lie outside it. A spare then starts at an
+	// address of Park and leaves the network once started, so that it
+	// holds no address while it waits; the task that takes it has an
+	// address of its own, at which the spare joins the network again
+	// (Take). Without Park a spare keeps the address the engine gave it,
+	// and only a task without an address of its own takes it.
+	Park netip.Prefix
 }
 
 // Spares keeps one started pause container on the task network for the
@@ -181,11 +193,19 @@ func (s *Spares) Disown(id string) {
 	delete(s.owners, id)
 }
 
-// Take hands the spare over to the task arn: its ID and address. A spare being
-// made is waited for, as it is further on than a pause container the task
-// would begin now. It is false when there is none, or when the one there is
-// no longer runs.
-func (s *Spares) Take(ctx context.Context, arn string) (id, addr string, ok bool) {
+// Take hands the spare over to the task arn, whose address is want ("" for
+// a task the network gives one): its ID and address. A spare being made is
+// waited for, as it is further on than a pause container the task would
+// begin now. It is false when there is none, when the one there no longer
+// runs, and when the spare cannot be the task's: a parked spare (Park) is
+// for tasks with an address of their own and joins the network at want,
+// which costs a tenth of a pause container's start; any other is for
+// tasks without one.
+func (s *Spares) Take(ctx context.Context, arn, want string) (id, addr string, ok bool) {
+	parked := s.cfg.Park.IsValid()
+	if parked != (want != "") {
+		return "", "", false
+	}
 	s.mu.Lock()
 	if made := s.made; made != nil {
 		s.mu.Unlock()
@@ -201,15 +221,59 @@ func (s *Spares) Take(ctx context.Context, arn string) (id, addr string, ok bool
 	if id == "" {
 		return "", "", false
 	}
-	info, err := s.n.engine.ContainerInspect(ctx, id)
-	if err == nil && info.State != nil && info.State.Running {
-		if addr := s.n.PauseAddress(info); addr != "" {
-			s.Own(id, arn)
-			return id, addr, true
+	var err error
+	if parked {
+		err = s.join(ctx, id, want)
+	}
+	if err == nil {
+		var info container.InspectResponse
+		info, err = s.n.engine.ContainerInspect(ctx, id)
+		if err == nil && info.State != nil && info.State.Running {
+			if addr := s.n.PauseAddress(info); addr != "" && (want == "" || addr == want) {
+				s.Own(id, arn)
+				return id, addr, true
+			}
 		}
 	}
-	s.cfg.Remove(ctx, id)
+	if err != nil && ctx.Err() == nil {
+		s.cfg.Logf("take the spare pause container: %v", err)
+	}
+	// A join cut short by a stop of the task may still complete on the
+	// engine: the spare goes whatever ctx says, so that no container is
+	// left holding the task's address once the task lets it go.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	s.cfg.Remove(rctx, id)
 	return "", "", false
+}
+
+// join puts the parked spare id on the task network at addr. Should the
+// network have gone while nothing was attached to it (the parked spares of
+// every agent hold no endpoint), it is made again, as for a pause
+// container's start (RunPause).
+func (s *Spares) join(ctx context.Context, id, addr string) error {
+	leave, err := s.n.Join(ctx)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	for attempt := 1; ; attempt++ {
+		if err := s.n.Ensure(ctx); err != nil {
+			return err
+		}
+		nid := s.n.currentID()
+		err := s.n.engine.NetworkConnect(ctx, nid, id, &network.EndpointSettings{
+			NetworkID:  nid,
+			IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: addr},
+		})
+		if err == nil {
+			return nil
+		}
+		if !cerrdefs.IsNotFound(err) || attempt == networkAttempts {
+			return fmt.Errorf("connect to network %s at %s: %w", s.n.name, addr, err)
+		}
+		s.n.Forget()
+	}
 }
 
 // Replenish makes a spare in the background unless there is one. It holds
@@ -237,15 +301,24 @@ func (s *Spares) make() {
 		labels[k] = v
 	}
 	labels[LabelSpare] = "true"
-	cfg, host, netCfg := s.n.PauseConfig(labels)
 	var id string
-	leave, err := s.n.Join(ctx)
-	if err == nil {
-		id, err = s.n.CreatePause(ctx, cfg, host, netCfg, "berth-spare-pause-"+randHex(6), true)
-		if err == nil {
-			_, err = s.n.RunPause(ctx, id, true)
+	var err error
+	for attempt := 1; ; attempt++ {
+		id, err = s.start(ctx, labels)
+		// Another agent's parked spare may be starting at the address
+		// drawn from Park: another is drawn.
+		if err == nil || !s.cfg.Park.IsValid() || !addressInUse(err) || attempt == parkAttempts {
+			break
 		}
-		leave()
+		if id != "" {
+			s.cfg.Remove(ctx, id)
+			id = ""
+		}
+	}
+	if err == nil && s.cfg.Park.IsValid() {
+		if err = s.n.engine.NetworkDisconnect(ctx, s.n.currentID(), id, false); err != nil {
+			err = fmt.Errorf("leave network %s: %w", s.n.name, err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -263,6 +336,55 @@ func (s *Spares) make() {
 		return
 	}
 	s.ready = id
+}
+
+// parkAttempts bounds the addresses of Park a spare is started at: another
+// is drawn only when one is in use, by a spare of another agent starting at
+// that moment.
+const parkAttempts = 3
+
+// start creates and starts a pause container on the network for a spare,
+// at an address of Park when there is one.
+func (s *Spares) start(ctx context.Context, labels map[string]string) (id string, err error) {
+	cfg, host, netCfg := s.n.PauseConfig(labels)
+	if s.cfg.Park.IsValid() {
+		netCfg.EndpointsConfig[s.n.name].IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: parkAddress(s.cfg.Park).String()}
+	}
+	leave, err := s.n.Join(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer leave()
+	id, err = s.n.CreatePause(ctx, cfg, host, netCfg, "berth-spare-pause-"+randHex(6), true)
+	if err == nil {
+		_, err = s.n.RunPause(ctx, id, true)
+	}
+	return id, err
+}
+
+// parkAddress draws an address of park, neither its first nor its last.
+// Each agent has one spare starting at a time, and it holds the address
+// only until it has started, so a draw rarely meets another's.
+func parkAddress(park netip.Prefix) netip.Addr {
+	park = park.Masked()
+	base := park.Addr().As4()
+	size := uint32(1) << (32 - park.Bits())
+	if size < 4 {
+		return park.Addr()
+	}
+	var r [4]byte
+	if _, err := rand.Read(r[:]); err != nil {
+		panic(fmt.Sprintf("crypto/rand failed: %v", err))
+	}
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], binary.BigEndian.Uint32(base[:])+1+binary.BigEndian.Uint32(r[:])%(size-2))
+	return netip.AddrFrom4(b)
+}
+
+// addressInUse reports whether the engine refused a static address as
+// another container's.
+func addressInUse(err error) bool {
+	return strings.Contains(strings.ToLower(err.Error()), "address already in use")
 }
 
 // Close removes the spare no task took.

@@ -102,7 +102,7 @@ func main() {
 	serverProfile := flag.String("server-profile", "", "file the berth server of the server rows writes its CPU profile to")
 	fill := flag.String("fill", "", "only write a store of 10,000 tasks, as the stored-state rows start from, into this directory, and exit")
 	var compare []comparison
-	flag.Func("compare", "NAME=BINARY: the berth run rows once more, for this berth binary (repeatable)", func(v string) error {
+	flag.Func("compare", "NAME=BINARY: the berth run rows and the server's Fargate row once more, for this berth binary (the code before a change, say), in the same rounds; repeatable", func(v string) error {
 		name, binary, ok := strings.Cut(v, "=")
 		if !ok || name == "" || binary == "" {
 			return errors.New("want NAME=BINARY")
@@ -137,8 +137,8 @@ func main() {
 	}
 }
 
-// comparison is another berth binary whose berth run rows are measured
-// beside this one's.
+// comparison is another berth binary whose berth run rows and server
+// Fargate row are measured beside this one's.
 type comparison struct{ name, binary string }
 
 func run(berthBinary string, rounds int, serverProfile string, only *regexp.Regexp, compare []comparison) error {
@@ -194,9 +194,15 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 		{name: "berth Fargate task, agent with a spare pause container (1 container)", run: berthVariant(ag, fargateTask, taskdef.LaunchFargate)},
 		{name: "berth server RunTask to RUNNING, EC2 instance (1 container)", run: srv.runToRunning("bench-ec2", types.LaunchTypeEc2)},
 		{name: "berth server RunTask to RUNNING, Fargate (1 container)", run: fargateSample(berthBinary, dir, docker)},
+	}
+	for _, c := range compare {
+		variants = append(variants, variant{name: "berth server RunTask to RUNNING, Fargate (1 container) [" + c.name + "]",
+			run: comparedSample(c.binary, berthBinary, filepath.Join(dir, "compare-"+c.name), docker)})
+	}
+	variants = append(variants, []variant{
 		{name: "berth run CLI, EC2 bridge (1 container)", run: cliVariant(berthBinary, dir, "ec2.json")},
 		{name: "berth run CLI, Fargate: no spare (1 container)", run: cliVariant(berthBinary, dir, "fargate.json")},
-	}
+	}...)
 	for _, c := range compare {
 		variants = append(variants,
 			variant{name: "berth run CLI, EC2 bridge (1 container), " + c.name, binary: c.binary, run: cliVariant(c.binary, dir, "ec2.json")},

@@ -24,6 +24,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/berthdev/berth/controller"
+	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
 
@@ -214,7 +215,10 @@ func healthy(url string) bool {
 // seconds: other berth servers on the engine (tests') are waited for. The
 // server runs one Fargate task untimed first: its agent starts with it
 // and, once it runs, makes the spare pause container a server that has run
-// a Fargate task keeps; the second task is timed.
+// a Fargate task keeps; the second task is timed once the first is gone
+// from the engine (its pause container off berth-vpc), as each docker run
+// of the baseline starts once the one before is removed: the removal's
+// engine calls would otherwise overlap the timed task's.
 func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx context.Context) (time.Duration, error) {
 	n := 0
 	return func(ctx context.Context) (time.Duration, error) {
@@ -234,7 +238,27 @@ func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx c
 		if _, err := run(ctx); err != nil {
 			return 0, err
 		}
+		if err := waitVPCFree(ctx, docker); err != nil {
+			return 0, err
+		}
 		return run(ctx)
+	}
+}
+
+// comparedSample is fargateSample with another berth binary. Its server
+// builds berth's images from its own binary, so afterwards, untimed, they
+// are built again from this run's, which the other rows' agents expect:
+// otherwise the next row's agent would rebuild them on its timed path.
+func comparedSample(binary, berthBinary, root string, docker client.APIClient) func(ctx context.Context) (time.Duration, error) {
+	sample := fargateSample(binary, root, docker)
+	return func(ctx context.Context) (time.Duration, error) {
+		d, err := sample(ctx)
+		for _, ref := range []string{images.DemoRef, images.PauseRef} {
+			if ierr := images.Ensure(ctx, docker, berthBinary, ref); ierr != nil && err == nil {
+				err = ierr
+			}
+		}
+		return d, err
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,9 @@ func TestTheCLIRunsTasksOnARealServer(t *testing.T) {
 }
 
 // waitContainersGone waits until the server has removed the containers of
-// its stopped tasks, as --cleanup-wait tells it to.
+// its stopped tasks, as --cleanup-wait tells it to. The spare pause
+// container its agent keeps running for the next task, which no task's
+// container names, is not one of them: it goes when the server stops.
 func waitContainersGone(t *testing.T, docker interface {
 	ContainerList(context.Context, container.ListOptions) ([]container.Summary, error)
 }, label string) {
@@ -110,6 +113,13 @@ func waitContainersGone(t *testing.T, docker interface {
 		if err != nil {
 			t.Fatal(err)
 		}
+		named := map[string]bool{}
+		for _, c := range left {
+			named[c.Labels["berth.pause-container"]] = true
+		}
+		left = slices.DeleteFunc(left, func(c container.Summary) bool {
+			return c.Labels["berth.spare-pause"] == "true" && c.State == "running" && !named[c.ID]
+		})
 		if len(left) == 0 {
 			return
 		}
