@@ -4,8 +4,8 @@
 # Arguments go to bench/startup: -only REGEXP runs only the rows it matches
 # (the baselines too only if they match), and -compare NAME=BINARY adds the
 # berth run rows and the server's Fargate row for another build of berth,
-# measured in the same run (each
-# round starts one row further down, so no row always follows the same one):
+# measured in the same run (each round starts one row further down, so no
+# row always follows the same one):
 #   ROUNDS=7 ./bench/startup.sh -only 'compose|dependsOn'
 #   git archive main | tar -x -C /tmp/main && (cd /tmp/main && go build -o /tmp/berth-main ./cmd/berth)
 #   ROUNDS=9 ./bench/startup.sh -only 'docker run -d \(|CLI' -compare main=/tmp/berth-main
