@@ -18,3 +18,11 @@ func (c *Controller) HeldTasks(cluster string) (map[string][]scheduler.Task, err
 // HeldWatcher is the watcher of the tasks that keeps what they hold, to be
 // told what a store would of a transaction that then fails to commit.
 func (c *Controller) HeldWatcher() store.TaskWatcher { return &c.held }
+
+// IndexedTasks is how many tasks the metrics index holds a share of, one
+// by one, and whether it holds every stored task's in its sums.
+func (c *Controller) IndexedTasks() (held int, built bool) {
+	c.index.mu.Lock()
+	defer c.index.mu.Unlock()
+	return len(c.index.tasks), c.index.built
+}

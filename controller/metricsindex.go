@@ -22,8 +22,14 @@ import (
 // told of failed to commit. A scrape then
 // costs the same with ten tasks stored as with ten thousand.
 //
-// It holds, for each task, what it adds to the sums, so that a change
-// takes out the task's old share and adds its new one:
+// It holds, for each task not yet stopped, what it adds to the sums, so
+// that a change takes out the task's old share and adds its new one. A
+// stopped task's share no longer changes (STOPPED is the last status, its
+// billed time is fixed), so it is summed and not kept: most stored tasks
+// are stopped ones kept for the hour ECS shows them, and the index costs
+// memory for the tasks that run, not for those the store keeps. When a
+// stopped task is forgotten, its share is worked out again from the task
+// as it was stored (store.TaskChange) and taken out. The sums are:
 //   - the tasks by cluster, launch type and lastStatus;
 //   - the RUNNING tasks of each cluster (the usage sampler's);
 //   - what the tasks not STOPPED hold of each container instance (its
@@ -36,7 +42,7 @@ import (
 type taskIndex struct {
 	watchedIndex
 
-	tasks   map[string]*indexedTask // by cluster NUL ID
+	tasks   map[string]*indexedTask // the tasks not stopped (held), by cluster NUL ID
 	counts  map[taskCountKey]int
 	running map[string]map[string]bool // cluster → IDs of its RUNNING tasks
 	held    map[instanceKey]*instanceHeld
@@ -62,10 +68,9 @@ type fargateSize struct {
 	spot                      bool
 }
 
-// indexedTask is one task's share of the sums; gone is a task forgotten.
+// indexedTask is one task's share of the sums.
 type indexedTask struct {
 	key                             string
-	gone                            bool
 	cluster, id, launchType, status string
 	instance                        string
 	holdsCPU, holdsMiB              int64
@@ -111,21 +116,42 @@ func (ix *taskIndex) TasksChanged(changes []store.TaskChange) {
 	ix.whileBuilt(func() {
 		for _, ch := range changes {
 			key := ch.Task.Cluster + "\x00" + ch.Task.ID
-			if ch.Gone {
-				ix.apply(indexedTask{key: key, gone: true})
-				continue
+			prev := ix.tasks[key]
+			switch {
+			case prev != nil: // a task not stopped before the change
+				ix.take(prev)
+				delete(ix.tasks, key)
+				if !ch.Gone {
+					ix.add(shareOf(key, ch.Task, prev))
+				}
+			case ch.Created:
+				ix.add(shareOf(key, ch.Task, nil))
+			case !settled(ch.Task):
+				// A stored task neither held nor stopped: a stopped one
+				// went back, or a forgotten record did not decode. Its
+				// share before is not known; the tasks are read again.
+				ix.built = false
+				return
+			case ch.Gone: // a stopped task forgotten
+				ix.take(new(shareOf(key, ch.Task, nil)))
+			default:
+				// A stopped task written again (its tags): its share is
+				// as it was.
 			}
-			ix.apply(shareOf(key, ch.Task, ix.tasks[key]))
 		}
 	})
 }
+
+// settled says whether a task's share of the sums is fixed for good: it
+// has stopped, and when.
+func settled(rec store.Task) bool { return rec.LastStatus == "STOPPED" && rec.StoppedAt != nil }
 
 // ensure reads the stored tasks into the sums unless they hold them all.
 func (ix *taskIndex) ensure(st *store.Store) error {
 	return ix.readWhole(st, func(recs []store.Task) {
 		ix.reset()
 		for _, rec := range recs {
-			ix.apply(shareOf(rec.Cluster+"\x00"+rec.ID, rec, nil))
+			ix.add(shareOf(rec.Cluster+"\x00"+rec.ID, rec, nil))
 		}
 	})
 }
@@ -165,17 +191,12 @@ func shareOf(key string, rec store.Task, prev *indexedTask) indexedTask {
 	return e
 }
 
-// apply replaces the share of e's task by e's (takes it out when gone).
-func (ix *taskIndex) apply(e indexedTask) {
-	if old := ix.tasks[e.key]; old != nil {
-		ix.take(old)
-		delete(ix.tasks, e.key)
-	}
-	if e.gone {
-		return
-	}
+// add adds e's share to the sums; e is held unless its task has stopped.
+func (ix *taskIndex) add(e indexedTask) {
 	t := &e
-	ix.tasks[e.key] = t
+	if !t.settled() {
+		ix.tasks[e.key] = t
+	}
 	ix.counts[taskCountKey{t.cluster, t.launchType, t.status}]++
 	if t.status == "RUNNING" {
 		if ix.running[t.cluster] == nil {
@@ -216,6 +237,9 @@ func (ix *taskIndex) apply(e indexedTask) {
 	t.aged = false
 	b.young[t.key] = t.pullStart
 }
+
+// settled is settled of the task e is the share of.
+func (e *indexedTask) settled() bool { return e.status == "STOPPED" && e.stoppedAt != nil }
 
 // take takes a task's share out of the sums.
 func (ix *taskIndex) take(t *indexedTask) {

@@ -109,7 +109,7 @@ var statuses = []string{"PROVISIONING", "PENDING", "ACTIVATING", "RUNNING", "DEA
 // step makes one random change; the clock moves only when tick.
 func (c *changer) step(tick bool) error {
 	w := c.w
-	switch op := c.rnd.IntN(10); {
+	switch op := c.rnd.IntN(11); {
 	case op < 3 || len(c.tasks) == 0: // RunTask's commit: one to three tasks at once
 		var batch []store.Task
 		for range 1 + c.rnd.IntN(3) {
@@ -165,6 +165,22 @@ func (c *changer) step(tick bool) error {
 		}); !errors.Is(err, refused) {
 			return fmt.Errorf("a refused change: %v", err)
 		}
+	case op < 9: // TagResource: a task (stopped or not) is tagged, nothing else changes
+		i := c.rnd.IntN(len(c.tasks))
+		rec, err := w.st.UpdateTask(c.tasks[i].Cluster, c.tasks[i].ID, func(rec *store.Task) error {
+			var body api.Task
+			if err := json.Unmarshal(rec.Body, &body); err != nil {
+				return err
+			}
+			body.Tags = append(body.Tags, api.Tag{Key: fmt.Sprintf("k%d", len(body.Tags)), Value: "v"})
+			var err error
+			rec.Body, err = json.Marshal(body)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		c.tasks[i] = rec
 	default: // forgetting: a task (stopped or not) leaves the store
 		i := c.rnd.IntN(len(c.tasks))
 		if err := w.st.DeleteTasks(c.tasks[i].Cluster, c.tasks[i].ID); err != nil {
@@ -304,7 +320,8 @@ func sameSnapshot(got, want metrics.Snapshot) string {
 }
 
 // Whatever sequence of changes the tasks go through (created in batches,
-// moved on through their statuses, stopped, refused a change, forgotten),
+// moved on through their statuses, stopped, refused a change, tagged
+// before or after they stopped, forgotten stopped or not),
 // with the clock moving between them and scrapes at random points, the
 // sums the metrics keep are what a full recount from the store gives: the
 // task counts, the instances' reservations, the Fargate capacity in use
@@ -438,5 +455,78 @@ func TestTheSeriesDoNotGrowWithTheStoredTasks(t *testing.T) {
 	few, many := series(64), series(4096)
 	if few != many {
 		t.Errorf("%d series with 64 tasks stored, %d with 4,096", few, many)
+	}
+}
+
+// The metrics index holds a share one by one only of the tasks not
+// stopped: a task that stops is folded into the sums, and its share is
+// taken out of them when it is forgotten, whether the index read it whole
+// or followed it. A stopped task written back to a status before STOPPED,
+// which berth never writes, has the tasks read again rather than summed
+// wrong.
+func TestTheMetricsIndexHoldsOnlyTheTasksNotStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// readFirst: the index reads the store before the tasks stop
+		// (else at its first scrape, after).
+		readFirst bool
+		revive    bool
+	}{
+		{"followed", true, false},
+		{"read whole", false, false},
+		{"a stopped task going back", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newTaskWorld(t)
+			state := w.ctl.MetricsState()
+			if tc.readFirst {
+				state.Snapshot()
+			}
+			pulled := w.clock().Add(-time.Minute)
+			var batch []store.Task
+			for i := range 6 {
+				launch := []string{"FARGATE", "EC2"}[i%2]
+				batch = append(batch, taskRecord(w.clusters[i%2], fmt.Sprintf("t%d", i), launch, "RUNNING", i%3, "i0", pulled, nil))
+			}
+			if err := w.st.CreateTasks(batch); err != nil {
+				t.Fatal(err)
+			}
+			stopped := w.clock()
+			for _, rec := range batch[:4] {
+				if _, err := w.st.UpdateTask(rec.Cluster, rec.ID, func(r *store.Task) error {
+					*r = taskRecord(rec.Cluster, rec.ID, rec.LaunchType, "STOPPED", sizeOf(rec), rec.Instance, pulled, &stopped)
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.now.Add(int64(2 * time.Minute))
+			if diff := sameSnapshot(state.Snapshot(), w.recount()); diff != "" {
+				t.Fatal(diff)
+			}
+			if held, _ := w.ctl.IndexedTasks(); held != 2 {
+				t.Errorf("the index holds %d tasks one by one, want the 2 not stopped", held)
+			}
+			if tc.revive {
+				if _, err := w.st.UpdateTask(batch[0].Cluster, batch[0].ID, func(r *store.Task) error {
+					r.LastStatus, r.StoppedAt = "RUNNING", nil
+					return nil
+				}); err != nil {
+					t.Fatal(err)
+				}
+				if _, built := w.ctl.IndexedTasks(); built {
+					t.Error("the index kept its sums after a stopped task went back")
+				}
+			}
+			if err := w.st.DeleteTasks(batch[1].Cluster, batch[1].ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.st.DeleteTasks(batch[2].Cluster, batch[2].ID, batch[4].ID); err != nil { // stopped, and not
+				t.Fatal(err)
+			}
+			if diff := sameSnapshot(state.Snapshot(), w.recount()); diff != "" {
+				t.Fatal(diff)
+			}
+		})
 	}
 }

@@ -132,7 +132,7 @@ func createTasks(tx *bolt.Tx, tasks []Task, changes *[]TaskChange) error {
 		if err := putTask(tx, t); err != nil {
 			return err
 		}
-		*changes = append(*changes, TaskChange{Task: t})
+		*changes = append(*changes, TaskChange{Task: t, Created: true})
 	}
 	return nil
 }
@@ -307,11 +307,19 @@ func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) erro
 	return nil
 }
 
-// DeleteTasks forgets tasks, as ECS forgets stopped tasks a while after.
+// DeleteTasks forgets tasks, as ECS forgets stopped tasks a while after;
+// the watchers are told of each as it was stored.
 func (s *Store) DeleteTasks(cluster string, ids ...string) error {
 	return s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
 		for _, id := range ids {
-			if tx.Bucket(bucketTasks).Get(taskKey(cluster, id)) != nil {
+			// The task as it goes, read in the transaction that forgets
+			// it: what a watcher had summed of it. A record that does not
+			// decode is forgotten all the same, its change naming it alone.
+			t, err := getTask(tx, cluster, id)
+			switch {
+			case err == nil:
+				*changes = append(*changes, TaskChange{Task: t, Gone: true})
+			case !errors.Is(err, ErrNotFound):
 				*changes = append(*changes, TaskChange{Task: Task{Cluster: cluster, ID: id}, Gone: true})
 			}
 			if err := tx.Bucket(bucketTasks).Delete(taskKey(cluster, id)); err != nil {

@@ -10,11 +10,14 @@ import (
 )
 
 // TaskChange is one task written or forgotten by a transaction: Task is
-// the task as written, whole; when Gone, the task was forgotten and only
-// its Cluster and ID are set.
+// the task as written, whole; when Gone, the task was forgotten and Task
+// is what the store held of it until then, whole, so that a watcher that
+// keeps only sums of some tasks (those that no longer change) can take the
+// task's share out of them. Created is a task the transaction stored anew.
 type TaskChange struct {
-	Task Task
-	Gone bool
+	Task    Task
+	Gone    bool
+	Created bool
 }
 
 // TaskWatcher keeps something derived from the tasks (counts, sums) up to

@@ -14,11 +14,14 @@ type toldWatcher struct{ told []string }
 func (w *toldWatcher) TasksChanged(changes []TaskChange) {
 	var line []string
 	for _, ch := range changes {
-		if ch.Gone {
-			line = append(line, "gone "+ch.Task.Cluster+"/"+ch.Task.ID)
-			continue
+		what := ""
+		switch {
+		case ch.Gone:
+			what = "gone "
+		case ch.Created:
+			what = "new "
 		}
-		line = append(line, fmt.Sprintf("%s/%s %s v%d body=%s", ch.Task.Cluster, ch.Task.ID, ch.Task.LastStatus, ch.Task.Version, ch.Task.Body))
+		line = append(line, fmt.Sprintf("%s%s/%s %s v%d body=%s", what, ch.Task.Cluster, ch.Task.ID, ch.Task.LastStatus, ch.Task.Version, ch.Task.Body))
 	}
 	w.told = append(w.told, strings.Join(line, ", "))
 }
@@ -27,7 +30,7 @@ func (w *toldWatcher) TasksUnsure() { w.told = append(w.told, "unsure") }
 
 // A watcher is told of each transaction that writes tasks, once, with
 // what it wrote (whole, body included): a batch created, a change, the
-// forgetting of the tasks that were there. A refused change, a refused
+// forgetting of the tasks that were there (each as it was stored). A refused change, a refused
 // batch and the forgetting of a task not stored tell it nothing, and once
 // it stops watching it is told nothing more.
 func TestAWatcherIsToldWhatEachTransactionWroteOfTheTasks(t *testing.T) {
@@ -49,6 +52,9 @@ func TestAWatcherIsToldWhatEachTransactionWroteOfTheTasks(t *testing.T) {
 	if _, err := s.UpdateTask("a", "2", func(*Task) error { return errors.New("no") }); err == nil {
 		t.Fatal("a refused change was stored")
 	}
+	if _, err := s.UpdateTask("a", "2", func(t *Task) error { t.LastStatus, t.Body = "STOPPED", []byte(`{"y":2}`); return nil }); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.DeleteTasks("a", "2", "never-stored"); err != nil {
 		t.Fatal(err)
 	}
@@ -60,9 +66,10 @@ func TestAWatcherIsToldWhatEachTransactionWroteOfTheTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		`a/1 PROVISIONING v1 body={"x":1}, a/2 PENDING v1 body=`,
+		`new a/1 PROVISIONING v1 body={"x":1}, new a/2 PENDING v1 body=`,
 		`a/1 RUNNING v2 body={"x":1}`,
-		`gone a/2`,
+		`a/2 STOPPED v2 body={"y":2}`,
+		`gone a/2 STOPPED v2 body={"y":2}`,
 	}
 	if strings.Join(w.told, "\n") != strings.Join(want, "\n") {
 		t.Errorf("told:\n%s\nwant:\n%s", strings.Join(w.told, "\n"), strings.Join(want, "\n"))
