@@ -7,9 +7,11 @@ import (
 	"time"
 )
 
-// olderStoreTasks are the tasks testdata/bodies-as-json.db holds: berth
-// wrote it with CreateTasks of these, at 4fb52be, before bodies were
-// packed, so each body is stored as its JSON.
+// olderStoreTasks are the tasks the stores in testdata hold, as berth
+// wrote them with CreateTasks of these: bodies-as-json.db at 4fb52be,
+// before bodies were packed, so each body is stored as its JSON under its
+// task's key; bodies-packed-by-task-key.db at ee1d6d5, before bodies took
+// keys of their own, so each is stored packed under its task's key.
 func olderStoreTasks() []Task {
 	at := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	var tasks []Task

@@ -66,12 +66,23 @@ func storedBody(t *testing.T, s *Store, cluster, id string) []byte {
 	t.Helper()
 	var v []byte
 	if err := s.db.View(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketTaskBodies).Get(taskKey(cluster, id)))
+		v = bytes.Clone(tx.Bucket(bucketTaskBodies).Get(storedBodyKey(tx, cluster, id)))
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// storedBodyKey is the key task id of cluster has its body under, as its
+// stored head says.
+func storedBodyKey(tx *bolt.Tx, cluster, id string) []byte {
+	k := taskKey(cluster, id)
+	h, err := decodeHead(k, tx.Bucket(bucketTasks).Get(k))
+	if err != nil {
+		panic(err)
+	}
+	return bodyKey(k, h.BodySeq)
 }
 
 // twoContainerBody is the JSON of a task about the size of a two-container
@@ -180,59 +191,117 @@ func TestEachTaskLendsEachBodyWholeWhateverTheSizesBefore(t *testing.T) {
 	}
 }
 
-func TestAStoreWrittenWithBodiesAsJSONReadsTheSame(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "bodies-as-json.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "state.db")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	older := olderStoreTasks()
-	for _, task := range older {
-		if stored := storedBody(t, s, task.Cluster, task.ID); isPacked(stored) || !bytes.Equal(stored, task.Body) {
-			t.Fatalf("the file does not hold task %s's body as JSON: %.40q", task.ID, stored)
-		}
-	}
-	check := func(t *testing.T) {
-		t.Helper()
-		for path, got := range bodiesByPath(t, s) {
-			if len(got) != len(older) {
-				t.Errorf("%s read %d tasks, want %d", path, len(got), len(older))
+// A store written before bodies took keys of their own holds each under
+// its task's key: as JSON (before bodies were packed) or packed. It reads
+// as it was written by every path; a task written again moves its body to
+// a key of its own, beside those still under their tasks' keys; a task
+// forgotten leaves no body behind, wherever its body was.
+func TestAStoreWrittenBeforeReadsTheSame(t *testing.T) {
+	for _, tc := range []struct {
+		file   string
+		packed bool
+	}{
+		{"bodies-as-json.db", false},
+		{"bodies-packed-by-task-key.db", true},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("testdata", tc.file))
+			if err != nil {
+				t.Fatal(err)
 			}
+			path := filepath.Join(t.TempDir(), "state.db")
+			if err := os.WriteFile(path, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			older := olderStoreTasks()
 			for _, task := range older {
-				if got[task.Cluster+"/"+task.ID] != string(task.Body) {
-					t.Errorf("%s read %s/%s as %.60q, want %.60q", path, task.Cluster, task.ID, got[task.Cluster+"/"+task.ID], task.Body)
+				stored := storedBody(t, s, task.Cluster, task.ID)
+				underTaskKey := bodyAt(t, s, taskKey(task.Cluster, task.ID))
+				if !bytes.Equal(stored, underTaskKey) || len(task.Body) > 0 && isPacked(stored) != tc.packed {
+					t.Fatalf("the file does not hold task %s's body under its key, packed %v: %.40q", task.ID, tc.packed, stored)
+				}
+				if body, err := unpackBody(nil, stored); err != nil || !bytes.Equal(body, task.Body) {
+					t.Fatalf("task %s's stored body %.40q, %v", task.ID, body, err)
 				}
 			}
-		}
-		heads, err := s.TaskHeads("", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, h := range heads {
-			w := older[i]
-			if h.ID != w.ID || h.Cluster != w.Cluster || h.Version < w.Version || !h.CreatedAt.Equal(w.CreatedAt) || string(h.Runtime) != string(w.Runtime) {
-				t.Errorf("head %d: %+v, want %+v", i, h, w)
+			check := func(t *testing.T, want []Task) {
+				t.Helper()
+				for path, got := range bodiesByPath(t, s) {
+					if len(got) != len(want) {
+						t.Errorf("%s read %d tasks, want %d", path, len(got), len(want))
+					}
+					for _, task := range want {
+						if got[task.Cluster+"/"+task.ID] != string(task.Body) {
+							t.Errorf("%s read %s/%s as %.60q, want %.60q", path, task.Cluster, task.ID, got[task.Cluster+"/"+task.ID], task.Body)
+						}
+					}
+				}
+				heads, err := s.TaskHeads("", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, h := range heads {
+					w := want[i]
+					if h.ID != w.ID || h.Cluster != w.Cluster || h.Version < w.Version || !h.CreatedAt.Equal(w.CreatedAt) || string(h.Runtime) != string(w.Runtime) {
+						t.Errorf("head %d: %+v, want %+v", i, h, w)
+					}
+				}
+				if n := storedBodies(t, s); n != len(want) {
+					t.Errorf("%d bodies stored for %d tasks", n, len(want))
+				}
 			}
-		}
+			t.Run("as written", func(t *testing.T) { check(t, older) })
+			// A task rewritten now is stored packed under a key of its
+			// own, beside those still under their tasks' keys.
+			first := older[0]
+			if _, err := s.UpdateTask(first.Cluster, first.ID, func(*Task) error { return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !isPacked(storedBody(t, s, first.Cluster, first.ID)) {
+				t.Error("a task rewritten was not packed")
+			}
+			if v := bodyAt(t, s, taskKey(first.Cluster, first.ID)); v != nil {
+				t.Errorf("a task rewritten left its body under its key: %.40q", v)
+			}
+			t.Run("with one task rewritten", func(t *testing.T) { check(t, older) })
+			// Forgotten: one rewritten, one never.
+			if err := s.DeleteTasks(first.Cluster, first.ID, older[1].ID); err != nil {
+				t.Fatal(err)
+			}
+			t.Run("with two tasks forgotten", func(t *testing.T) { check(t, older[2:]) })
+		})
 	}
-	t.Run("as written", check)
-	// A task rewritten now is stored packed, beside those still as JSON.
-	first := older[0]
-	if _, err := s.UpdateTask(first.Cluster, first.ID, func(*Task) error { return nil }); err != nil {
+}
+
+// bodyAt is what the bodies' bucket holds under key.
+func bodyAt(t *testing.T, s *Store, key []byte) []byte {
+	t.Helper()
+	var v []byte
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		v = bytes.Clone(tx.Bucket(bucketTaskBodies).Get(key))
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if !isPacked(storedBody(t, s, first.Cluster, first.ID)) {
-		t.Error("a task rewritten was not packed")
+	return v
+}
+
+// storedBodies counts the bodies the store holds.
+func storedBodies(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Bucket(bucketTaskBodies).Stats().KeyN
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
-	t.Run("with one task rewritten", check)
+	return n
 }
 
 func TestACorruptPackedBodyIsAnErrorThatNamesTheTask(t *testing.T) {
@@ -270,7 +339,7 @@ func TestACorruptPackedBodyIsAnErrorThatNamesTheTask(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := s.db.Update(func(tx *bolt.Tx) error {
-				return tx.Bucket(bucketTaskBodies).Put(taskKey("a", "damaged"), tt.stored)
+				return tx.Bucket(bucketTaskBodies).Put(storedBodyKey(tx, "a", "damaged"), tt.stored)
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -364,7 +433,7 @@ func BenchmarkReadBodies(b *testing.B) {
 			if !packed {
 				if err := s.db.Update(func(tx *bolt.Tx) error {
 					for _, t := range batch {
-						if err := tx.Bucket(bucketTaskBodies).Put(taskKey(t.Cluster, t.ID), t.Body); err != nil {
+						if err := tx.Bucket(bucketTaskBodies).Put(storedBodyKey(tx, t.Cluster, t.ID), t.Body); err != nil {
 							return err
 						}
 					}
@@ -393,5 +462,71 @@ func BenchmarkReadBodies(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Bodies are stored in the order they are written, whatever their tasks'
+// IDs, so that they fill the pages they are appended to: a task's body
+// keeps its key while the task runs and takes the next one when it
+// stops. Moved or forgotten, a task leaves one body stored or none.
+func TestBodiesAreStoredInTheOrderTheirTasksWereWritten(t *testing.T) {
+	s := openTemp(t)
+	if _, _, err := s.CreateCluster(Cluster{Name: "a"}, time.Unix(1700000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"c", "a", "d", "b"}
+	for _, id := range ids {
+		if err := s.CreateTasks([]Task{{Cluster: "a", ID: id, LastStatus: "PROVISIONING", Body: twoContainerBody(id)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set := func(status string) func(*Task) error {
+		return func(t *Task) error { t.LastStatus, t.Body = status, twoContainerBody(t.ID+status); return nil }
+	}
+	steps := []struct {
+		id, status string
+		want       string // the tasks whose bodies the bucket holds, in key order
+	}{
+		{"", "", "c a d b"},
+		{"d", "RUNNING", "c a d b"}, // in place
+		{"a", "STOPPED", "c d b a"}, // moved after the others
+		{"c", "STOPPED", "d b a c"},
+		{"a", "STOPPED", "d b a c"}, // stopped already: in place
+	}
+	for _, step := range steps {
+		if step.id != "" {
+			if _, err := s.UpdateTask("a", step.id, set(step.status)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var order []string
+		if err := s.db.View(func(tx *bolt.Tx) error {
+			return tx.Bucket(bucketTaskBodies).ForEach(func(k, v []byte) error {
+				body, err := unpackBody(nil, v)
+				if err != nil {
+					return err
+				}
+				var b struct {
+					TaskArn string `json:"taskArn"`
+				}
+				if err := json.Unmarshal(body, &b); err != nil {
+					return err
+				}
+				id := b.TaskArn[strings.LastIndex(b.TaskArn, "/")+1:]
+				order = append(order, strings.TrimRight(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+				return nil
+			})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(order, " "); got != step.want {
+			t.Errorf("after %s %s: bodies of %s, want %s", step.id, step.status, got, step.want)
+		}
+	}
+	if err := s.DeleteTasks("a", ids...); err != nil {
+		t.Fatal(err)
+	}
+	if n := storedBodies(t, s); n != 0 {
+		t.Errorf("%d bodies left after every task was forgotten", n)
 	}
 }

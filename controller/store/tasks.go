@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,13 +12,52 @@ import (
 )
 
 // bucketTasks maps cluster + NUL + task ID to a Task record without its
-// Body, so that a cluster's tasks list under one prefix and a listing
-// reads small records; bucketTaskBodies holds the Body, packed
-// (taskbody.go), under the same key.
+// Body (storedHead), so that a cluster's tasks list under one prefix and a
+// listing reads small records; bucketTaskBodies holds the Body, packed
+// (taskbody.go), under a key of its own (bodyKey).
 var (
 	bucketTasks      = []byte("tasks")
 	bucketTaskBodies = []byte("task-bodies")
 )
+
+// storedHead is a task's record as bucketTasks holds it.
+type storedHead struct {
+	Task
+	// BodySeq is the key its body is stored under in bucketTaskBodies, a
+	// number the bucket's sequence gave; 0 for a body stored under the
+	// task's own key, as stores written before keep them.
+	BodySeq uint64 `json:"bodySeq,omitempty"`
+}
+
+// Bodies are stored under keys that grow, not under the task's key: task
+// IDs are random, so bodies stored by them land anywhere in the bucket,
+// bbolt splits the page they land in, and the pages end about two thirds
+// full. Under a growing key a body is written after the last one, and
+// with bodyFill the pages fill before they split. A body keeps its key
+// while its task runs, but takes a new one when its task stops: its
+// final form then joins the stopped ones written before it, rather than
+// grow in place in a full page, which would split it.
+const bodyFill = 1.0
+
+// bodyKey is the key a task's body is stored under: seq big-endian, or the
+// task's key when seq is 0. A sequence key starts with a zero byte
+// (sequences stay far below 2^56), a task key with its cluster's name,
+// never so: the two never meet.
+func bodyKey(taskKey []byte, seq uint64) []byte {
+	if seq == 0 {
+		return taskKey
+	}
+	return binary.BigEndian.AppendUint64(nil, seq)
+}
+
+// decodeHead decodes a stored head.
+func decodeHead(k, v []byte) (storedHead, error) {
+	var h storedHead
+	if err := json.Unmarshal(v, &h); err != nil {
+		return storedHead{}, fmt.Errorf("corrupt task record %q: %w", k, err)
+	}
+	return h, nil
+}
 
 // Task is one task of a cluster: the fields the store looks at and lists
 // by, and the task as the controller shows it (Body, the API's shape) and
@@ -129,7 +169,7 @@ func createTasks(tx *bolt.Tx, tasks []Task, changes *[]TaskChange) error {
 			return fmt.Errorf("task %s: %w", t.ID, ErrTaskExists)
 		}
 		t.Version = max(t.Version, 1)
-		if err := putTask(tx, t); err != nil {
+		if err := putTask(tx, t, nil); err != nil {
 			return err
 		}
 		*changes = append(*changes, TaskChange{Task: t, Created: true})
@@ -144,14 +184,16 @@ func (s *Store) UpdateTask(cluster, id string, change func(*Task) error) (Task, 
 	var t Task
 	err := s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
 		var err error
-		if t, err = getTask(tx, cluster, id); err != nil {
+		h, err := getStored(tx, cluster, id)
+		if err != nil {
 			return err
 		}
+		t = h.Task
 		if err := change(&t); err != nil {
 			return err
 		}
 		t.Version++
-		if err := putTask(tx, t); err != nil {
+		if err := putTask(tx, t, &h); err != nil {
 			return err
 		}
 		*changes = append(*changes, TaskChange{Task: t})
@@ -182,7 +224,8 @@ func (s *Store) UpdateTasks(updates []TaskUpdate) (tasks []Task, errs []error, e
 	tasks, errs = make([]Task, len(updates)), make([]error, len(updates))
 	err = s.updateTasks(func(tx *bolt.Tx, changes *[]TaskChange) error {
 		for i, u := range updates {
-			t, err := getTask(tx, u.Cluster, u.ID)
+			h, err := getStored(tx, u.Cluster, u.ID)
+			t := h.Task
 			if err == nil {
 				err = u.Change(&t)
 			}
@@ -191,7 +234,7 @@ func (s *Store) UpdateTasks(updates []TaskUpdate) (tasks []Task, errs []error, e
 				continue
 			}
 			t.Version++
-			if err := putTask(tx, t); err != nil {
+			if err := putTask(tx, t, &h); err != nil {
 				return fmt.Errorf("task %s: %w", u.ID, err)
 			}
 			tasks[i] = t
@@ -284,12 +327,13 @@ func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) erro
 		c := tx.Bucket(bucketTasks).Cursor()
 		stored := tx.Bucket(bucketTaskBodies)
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var t Task
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("corrupt task record %q: %w", k, err)
+			h, err := decodeHead(k, v)
+			if err != nil {
+				return err
 			}
+			t := h.Task
 			if bodies {
-				body, err := buf.read(k, stored.Get(k))
+				body, err := buf.read(k, stored.Get(bodyKey(k, h.BodySeq)))
 				if err != nil {
 					return err
 				}
@@ -315,18 +359,23 @@ func (s *Store) DeleteTasks(cluster string, ids ...string) error {
 			// The task as it goes, read in the transaction that forgets
 			// it: what a watcher had summed of it. A record that does not
 			// decode is forgotten all the same, its change naming it alone.
-			t, err := getTask(tx, cluster, id)
+			k := taskKey(cluster, id)
+			h, err := getStored(tx, cluster, id)
 			switch {
 			case err == nil:
-				*changes = append(*changes, TaskChange{Task: t, Gone: true})
+				*changes = append(*changes, TaskChange{Task: h.Task, Gone: true})
 			case !errors.Is(err, ErrNotFound):
 				*changes = append(*changes, TaskChange{Task: Task{Cluster: cluster, ID: id}, Gone: true})
 			}
-			if err := tx.Bucket(bucketTasks).Delete(taskKey(cluster, id)); err != nil {
+			if err := tx.Bucket(bucketTasks).Delete(k); err != nil {
 				return err
 			}
-			if err := tx.Bucket(bucketTaskBodies).Delete(taskKey(cluster, id)); err != nil {
-				return err
+			// Under its sequence and under the task's key, which a body
+			// stored before sequences may still hold.
+			for _, bk := range [][]byte{bodyKey(k, h.BodySeq), k} {
+				if err := tx.Bucket(bucketTaskBodies).Delete(bk); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -334,22 +383,33 @@ func (s *Store) DeleteTasks(cluster string, ids ...string) error {
 }
 
 func getTask(tx *bolt.Tx, cluster, id string) (Task, error) {
+	h, err := getStored(tx, cluster, id)
+	return h.Task, err
+}
+
+// getStored is getTask with where its body is stored.
+func getStored(tx *bolt.Tx, cluster, id string) (storedHead, error) {
 	k := taskKey(cluster, id)
 	v := tx.Bucket(bucketTasks).Get(k)
 	if v == nil {
-		return Task{}, ErrNotFound
+		return storedHead{}, ErrNotFound
 	}
-	var t Task
-	if err := json.Unmarshal(v, &t); err != nil {
-		return Task{}, fmt.Errorf("corrupt task record %s/%s: %w", cluster, id, err)
+	h, err := decodeHead(k, v)
+	if err != nil {
+		return storedHead{}, err
 	}
-	return withBody(tx, k, t)
+	h.Task, err = withBody(tx, k, h)
+	if err != nil {
+		return storedHead{}, err
+	}
+	return h, nil
 }
 
-// withBody adds a task's Body to its record: decoded, or a copy of the
+// withBody is a task's record with its Body: decoded, or a copy of the
 // stored bytes, as they outlive the transaction.
-func withBody(tx *bolt.Tx, key []byte, t Task) (Task, error) {
-	v := tx.Bucket(bucketTaskBodies).Get(key)
+func withBody(tx *bolt.Tx, key []byte, h storedHead) (Task, error) {
+	t := h.Task
+	v := tx.Bucket(bucketTaskBodies).Get(bodyKey(key, h.BodySeq))
 	if v == nil {
 		return t, nil
 	}
@@ -365,18 +425,36 @@ func withBody(tx *bolt.Tx, key []byte, t Task) (Task, error) {
 	return t, nil
 }
 
-func putTask(tx *bolt.Tx, t Task) error {
+// putTask stores t, a new task or, when prev is set, one stored as prev.
+func putTask(tx *bolt.Tx, t Task, prev *storedHead) error {
 	k := taskKey(t.Cluster, t.ID)
-	body := t.Body
-	t.Body = nil
-	head, err := json.Marshal(t)
+	bodies := tx.Bucket(bucketTaskBodies)
+	bodies.FillPercent = bodyFill
+	h := storedHead{Task: t}
+	h.Body = nil
+	if prev != nil {
+		h.BodySeq = prev.BodySeq
+	}
+	if h.BodySeq == 0 || t.LastStatus == "STOPPED" && prev.LastStatus != "STOPPED" {
+		seq, err := bodies.NextSequence()
+		if err != nil {
+			return err
+		}
+		h.BodySeq = seq
+	}
+	head, err := json.Marshal(h)
 	if err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketTasks).Put(k, head); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketTaskBodies).Put(k, packBody(body))
+	if prev != nil && prev.BodySeq != h.BodySeq {
+		if err := bodies.Delete(bodyKey(k, prev.BodySeq)); err != nil {
+			return err
+		}
+	}
+	return bodies.Put(bodyKey(k, h.BodySeq), packBody(t.Body))
 }
 
 // TaskPage lists, in ID order, the IDs of up to limit tasks of cluster

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -99,11 +98,11 @@ func (s *Store) ReadTasksAlone(fn func([]Task)) error {
 		var all []Task
 		c := tx.Bucket(bucketTasks).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var t Task
-			if err := json.Unmarshal(v, &t); err != nil {
-				return fmt.Errorf("corrupt task record %q: %w", k, err)
+			h, err := decodeHead(k, v)
+			if err != nil {
+				return err
 			}
-			t, err := withBody(tx, k, t)
+			t, err := withBody(tx, k, h)
 			if err != nil {
 				return err
 			}
