@@ -218,6 +218,9 @@ func TestAStoreWrittenBeforeReadsTheSame(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
+			if got := s.db.Info().PageSize; got != 4096 {
+				t.Errorf("a store written with 4 KiB pages opens with pages of %d bytes", got)
+			}
 			older := olderStoreTasks()
 			for _, task := range older {
 				stored := storedBody(t, s, task.Cluster, task.ID)
@@ -528,5 +531,22 @@ func TestBodiesAreStoredInTheOrderTheirTasksWereWritten(t *testing.T) {
 	}
 	if n := storedBodies(t, s); n != 0 {
 		t.Errorf("%d bodies left after every task was forgotten", n)
+	}
+}
+
+// A store created now has pages of pageSize, fifteen packed bodies of a
+// two-container task to a page rather than three, and keeps them when it
+// is opened again.
+func TestANewStoreHasLargerPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	for range 2 {
+		s, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.db.Info().PageSize; got != pageSize {
+			t.Errorf("pages of %d bytes, want %d", got, pageSize)
+		}
+		s.Close()
 	}
 }
