@@ -41,8 +41,8 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // and is refused before the buffer for it is allocated.
 const maxBodyExpansion = 24
 
-// errCorruptBody is a stored body that does not decode.
-var errCorruptBody = errors.New("corrupt task body")
+// errCorruptBody is a packed value (a body, a head) that does not decode.
+var errCorruptBody = errors.New("packed value does not decode")
 
 // packBody is the stored form of a task's body: compressed if that makes it
 // smaller, else as it is.

@@ -78,7 +78,7 @@ func storedBody(t *testing.T, s *Store, cluster, id string) []byte {
 // stored head says.
 func storedBodyKey(tx *bolt.Tx, cluster, id string) []byte {
 	k := taskKey(cluster, id)
-	h, err := decodeHead(k, tx.Bucket(bucketTasks).Get(k))
+	h, err := decodeHead(new([]byte), k, tx.Bucket(bucketTasks).Get(k))
 	if err != nil {
 		panic(err)
 	}
@@ -271,6 +271,11 @@ func TestAStoreWrittenBeforeReadsTheSame(t *testing.T) {
 			if v := bodyAt(t, s, taskKey(first.Cluster, first.ID)); v != nil {
 				t.Errorf("a task rewritten left its body under its key: %.40q", v)
 			}
+			for _, task := range older {
+				if packed := isPacked(headAt(t, s, task.Cluster, task.ID)); packed != (task.ID == first.ID) {
+					t.Errorf("task %s's head packed: %v", task.ID, packed)
+				}
+			}
 			t.Run("with one task rewritten", func(t *testing.T) { check(t, older) })
 			// Forgotten: one rewritten, one never.
 			if err := s.DeleteTasks(first.Cluster, first.ID, older[1].ID); err != nil {
@@ -292,6 +297,57 @@ func bodyAt(t *testing.T, s *Store, key []byte) []byte {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// headAt is task id of cluster's head as stored.
+func headAt(t *testing.T, s *Store, cluster, id string) []byte {
+	t.Helper()
+	var v []byte
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		v = bytes.Clone(tx.Bucket(bucketTasks).Get(taskKey(cluster, id)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// A packed head that does not decode is an error that names its task, to
+// every path that reads heads, never a task read wrong.
+func TestACorruptPackedHeadIsAnErrorThatNamesTheTask(t *testing.T) {
+	s := openTemp(t)
+	if _, _, err := s.CreateCluster(Cluster{Name: "a"}, time.Unix(1700000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateTasks([]Task{{Cluster: "a", ID: "damaged", LastStatus: "RUNNING", Instance: "i", Runtime: []byte(`{"cpu":256}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		v := bytes.Clone(tx.Bucket(bucketTasks).Get(taskKey("a", "damaged")))
+		if !isPacked(v) {
+			return fmt.Errorf("head stored as %.40q", v)
+		}
+		v[len(v)-3] ^= 0x20
+		return tx.Bucket(bucketTasks).Put(taskKey("a", "damaged"), v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	reads := map[string]func() error{
+		"Task":           func() error { _, err := s.Task("a", "damaged"); return err },
+		"TaskHeads":      func() error { _, err := s.TaskHeads("a", nil); return err },
+		"EachTask":       func() error { return s.EachTask("", func(*Task) error { return nil }) },
+		"EachTaskHead":   func() error { return s.EachTaskHead(func(_, _ []byte) {}) },
+		"TaskPage":       func() error { _, _, err := s.TaskPage("a", "", 10, nil); return err },
+		"ReadTasksAlone": func() error { return s.ReadTasksAlone(func([]Task) {}) },
+		"ContainerInstanceLoad": func() error {
+			return s.db.View(func(tx *bolt.Tx) error { _, err := instanceTasksLoad(tx, "a", "i"); return err })
+		},
+	}
+	for _, name := range slices.Sorted(maps.Keys(reads)) {
+		if err := reads[name](); err == nil || !strings.Contains(err.Error(), "damaged") || !errors.Is(err, errCorruptBody) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
 
 // storedBodies counts the bodies the store holds.

@@ -50,10 +50,35 @@ func bodyKey(taskKey []byte, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(nil, seq)
 }
 
-// decodeHead decodes a stored head.
-func decodeHead(k, v []byte) (storedHead, error) {
+// A head is stored packed as a body is (packBody): a store's heads are
+// read whole by listings and placement, so they are mapped whole, and of
+// 4 KiB pages their keys, random, leave a third empty. Packed, a head of
+// about 500 bytes takes about 80 less; snappy decodes it in a fraction of
+// the time its JSON then takes. A head stored as JSON, as stores written
+// before keep them, reads as it did.
+
+// headJSON is the JSON of the head stored under k as v: v itself, or v
+// decoded into *buf, valid until the next call with buf.
+func headJSON(buf *[]byte, k, v []byte) ([]byte, error) {
+	if !isPacked(v) {
+		return v, nil
+	}
+	j, err := unpackBody(*buf, v)
+	if err != nil {
+		return nil, fmt.Errorf("corrupt task record %q: %w", k, err)
+	}
+	*buf = j[:0]
+	return j, nil
+}
+
+// decodeHead decodes a stored head; buf is headJSON's.
+func decodeHead(buf *[]byte, k, v []byte) (storedHead, error) {
+	j, err := headJSON(buf, k, v)
+	if err != nil {
+		return storedHead{}, err
+	}
 	var h storedHead
-	if err := json.Unmarshal(v, &h); err != nil {
+	if err := json.Unmarshal(j, &h); err != nil {
 		return storedHead{}, fmt.Errorf("corrupt task record %q: %w", k, err)
 	}
 	return h, nil
@@ -122,12 +147,13 @@ func instanceTasksLoad(tx *bolt.Tx, cluster, id string) (InstanceLoad, error) {
 func forEachTask(tx *bolt.Tx, cluster string, fn func(Task) error) error {
 	prefix := taskKey(cluster, "")
 	c := tx.Bucket(bucketTasks).Cursor()
+	var buf []byte
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-		var t Task
-		if err := json.Unmarshal(v, &t); err != nil {
-			return fmt.Errorf("corrupt task record %q: %w", k, err)
+		h, err := decodeHead(&buf, k, v)
+		if err != nil {
+			return err
 		}
-		if err := fn(t); err != nil {
+		if err := fn(h.Task); err != nil {
 			return err
 		}
 	}
@@ -274,15 +300,20 @@ func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error)
 	return s.tasks(cluster, keep, false)
 }
 
-// EachTaskHead calls fn with the key and the stored bytes of each task's
-// head (the record without its Body, as JSON), in key order (by cluster,
-// then ID), in one read. The bytes are the store's and valid only during
+// EachTaskHead calls fn with the key and the JSON of each task's head (the
+// record without its Body), in key order (by cluster, then ID), in one
+// read. The bytes are the store's or a buffer's, and valid only during
 // the call: a reader that keeps decoded heads can compare them with what it
 // decoded before and decode only the heads that changed.
 func (s *Store) EachTaskHead(fn func(key, head []byte)) error {
+	var buf []byte
 	return s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTasks).ForEach(func(k, v []byte) error {
-			fn(k, v)
+			j, err := headJSON(&buf, k, v)
+			if err != nil {
+				return err
+			}
+			fn(k, j)
 			return nil
 		})
 	})
@@ -326,8 +357,9 @@ func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) erro
 		}
 		c := tx.Bucket(bucketTasks).Cursor()
 		stored := tx.Bucket(bucketTaskBodies)
+		var headBuf []byte
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			h, err := decodeHead(k, v)
+			h, err := decodeHead(&headBuf, k, v)
 			if err != nil {
 				return err
 			}
@@ -394,7 +426,7 @@ func getStored(tx *bolt.Tx, cluster, id string) (storedHead, error) {
 	if v == nil {
 		return storedHead{}, ErrNotFound
 	}
-	h, err := decodeHead(k, v)
+	h, err := decodeHead(new([]byte), k, v)
 	if err != nil {
 		return storedHead{}, err
 	}
@@ -446,7 +478,7 @@ func putTask(tx *bolt.Tx, t Task, prev *storedHead) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bucketTasks).Put(k, head); err != nil {
+	if err := tx.Bucket(bucketTasks).Put(k, packBody(head)); err != nil {
 		return err
 	}
 	if prev != nil && prev.BodySeq != h.BodySeq {
@@ -469,11 +501,16 @@ func (s *Store) TaskPage(cluster, afterID string, limit int, keep func(*Task) bo
 		if afterID != "" && bytes.Equal(k, taskKey(cluster, afterID)) {
 			k, v = c.Next()
 		}
+		var buf []byte
 		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			// The listed fields alone: the body, most of a record, is
-			// skipped over, not copied.
+			j, err := headJSON(&buf, k, v)
+			if err != nil {
+				return err
+			}
+			// The listed fields alone: the rest of the head is skipped
+			// over, not copied.
 			var ix taskIndex
-			if err := json.Unmarshal(v, &ix); err != nil {
+			if err := json.Unmarshal(j, &ix); err != nil {
 				return fmt.Errorf("corrupt task record %q: %w", k, err)
 			}
 			t := Task{Cluster: ix.Cluster, ID: ix.ID, Family: ix.Family, LaunchType: ix.LaunchType, LastStatus: ix.LastStatus,

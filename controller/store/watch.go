@@ -97,8 +97,9 @@ func (s *Store) ReadTasksAlone(fn func([]Task)) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var all []Task
 		c := tx.Bucket(bucketTasks).Cursor()
+		var buf []byte
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			h, err := decodeHead(k, v)
+			h, err := decodeHead(&buf, k, v)
 			if err != nil {
 				return err
 			}
