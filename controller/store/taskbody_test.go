@@ -606,3 +606,49 @@ func TestANewStoreHasLargerPages(t *testing.T) {
 		s.Close()
 	}
 }
+
+// A head stored now leaves out the cluster and ID its key holds, and
+// every path that reads it gives them back from the key.
+func TestAHeadLeavesOutWhatItsKeyHolds(t *testing.T) {
+	s := openTemp(t)
+	if _, _, err := s.CreateCluster(Cluster{Name: "web"}, time.Unix(1700000000, 0)); err != nil {
+		t.Fatal(err)
+	}
+	id := "5f1e8a0c2b3d4e6f7a8b9c0d1e2f3a4b"
+	if err := s.CreateTasks([]Task{{Cluster: "web", ID: id, Family: "web", LastStatus: "RUNNING", DesiredStatus: "RUNNING", Instance: "i"}}); err != nil {
+		t.Fatal(err)
+	}
+	head, err := unpackBody(nil, headAt(t, s, "web", id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(head, &fields); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := fields["cluster"]; ok || fields["id"] != nil || fields["family"] == nil {
+		t.Errorf("stored head %s", head)
+	}
+	got := map[string]string{}
+	one, err := s.Task("web", id)
+	got["Task"] = one.Cluster + "/" + one.ID
+	byID, err2 := s.TasksByID("web", []string{id})
+	got["TasksByID"] = byID[id].Cluster + "/" + byID[id].ID
+	heads, err3 := s.TaskHeads("", nil)
+	if len(heads) == 1 {
+		got["TaskHeads"] = heads[0].Cluster + "/" + heads[0].ID
+	}
+	ids, _, err4 := s.TaskPage("web", "", 10, func(t *Task) bool { got["TaskPage"] = t.Cluster + "/" + t.ID; return true })
+	err5 := s.ReadTasksAlone(func(all []Task) { got["ReadTasksAlone"] = all[0].Cluster + "/" + all[0].ID })
+	err6 := s.db.View(func(tx *bolt.Tx) error {
+		return forEachTask(tx, "web", func(t Task) error { got["forEachTask"] = t.Cluster + "/" + t.ID; return nil })
+	})
+	if err := cmp.Or(err, err2, err3, err4, err5, err6); err != nil || len(ids) != 1 || ids[0] != id {
+		t.Fatalf("%v, page %v", err, ids)
+	}
+	for _, path := range []string{"Task", "TasksByID", "TaskHeads", "TaskPage", "ReadTasksAlone", "forEachTask"} {
+		if got[path] != "web/"+id {
+			t.Errorf("%s read %q", path, got[path])
+		}
+	}
+}

@@ -20,9 +20,14 @@ var (
 	bucketTaskBodies = []byte("task-bodies")
 )
 
-// storedHead is a task's record as bucketTasks holds it.
+// storedHead is a task's record as bucketTasks holds it. Its key holds
+// its cluster and ID, so the record does not: Cluster and ID, left empty,
+// hide the Task's from encoding/json. Stores written before hold them in
+// the record as well, which reads as it did.
 type storedHead struct {
 	Task
+	Cluster string `json:"cluster,omitempty"`
+	ID      string `json:"id,omitempty"`
 	// BodySeq is the key its body is stored under in bucketTaskBodies, a
 	// number the bucket's sequence gave; 0 for a body stored under the
 	// task's own key, as stores written before keep them.
@@ -81,7 +86,14 @@ func decodeHead(buf *[]byte, k, v []byte) (storedHead, error) {
 	if err := json.Unmarshal(j, &h); err != nil {
 		return storedHead{}, fmt.Errorf("corrupt task record %q: %w", k, err)
 	}
+	h.Task.Cluster, h.Task.ID = keyParts(k)
 	return h, nil
+}
+
+// keyParts are the cluster and ID a task's key names.
+func keyParts(k []byte) (cluster, id string) {
+	c, i, _ := bytes.Cut(k, []byte{0})
+	return string(c), string(i)
 }
 
 // Task is one task of a cluster: the fields the store looks at and lists
@@ -301,8 +313,8 @@ func (s *Store) TaskHeads(cluster string, keep func(*Task) bool) ([]Task, error)
 }
 
 // EachTaskHead calls fn with the key and the JSON of each task's head (the
-// record without its Body), in key order (by cluster, then ID), in one
-// read. The bytes are the store's or a buffer's, and valid only during
+// record without its Body; the key holds its cluster and ID, taskKey), in
+// key order (by cluster, then ID), in one read. The bytes are the store's or a buffer's, and valid only during
 // the call: a reader that keeps decoded heads can compare them with what it
 // decoded before and decode only the heads that changed.
 func (s *Store) EachTaskHead(fn func(key, head []byte)) error {
@@ -513,7 +525,8 @@ func (s *Store) TaskPage(cluster, afterID string, limit int, keep func(*Task) bo
 			if err := json.Unmarshal(j, &ix); err != nil {
 				return fmt.Errorf("corrupt task record %q: %w", k, err)
 			}
-			t := Task{Cluster: ix.Cluster, ID: ix.ID, Family: ix.Family, LaunchType: ix.LaunchType, LastStatus: ix.LastStatus,
+			cluster, id := keyParts(k)
+			t := Task{Cluster: cluster, ID: id, Family: ix.Family, LaunchType: ix.LaunchType, LastStatus: ix.LastStatus,
 				DesiredStatus: ix.DesiredStatus, StartedBy: ix.StartedBy, Instance: ix.Instance, Group: ix.Group}
 			if keep != nil && !keep(&t) {
 				continue
@@ -552,10 +565,9 @@ func (s *Store) TasksByID(cluster string, ids []string) (map[string]Task, error)
 	return out, err
 }
 
-// taskIndex is the part of a Task record a listing filters by.
+// taskIndex is the part of a Task record a listing filters by, beside
+// the cluster and ID its key holds.
 type taskIndex struct {
-	Cluster       string `json:"cluster"`
-	ID            string `json:"id"`
 	Family        string `json:"family"`
 	LaunchType    string `json:"launchType"`
 	LastStatus    string `json:"lastStatus"`
