@@ -2,6 +2,7 @@ package controller
 
 import (
 	"encoding/json"
+	"iter"
 	"slices"
 	"sort"
 	"time"
@@ -148,9 +149,9 @@ func settled(rec store.Task) bool { return rec.LastStatus == "STOPPED" && rec.St
 
 // ensure reads the stored tasks into the sums unless they hold them all.
 func (ix *taskIndex) ensure(st *store.Store) error {
-	return ix.readWhole(st, func(recs []store.Task) {
+	return ix.readWhole(st, func(recs iter.Seq[store.Task]) {
 		ix.reset()
-		for _, rec := range recs {
+		for rec := range recs {
 			ix.add(shareOf(rec.Cluster+"\x00"+rec.ID, rec, nil))
 		}
 	})

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"iter"
 	"slices"
 	"strings"
 
@@ -65,10 +66,10 @@ func (ix *placeIndex) TasksChanged(changes []store.TaskChange) {
 
 // ensure reads the stored tasks into the index unless it holds them all.
 func (ix *placeIndex) ensure(st *store.Store) error {
-	return ix.readWhole(st, func(recs []store.Task) {
+	return ix.readWhole(st, func(recs iter.Seq[store.Task]) {
 		ix.held = map[string]map[string]map[string]heldTask{}
 		ix.on = map[string]string{}
-		for _, rec := range recs {
+		for rec := range recs {
 			ix.add(rec)
 		}
 	})

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"iter"
 	"sync"
 
 	"github.com/berthdev/berth/controller/store"
@@ -41,23 +42,33 @@ func (w *watchedIndex) whileBuilt(change func()) {
 
 // readWhole fills the index with every stored task, by fill, unless it
 // holds them all. The read is one transaction no write overlaps
-// (store.ReadTasksAlone), so that no change is missed or applied twice;
-// the lock is held only while fill takes in the tasks read, not while
-// they are read.
-func (w *watchedIndex) readWhole(st *store.Store, fill func([]store.Task)) error {
+// (store.ReadTasksAlone), so that no change is missed or applied twice.
+// fill takes the tasks in one at a time as they are read, under the lock:
+// those who wait for the index wait for the read, as they would for the
+// index to be built, and the read never holds every task in memory at
+// once. A read cut short by a task that cannot be read leaves the index
+// unbuilt.
+func (w *watchedIndex) readWhole(st *store.Store, fill func(tasks iter.Seq[store.Task])) error {
 	w.mu.Lock()
 	built := w.built
 	w.mu.Unlock()
 	if built {
 		return nil
 	}
-	return st.ReadTasksAlone(func(recs []store.Task) {
+	var filled bool
+	err := st.ReadTasksAlone(func(tasks iter.Seq[store.Task]) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.built {
 			return
 		}
-		fill(recs)
-		w.built = true
+		fill(tasks)
+		w.built, filled = true, true
 	})
+	if err != nil && filled {
+		w.mu.Lock()
+		w.built = false
+		w.mu.Unlock()
+	}
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"iter"
 	"maps"
 	"os"
 	"path/filepath"
@@ -51,8 +52,8 @@ func bodiesByPath(t *testing.T, s *Store) map[string]map[string]string {
 	if err := s.EachTask("", func(task *Task) error { add("EachTask", *task); return nil }); err != nil {
 		t.Fatalf("EachTask: %v", err)
 	}
-	if err := s.ReadTasksAlone(func(tasks []Task) {
-		for _, task := range tasks {
+	if err := s.ReadTasksAlone(func(tasks iter.Seq[Task]) {
+		for task := range tasks {
 			add("ReadTasksAlone", task)
 		}
 	}); err != nil {
@@ -338,7 +339,7 @@ func TestACorruptPackedHeadIsAnErrorThatNamesTheTask(t *testing.T) {
 		"EachTask":       func() error { return s.EachTask("", func(*Task) error { return nil }) },
 		"EachTaskHead":   func() error { return s.EachTaskHead(func(_, _ []byte) {}) },
 		"TaskPage":       func() error { _, _, err := s.TaskPage("a", "", 10, nil); return err },
-		"ReadTasksAlone": func() error { return s.ReadTasksAlone(func([]Task) {}) },
+		"ReadTasksAlone": func() error { return s.ReadTasksAlone(readEvery) },
 		"ContainerInstanceLoad": func() error {
 			return s.db.View(func(tx *bolt.Tx) error { _, err := instanceTasksLoad(tx, "a", "i"); return err })
 		},
@@ -407,7 +408,7 @@ func TestACorruptPackedBodyIsAnErrorThatNamesTheTask(t *testing.T) {
 				"Tasks":          func() error { _, err := s.Tasks("a", nil); return err },
 				"TasksByID":      func() error { _, err := s.TasksByID("a", []string{"1", "damaged"}); return err },
 				"EachTask":       func() error { return s.EachTask("", func(*Task) error { return nil }) },
-				"ReadTasksAlone": func() error { return s.ReadTasksAlone(func([]Task) {}) },
+				"ReadTasksAlone": func() error { return s.ReadTasksAlone(readEvery) },
 				"UpdateTask":     func() error { _, err := s.UpdateTask("a", "damaged", func(*Task) error { return nil }); return err },
 				"UpdateTasks": func() error {
 					_, errs, err := s.UpdateTasks([]TaskUpdate{{Cluster: "a", ID: "damaged", Change: func(*Task) error { return nil }}})
@@ -639,7 +640,12 @@ func TestAHeadLeavesOutWhatItsKeyHolds(t *testing.T) {
 		got["TaskHeads"] = heads[0].Cluster + "/" + heads[0].ID
 	}
 	ids, _, err4 := s.TaskPage("web", "", 10, func(t *Task) bool { got["TaskPage"] = t.Cluster + "/" + t.ID; return true })
-	err5 := s.ReadTasksAlone(func(all []Task) { got["ReadTasksAlone"] = all[0].Cluster + "/" + all[0].ID })
+	err5 := s.ReadTasksAlone(func(all iter.Seq[Task]) {
+		for t := range all {
+			got["ReadTasksAlone"] = t.Cluster + "/" + t.ID
+			break
+		}
+	})
 	err6 := s.db.View(func(tx *bolt.Tx) error {
 		return forEachTask(tx, "web", func(t Task) error { got["forEachTask"] = t.Cluster + "/" + t.ID; return nil })
 	})
@@ -650,5 +656,11 @@ func TestAHeadLeavesOutWhatItsKeyHolds(t *testing.T) {
 		if got[path] != "web/"+id {
 			t.Errorf("%s read %q", path, got[path])
 		}
+	}
+}
+
+// readEvery ranges over every task ReadTasksAlone gives.
+func readEvery(tasks iter.Seq[Task]) {
+	for range tasks {
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -93,23 +94,33 @@ var errReadAlone = errors.New("read alone")
 // ID, inside a transaction no write overlaps: a TaskWatcher that takes its
 // state from them in fn, and is told of the changes from then on, misses
 // none and is told of none it has read already. fn must not use the store.
-func (s *Store) ReadTasksAlone(fn func([]Task)) error {
+// The tasks are read from the file one at a time as fn ranges over them, so
+// that a pass over ten thousand holds one in memory, not all of them; a
+// task that cannot be read ends the range, and ReadTasksAlone returns why.
+func (s *Store) ReadTasksAlone(fn func(tasks iter.Seq[Task])) error {
+	var readErr error
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		var all []Task
-		c := tx.Bucket(bucketTasks).Cursor()
-		var buf []byte
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			h, err := decodeHead(&buf, k, v)
-			if err != nil {
-				return err
+		fn(func(yield func(Task) bool) {
+			c := tx.Bucket(bucketTasks).Cursor()
+			var buf []byte
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				h, err := decodeHead(&buf, k, v)
+				if err == nil {
+					var t Task
+					if t, err = withBody(tx, k, h); err == nil {
+						if !yield(t) {
+							return
+						}
+						continue
+					}
+				}
+				readErr = err
+				return
 			}
-			t, err := withBody(tx, k, h)
-			if err != nil {
-				return err
-			}
-			all = append(all, t)
+		})
+		if readErr != nil {
+			return readErr
 		}
-		fn(all)
 		return errReadAlone // nothing to commit
 	})
 	if errors.Is(err, errReadAlone) {

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"strings"
 	"testing"
 	"time"
@@ -88,8 +89,8 @@ func TestReadTasksAloneGivesEveryTaskWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	if err := s.ReadTasksAlone(func(tasks []Task) {
-		for _, t := range tasks {
+	if err := s.ReadTasksAlone(func(tasks iter.Seq[Task]) {
+		for t := range tasks {
 			got = append(got, fmt.Sprintf("%s/%s %s", t.Cluster, t.ID, t.Body))
 		}
 	}); err != nil {
