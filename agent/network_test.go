@@ -585,7 +585,8 @@ func TestTwoAgentsMakingTheTaskNetworkAtOnceShareOne(t *testing.T) {
 
 // Where two networks carry the task network's name and berth may remove
 // neither (the user made them), the task takes the older one and starts:
-// its pause container names the network by ID at the create and at the
+// the container that joins it (its pause container, or its one container
+// when it has none) names the network by ID at the create and at the
 // start, so the engine never has to pick between the two names.
 func TestAWSVPCTaskStartsWhileTwoNetworksShareTheTaskNetworkName(t *testing.T) {
 	t.Parallel()
