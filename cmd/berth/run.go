@@ -397,8 +397,9 @@ func (s *engineSetup) prepare(task *taskdef.Normalized) {
 			_, _ = s.agent.MetadataEndpoint(s.ctx)
 		}
 		if mode == taskdef.NetworkAWSVPC {
-			// As above: the pause container's create makes it if this
-			// could not.
+			// As above: the create of the first container on it (the
+			// pause container, or the task's one container when it has
+			// none) makes it if this could not.
 			_ = s.agent.PrepareTaskNetwork(s.ctx)
 		}
 	}()
