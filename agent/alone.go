@@ -36,6 +36,21 @@ func (t *task) joinAlone(ctx context.Context, spec createSpec) (func(), error) {
 	return leave, nil
 }
 
+// startAlone starts the task's one container on the task network. held
+// says the task holds the network's lease from the create; a container an
+// agent before this one created and never started is started under a
+// lease of its own.
+func (t *task) startAlone(ctx context.Context, id string, held bool) error {
+	if !held {
+		leave, err := t.a.network.Join(ctx)
+		if err != nil {
+			return err
+		}
+		defer leave()
+	}
+	return t.a.network.StartAlone(ctx, id)
+}
+
 // leaveNetwork releases the task network's lease, if the task holds it.
 func (t *task) leaveNetwork() {
 	if t.joinLease != nil {

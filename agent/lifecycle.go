@@ -630,11 +630,11 @@ func (t *task) startContainer(c *ctr) {
 	ctx, cancel := context.WithCancel(t.a.ctx)
 	c.startPending, c.startCancel = true, cancel
 	id := c.st.DockerID
-	alone := t.record.Alone
+	alone, held := t.record.Alone, t.joinLease != nil
 	t.offload(func() any {
 		var err error
 		if alone {
-			err = t.a.network.StartAlone(ctx, id)
+			err = t.startAlone(ctx, id, held)
 		} else {
 			err = t.a.docker.ContainerStart(ctx, id, container.StartOptions{})
 		}
