@@ -56,23 +56,23 @@ type ContainerOverride struct {
 // taskRecord is what a task's containers carry in a label so that an agent
 // that did not start the task can resume it.
 type taskRecord struct {
-	ARN        string `json:"arn"`
-	Cluster    string `json:"cluster"`
-	Revision   int    `json:"revision"`
-	LaunchType string `json:"launchType"`
-	Group      string `json:"group"`
-	StartedBy  string `json:"startedBy,omitempty"`
-	CPU        int    `json:"cpu,omitempty"`
-	Memory     int    `json:"memory,omitempty"`
-	HostIP     string `json:"hostIP"`
-	Address    string `json:"address,omitempty"`
-	// Alone: the task has no pause container; its one container holds
-	// its network namespace (see goesAlone).
-	Alone       bool                   `json:"alone,omitempty"`
+	ARN         string                 `json:"arn"`
+	Cluster     string                 `json:"cluster"`
+	Revision    int                    `json:"revision"`
+	LaunchType  string                 `json:"launchType"`
+	Group       string                 `json:"group"`
+	StartedBy   string                 `json:"startedBy,omitempty"`
+	CPU         int                    `json:"cpu,omitempty"`
+	Memory      int                    `json:"memory,omitempty"`
+	HostIP      string                 `json:"hostIP"`
+	Address     string                 `json:"address,omitempty"`
 	CreatedAt   time.Time              `json:"createdAt"`
 	PullStarted time.Time              `json:"pullStartedAt"`
 	PullStopped time.Time              `json:"pullStoppedAt"`
 	Definition  taskdef.TaskDefinition `json:"definition"`
+	// Alone: the task has no pause container; its one container holds
+	// its network namespace (see goesAlone).
+	Alone bool `json:"alone,omitempty"`
 }
 
 func (r *taskRecord) encode() string {
