@@ -99,6 +99,10 @@ func TestAWSVPCTaskOfOneContainerRunsWithoutAPauseContainer(t *testing.T) {
 	if stopped.StopCode != agent.StopUserInitiated || exitCode(ctrOf(t, stopped, "web")) != "0" {
 		t.Errorf("stopped task: %s, want UserInitiated and web exited 0", describe(stopped))
 	}
+	deprovisioning := func(s agent.TaskState) bool { return s.LastStatus == agent.TaskDeprovisioning }
+	if _, ok := e.events.wait(first, deprovisioning, 0); !ok {
+		t.Errorf("the stopped task never was DEPROVISIONING, as every awsvpc task is on ECS")
+	}
 	if _, err := e.api.ContainerInspect(context.Background(), ctrOf(t, st, "web").DockerID); err == nil {
 		t.Errorf("web of the stopped task is still on the engine")
 	}

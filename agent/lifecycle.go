@@ -945,6 +945,11 @@ func (t *task) finish() {
 			t.logf("stop the pause container: %v", err)
 		}
 		t.pauseStopped = true
+	} else if t.record.Alone && t.setLast(TaskDeprovisioning) {
+		// Its network namespace went with its container; the task passes
+		// through DEPROVISIONING all the same, as every awsvpc task does
+		// on ECS (its network interface is detached).
+		t.publish("")
 	}
 	t.leaveNetwork()
 	t.a.ports.release(t.arn)
