@@ -52,7 +52,8 @@
 //	desired STOPPED → STOPPING: each container is stopped once every
 //	container depending on it has stopped (reverse dependsOn order),
 //	SIGTERM then SIGKILL after its stopTimeout
-//	DEPROVISIONING: the pause container goes
+//	DEPROVISIONING: the pause container goes (an awsvpc task without
+//	one passes through it all the same)
 //	STOPPED: stopCode, stoppedReason, exit codes and reasons final
 //	after CleanupWait (or RemoveTask): containers, task volumes and
 //	cgroup (the same way it was made) are removed → DELETED
