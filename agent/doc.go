@@ -12,7 +12,9 @@
 //	              as the file system would (the agent never removes it)
 //	              pause container (awsvpc, pidMode/ipcMode task) on the
 //	              task network, holding the task's address: under awsvpc
-//	              the agent's spare when it has one (below)
+//	              the agent's spare when it has one (below); none for an
+//	              awsvpc task of one container with nothing to share a
+//	              namespace with, on an agent that keeps no spare (below)
 //	PENDING       images: pulled per the pull behaviour (berth's own built)
 //	              task cgroup /ecs/TASKID (task cpu → CPU quota, memory →
 //	              limit; /berth/ID/ecs/TASKID inside the slice of an agent
@@ -50,7 +52,8 @@
 //	desired STOPPED → STOPPING: each container is stopped once every
 //	container depending on it has stopped (reverse dependsOn order),
 //	SIGTERM then SIGKILL after its stopTimeout
-//	DEPROVISIONING: the pause container goes
+//	DEPROVISIONING: the pause container goes (an awsvpc task without
+//	one passes through it all the same)
 //	STOPPED: stopCode, stoppedReason, exit codes and reasons final
 //	after CleanupWait (or RemoveTask): containers, task volumes and
 //	cgroup (the same way it was made) are removed → DELETED
@@ -74,6 +77,21 @@
 // no container on the engine and no process and that are over a minute old
 // (a younger one may be another agent's task about to create its first
 // container).
+//
+// An agent that keeps no spare (berth run's, which runs one task; a berth
+// agent's) gives an awsvpc task whose one container has
+// nothing to share a namespace with (no pidMode or ipcMode task) no pause
+// container at all, where the ECS agent would make one: the container
+// joins the task network itself, at the task's address when it has one
+// (else the engine's, which becomes the task's), under the same network
+// lease, and is its task's network namespace. That takes the pause
+// container's create and start (its network attach) off the task's start.
+// docker ps shows no ~internal~ecs~pause container for such a task, and
+// what ends it is its container's exit, as for any essential container;
+// its task record (alone) tells a new agent that no pause container is
+// missing. An agent that keeps spares gives every awsvpc task a pause
+// container: the spare it takes is started already, quicker than any
+// container's own network attach.
 //
 // State moves only on the engine's event stream (start, die, kill, oom,
 // health_status, exec_die for each health check's output, destroy), each
@@ -121,8 +139,8 @@
 //
 // dockerspec turns a container of the task, with the agent's decisions
 // about it, into Docker's create options without calling the engine;
-// tasknet makes the awsvpc network, starts pause containers on it and
-// keeps the spare.
+// tasknet makes the awsvpc network, starts pause containers on it (or a
+// task's one container, when it has none) and keeps the spare.
 //
 // Inside a task, each container with a network finds the task metadata
 // endpoint (versions 3 and 4) in ECS_CONTAINER_METADATA_URI_V4 and

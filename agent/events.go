@@ -183,6 +183,7 @@ func (t *task) observe(c *ctr, info container.InspectResponse) {
 			c.st.StartedAt = started
 			c.st.ImageID = info.Image
 			c.st.NetworkBindings = c.bindings
+			t.learnAddress(info)
 			c.st.IP = t.containerIP(info)
 		}
 		if c.st.LastStatus < ContainerRunning {

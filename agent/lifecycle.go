@@ -97,7 +97,9 @@ func (t *task) provision(ctx context.Context) error {
 		return err
 	}
 	t.mounts = mounts
-	if tasknet.NeedsPause(t.def()) {
+	if t.goesAlone() {
+		t.record.Alone = true
+	} else if tasknet.NeedsPause(t.def()) {
 		addr, err := t.startPause(ctx)
 		if err != nil {
 			return err
@@ -270,8 +272,16 @@ func (t *task) createContainer(ctx context.Context, c *ctr) {
 	c.createPending = true
 	t.creating++
 	t.offload(func() any {
+		leave, err := t.joinAlone(ctx, spec)
+		if err != nil {
+			return createResult{c: c, ctx: ctx, name: spec.name, err: err}
+		}
 		id, err := t.engineCreate(ctx, c.def.Image, spec)
-		return createResult{c: c, ctx: ctx, id: id, name: spec.name, ports: spec.ports, err: err}
+		if err != nil {
+			leave()
+			leave = nil
+		}
+		return createResult{c: c, ctx: ctx, id: id, name: spec.name, ports: spec.ports, leave: leave, err: err}
 	})
 }
 
@@ -282,6 +292,8 @@ type createSpec struct {
 	host   *container.HostConfig
 	netCfg *network.NetworkingConfig
 	ports  []dockerspec.PortBinding
+	// alone: the container joins the task network itself (goesAlone).
+	alone bool
 }
 
 // containerSpec translates c's definition into what the engine creates:
@@ -312,6 +324,9 @@ func (t *task) containerSpec(c *ctr) (createSpec, error) {
 		Volumes:      t.mounts,
 		DockerNames:  names,
 	}
+	if t.record.Alone {
+		plan.Network, plan.Address = t.a.network.Name(), t.record.Address
+	}
 	if o := t.overrides[c.def.Name]; o != nil {
 		plan.Command, plan.EnvOverride = o.Command, o.Environment
 	}
@@ -326,7 +341,7 @@ func (t *task) containerSpec(c *ctr) (createSpec, error) {
 		t.warn(w)
 	}
 	name := taskContainerName(def.Family, t.record.Revision, c.def.Name, t.arn)
-	return createSpec{name: name, cfg: cfg, host: host, netCfg: netCfg, ports: ports}, nil
+	return createSpec{name: name, cfg: cfg, host: host, netCfg: netCfg, ports: ports, alone: t.record.Alone}, nil
 }
 
 // engineCreate has the engine create a container and returns its ID. It
@@ -338,22 +353,29 @@ func (t *task) engineCreate(ctx context.Context, image string, s createSpec) (st
 	// finds.
 	cctx, cancel := lingering(ctx, createGrace)
 	defer cancel()
-	created, err := t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
+	create := func() (string, error) {
+		if s.alone {
+			return t.a.network.CreateAlone(cctx, s.cfg, s.host, s.netCfg, s.name)
+		}
+		created, err := t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
+		return created.ID, err
+	}
+	id, err := create()
 	if cerrdefs.IsNotFound(err) && images.IsBerthImage(image) {
 		// Another berth on the engine, built from another binary, may
 		// have just replaced the image: ensure it again, once.
 		if _, err = t.a.puller.ensure(cctx, image, t.pullBehavior); err == nil {
-			created, err = t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
+			id, err = create()
 		}
 	}
 	if cerrdefs.IsConflict(err) && t.removeStray(cctx, s.name) {
-		created, err = t.a.docker.ContainerCreate(cctx, s.cfg, s.host, s.netCfg, nil, s.name)
+		id, err = create()
 	}
 	if err != nil {
 		return "", engineErr(CannotCreateContainerError, "%w", err)
 	}
 	crashpoint.Reach(crashpoint.AfterCreate)
-	return created.ID, nil
+	return id, nil
 }
 
 // onCreateResult records a create's answer and sets off the creates it
@@ -369,6 +391,7 @@ func (t *task) onCreateResult(m createResult) {
 		t.createReady()
 		return
 	}
+	t.joinLease = m.leave
 	t.byID[m.id] = c
 	c.st.DockerID = m.id
 	c.st.DockerName = m.name
@@ -607,8 +630,14 @@ func (t *task) startContainer(c *ctr) {
 	ctx, cancel := context.WithCancel(t.a.ctx)
 	c.startPending, c.startCancel = true, cancel
 	id := c.st.DockerID
+	alone, held := t.record.Alone, t.joinLease != nil
 	t.offload(func() any {
-		err := t.a.docker.ContainerStart(ctx, id, container.StartOptions{})
+		var err error
+		if alone {
+			err = t.startAlone(ctx, id, held)
+		} else {
+			err = t.a.docker.ContainerStart(ctx, id, container.StartOptions{})
+		}
 		if err == nil {
 			crashpoint.Reach(crashpoint.AfterStart)
 		}
@@ -620,6 +649,7 @@ func (t *task) onStartResult(m startResult) {
 	c := m.c
 	c.startPending = false
 	c.startCancel()
+	t.leaveNetwork()
 	switch {
 	case m.err == nil, t.a.ctx.Err() != nil:
 	case t.state.DesiredStatus == TaskStopped:
@@ -915,7 +945,13 @@ func (t *task) finish() {
 			t.logf("stop the pause container: %v", err)
 		}
 		t.pauseStopped = true
+	} else if t.record.Alone && t.setLast(TaskDeprovisioning) {
+		// Its network namespace went with its container; the task passes
+		// through DEPROVISIONING all the same, as every awsvpc task does
+		// on ECS (its network interface is detached).
+		t.publish("")
 	}
+	t.leaveNetwork()
 	t.a.ports.release(t.arn)
 	t.setLast(TaskStopped)
 	t.state.StoppedAt = t.a.clock.Now().UTC()

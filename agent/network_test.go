@@ -24,7 +24,6 @@ import (
 
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/agent/engine"
-	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -295,16 +294,22 @@ func spares(t *testing.T, e *env) []string {
 const spareTask = `{"family":"spare","networkMode":"awsvpc","cpu":"256","memory":"512","containerDefinitions":[
 	{"name":"web","image":"berth/demo","command":["serve","--port","8080"],"stopTimeout":2,"portMappings":[{"containerPort":8080}]}]}`
 
+// pausedTask is an awsvpc task with a pause container on every agent: its
+// two containers share the network namespace.
+const pausedTask = `{"family":"paused","networkMode":"awsvpc","cpu":"256","memory":"512","containerDefinitions":[
+	{"name":"web","image":"berth/demo","command":["serve","--port","8080"],"stopTimeout":2,"portMappings":[{"containerPort":8080}]},
+	{"name":"side","image":"berth/demo","command":["sleep","600"],"essential":false,"stopTimeout":1}]}`
+
 // An agent told to keep no spare (one that runs a single task, as berth run
 // does) starts no container beyond the task's own.
 func TestAgentWithoutSparePauseMakesNone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *agent.Config) { c.SparePause = false })
-	first := e.run(spareTask)
+	first := e.run(pausedTask)
 	e.waitRunning(first)
 	// With spares on, this task would take (or wait for) the spare made
 	// when the first one ran; its pause container tells which it got.
-	second := e.run(spareTask)
+	second := e.run(pausedTask)
 	st := e.waitRunning(second)
 	info, err := e.api.ContainerInspect(context.Background(), ctrOf(t, st, "web").DockerID)
 	if err != nil {
@@ -547,14 +552,15 @@ func TestAWSVPCTaskMakesTheTaskNetworkAgainWhenAnotherAgentRemovedIt(t *testing.
 // The moments at which networkRemover removes the task network.
 const (
 	afterNetworkCreate = "right after the agent made it"
-	beforePauseCreate  = "before the pause container is created on it"
-	beforePauseStart   = "before the pause container is started on it"
+	beforeJoinerCreate = "before the container that joins it is created"
+	beforeJoinerStart  = "before the container that joins it is started"
 )
 
 // networkRemover is the engine's client with another agent beside it that
-// removes the task network, while nothing is attached, at one moment of a
-// pause container's making: the instant another agent closes or reaps.
-// It removes it once.
+// removes the task network, while nothing is attached, at one moment of
+// the making of the container that joins it (one whose network mode is
+// neither another container's nor the engine's own networks): the instant
+// another agent closes or reaps. It removes it once.
 type networkRemover struct {
 	engine.Engine
 	t       *testing.T
@@ -579,16 +585,16 @@ func (r *networkRemover) NetworkCreate(ctx context.Context, name string, opts ne
 }
 
 func (r *networkRemover) ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error) {
-	if r.moment == beforePauseCreate && cfg.Image == images.PauseRef {
+	if r.moment == beforeJoinerCreate && joinsTaskNetwork(host.NetworkMode) {
 		r.removeOnce(ctx, string(host.NetworkMode))
 	}
 	return r.Engine.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
 }
 
 func (r *networkRemover) ContainerStart(ctx context.Context, id string, opts container.StartOptions) error {
-	if r.moment == beforePauseStart {
+	if r.moment == beforeJoinerStart {
 		info, err := r.Engine.ContainerInspect(ctx, id)
-		if err == nil && info.Config.Image == images.PauseRef {
+		if err == nil && joinsTaskNetwork(info.HostConfig.NetworkMode) {
 			r.removeOnce(ctx, string(info.HostConfig.NetworkMode))
 		}
 	}
@@ -597,28 +603,35 @@ func (r *networkRemover) ContainerStart(ctx context.Context, id string, opts con
 
 // Another agent on the engine removes the task network whenever nothing is
 // attached to it, which includes the instants between this agent's making
-// it and its pause container's start: the task makes it again and runs.
+// it and the start of the container that joins it (the task's pause
+// container, or its one container when it has none): the task makes it
+// again and runs.
 func TestAWSVPCTaskRunsWhenAnotherAgentRemovesTheTaskNetworkMidStart(t *testing.T) {
 	t.Parallel()
-	for _, moment := range []string{afterNetworkCreate, beforePauseCreate, beforePauseStart} {
-		t.Run(moment, func(t *testing.T) {
-			t.Parallel()
-			remover := &networkRemover{t: t, moment: moment}
-			e := newEnv(t, func(c *agent.Config) {
-				c.SparePause = false
-				remover.Engine = c.Docker
-				c.Docker = remover
+	for _, task := range []struct{ name, def string }{
+		{"a task with a pause container", pausedTask},
+		{"a task of one container without one", spareTask},
+	} {
+		for _, moment := range []string{afterNetworkCreate, beforeJoinerCreate, beforeJoinerStart} {
+			t.Run(task.name+", "+moment, func(t *testing.T) {
+				t.Parallel()
+				remover := &networkRemover{t: t, moment: moment}
+				e := newEnv(t, func(c *agent.Config) {
+					c.SparePause = false
+					remover.Engine = c.Docker
+					c.Docker = remover
+				})
+				arn := e.run(task.def)
+				st := e.waitRunning(arn)
+				if !remover.removed.Load() {
+					t.Fatalf("the task network was never removed %s: the test tests nothing", moment)
+				}
+				if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+					t.Errorf("GET on the task's address answered %d", code)
+				}
+				e.stop(arn)
 			})
-			arn := e.run(spareTask)
-			st := e.waitRunning(arn)
-			if !remover.removed.Load() {
-				t.Fatalf("the task network was never removed %s: the test tests nothing", moment)
-			}
-			if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
-				t.Errorf("GET on the task's address answered %d", code)
-			}
-			e.stop(arn)
-		})
+		}
 	}
 }
 
@@ -682,7 +695,8 @@ func TestTwoAgentsMakingTheTaskNetworkAtOnceShareOne(t *testing.T) {
 
 // Where two networks carry the task network's name and berth may remove
 // neither (the user made them), the task takes the older one and starts:
-// its pause container names the network by ID at the create and at the
+// the container that joins it (its pause container, or its one container
+// when it has none) names the network by ID at the create and at the
 // start, so the engine never has to pick between the two names.
 func TestAWSVPCTaskStartsWhileTwoNetworksShareTheTaskNetworkName(t *testing.T) {
 	t.Parallel()
@@ -692,19 +706,35 @@ func TestAWSVPCTaskStartsWhileTwoNetworksShareTheTaskNetworkName(t *testing.T) {
 	older := createDuplicateNetwork(t, e, ctx)
 	createDuplicateNetwork(t, e, ctx)
 
-	arn := e.run(spareTask)
-	st := e.waitRunning(arn)
-	info, err := e.api.ContainerInspect(ctx, pauseContainer(t, e, arn))
-	if err != nil {
-		t.Fatal(err)
+	for _, task := range []struct {
+		name, def string
+		// joiner is the container on the network: the pause container
+		// or, with none, the task's one container.
+		joiner func(agent.TaskState) string
+	}{
+		{"the pause container", pausedTask, func(st agent.TaskState) string { return pauseContainer(t, e, st.ARN) }},
+		{"a task's one container, with no pause container", spareTask, func(st agent.TaskState) string { return ctrOf(t, st, "web").DockerID }},
+	} {
+		arn := e.run(task.def)
+		st := e.waitRunning(arn)
+		info, err := e.api.ContainerInspect(ctx, task.joiner(st))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ep := info.NetworkSettings.Networks[e.cfg.TaskNetwork]; ep == nil || ep.NetworkID != older {
+			t.Errorf("%s is on %+v, want the older network %s", task.name, info.NetworkSettings.Networks, older)
+		}
+		if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
+			t.Errorf("GET on the task's address answered %d", code)
+		}
+		e.stop(arn)
 	}
-	if ep := info.NetworkSettings.Networks[e.cfg.TaskNetwork]; ep == nil || ep.NetworkID != older {
-		t.Errorf("the pause container is on %+v, want the older network %s", info.NetworkSettings.Networks, older)
-	}
-	if code := get(t, "http://"+st.Address+":8080/"); code != http.StatusOK {
-		t.Errorf("GET on the task's address answered %d", code)
-	}
-	e.stop(arn)
+}
+
+// joinsTaskNetwork reports whether a container of the network mode joins
+// the task network itself.
+func joinsTaskNetwork(mode container.NetworkMode) bool {
+	return !mode.IsContainer() && !mode.IsBridge() && !mode.IsHost() && !mode.IsNone() && !mode.IsDefault()
 }
 
 // createDuplicateNetwork makes a network of the test's task network name

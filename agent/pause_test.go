@@ -116,11 +116,11 @@ func TestAWSVPCTaskStopsWhenItsPauseContainerGoes(t *testing.T) {
 			})
 			var first string
 			if tt.spare {
-				first = e.run(spareTask)
+				first = e.run(pausedTask)
 				e.waitRunning(first)
 				waitSpare(t, e)
 			}
-			arn := e.run(spareTask)
+			arn := e.run(pausedTask)
 			st := e.waitRunning(arn)
 			pause := taskPause(t, e, st, "web")
 			if tt.recovered {

@@ -188,7 +188,7 @@ func (a *Agent) recoverTask(ctx context.Context, summaries []container.Summary) 
 // container is gone or stopped: it went while no agent was watching, and
 // the task's containers lost their shared namespaces with it.
 func (t *task) recoverPause() {
-	if !tasknet.NeedsPause(t.def()) || t.state.DesiredStatus != TaskRunning {
+	if !tasknet.NeedsPause(t.def()) || t.record.Alone || t.state.DesiredStatus != TaskRunning {
 		return
 	}
 	switch {

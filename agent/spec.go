@@ -70,6 +70,9 @@ type taskRecord struct {
 	PullStarted time.Time              `json:"pullStartedAt"`
 	PullStopped time.Time              `json:"pullStoppedAt"`
 	Definition  taskdef.TaskDefinition `json:"definition"`
+	// Alone: the task has no pause container; its one container holds
+	// its network namespace (see goesAlone).
+	Alone bool `json:"alone,omitempty"`
 }
 
 func (r *taskRecord) encode() string {

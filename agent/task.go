@@ -37,6 +37,10 @@ type task struct {
 	byID         map[string]*ctr
 	pauseID      string
 	pauseStopped bool
+	// joinLease, while the task's one container is created on the task
+	// network but not yet started there, is the network's lease (see
+	// joinAlone).
+	joinLease    func()
 	cgroupParent string
 	cgroupTried  bool
 	mounts       map[string]dockerspec.MountSource
@@ -158,6 +162,9 @@ type (
 		id    string
 		name  string
 		ports []dockerspec.PortBinding
+		// leave releases the task network's lease the create took for a
+		// container that joins the network itself (joinAlone).
+		leave func()
 		err   error
 	}
 	killResult struct {
@@ -332,6 +339,7 @@ func (t *task) run(recovered bool) {
 	defer t.a.wg.Done()
 	defer close(t.finished)
 	defer t.endOutputs()
+	defer t.leaveNetwork()
 	if !recovered {
 		t.start()
 	}

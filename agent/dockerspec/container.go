@@ -22,9 +22,14 @@ type Plan struct {
 	// NetworkMode, PidMode and IpcMode are the task's.
 	NetworkMode, PidMode, IpcMode string
 	// Pause names the container holding the task's namespaces, if any.
-	Pause        string
-	CgroupParent string
-	Labels       map[string]string
+	Pause string
+	// Network, under awsvpc with no Pause, is the task network the
+	// container joins itself, at Address when that is set (else at the
+	// address the engine gives it): the task's one container, with
+	// nothing to share a namespace with, needs no pause container.
+	Network, Address string
+	CgroupParent     string
+	Labels           map[string]string
 	// Env is added before the definition's own environment.
 	Env []taskdef.KeyValuePair
 	// Command, when not nil, replaces the definition's command, and
@@ -293,6 +298,7 @@ func namespaces(p *Plan, cfg *container.Config, host *container.HostConfig) (*ne
 		}
 		return "container:" + p.Pause, nil
 	}
+	netCfg := &network.NetworkingConfig{}
 	switch p.NetworkMode {
 	case taskdef.NetworkBridge, "":
 		host.NetworkMode = network.NetworkBridge
@@ -313,13 +319,25 @@ func namespaces(p *Plan, cfg *container.Config, host *container.HostConfig) (*ne
 	case taskdef.NetworkNone:
 		host.NetworkMode = network.NetworkNone
 	case taskdef.NetworkAWSVPC:
-		mode, err := joinPause("networkMode awsvpc")
-		if err != nil {
-			return nil, err
+		if p.Pause == "" && p.Network != "" {
+			host.NetworkMode = container.NetworkMode(p.Network)
+			ep := &network.EndpointSettings{}
+			if p.Address != "" {
+				ep.IPAMConfig = &network.EndpointIPAMConfig{IPv4Address: p.Address}
+			}
+			netCfg = &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{p.Network: ep}}
+		} else {
+			mode, err := joinPause("networkMode awsvpc")
+			if err != nil {
+				return nil, err
+			}
+			host.NetworkMode = container.NetworkMode(mode)
 		}
-		host.NetworkMode = container.NetworkMode(mode)
 		// The namespace's owner decides these; Docker refuses them on a
-		// container that joins another's network.
+		// container that joins another's network. A task's one container
+		// on the network itself is held to the same, so that a task
+		// definition means one thing whether or not its task has a pause
+		// container.
 		for _, f := range []struct {
 			field string
 			set   bool
@@ -356,7 +374,7 @@ func namespaces(p *Plan, cfg *container.Config, host *container.HostConfig) (*ne
 		}
 		host.IpcMode = container.IpcMode(mode)
 	}
-	return &network.NetworkingConfig{}, nil
+	return netCfg, nil
 }
 
 // mounts binds the container's mountPoints and volumesFrom.

@@ -14,7 +14,10 @@
 //	          (RemoveIfUnused) take turns, so a removal never races a
 //	          join into an endpoint the engine cannot remove
 //	pause     PauseConfig, CreatePause and RunPause make a pause container
-//	          on the network and give its address
+//	          on the network and give its address; CreateAlone and
+//	          StartAlone do as much for a task's one container when
+//	          nothing shares its namespaces (CanGoAlone), which then
+//	          needs no pause container
 //	Spares    one started pause container kept ahead of the agent's next
 //	          awsvpc task, which takes it, address and all (Take); or,
 //	          parked (SparesConfig.Park) off the network for tasks with

@@ -26,9 +26,10 @@ import (
 // holds the lock; polling lets ctx end the wait.
 const leasePoll = 10 * time.Millisecond
 
-// Join takes the network's lease for a pause container to join it, and
-// returns its release; the caller holds it until the container has started
-// on the network. Where no lock file can be had (a temporary directory
+// Join takes the network's lease for a container to join it (a pause
+// container, or a task's one container that needs none), and returns its
+// release; the caller holds it until the container has started on the
+// network. Where no lock file can be had (a temporary directory
 // not ours), it goes on without one.
 func (n *Network) Join(ctx context.Context) (release func(), err error) {
 	f := n.leaseFile()

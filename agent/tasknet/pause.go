@@ -72,21 +72,8 @@ func (n *Network) CreatePause(ctx context.Context, cfg *container.Config, host *
 // container moved onto it and the start tried again, networkAttempts
 // times at most.
 func (n *Network) RunPause(ctx context.Context, id string, onNetwork bool) (string, error) {
-	for attempt := 1; ; attempt++ {
-		err := n.engine.ContainerStart(ctx, id, container.StartOptions{})
-		if err == nil {
-			break
-		}
-		if !onNetwork || !cerrdefs.IsNotFound(err) || attempt == networkAttempts {
-			return "", err
-		}
-		n.Forget()
-		if err := n.Ensure(ctx); err != nil {
-			return "", err
-		}
-		if err := n.reattach(ctx, id); err != nil {
-			return "", err
-		}
+	if err := n.start(ctx, id, onNetwork); err != nil {
+		return "", err
 	}
 	info, err := n.engine.ContainerInspect(ctx, id)
 	if err != nil {

@@ -397,8 +397,9 @@ func (s *engineSetup) prepare(task *taskdef.Normalized) {
 			_, _ = s.agent.MetadataEndpoint(s.ctx)
 		}
 		if mode == taskdef.NetworkAWSVPC {
-			// As above: the pause container's create makes it if this
-			// could not.
+			// As above: the create of the first container on it (the
+			// pause container, or the task's one container when it has
+			// none) makes it if this could not.
 			_ = s.agent.PrepareTaskNetwork(s.ctx)
 		}
 	}()
@@ -885,7 +886,15 @@ func (s stateLines) print(out *console.Printer, c agent.StateChange) {
 	if c.Container != "" {
 		s.printIfChanged(out, c.Container, describeContainer(c.Task, c.Container))
 	}
-	s.printIfChanged(out, "", describeTask(c.Task))
+	// The task's line comes with a change of its status or health: an
+	// address given between two (a task without a pause container has its
+	// container's, from its start) is said on the next.
+	bare := c.Task
+	bare.Address = ""
+	if status := describeTask(bare); s["\x00status"] != status {
+		s["\x00status"] = status
+		s.printIfChanged(out, "", describeTask(c.Task))
+	}
 }
 
 // printWarnings prints each warning the agent records on the task once,

@@ -106,6 +106,31 @@ berth   | app STOPPED, never started, exit code 143, CannotStartContainerError: 
 	}
 }
 
+// A task without a pause container gets its address from its container's
+// start, while it is still PENDING: the address is said on the next line
+// of the task, with RUNNING, not on a PENDING line of its own.
+func TestStateLinesSayAnAddressWithTheTasksNextStatus(t *testing.T) {
+	pending := agent.TaskState{LastStatus: agent.TaskPending, Containers: []agent.ContainerState{{Name: "web", LastStatus: agent.ContainerPending}}}
+	started := pending
+	started.Address = "10.200.0.2"
+	started.Containers = []agent.ContainerState{{Name: "web", LastStatus: agent.ContainerRunning, StartedAt: time.Now()}}
+	running := started
+	running.LastStatus = agent.TaskRunning
+	var buf bytes.Buffer
+	out := console.NewPrinter(&buf, []string{"web", "berth"}, false)
+	lines := stateLines{}
+	for _, c := range []agent.StateChange{{Task: pending}, {Task: started, Container: "web"}, {Task: running}} {
+		lines.print(out, c)
+	}
+	want := `berth | task PENDING
+berth | web RUNNING
+berth | task RUNNING, address 10.200.0.2
+`
+	if got := buf.String(); got != want {
+		t.Errorf("lines:\n%s\nwant:\n%s", got, want)
+	}
+}
+
 func TestEngineIsLocalByDockerHost(t *testing.T) {
 	tests := map[string]bool{
 		"":                            true,
