@@ -82,7 +82,7 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 		return nil, err
 	}
 	tasks, err := c.commitEC2(cluster, rec, task, l, decision.Placements, byARN, once, out.Failures)
-	var repeated *errRunRepeated
+	var repeated *repeatedRunError
 	if errors.As(err, &repeated) {
 		// A RunTask of the same token committed first: its tasks are the
 		// answer (placeMu is held: it committed before this one placed).
@@ -101,7 +101,7 @@ func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, c
 // placeMu, so that nothing is placed between its check and this commit.
 // A RunTask's client token (once) is recorded in the same transaction, with
 // the RunTask's failures; when a RunTask recorded it first, nothing is and
-// the error is an *errRunRepeated.
+// the error is an *repeatedRunError.
 func (c *Controller) commitEC2(cluster string, rec store.TaskDefinition, task *taskdef.Normalized, l *launch, placements []string, byARN map[string]store.ContainerInstance, once *runOnce, failures []api.Failure) ([]api.Task, error) {
 	needs := placement.Needs(task)
 	now := c.now().UTC()

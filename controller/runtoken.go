@@ -46,10 +46,10 @@ func newRunOnce(in *api.RunTaskInput) (*runOnce, error) {
 	return &runOnce{token: in.ClientToken, request: hex.EncodeToString(sum[:])}, nil
 }
 
-// errRunRepeated is a RunTask whose client token a RunTask used before.
-type errRunRepeated struct{ prior store.RunToken }
+// repeatedRunError is a RunTask whose client token a RunTask used before.
+type repeatedRunError struct{ prior store.RunToken }
 
-func (e *errRunRepeated) Error() string { return "client token already used" }
+func (e *repeatedRunError) Error() string { return "client token already used" }
 
 // repeated answers a RunTask whose token was used before (found by the
 // store, before anything was placed, or at the commit): with the tasks that
@@ -100,7 +100,7 @@ func (c *Controller) usedBefore(cluster string, once *runOnce) (*api.RunTaskOutp
 // createTasks records a RunTask's or StartTask's tasks in one transaction,
 // with the RunTask's client token and failures when it has one; when
 // another RunTask recorded the token first, nothing is recorded and the
-// error is an *errRunRepeated.
+// error is an *repeatedRunError.
 func (c *Controller) createTasks(cluster string, once *runOnce, records []store.Task, failures []api.Failure) error {
 	if once == nil {
 		return c.store.CreateTasks(records)
@@ -111,7 +111,7 @@ func (c *Controller) createTasks(cluster string, once *runOnce, records []store.
 	}
 	prior, err := c.store.CreateTasksOnce(cluster, once.token, rt, records)
 	if errors.Is(err, store.ErrTokenUsed) {
-		return &errRunRepeated{prior: prior}
+		return &repeatedRunError{prior: prior}
 	}
 	return err
 }

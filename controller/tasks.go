@@ -117,7 +117,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	crashpoint.Reach(crashpoint.BeforeCommit)
 	if err := c.createTasks(cluster, once, records, out.Failures); err != nil {
 		c.releaseAll(provisioned)
-		var repeated *errRunRepeated
+		var repeated *repeatedRunError
 		switch {
 		case errors.As(err, &repeated):
 			// A RunTask of the same token committed while this one
