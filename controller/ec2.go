@@ -295,7 +295,9 @@ func (c *Controller) capacityOf(rec store.Task) (runner, error) {
 	if rec.LaunchType == taskdef.LaunchFargate {
 		return c.fargateCapacity, nil
 	}
-	inst, err := c.store.ContainerInstance(rec.Cluster, rec.Instance)
+	// The instance's record alone: what it holds is not asked, and would
+	// cost a walk over the cluster's tasks for each task taken up.
+	inst, err := c.store.ContainerInstanceUnloaded(rec.Cluster, rec.Instance)
 	if err != nil {
 		return nil, err
 	}

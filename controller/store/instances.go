@@ -345,10 +345,22 @@ func freeHostAddress(tx *bolt.Tx) (string, error) {
 
 // ContainerInstance returns the instance id of cluster, with its load.
 func (s *Store) ContainerInstance(cluster, id string) (ContainerInstance, error) {
+	return s.containerInstance(cluster, id, true)
+}
+
+// ContainerInstanceUnloaded is ContainerInstance without its Load, which
+// takes a walk over the cluster's tasks: for who needs the instance, not
+// what it holds (the agent a task runs with, say, at a server's start,
+// once for each of ten thousand tasks).
+func (s *Store) ContainerInstanceUnloaded(cluster, id string) (ContainerInstance, error) {
+	return s.containerInstance(cluster, id, false)
+}
+
+func (s *Store) containerInstance(cluster, id string, loaded bool) (ContainerInstance, error) {
 	var rec ContainerInstance
 	err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		if rec, err = getInstance(tx, cluster, id); err != nil {
+		if rec, err = getInstance(tx, cluster, id); err != nil || !loaded {
 			return err
 		}
 		rec.Load, err = loadOf(tx, cluster, id)
