@@ -167,20 +167,29 @@ func TestStoppedTaskIsCleanedUpAfterTheCleanupWait(t *testing.T) {
 }
 
 // stopOnCreate is the engine's client with a user who stops the task the
-// moment its last container has been created: after the start's last step
-// and before the agent has started anything.
+// moment the first of its containers has been created, before the agent
+// has started anything: the task's containers are created side by side,
+// so every create answers only once the stop has been asked for.
 type stopOnCreate struct {
 	engine.Engine
 	agent   func() *agent.Agent
-	last    string // the name of the container whose create triggers it
 	stopped atomic.Bool
+	asked   chan struct{} // closed once the stop has been asked for
 }
 
 func (s *stopOnCreate) ContainerCreate(ctx context.Context, cfg *container.Config, host *container.HostConfig, netCfg *network.NetworkingConfig, platform *ocispec.Platform, name string) (container.CreateResponse, error) {
 	created, err := s.Engine.ContainerCreate(ctx, cfg, host, netCfg, platform, name)
-	if err == nil && cfg.Labels[agent.LabelContainerName] == s.last && s.stopped.CompareAndSwap(false, true) {
-		if err := s.agent().StopTask(ctx, cfg.Labels[agent.LabelTaskARN], "", ""); err != nil {
-			return created, fmt.Errorf("stop the task as its user would: %w", err)
+	if err == nil && s.stopped.CompareAndSwap(false, true) {
+		stopErr := s.agent().StopTask(ctx, cfg.Labels[agent.LabelTaskARN], "", "")
+		close(s.asked)
+		if stopErr != nil {
+			return created, fmt.Errorf("stop the task as its user would: %w", stopErr)
+		}
+	}
+	if err == nil {
+		select {
+		case <-s.asked:
+		case <-ctx.Done():
 		}
 	}
 	return created, err
@@ -191,7 +200,7 @@ func (s *stopOnCreate) ContainerCreate(ctx context.Context, cfg *container.Confi
 // stops a task whose desired status turned STOPPED before it ran.
 func TestTaskStoppedWhilePendingStartsNoContainer(t *testing.T) {
 	t.Parallel()
-	user := &stopOnCreate{last: "second"}
+	user := &stopOnCreate{asked: make(chan struct{})}
 	e := newEnv(t, func(c *agent.Config) {
 		user.Engine = c.Docker
 		c.Docker = user

@@ -90,17 +90,24 @@ func TestAStoppedRunIsForgottenUnlessKept(t *testing.T) {
 	}
 }
 
+// A file that is no store is named with what to do, whatever its size:
+// shorter than a page, or longer than two of the OS's and shorter than two
+// of the pages a new store gets.
 func TestACorruptStateFileIsNamedWithWhatToDo(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "state.db")
-	if err := os.WriteFile(path, []byte("this is not a bbolt file, but long enough to be read as one......"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, err := Open(path)
-	var corrupt *CorruptError
-	if !errors.As(err, &corrupt) || corrupt.Path != path {
-		t.Fatalf("Open of a corrupt file: %v, want a CorruptError naming %s", err, path)
-	}
-	if want := "mv " + path + " " + path + ".corrupt"; !strings.Contains(err.Error(), want) {
-		t.Errorf("message %q does not say %q", err, want)
+	for _, size := range []int{64, 8704, 40000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "state.db")
+			if err := os.WriteFile(path, []byte(strings.Repeat("not a bbolt file ", size/17+1)[:size]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(path)
+			var corrupt *CorruptError
+			if !errors.As(err, &corrupt) || corrupt.Path != path {
+				t.Fatalf("Open of a corrupt file: %v, want a CorruptError naming %s", err, path)
+			}
+			if want := "mv " + path + " " + path + ".corrupt"; !strings.Contains(err.Error(), want) {
+				t.Errorf("message %q does not say %q", err, want)
+			}
+		})
 	}
 }

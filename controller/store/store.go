@@ -118,7 +118,14 @@ func OpenContext(ctx context.Context, path string) (*Store, error) {
 const pageSize = 16 << 10
 
 func open(path string) (*Store, error) {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait, PageSize: pageSize})
+	// The page size is for a file bbolt makes: one there already says its
+	// own, and a file that is no store at all is read as the OS's pages,
+	// so that it is found corrupt (ErrInvalid) rather than too small.
+	opts := &bolt.Options{Timeout: lockWait}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		opts.PageSize = pageSize
+	}
+	db, err := bolt.Open(path, 0o600, opts)
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
 	}
