@@ -27,19 +27,10 @@ import (
 // snapshot read in it, so that RunTasks at once never over-commit an
 // instance's CPU, memory or ports; the engine is asked nothing meanwhile.
 func (c *Controller) runOnInstances(ctx context.Context, in *api.RunTaskInput, cluster string, count int, once *runOnce) (*api.RunTaskOutput, error) {
-	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchEC2)
+	rec, task, l, err := c.prepareLaunch(cluster, in.TaskDefinition, taskdef.LaunchEC2, in.NetworkConfiguration, runLaunch(in))
 	if err != nil {
 		return nil, err
 	}
-	subnets, err := c.awsvpcSubnets(in.NetworkConfiguration, task)
-	if err != nil {
-		return nil, err
-	}
-	l, err := newLaunch(cluster, rec, task, runLaunch(in))
-	if err != nil {
-		return nil, err
-	}
-	l.subnets = subnets
 	policy, err := compilePolicy(in, task)
 	if err != nil {
 		return nil, err

@@ -23,14 +23,7 @@ func TestAnEC2AwsvpcTaskHasANetworkInterfaceInItsInstancesZone(t *testing.T) {
 	ts, c, cluster := newTaskCluster(t, t.TempDir(), "ec2vpc", 6)
 	defer ts.stop(t)
 	ctx := context.Background()
-	if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
-		TotalResources: []types.Resource{
-			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
-			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 512},
-		},
-		Attributes: []types.Attribute{{Name: aws.String("ecs.availability-zone"), Value: aws.String("us-east-1b")}}}); err != nil {
-		t.Fatal(err)
-	}
+	registerInstance(t, c, sized(cluster, types.Attribute{Name: aws.String("ecs.availability-zone"), Value: aws.String("us-east-1b")}))
 	registerJSON(t, ts.srv, []byte(`{"family": "vpc-web", "networkMode": "awsvpc", "containerDefinitions": [{"name": "web", "image": "berth/demo:latest",
 	  "memory": 64, "command": ["serve", "--port", "8080"], "portMappings": [{"containerPort": 8080}]}]}`))
 	var zoneB string

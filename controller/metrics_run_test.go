@@ -22,13 +22,8 @@ func TestTheMetricsOfAScriptedRunOfBothLaunchTypes(t *testing.T) {
 	ts, c, cluster := newTaskCluster(t, t.TempDir(), "scripted", 6)
 	defer ts.stop(t)
 	ctx := context.Background()
-	if _, err := c.RegisterContainerInstance(ctx, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
-		TotalResources: []types.Resource{
-			{Name: aws.String("CPU"), Type: aws.String("INTEGER"), IntegerValue: 1024},
-			{Name: aws.String("MEMORY"), Type: aws.String("INTEGER"), IntegerValue: 512},
-		}}); err != nil {
-		t.Fatal(err)
-	}
+	registerInstance(t, c, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
+		TotalResources: []types.Resource{intResource("CPU", 1024), intResource("MEMORY", 512)}})
 	registerJSON(t, ts.srv, []byte(`{"family": "sleeper", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 64, "command": ["sleep", "infinity"]}]}`))
 	registerJSON(t, ts.srv, []byte(`{"family": "quitter", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 64, "command": ["exit", "3"]}]}`))
 	registerJSON(t, ts.srv, []byte(`{"family": "tiny", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",

@@ -51,19 +51,10 @@ func (c *Controller) StartTask(ctx context.Context, in *api.StartTaskInput) (*ap
 	if rec, err := c.store.Cluster(cluster); err != nil || rec.Status != store.StatusActive {
 		return nil, api.ClusterNotFoundException("")
 	}
-	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchEC2)
+	rec, task, l, err := c.prepareLaunch(cluster, in.TaskDefinition, taskdef.LaunchEC2, in.NetworkConfiguration, startLaunch(in))
 	if err != nil {
 		return nil, err
 	}
-	subnets, err := c.awsvpcSubnets(in.NetworkConfiguration, task)
-	if err != nil {
-		return nil, err
-	}
-	l, err := newLaunch(cluster, rec, task, startLaunch(in))
-	if err != nil {
-		return nil, err
-	}
-	l.subnets = subnets
 	needs := placement.Needs(task)
 	required := placement.RequiredAttributes(task)
 

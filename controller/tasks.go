@@ -67,15 +67,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	if providers == nil {
 		return c.runOnInstances(ctx, in, cluster, count, once)
 	}
-	rec, task, err := c.loadForLaunch(in.TaskDefinition, taskdef.LaunchFargate)
-	if err != nil {
-		return nil, err
-	}
-	subnets, err := c.awsvpcSubnets(in.NetworkConfiguration, task)
-	if err != nil {
-		return nil, err
-	}
-	l, err := newLaunch(cluster, rec, task, runLaunch(in))
+	rec, task, l, err := c.prepareLaunch(cluster, in.TaskDefinition, taskdef.LaunchFargate, in.NetworkConfiguration, runLaunch(in))
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +83,7 @@ func (c *Controller) RunTask(ctx context.Context, in *api.RunTaskInput) (*api.Ru
 	for _, provider := range providers {
 		id := api.NewID()
 		arn := c.namer.Task(cluster, id)
-		capa, err := c.fargate.Provision(fargate.Request{TaskARN: arn, Group: group, CPU: task.CPU, MemoryMiB: task.Memory, Subnets: subnets})
+		capa, err := c.fargate.Provision(fargate.Request{TaskARN: arn, Group: group, CPU: task.CPU, MemoryMiB: task.Memory, Subnets: l.subnets})
 		var ce *fargate.CapacityError
 		if errors.As(err, &ce) {
 			out.Failures = append(out.Failures, api.Failure{Arn: arn, Reason: ce.Reason, Detail: ce.Detail})
@@ -273,6 +265,26 @@ func (c *Controller) loadForLaunch(ref, launchType string) (store.TaskDefinition
 		return store.TaskDefinition{}, nil, api.InvalidParameterException("Task definition does not support launch_type %s.", launchType)
 	}
 	return rec, task, nil
+}
+
+// prepareLaunch is what RunTask and StartTask do alike before placing: the
+// definition loaded for the launch type, its network configuration and
+// the request's members checked as ECS checks them, and what its tasks get.
+func (c *Controller) prepareLaunch(cluster, definition, launchType string, nc *api.NetworkConfiguration, req launchRequest) (store.TaskDefinition, *taskdef.Normalized, *launch, error) {
+	rec, task, err := c.loadForLaunch(definition, launchType)
+	if err != nil {
+		return store.TaskDefinition{}, nil, nil, err
+	}
+	subnets, err := c.awsvpcSubnets(nc, task)
+	if err != nil {
+		return store.TaskDefinition{}, nil, nil, err
+	}
+	l, err := newLaunch(cluster, rec, task, req)
+	if err != nil {
+		return store.TaskDefinition{}, nil, nil, err
+	}
+	l.subnets = subnets
+	return rec, task, l, nil
 }
 
 // awsvpcSubnets checks an awsvpc task's network configuration and returns

@@ -291,7 +291,7 @@ func applyState(t *api.Task, s agent.TaskState, status agent.TaskStatus) {
 func addressKnown(t *api.Task, addr string) {
 	for i := range t.Attachments {
 		a := &t.Attachments[i]
-		if a.Type != attachmentENI || attachmentDetail(a, "privateIPv4Address") != "" {
+		if a.Type != attachmentENI || a.Detail("privateIPv4Address") != "" {
 			continue
 		}
 		ip, err := netip.ParseAddr(addr)
@@ -308,16 +308,6 @@ func addressKnown(t *api.Task, addr string) {
 			}
 		}
 	}
-}
-
-// attachmentDetail is the value of one detail of an attachment.
-func attachmentDetail(a *api.Attachment, name string) string {
-	for _, d := range a.Details {
-		if d.Name == name {
-			return d.Value
-		}
-	}
-	return ""
 }
 
 // stoppedWithout records a task stopped before its agent ever had it.

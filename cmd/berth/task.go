@@ -407,13 +407,8 @@ func where(t api.Task) string {
 // eniDetail is a detail of the task's network interface attachment.
 func eniDetail(t api.Task, name string) string {
 	for _, a := range t.Attachments {
-		if a.Type != "ElasticNetworkInterface" {
-			continue
-		}
-		for _, d := range a.Details {
-			if d.Name == name {
-				return d.Value
-			}
+		if v := a.Detail(name); a.Type == "ElasticNetworkInterface" && v != "" {
+			return v
 		}
 	}
 	return ""

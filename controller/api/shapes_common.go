@@ -58,6 +58,17 @@ type Attachment struct {
 	Details []KeyValuePair `json:"details,omitempty"`
 }
 
+// Detail is the value of the attachment's detail name ("" when it has
+// none).
+func (a *Attachment) Detail(name string) string {
+	for _, d := range a.Details {
+		if d.Name == name {
+			return d.Value
+		}
+	}
+	return ""
+}
+
 // CapacityProviderStrategyItem weighs a capacity provider.
 type CapacityProviderStrategyItem struct {
 	CapacityProvider string `json:"capacityProvider" ecs:"required"`

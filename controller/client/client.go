@@ -168,6 +168,15 @@ func call[In, Out any](ctx context.Context, c *Client, op string, in *In) (*Out,
 	return out, nil
 }
 
+// callBerth is call for one of berth's own operations.
+func callBerth[In, Out any](ctx context.Context, c *Client, op string, in *In) (*Out, error) {
+	out := new(Out)
+	if err := c.CallBerth(ctx, op, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CreateCluster creates a cluster.
 func (c *Client) CreateCluster(ctx context.Context, in *api.CreateClusterInput) (*api.CreateClusterOutput, error) {
 	return call[api.CreateClusterInput, api.CreateClusterOutput](ctx, c, "CreateCluster", in)
@@ -284,41 +293,25 @@ func (c *Client) ListTasks(ctx context.Context, in *api.ListTasksInput) (*api.Li
 // InterruptTask reclaims a FARGATE_SPOT task's capacity (berth's own
 // operation).
 func (c *Client) InterruptTask(ctx context.Context, in *api.InterruptTaskInput) (*api.InterruptTaskOutput, error) {
-	out := new(api.InterruptTaskOutput)
-	if err := c.CallBerth(ctx, "InterruptTask", in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return callBerth[api.InterruptTaskInput, api.InterruptTaskOutput](ctx, c, "InterruptTask", in)
 }
 
 // DescribeTaskLimits reads back the limits the engine enforces on tasks
 // (berth's own operation).
 func (c *Client) DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error) {
-	out := new(api.DescribeTaskLimitsOutput)
-	if err := c.CallBerth(ctx, "DescribeTaskLimits", in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return callBerth[api.DescribeTaskLimitsInput, api.DescribeTaskLimitsOutput](ctx, c, "DescribeTaskLimits", in)
 }
 
 // RegisterTaskDefinitionIfChanged registers def unless it is its family's
 // latest ACTIVE revision (berth's own operation).
 func (c *Client) RegisterTaskDefinitionIfChanged(ctx context.Context, def *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionIfChangedOutput, error) {
-	out := new(api.RegisterTaskDefinitionIfChangedOutput)
-	if err := c.CallBerth(ctx, "RegisterTaskDefinitionIfChanged", def, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return callBerth[api.RegisterTaskDefinitionInput, api.RegisterTaskDefinitionIfChangedOutput](ctx, c, "RegisterTaskDefinitionIfChanged", def)
 }
 
 // EnsureContainerInstance registers a container instance of the server's
 // engine when the cluster has none (berth's own operation).
 func (c *Client) EnsureContainerInstance(ctx context.Context, in *api.EnsureContainerInstanceInput) (*api.EnsureContainerInstanceOutput, error) {
-	out := new(api.EnsureContainerInstanceOutput)
-	if err := c.CallBerth(ctx, "EnsureContainerInstance", in, out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return callBerth[api.EnsureContainerInstanceInput, api.EnsureContainerInstanceOutput](ctx, c, "EnsureContainerInstance", in)
 }
 
 // Top is the cluster's capacity and what its running tasks reserve and use
