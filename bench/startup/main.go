@@ -249,17 +249,17 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 				}
 			}
 			d, err := v.run(ctx)
+			removeBaselineContainers(docker)
+			settle(docker)
 			if errors.Is(err, errSkipped) {
 				fmt.Fprintf(os.Stderr, "%s: sample left out: %v\n", v.name, err)
 				skipped[i]++
-				removeBaselineContainers(docker)
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
 			samples[i] = append(samples[i], d)
-			removeBaselineContainers(docker)
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, rounds)
 	}
@@ -427,6 +427,43 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[len(s)/2]
+}
+
+// settle waits, 30 seconds at most, until what a sample left on the engine
+// has settled: no container of this run is exited, dead, being made or
+// being removed, and the list of them has not changed for three looks in
+// a row. The baselines' containers are removed before the next sample
+// starts; berth removes a stopped task's containers, and an agent makes a
+// new spare pause container, in the background, and without this the
+// next sample (whichever row it is) would share the engine with that work.
+func settle(docker client.APIClient) {
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	var last string
+	for stable := 0; stable < 3 && time.Now().Before(deadline); {
+		time.Sleep(30 * time.Millisecond)
+		list, err := docker.ContainerList(ctx, container.ListOptions{All: true})
+		if err != nil {
+			return
+		}
+		var ids []string
+		busy := false
+		for _, c := range list {
+			if c.Labels[benchLabel] != benchRun && !strings.Contains(c.Labels[agent.LabelCluster], benchRun) {
+				continue
+			}
+			ids = append(ids, c.ID+c.State)
+			busy = busy || c.State != "running"
+		}
+		slices.Sort(ids)
+		now := strings.Join(ids, ",")
+		if busy || now != last {
+			stable = 0
+		} else {
+			stable++
+		}
+		last = now
+	}
 }
 
 // removeBaselineContainers removes what the docker run and docker-compose
