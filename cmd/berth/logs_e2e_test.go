@@ -190,7 +190,7 @@ func TestTaskLogsOutliveTheContainersAndTheServer(t *testing.T) {
 		Resources  []string `json:"resources"`
 		Detail     struct {
 			TaskArn, ClusterArn, LastStatus, DesiredStatus, StopCode, CreatedAt, StartedAt, StoppedAt, UpdatedAt string
-			Version                                                                                       int
+			Version                                                                                              int
 		} `json:"detail"`
 	}
 	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
