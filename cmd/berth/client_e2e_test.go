@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -31,7 +32,8 @@ func TestTheCLIDrivesARealServer(t *testing.T) {
 	if out := berth("cluster", "list"); !strings.Contains(out, "class   ACTIVE") {
 		t.Errorf("cluster list:\n%s", out)
 	}
-	if out := berth("cluster", "describe", "class"); !strings.Contains(out, "Tag course:            ecs-101") {
+	if out := berth("cluster", "describe", "class"); !regexp.MustCompile(`(?m)^Tag course: +ecs-101$`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^Statistic drainingFargateServiceCount:  0$`).MatchString(out) {
 		t.Errorf("cluster describe:\n%s", out)
 	}
 	example := filepath.Join("..", "..", "examples", "one-shot-job.json")

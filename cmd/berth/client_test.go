@@ -22,7 +22,8 @@ func fakeServer(t *testing.T) string {
 	n := api.Namer{Region: "us-east-1", AccountID: "000000000000"}
 	clusters := map[string]api.Cluster{
 		"default": {ClusterName: "default", ClusterArn: n.Cluster("default"), Status: "ACTIVE", RegisteredContainerInstancesCount: 2, RunningTasksCount: 3, PendingTasksCount: 1},
-		"class":   {ClusterName: "class", ClusterArn: n.Cluster("class"), Status: "ACTIVE", Tags: []taskdef.Tag{{Key: "course", Value: "ecs-101"}}},
+		"class": {ClusterName: "class", ClusterArn: n.Cluster("class"), Status: "ACTIVE", Tags: []taskdef.Tag{{Key: "course", Value: "ecs-101"}},
+			Statistics: []api.KeyValuePair{{Name: "runningEC2TasksCount", Value: "2"}, {Name: "drainingFargateServiceCount", Value: "0"}}},
 	}
 	registered := time.Now().Add(-2*time.Hour - time.Minute)
 	memory, reservation, port := 128, 64, 8080
@@ -171,9 +172,20 @@ func TestCompletionOffersWhatTheServerHolds(t *testing.T) {
 			t.Errorf("completing %q: exit %d, %q, want %q then :4", tt.args, code, stdout, tt.want)
 		}
 	}
-	// berth run's argument is a file or a family: both are offered.
-	if stdout, _, code := executeRoot([]string{"__complete", "--endpoint", endpoint, "run", "w"}); code != exitOK || !strings.HasPrefix(stdout, "web\nworker\n:0\n") {
-		t.Errorf("completing berth run w: exit %d, %q, want web, worker and the files (:0)", code, stdout)
+	// berth run's argument and berth task run's are a file or a family:
+	// both are offered (the families, and :0, the shell's files).
+	for _, args := range [][]string{{"run", "w"}, {"task", "run", "w"}, {"task", "run", "--cluster", "class", "w"}} {
+		if stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, args...)); code != exitOK || !strings.HasPrefix(stdout, "web\nworker\n:0\n") {
+			t.Errorf("completing berth %s: exit %d, %q, want web, worker and the files (:0)", strings.Join(args, " "), code, stdout)
+		}
+	}
+	// Once it has its argument, nothing more.
+	if stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", endpoint, "task", "run", "web", ""}); !strings.HasPrefix(stdout, ":4\n") {
+		t.Errorf("completing after berth task run's argument: %q", stdout)
+	}
+	// berth events completes its cluster.
+	if stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", endpoint, "events", "--cluster", "c"}); !strings.HasPrefix(stdout, "class\n:4\n") {
+		t.Errorf("completing berth events --cluster c: %q", stdout)
 	}
 	// With no server, nothing is offered, and at once.
 	stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", "http://127.0.0.1:1", "cluster", "describe", ""})

@@ -72,7 +72,7 @@ first as berth taskdef register does. The server places them: --strategy and
 --constraint are ECS's placement strategies and constraints. A Fargate task
 with no --subnet goes in berth's first subnet.`,
 		Args:              argsBetween(1, 1, "one FAMILY[:REVISION], ARN or FILE"),
-		ValidArgsFunction: completeFrom(&opts.clientOptions, familyNames),
+		ValidArgsFunction: completeFileOrFamily(func(context.Context) *clientOptions { return &opts.clientOptions }),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runTaskRun(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), &opts, args[0], run)
 		}),
