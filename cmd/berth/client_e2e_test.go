@@ -43,6 +43,13 @@ func TestTheCLIDrivesARealServer(t *testing.T) {
 	if out := berth("taskdef", "describe", "one-shot-job"); !strings.Contains(out, "Task definition:  one-shot-job:2") || !strings.Contains(out, "Launch types:     EC2, FARGATE") {
 		t.Errorf("taskdef describe:\n%s", out)
 	}
+	// --family is the whole family, as ECS matches familyPrefix.
+	if out := berth("taskdef", "list", "--family", "one-shot"); strings.Contains(out, "one-shot-job") {
+		t.Errorf("taskdef list --family one-shot lists one-shot-job's revisions:\n%s", out)
+	}
+	if out := berth("taskdef", "list", "--family", "one-shot-job"); strings.Count(out, "one-shot-job   ") != 2 {
+		t.Errorf("taskdef list --family one-shot-job:\n%s", out)
+	}
 	berth("taskdef", "deregister", "one-shot-job:2")
 	if out := berth("taskdef", "list"); !strings.Contains(out, "one-shot-job   1") || strings.Contains(out, "one-shot-job   2") {
 		t.Errorf("taskdef list after deregistering revision 2:\n%s", out)
