@@ -75,6 +75,9 @@ type Options struct {
 	// without them and without a known instance type gets; nil means this
 	// machine's.
 	HostSize func() (cpu, memoryMiB int64)
+	// Version is berth's version: the agent version (versionInfo) of the
+	// instances of the server's own engine, registered without one.
+	Version string
 	// AgentTimeout is how long an instance's berth agent may be silent
 	// before the instance is agentConnected false; 0 means
 	// DefaultAgentTimeout.

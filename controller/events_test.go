@@ -59,3 +59,25 @@ func TestATaskChangeIsSentInTheEventsShape(t *testing.T) {
 		}
 	}
 }
+
+// An instance of the server's own engine has the server's version as its
+// agent's; one registered with a version of its own keeps it.
+func TestLocalInstancesHaveTheServersAgentVersion(t *testing.T) {
+	st := reportsStore(t, filepath.Join(t.TempDir(), "state.db"), nil, func(string) bool { return false })
+	defer st.Close()
+	c := New(st, Options{Version: "1.4.2", Logf: t.Logf})
+	defer c.Close()
+	size := []api.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 512}}
+	for _, tt := range []struct {
+		given *api.VersionInfo
+		want  string
+	}{{nil, "1.4.2"}, {&api.VersionInfo{AgentVersion: "1.80.0"}, "1.80.0"}} {
+		out, err := c.RegisterContainerInstance(context.Background(), &api.RegisterContainerInstanceInput{Cluster: "c", TotalResources: size, VersionInfo: tt.given})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := out.ContainerInstance.VersionInfo; v == nil || v.AgentVersion != tt.want {
+			t.Errorf("registered with %+v: versionInfo %+v, want agentVersion %s", tt.given, v, tt.want)
+		}
+	}
+}

@@ -125,6 +125,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				StoppedTaskRetention: opts.stoppedRetention,
 				LogDir:               filepath.Join(dir, "logs"),
 				AgentTimeout:         opts.agentTimeout,
+				Version:              version,
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})

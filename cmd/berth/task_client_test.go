@@ -36,7 +36,7 @@ func fakeCluster(t *testing.T) string {
 	}
 	instances := map[string]api.ContainerInstance{ids[0]: instance(0, "us-east-1a"), ids[1]: instance(1, "us-east-1b")}
 	local, remote, reachable := instances[ids[0]], instances[ids[1]], true
-	local.BerthAgent = &api.InstanceAgent{Runs: "local"}
+	local.BerthAgent, local.VersionInfo = &api.InstanceAgent{Runs: "local"}, &api.VersionInfo{AgentVersion: "1.3.0"}
 	remote.BerthAgent = &api.InstanceAgent{Runs: "agent", Host: "build-box", Engine: "unix:///var/run/docker.sock", EngineReachable: &reachable,
 		LastHeartbeat: api.Time(fakeNow.Add(-4 * time.Second))}
 	remote.VersionInfo = &api.VersionInfo{AgentVersion: "1.2.0", DockerVersion: "20.10.24"}
@@ -202,8 +202,10 @@ func TestInstanceAndTaskCommandsPrintWhatTheServerSays(t *testing.T) {
 		{"instance-register-no-cluster", []string{"instance", "register", "--cluster", "nowhere"}},
 		{"instance-register-type-and-size", []string{"instance", "register", "--instance-type", "t3.small", "--cpu", "1024"}},
 		{"instance-list", []string{"instance", "list", "--cluster", "class"}},
+		{"instance-list-wide", []string{"instance", "list", "--cluster", "class", "-o", "wide"}},
 		{"instance-describe", []string{"instance", "describe", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "00000000000000000000000000000000"}},
 		{"instance-drain", []string{"instance", "drain", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}},
+		{"instance-activate", []string{"instance", "activate", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "f9e8d7c6b5a4938271605f4e3d2c1b0a"}},
 		{"instance-deregister-refused", []string{"instance", "deregister", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}},
 		{"instance-deregister-force", []string{"instance", "deregister", "--cluster", "class", "--force", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}},
 		{"instance-attributes", []string{"instance", "attributes", "--cluster", "class", "f9e8d7c6b5a4938271605f4e3d2c1b0a"}},
