@@ -145,9 +145,8 @@ func failures(out io.Writer, fs []api.Failure) error {
 }
 
 // writeFields prints label and value rows, each after indent, the values
-// lined up two spaces after the longest label.
-func writeFields(out io.Writer, indent string, rows [][]string) {
-	width := 0
+// lined up two spaces after the longest label, or after width columns.
+func writeFields(out io.Writer, indent string, width int, rows [][]string) {
 	for _, r := range rows {
 		width = max(width, utf8.RuneCountInString(r[0]))
 	}

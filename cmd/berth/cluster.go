@@ -162,7 +162,7 @@ func writeCluster(out io.Writer, cl api.Cluster) {
 	for _, t := range cl.Tags {
 		rows = append(rows, []string{"Tag " + t.Key + ":", t.Value})
 	}
-	writeFields(out, "", rows)
+	writeFields(out, "", 0, rows)
 }
 
 func runClusterDelete(ctx context.Context, out io.Writer, opts *clientOptions, ref string) error {
