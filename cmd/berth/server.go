@@ -126,6 +126,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				LogDir:               filepath.Join(dir, "logs"),
 				AgentTimeout:         opts.agentTimeout,
 				Version:              version,
+				Progress:             errOut,
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
