@@ -67,7 +67,7 @@ type EventTime struct {
 const eventTimeLayout = "2006-01-02T15:04:05.000Z"
 
 // EventTimeOf converts an API timestamp.
-func EventTimeOf(t Timestamp) EventTime { return EventTime{Time: t.Time} }
+func EventTimeOf(t Timestamp) EventTime { return EventTime(t) }
 
 // MarshalJSON writes the ISO-8601 string; a zero time is null.
 func (t EventTime) MarshalJSON() ([]byte, error) {
