@@ -58,7 +58,8 @@ type Config struct {
 	CleanupWait time.Duration
 	// PullBehavior is the agent's ECS_IMAGE_PULL_BEHAVIOR.
 	PullBehavior PullBehavior
-	// PullProgress, when a terminal, shows a progress line per pull.
+	// PullProgress, when a terminal, shows a progress line per pull, and
+	// per build of berth's own images.
 	PullProgress io.Writer
 	// BinaryPath is the berth binary berth's own images are built from;
 	// empty means the running executable.

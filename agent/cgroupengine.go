@@ -140,7 +140,7 @@ const cgroupHelperAttempts = 3
 // berth's binary, building it if need be.
 func (a *Agent) currentPauseImage(ctx context.Context) (string, error) {
 	for attempt := 1; ; attempt++ {
-		if err := images.Ensure(ctx, a.docker, a.binaryPath, images.PauseRef); err != nil {
+		if err := a.ensureImage(ctx, images.PauseRef); err != nil {
 			return "", fmt.Errorf("build the image of the cgroup container: %w", err)
 		}
 		infos, err := images.ListFrom(ctx, a.docker, a.binaryPath)

@@ -37,7 +37,7 @@ func (t *task) startPause(ctx context.Context) (addr string, err error) {
 			return "", err // a stop of the task, or the agent's end
 		}
 	}
-	if err := images.Ensure(ctx, t.a.docker, t.a.binaryPath, images.PauseRef); err != nil {
+	if err := t.a.ensureImage(ctx, images.PauseRef); err != nil {
 		return "", engineErr(ResourceInitializationError, "build the pause image: %w", err)
 	}
 	if err := t.makeCgroup(ctx); err != nil {

@@ -49,6 +49,16 @@ func ParsePullBehavior(s string) (PullBehavior, error) {
 	return "", fmt.Errorf("pull behavior %q is not default, always, once or prefer-cached", s)
 }
 
+// ensureImage builds berth's image ref (PauseRef or DemoRef) when it is
+// missing or stale, its progress shown where the agent's pulls show
+// theirs.
+func (a *Agent) ensureImage(ctx context.Context, ref string) error {
+	if a.puller != nil {
+		ctx = images.WithProgress(ctx, a.puller.progress)
+	}
+	return images.Ensure(ctx, a.docker, a.binaryPath, ref)
+}
+
 // puller gets images onto the engine for the tasks of one agent.
 type puller struct {
 	a *Agent
@@ -64,7 +74,7 @@ type puller struct {
 // never pulled: they are built from the berth binary.
 func (p *puller) ensure(ctx context.Context, ref string, behavior PullBehavior) (warning string, err error) {
 	if images.IsBerthImage(ref) {
-		if err := images.Ensure(ctx, p.a.docker, p.a.binaryPath, ref); err != nil {
+		if err := p.a.ensureImage(ctx, ref); err != nil {
 			return "", engineErr(CannotPullContainerError, "build berth image %s: %w", ref, err)
 		}
 		return "", nil

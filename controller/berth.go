@@ -157,8 +157,9 @@ func capacityName(launchType, capacity string) string {
 
 // taskStateChange is the EventBridge event of a task's change.
 func (c *Controller) taskStateChange(t *api.Task, at time.Time) api.TaskStateChangeEvent {
-	return api.TaskStateChangeEvent{Version: "0", ID: newUUID(), DetailType: "ECS Task State Change", Source: "aws.ecs",
-		Account: c.namer.AccountID, Time: at.Truncate(time.Second), Region: c.namer.Region, Resources: []string{t.TaskArn}, Detail: t}
+	return api.TaskStateChangeEvent{Version: "0", ID: newUUID(), DetailType: api.DetailTypeTask, Source: "aws.ecs",
+		Account: c.namer.AccountID, Time: at.Truncate(time.Second), Region: c.namer.Region, Resources: []string{t.TaskArn},
+		Detail: api.NewTaskStateChange(t, at)}
 }
 
 // DescribeTaskLimits reads back, from the engine, the limits it enforces

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,6 +76,12 @@ type Options struct {
 	// without them and without a known instance type gets; nil means this
 	// machine's.
 	HostSize func() (cpu, memoryMiB int64)
+	// Progress, when a terminal, shows a progress line for each image its
+	// instances' agents pull or build; nil shows none.
+	Progress io.Writer
+	// Version is berth's version: the agent version (versionInfo) of the
+	// instances of the server's own engine, registered without one.
+	Version string
 	// AgentTimeout is how long an instance's berth agent may be silent
 	// before the instance is agentConnected false; 0 means
 	// DefaultAgentTimeout.

@@ -84,37 +84,32 @@ func (c *Controller) Events(ctx context.Context, since time.Time, follow bool, e
 	}
 }
 
-// event wraps a detail in EventBridge's envelope.
-func (c *Controller) event(detailType, resource string, detail any) {
+// event wraps the detail of a change at at in EventBridge's envelope.
+func (c *Controller) event(detailType, resource string, at time.Time, detail any) {
 	body, err := json.Marshal(detail)
 	if err != nil {
 		c.opts.Logf("event of %s: %v", resource, err)
 		return
 	}
 	c.events.add(api.Event{Version: "0", ID: newUUID(), DetailType: detailType, Source: "aws.ecs",
-		Account: c.namer.AccountID, Time: c.now().UTC(), Region: c.namer.Region, Resources: []string{resource}, Detail: body})
+		Account: c.namer.AccountID, Time: at, Region: c.namer.Region, Resources: []string{resource}, Detail: body})
 }
 
-// taskEvent is the detail of an ECS Task State Change: the task as
-// DescribeTasks shows it, and when it changed.
-type taskEvent struct {
-	api.Task
-	UpdatedAt api.Timestamp `json:"updatedAt"`
-}
-
-// taskChanged sends the event of a task's change, as the store now has it.
+// taskChanged sends the event of a task's change, as the store now has it:
+// the task as DescribeTasks shows it, in the event's shape, less its tags.
 func (c *Controller) taskChanged(rec store.Task) {
 	t, err := taskOf(rec)
 	if err != nil {
 		c.opts.Logf("event of task %s: %v", rec.ID, err)
 		return
 	}
-	t.Tags = nil
-	c.event(api.DetailTypeTask, t.TaskArn, taskEvent{Task: *t, UpdatedAt: api.Time(c.now().UTC())})
+	at := c.now().UTC()
+	c.event(api.DetailTypeTask, t.TaskArn, at, api.NewTaskStateChange(t, at))
 }
 
 // instanceChanged sends the event of a container instance's change.
 func (c *Controller) instanceChanged(rec store.ContainerInstance) {
 	inst := c.instance(rec, false)
-	c.event(api.DetailTypeInstance, inst.ContainerInstanceArn, inst)
+	at := c.now().UTC()
+	c.event(api.DetailTypeInstance, inst.ContainerInstanceArn, at, api.NewContainerInstanceStateChange(inst, c.namer.Cluster(rec.Cluster), at))
 }

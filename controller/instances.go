@@ -132,6 +132,10 @@ func (c *Controller) instanceRecord(in *api.RegisterContainerInstanceInput, remo
 	if in.VersionInfo != nil {
 		rec.VersionInfo = store.VersionInfo(*in.VersionInfo)
 	}
+	if remote == nil && rec.VersionInfo.AgentVersion == "" {
+		// The server is the agent of its own engine's instances.
+		rec.VersionInfo.AgentVersion = c.opts.Version
+	}
 	return rec, nil
 }
 

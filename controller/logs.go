@@ -199,21 +199,68 @@ func newNDJSON(w http.ResponseWriter) *ndjson {
 func (n *ndjson) flush() error { return http.NewResponseController(n.w).Flush() }
 
 func (c *Controller) serveEvents(w http.ResponseWriter, r *http.Request) {
-	since, follow, err := streamQuery(r.URL.Query())
+	q := r.URL.Query()
+	since, follow, err := streamQuery(q)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.(*api.Error))
 		return
+	}
+	// Every cluster's events, as an EventBridge rule on aws.ecs gets them,
+	// or one cluster's, as a rule on detail.clusterArn does.
+	cluster := ""
+	if ref := q.Get("cluster"); ref != "" {
+		if cluster, err = c.eventsCluster(ref); err != nil {
+			var ae *api.Error
+			if !errors.As(err, &ae) {
+				c.opts.Logf("events of cluster %s: %v", ref, err)
+				ae = api.ServerException("internal error")
+			}
+			writeError(w, http.StatusBadRequest, ae)
+			return
+		}
 	}
 	ctx, cancel := c.streaming(r)
 	defer cancel()
 	out := newNDJSON(w)
 	out.flush()
 	c.Events(ctx, since, follow, func(e api.Event) error {
+		if cluster != "" && eventCluster(e) != cluster {
+			return nil
+		}
 		if err := out.enc.Encode(e); err != nil {
 			return err
 		}
 		return out.flush()
 	})
+}
+
+// eventsCluster is the name of the cluster ref names, which the server
+// has (ACTIVE or INACTIVE, whose events may still be kept).
+func (c *Controller) eventsCluster(ref string) (string, error) {
+	name, err := api.ClusterName(ref)
+	if err != nil {
+		return "", err
+	}
+	if _, err := c.store.Cluster(name); errors.Is(err, store.ErrNotFound) {
+		return "", api.ClusterNotFoundException("")
+	} else if err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// eventCluster is the name of the cluster of the task or instance an
+// event is of.
+func eventCluster(e api.Event) string {
+	if len(e.Resources) == 0 {
+		return ""
+	}
+	ref := api.TaskRef
+	if e.DetailType == api.DetailTypeInstance {
+		ref = api.ContainerInstanceRef
+	}
+	cluster, _, _ := ref(e.Resources[0])
+	return cluster
 }
 
 // findTask finds a task by ID in cluster, or in any cluster when none is

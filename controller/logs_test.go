@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,7 +117,7 @@ func TestEventsAreKeptAndFollowed(t *testing.T) {
 		t.Fatalf("%d events kept, want 1: %+v", len(kept), kept)
 	}
 	e := kept[0]
-	var detail api.ContainerInstance
+	var detail api.ContainerInstanceStateChange
 	if err := json.Unmarshal(e.Detail, &detail); err != nil {
 		t.Fatal(err)
 	}
@@ -168,5 +169,50 @@ func TestLogAndEventEndpointsWantTheToken(t *testing.T) {
 	}
 	if !strings.HasPrefix(base, "http://127.0.0.1:") {
 		t.Errorf("the server listens at %s", base)
+	}
+}
+
+// GET /berth/v1/events?cluster=C has that cluster's events alone, each
+// instance's in the shape ECS sends (its cluster's ARN, ISO-8601 times,
+// nothing of berth's own); a cluster the server does not have is ECS's
+// ClusterNotFoundException.
+func TestEventsOfOneCluster(t *testing.T) {
+	t.Parallel()
+	srv, _ := startStreamsServer(t, t.TempDir(), "")
+	c := client.New("http://"+srv.Addr(), "")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := c.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: "class"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, cluster := range []string{"", "class"} {
+		if _, err := c.RegisterContainerInstance(ctx, &api.RegisterContainerInstanceInput{Cluster: cluster,
+			TotalResources: []api.Resource{{Name: "CPU", Type: "INTEGER", IntegerValue: 1024}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 512}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var kept []api.Event
+	if err := c.Events(ctx, client.EventsOptions{Cluster: "arn:aws:ecs:us-east-1:000000000000:cluster/class"}, func(e api.Event) error { kept = append(kept, e); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(kept) != 1 || !strings.Contains(kept[0].Resources[0], ":container-instance/class/") {
+		t.Fatalf("the events of cluster class: %+v", kept)
+	}
+	var detail map[string]any
+	if err := json.Unmarshal(kept[0].Detail, &detail); err != nil {
+		t.Fatal(err)
+	}
+	_, berthAgent := detail["berthAgent"]
+	registered, _ := detail["registeredAt"].(string)
+	updated, _ := detail["updatedAt"].(string)
+	if berthAgent || detail["clusterArn"] != "arn:aws:ecs:us-east-1:000000000000:cluster/class" ||
+		!regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`).MatchString(registered) || updated == "" ||
+		!strings.HasPrefix(updated, kept[0].Time.UTC().Format("2006-01-02T15:04:05")) {
+		t.Errorf("the instance's event detail: %s", kept[0].Detail)
+	}
+	err := c.Events(ctx, client.EventsOptions{Cluster: "nowhere"}, func(api.Event) error { return nil })
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Type != "ClusterNotFoundException" {
+		t.Errorf("the events of a cluster the server does not have: %v", err)
 	}
 }

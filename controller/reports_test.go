@@ -87,7 +87,7 @@ func taskEvents(t *testing.T, c *Controller) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	err := c.Events(context.Background(), time.Time{}, false, func(e api.Event) error {
-		var task api.Task
+		var task api.TaskStateChange
 		if err := json.Unmarshal(e.Detail, &task); err != nil {
 			return err
 		}

@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -73,6 +74,9 @@ type Config struct {
 	// needs one starts.
 	BinaryPath   string
 	EnsureImages bool
+	// Progress, when a terminal, shows a progress line for each image the
+	// agent pulls or builds; nil shows none.
+	Progress io.Writer
 	// CleanupWait is how long a stopped task's containers stay; 0 means
 	// the ECS agent's 3 hours.
 	CleanupWait time.Duration
@@ -208,6 +212,7 @@ func (a *Agent) resume(ctx context.Context, arn string) error {
 			CleanupWait:      a.cfg.CleanupWait,
 			BinaryPath:       a.cfg.BinaryPath,
 			AvailabilityZone: zone,
+			PullProgress:     a.cfg.Progress,
 			Logf:             a.cfg.Logf,
 		})
 		if err == nil {
@@ -244,7 +249,7 @@ func (a *Agent) ensureImages(ctx context.Context) {
 	go func() {
 		defer a.wg.Done()
 		for _, ref := range images.Refs() {
-			if err := images.Ensure(ctx, a.cfg.Docker, binary, ref); err != nil && ctx.Err() == nil {
+			if err := images.Ensure(images.WithProgress(ctx, a.cfg.Progress), a.cfg.Docker, binary, ref); err != nil && ctx.Err() == nil {
 				a.cfg.Logf("berth agent: build %s on the engine: %v", ref, err)
 			}
 		}

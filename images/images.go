@@ -263,9 +263,11 @@ func build(ctx context.Context, api Engine, binaryPath string, k kind, ref strin
 		oldID = insp.ID
 	}
 
+	line := progressOf(ctx, ref)
+	defer line.done()
 	pr, pw := io.Pipe()
 	go func() {
-		pw.CloseWithError(writeArchive(pw, k, ref, digest, entries, created))
+		pw.CloseWithError(writeArchive(countingWriter{pw, line}, k, ref, digest, entries, created))
 	}()
 	resp, err := api.ImageLoad(ctx, pr, client.ImageLoadWithQuiet(true))
 	if err != nil {

@@ -715,3 +715,22 @@ func TestBuildingTheSameBinaryAgainLoadsTheSameImage(t *testing.T) {
 		t.Errorf("two builds from one binary loaded %s and %s; want one image", first.ID, again.ID)
 	}
 }
+
+// A real build whose progress goes to a pipe writes nothing there.
+func TestABuildIsQuietWhenPiped(t *testing.T) {
+	api := testenv.Docker(t)
+	bin := uniqueBinary(t, testenv.BerthBinary(t))
+	ref := testRef(t, api, "demo")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := images.BuildAs(images.WithProgress(ctxFor(t), w), api, bin, images.DemoRef, ref); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if got, _ := io.ReadAll(r); len(got) != 0 {
+		t.Errorf("a build piped its progress: %q", got)
+	}
+}

@@ -162,6 +162,7 @@ func runAgent(ctx context.Context, errOut io.Writer, cfg hostagent.Config) error
 	defer docker.Close()
 	cfg.Docker = docker
 	cfg.Logf = func(format string, args ...any) { fmt.Fprintf(errOut, format+"\n", args...) }
+	cfg.Progress = errOut
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	fmt.Fprintf(errOut, "berth agent: joining cluster %s of %s with the engine at %s (state: %s)\n",

@@ -22,7 +22,8 @@ func fakeServer(t *testing.T) string {
 	n := api.Namer{Region: "us-east-1", AccountID: "000000000000"}
 	clusters := map[string]api.Cluster{
 		"default": {ClusterName: "default", ClusterArn: n.Cluster("default"), Status: "ACTIVE", RegisteredContainerInstancesCount: 2, RunningTasksCount: 3, PendingTasksCount: 1},
-		"class":   {ClusterName: "class", ClusterArn: n.Cluster("class"), Status: "ACTIVE", Tags: []taskdef.Tag{{Key: "course", Value: "ecs-101"}}},
+		"class": {ClusterName: "class", ClusterArn: n.Cluster("class"), Status: "ACTIVE", Tags: []taskdef.Tag{{Key: "course", Value: "ecs-101"}},
+			Statistics: []api.KeyValuePair{{Name: "runningEC2TasksCount", Value: "2"}, {Name: "drainingFargateServiceCount", Value: "0"}}},
 	}
 	registered := time.Now().Add(-2*time.Hour - time.Minute)
 	memory, reservation, port := 128, 64, 8080
@@ -65,6 +66,9 @@ func fakeServer(t *testing.T) string {
 		return nil, &api.Error{Type: api.TypeClusterContainsTasks, Message: "The Cluster cannot be deleted while Tasks are active."}
 	})
 	api.Handle(mux, "ListTaskDefinitions", func(ctx context.Context, in *api.ListTaskDefinitionsInput) (*api.ListTaskDefinitionsOutput, error) {
+		if in.FamilyPrefix != "" && in.FamilyPrefix != "web" { // the whole family, as ECS matches it
+			return &api.ListTaskDefinitionsOutput{TaskDefinitionArns: []string{}}, nil
+		}
 		if in.NextToken == "" {
 			return &api.ListTaskDefinitionsOutput{TaskDefinitionArns: []string{n.TaskDefinition("web", 2)}, NextToken: "page-2"}, nil
 		}
@@ -81,6 +85,14 @@ func fakeServer(t *testing.T) string {
 	})
 	api.Handle(mux, "DescribeTaskDefinition", func(ctx context.Context, in *api.DescribeTaskDefinitionInput) (*api.DescribeTaskDefinitionOutput, error) {
 		return &api.DescribeTaskDefinitionOutput{TaskDefinition: web(2), Tags: []taskdef.Tag{{Key: "team", Value: "web"}}}, nil
+	})
+	api.Handle(mux, "DeregisterTaskDefinition", func(ctx context.Context, in *api.DeregisterTaskDefinitionInput) (*api.DeregisterTaskDefinitionOutput, error) {
+		if in.TaskDefinition != "web:1" {
+			return nil, api.ClientException("The specified task definition does not exist.")
+		}
+		td := web(1)
+		td.Status, td.DeregisteredAt = "INACTIVE", api.Time(registered.Add(time.Hour))
+		return &api.DeregisterTaskDefinitionOutput{TaskDefinition: td}, nil
 	})
 	api.Handle(mux, "RegisterTaskDefinition", func(ctx context.Context, in *api.RegisterTaskDefinitionInput) (*api.RegisterTaskDefinitionOutput, error) {
 		td := web(3)
@@ -109,6 +121,11 @@ func TestClientCommandsPrintWhatTheServerSays(t *testing.T) {
 		{"taskdef-describe", []string{"taskdef", "describe", "web"}},
 		{"taskdef-register", []string{"taskdef", "register", filepath.Join("..", "..", "examples", "one-shot-job.json")}},
 		{"taskdef-list-json", []string{"taskdef", "list", "-o", "json"}},
+		{"taskdef-list-wide", []string{"taskdef", "list", "-o", "wide"}},
+		{"taskdef-list-family", []string{"taskdef", "list", "--family", "web"}},
+		{"taskdef-list-family-prefix", []string{"taskdef", "list", "--family", "we"}},
+		{"taskdef-deregister", []string{"taskdef", "deregister", "web:1"}},
+		{"taskdef-deregister-unknown", []string{"taskdef", "deregister", "web:9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { checkClientGolden(t, endpoint, tt.name, tt.args) })
@@ -171,13 +188,34 @@ func TestCompletionOffersWhatTheServerHolds(t *testing.T) {
 			t.Errorf("completing %q: exit %d, %q, want %q then :4", tt.args, code, stdout, tt.want)
 		}
 	}
-	// berth run's argument is a file or a family: both are offered.
-	if stdout, _, code := executeRoot([]string{"__complete", "--endpoint", endpoint, "run", "w"}); code != exitOK || !strings.HasPrefix(stdout, "web\nworker\n:0\n") {
-		t.Errorf("completing berth run w: exit %d, %q, want web, worker and the files (:0)", code, stdout)
+	// berth run's argument and berth task run's are a file or a family:
+	// both are offered (the families, and :0, the shell's files).
+	for _, args := range [][]string{{"run", "w"}, {"task", "run", "w"}, {"task", "run", "--cluster", "class", "w"}} {
+		if stdout, _, code := executeRoot(append([]string{"__complete", "--endpoint", endpoint}, args...)); code != exitOK || !strings.HasPrefix(stdout, "web\nworker\n:0\n") {
+			t.Errorf("completing berth %s: exit %d, %q, want web, worker and the files (:0)", strings.Join(args, " "), code, stdout)
+		}
+	}
+	// Once it has its argument, nothing more.
+	if stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", endpoint, "task", "run", "web", ""}); !strings.HasPrefix(stdout, ":4\n") {
+		t.Errorf("completing after berth task run's argument: %q", stdout)
+	}
+	// berth events completes its cluster.
+	if stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", endpoint, "events", "--cluster", "c"}); !strings.HasPrefix(stdout, "class\n:4\n") {
+		t.Errorf("completing berth events --cluster c: %q", stdout)
 	}
 	// With no server, nothing is offered, and at once.
 	stdout, _, _ := executeRoot([]string{"__complete", "--endpoint", "http://127.0.0.1:1", "cluster", "describe", ""})
 	if !strings.HasPrefix(stdout, ":4\n") {
 		t.Errorf("with no server: %q", stdout)
+	}
+}
+
+// berth taskdef list --family takes a family's full name, as
+// ListTaskDefinitions' familyPrefix does, and its help says so.
+func TestTaskdefListFamilyIsTheWholeName(t *testing.T) {
+	stdout, _, code := executeRoot([]string{"taskdef", "list", "--help"})
+	if code != exitOK || !strings.Contains(stdout, "only this family's revisions (its full name, as ListTaskDefinitions' familyPrefix takes it)") ||
+		!strings.Contains(stdout, "--family web lists web's revisions, not webapp's") || strings.Contains(stdout, "start with") {
+		t.Errorf("berth taskdef list --help:\n%s", stdout)
 	}
 }

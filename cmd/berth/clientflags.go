@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -141,4 +142,15 @@ func failures(out io.Writer, fs []api.Failure) error {
 		fmt.Fprintln(out, line)
 	}
 	return &exitError{code: exitFailure}
+}
+
+// writeFields prints label and value rows, each after indent, the values
+// lined up two spaces after the longest label, or after width columns.
+func writeFields(out io.Writer, indent string, width int, rows [][]string) {
+	for _, r := range rows {
+		width = max(width, utf8.RuneCountInString(r[0]))
+	}
+	for _, r := range rows {
+		fmt.Fprintf(out, "%s%-*s  %s\n", indent, width, r[0], r[1])
+	}
 }

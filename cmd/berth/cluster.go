@@ -162,9 +162,7 @@ func writeCluster(out io.Writer, cl api.Cluster) {
 	for _, t := range cl.Tags {
 		rows = append(rows, []string{"Tag " + t.Key + ":", t.Value})
 	}
-	for _, r := range rows {
-		fmt.Fprintf(out, "%-22s %s\n", r[0], r[1])
-	}
+	writeFields(out, "", 0, rows)
 }
 
 func runClusterDelete(ctx context.Context, out io.Writer, opts *clientOptions, ref string) error {

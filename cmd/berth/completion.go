@@ -103,11 +103,19 @@ func familyNames(ctx context.Context, c *client.Client, prefix string) []string 
 // directory, and the task definition families of the server berth run
 // would go through.
 func completeRunTarget(opts *clientOptions) cobra.CompletionFunc {
+	return completeFileOrFamily(func(ctx context.Context) *clientOptions { return runServerOptions(ctx, opts) })
+}
+
+// completeFileOrFamily completes the one argument that is a definition
+// FILE or a FAMILY[:REVISION] (berth run's, berth task run's): the files
+// of the directory (the shell's own completion), and the families of the
+// server server names.
+func completeFileOrFamily(server func(ctx context.Context) *clientOptions) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		names, _ := completeFrom(runServerOptions(cmd.Context(), opts), familyNames)(cmd, args, toComplete)
+		names, _ := completeFrom(server(cmd.Context()), familyNames)(cmd, args, toComplete)
 		return names, cobra.ShellCompDirectiveDefault
 	}
 }

@@ -17,8 +17,9 @@ import (
 // eventsOptions are berth events' flags.
 type eventsOptions struct {
 	clientOptions
-	follow bool
-	since  time.Duration
+	cluster string
+	follow  bool
+	since   time.Duration
 }
 
 func newEventsCommand() *cobra.Command {
@@ -27,13 +28,17 @@ func newEventsCommand() *cobra.Command {
 		Use:   "events",
 		Short: "Print the cluster's task and instance state changes, as ECS sends them to EventBridge",
 		Long: `Print each change of a task or a container instance the server made, one
-line each: its time, kind, the task or instance ID, the task's
+line each: its time, kind, cluster, the task or instance ID, the task's
 family:revision, its last → desired status (an instance's status) and the
 stop reason. The server keeps the latest ` + fmt.Sprint(eventHistory) + ` changes; -f goes on
 printing each new one as it happens. -o json prints each as the EventBridge
 event ECS sends ("ECS Task State Change", "ECS Container Instance State
-Change"), one JSON object a line.`,
-		Example: "  berth events -f\n  berth events --since 10m -o json | jq .detail.lastStatus",
+Change"), one JSON object a line.
+
+Every cluster's changes are printed, as an EventBridge rule on source aws.ecs
+receives them all; --cluster prints one cluster's, as a rule matching
+detail.clusterArn does.`,
+		Example: "  berth events -f\n  berth events --cluster class --since 10m -o json | jq .detail.lastStatus",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			return runEvents(cmd.Context(), cmd.OutOrStdout(), &opts)
@@ -41,6 +46,8 @@ Change"), one JSON object a line.`,
 	}
 	opts.addClientFlags(cmd, "table", "json")
 	f := cmd.Flags()
+	f.StringVar(&opts.cluster, "cluster", "", "only this cluster's changes (default: every cluster's)")
+	cmd.RegisterFlagCompletionFunc("cluster", completeFrom(&opts.clientOptions, clusterNames))
 	f.BoolVarP(&opts.follow, "follow", "f", false, "go on printing each change as it happens")
 	f.DurationVar(&opts.since, "since", 0, "only the changes of the last DURATION (10m, 1h)")
 	return cmd
@@ -57,7 +64,7 @@ func runEvents(ctx context.Context, out io.Writer, opts *eventsOptions) error {
 	if err != nil {
 		return err
 	}
-	in := client.EventsOptions{Follow: opts.follow}
+	in := client.EventsOptions{Cluster: opts.cluster, Follow: opts.follow}
 	if opts.since > 0 {
 		in.Since = clock().Add(-opts.since)
 	}
@@ -94,9 +101,9 @@ func runEvents(ctx context.Context, out io.Writer, opts *eventsOptions) error {
 
 // eventColumns lays out a line of berth events; a line is printed as its
 // change comes, so the columns have fixed widths rather than a table's.
-const eventColumns = "%-20s  %-8s  %-32s  %-20s  %-22s  %s"
+const eventColumns = "%-20s  %-8s  %-12s  %-32s  %-20s  %-22s  %s"
 
-var eventHeader = fmt.Sprintf(eventColumns, "TIME", "KIND", "TASK/INSTANCE", "DEFINITION", "STATUS", "STOPPED REASON")
+var eventHeader = fmt.Sprintf(eventColumns, "TIME", "KIND", "CLUSTER", "TASK/INSTANCE", "DEFINITION", "STATUS", "STOPPED REASON")
 
 // eventLine is one change as berth events prints it.
 func eventLine(e api.Event) string {
@@ -113,12 +120,12 @@ func eventLine(e api.Event) string {
 	at := e.Time.UTC().Format(time.RFC3339)
 	switch e.DetailType {
 	case api.DetailTypeTask:
-		return trimRight(fmt.Sprintf(eventColumns, at, "task", orDash(lastSegment(d.TaskArn)), orDash(definitionRef(d.TaskDefinitionArn)),
+		return trimRight(fmt.Sprintf(eventColumns, at, "task", orDash(clusterOfARN(d.TaskArn)), orDash(lastSegment(d.TaskArn)), orDash(definitionRef(d.TaskDefinitionArn)),
 			orDash(d.LastStatus)+" → "+orDash(d.DesiredStatus), d.StoppedReason))
 	case api.DetailTypeInstance:
-		return trimRight(fmt.Sprintf(eventColumns, at, "instance", orDash(lastSegment(d.ContainerInstanceArn)), "-", orDash(d.Status), ""))
+		return trimRight(fmt.Sprintf(eventColumns, at, "instance", orDash(clusterOfARN(d.ContainerInstanceArn)), orDash(lastSegment(d.ContainerInstanceArn)), "-", orDash(d.Status), ""))
 	}
-	return trimRight(fmt.Sprintf(eventColumns, at, orDash(e.DetailType), "-", "-", "-", ""))
+	return trimRight(fmt.Sprintf(eventColumns, at, orDash(e.DetailType), "-", "-", "-", "-", ""))
 }
 
 func trimRight(s string) string {

@@ -114,7 +114,7 @@ func newImagesEnsureCommand() *cobra.Command {
 			if len(opts.as) > 0 && len(opts.as) != len(args) {
 				return &exitError{code: exitUsage, msg: fmt.Sprintf("--as: %d REFs for %d NAMEs, want one for each\nSee '%s --help'.", len(opts.as), len(args), cmd.CommandPath())}
 			}
-			return runImagesEnsure(cmd.Context(), refs, opts)
+			return runImagesEnsure(images.WithProgress(cmd.Context(), cmd.ErrOrStderr()), refs, opts)
 		}),
 	}
 	cmd.Flags().StringArrayVar(&opts.as, "as", nil, "tag the image of the NAME in the same place as REF instead of its own reference")
@@ -167,7 +167,9 @@ func newImagesBuildCommand() *cobra.Command {
 		Short: "Rebuild berth's images from this berth binary",
 		Long: `Rebuild berth's images from this berth binary, whether or not they are
 current. NAME is pause, demo or an image reference; no NAME (or --all)
-rebuilds every image.`,
+rebuilds every image. On a terminal, a line on standard error shows how
+much of each image has gone to the engine; piped, only the result lines are
+printed.`,
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			if opts.all && len(args) > 0 {
 				return &exitError{code: exitUsage, msg: fmt.Sprintf("--all and NAME exclude each other\nSee '%s --help'.", cmd.CommandPath())}
@@ -176,7 +178,7 @@ rebuilds every image.`,
 			if err != nil {
 				return err
 			}
-			return runImagesBuild(cmd.Context(), cmd.OutOrStdout(), refs)
+			return runImagesBuild(images.WithProgress(cmd.Context(), cmd.ErrOrStderr()), cmd.OutOrStdout(), refs)
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.all, "all", false, "rebuild every image (the default)")

@@ -46,7 +46,7 @@ func newInstanceCommand() *cobra.Command {
 		Short: "Register, list, describe, drain and deregister the container instances of a cluster",
 		Args:  argsBetween(0, 0, "a subcommand: register, list, describe, drain, activate, deregister or attributes"),
 	}
-	opts.addClientFlags(cmd, "table", "json")
+	opts.addClientFlags(cmd, "table", "json", "wide")
 	cmd.PersistentFlags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
 	cmd.RegisterFlagCompletionFunc("cluster", completeFrom(&opts.clientOptions, clusterNames))
 	complete := completeFrom(&opts.clientOptions, instanceIDs(&opts.cluster))
@@ -72,7 +72,13 @@ t3.small), or --cpu and --memory, else this machine's.`,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List a cluster's container instances, with what they hold",
-		Args:  argsBetween(0, 0, "no arguments"),
+		Long: `List a cluster's container instances: where their tasks bind ports, their
+zone and type, the CPU units and MiB left of what they registered, their
+tasks, whether their agent is connected and its version (the berth agent's
+for an instance of another engine, the server's for one of its own engine),
+and where they run. -o wide adds the EC2 instance ID, the engine's version
+and when each registered.`,
+		Args: argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			return runInstanceList(cmd.Context(), cmd.OutOrStdout(), &opts, filter, status)
 		}),
@@ -153,7 +159,7 @@ func runInstanceRegister(ctx context.Context, out io.Writer, opts *instanceOptio
 	if reg.memory > 0 {
 		in.TotalResources = append(in.TotalResources, api.Resource{Name: "MEMORY", Type: "INTEGER", IntegerValue: int32(reg.memory)})
 	}
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -172,7 +178,7 @@ func runInstanceRegister(ctx context.Context, out io.Writer, opts *instanceOptio
 
 func runInstanceList(ctx context.Context, out io.Writer, opts *instanceOptions, filter, status string) error {
 	status = strings.ToUpper(status)
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -197,17 +203,38 @@ func runInstanceList(ctx context.Context, out io.Writer, opts *instanceOptions, 
 	if opts.output == "json" {
 		return writeJSON(out, instances)
 	}
+	header := "ID\tSTATUS\tHOST ADDRESS\tZONE\tTYPE\tCPU FREE/TOTAL\tMEMORY FREE/TOTAL\tRUNNING\tPENDING\tAGENT\tAGENT VERSION\tRUNS ON"
+	wide := opts.output == "wide"
+	if wide {
+		header += "\tEC2 INSTANCE\tDOCKER VERSION\tREGISTERED"
+	}
+	now := clock()
 	rows := make([][]string, len(instances))
 	for i, in := range instances {
 		rows[i] = []string{lastSegment(in.ContainerInstanceArn), in.Status, attribute(in, attrHostAddress), attribute(in, attrZone), attribute(in, attrInstanceType),
 			freeOfTotal(in, "CPU"), freeOfTotal(in, "MEMORY"), count(in.RunningTasksCount), count(in.PendingTasksCount),
-			agentState(in, clock()), runsOn(in)}
+			agentState(in, now), orDash(agentVersion(in)), runsOn(in)}
+		if wide {
+			docker := ""
+			if in.VersionInfo != nil {
+				docker = in.VersionInfo.DockerVersion
+			}
+			rows[i] = append(rows[i], orDash(in.Ec2InstanceID), orDash(docker), age(in.RegisteredAt.Time, now))
+		}
 	}
-	return table(out, "ID\tSTATUS\tHOST ADDRESS\tZONE\tTYPE\tCPU FREE/TOTAL\tMEMORY FREE/TOTAL\tRUNNING\tPENDING\tAGENT\tRUNS ON", rows)
+	return table(out, header, rows)
+}
+
+// agentVersion is the version of an instance's agent, "" when it said none.
+func agentVersion(in api.ContainerInstance) string {
+	if in.VersionInfo == nil {
+		return ""
+	}
+	return in.VersionInfo.AgentVersion
 }
 
 func runInstanceDescribe(ctx context.Context, out io.Writer, opts *instanceOptions, refs []string) error {
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -240,8 +267,8 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 	if b := in.BerthAgent; b != nil && !b.LastHeartbeat.IsZero() {
 		rows = append(rows, []string{"Last heartbeat:", timestamp(b.LastHeartbeat)})
 	}
-	if in.VersionInfo != nil && in.VersionInfo.AgentVersion != "" {
-		rows = append(rows, []string{"Agent version:", in.VersionInfo.AgentVersion})
+	if v := agentVersion(in); v != "" {
+		rows = append(rows, []string{"Agent version:", v})
 	}
 	if in.VersionInfo != nil && in.VersionInfo.DockerVersion != "" {
 		rows = append(rows, []string{"Docker version:", in.VersionInfo.DockerVersion})
@@ -278,7 +305,7 @@ func writeInstance(out io.Writer, in api.ContainerInstance) {
 }
 
 func runInstanceState(ctx context.Context, out io.Writer, opts *instanceOptions, status string, refs []string) error {
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -300,7 +327,7 @@ func runInstanceState(ctx context.Context, out io.Writer, opts *instanceOptions,
 }
 
 func runInstanceDeregister(ctx context.Context, out io.Writer, opts *instanceOptions, ref string, force bool) error {
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -324,7 +351,7 @@ func runInstanceAttributes(ctx context.Context, out io.Writer, opts *instanceOpt
 	if err != nil {
 		return usageError("%v", err)
 	}
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}

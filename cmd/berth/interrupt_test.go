@@ -44,7 +44,7 @@ func fakeSpotServer(t *testing.T) string {
 		t.DesiredStatus, t.StopCode, t.StoppedReason, t.StoppingAt, t.Version = "STOPPED", "SpotInterruption", controller.SpotInterruptionReason, api.Time(at), 5
 		return &api.InterruptTaskOutput{StopBy: api.Time(at.Add(time.Duration(*in.WarningSeconds) * time.Second)),
 			Event: api.TaskStateChangeEvent{Version: "0", ID: "a99d3f53-4a7c-4153-a1a5-48957fc83b8f", DetailType: "ECS Task State Change", Source: "aws.ecs",
-				Account: "000000000000", Time: at, Region: "us-east-1", Resources: []string{t.TaskArn}, Detail: &t}}, nil
+				Account: "000000000000", Time: at, Region: "us-east-1", Resources: []string{t.TaskArn}, Detail: api.NewTaskStateChange(&t, at.Add(123*time.Millisecond))}}, nil
 	})
 	srv := httptest.NewServer(root)
 	t.Cleanup(srv.Close)

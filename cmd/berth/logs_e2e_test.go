@@ -181,6 +181,34 @@ func TestTaskLogsOutliveTheContainersAndTheServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(strings.SplitN(stdout, "\n", 2)[0]), &ev); err != nil || ev.Source != "aws.ecs" || ev.DetailType != api.DetailTypeInstance {
 		t.Errorf("events -o json, first line: %+v, %v", ev, err)
 	}
+	// The task's last change reads as EventBridge delivers it: the time in
+	// whole seconds, the task's times as ISO-8601 strings.
+	stdout, _, _ = srv.berth(t, "events", "-o", "json", "--cluster", e.cluster)
+	var last struct {
+		DetailType string   `json:"detail-type"`
+		Time       string   `json:"time"`
+		Resources  []string `json:"resources"`
+		Detail     struct {
+			TaskArn, ClusterArn, LastStatus, DesiredStatus, StopCode, CreatedAt, StartedAt, StoppedAt, UpdatedAt string
+			Version                                                                                              int
+		} `json:"detail"`
+	}
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		if strings.Contains(line, `"detail-type":"`+api.DetailTypeTask+`"`) {
+			if err := json.Unmarshal([]byte(line), &last); err != nil {
+				t.Errorf("events -o json --cluster: %v\n%s", err, line)
+			}
+		}
+	}
+	iso := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`).MatchString(last.Time) || len(last.Resources) != 1 || last.Resources[0] != arn {
+		t.Errorf("events -o json --cluster, the task's last change: %+v\n%s", last, stdout)
+	}
+	if d := last.Detail; d.TaskArn != arn || !strings.HasSuffix(d.ClusterArn, ":cluster/"+e.cluster) || d.LastStatus != "STOPPED" ||
+		d.DesiredStatus != "STOPPED" || d.StopCode != "EssentialContainerExited" || d.Version < 2 ||
+		!iso.MatchString(d.CreatedAt) || !iso.MatchString(d.StartedAt) || !iso.MatchString(d.StoppedAt) || !strings.HasPrefix(d.UpdatedAt, strings.TrimSuffix(last.Time, "Z")) {
+		t.Errorf("events -o json --cluster, the task's last change: %+v", d)
+	}
 
 	// A new server on the same state has it all.
 	srv.stop()

@@ -448,12 +448,12 @@ func (r *serverRun) followEvents(ctx context.Context, arn string, since time.Tim
 			if e.DetailType != api.DetailTypeTask {
 				return nil
 			}
-			var t api.Task
-			if json.Unmarshal(e.Detail, &t) != nil || t.TaskArn != arn {
+			var d api.TaskStateChange
+			if json.Unmarshal(e.Detail, &d) != nil || d.TaskArn != arn {
 				return nil
 			}
 			select {
-			case states <- t:
+			case states <- d.Task():
 				return nil
 			case <-ctx.Done():
 				return ctx.Err()

@@ -44,8 +44,15 @@ store for as long as it runs, and listens on ` + server.DefaultListen + ` unless
 --listen says otherwise: POST / takes the ECS API (point the aws CLI or an
 AWS SDK at it with --endpoint-url), GET /healthz says it is up, GET /metrics
 is its Prometheus exposition, GET /berth/v1/top and /berth/v1/billing are what berth
-top and berth cost read. The API serves clusters, task definitions and
-their tags so far (docs/api.md); they are kept in the state directory.
+top and berth cost read. The API serves clusters, task definitions,
+container instances (slices of this engine, or the engines of berth agents)
+and their attributes, tasks (RunTask, StartTask, StopTask, DescribeTasks,
+ListTasks: EC2 tasks placed on the cluster's instances, Fargate and Fargate
+Spot tasks each on capacity of its own) and tags, all kept in the state
+directory; and, at the same POST /, CloudWatch Logs' GetLogEvents and
+DescribeLogStreams of the awslogs streams (docs/api.md lists every
+operation). POST /berth/v1/OPERATION takes berth's own operations
+(InterruptTask, DescribeTaskLimits, …).
 GET /berth/v1/tasks/{taskID}/logs and GET /berth/v1/events are berth's own: the output
 of each task's containers, kept in the state directory until the task is
 forgotten (berth task logs), and the changes of tasks and instances as ECS
@@ -118,6 +125,8 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				StoppedTaskRetention: opts.stoppedRetention,
 				LogDir:               filepath.Join(dir, "logs"),
 				AgentTimeout:         opts.agentTimeout,
+				Version:              version,
+				Progress:             errOut,
 				Metrics:              m,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})

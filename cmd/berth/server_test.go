@@ -57,3 +57,18 @@ func TestServerRefusesToListenBeyondLoopbackWithoutAToken(t *testing.T) {
 		t.Errorf("exit %v:\n%s", err, out)
 	}
 }
+
+// berth server --help says what the server serves now: every kind of
+// thing its API holds, and berth's own endpoints.
+func TestServerHelpSaysWhatItServes(t *testing.T) {
+	stdout, _, code := executeRoot([]string{"server", "--help"})
+	if code != exitOK || strings.Contains(stdout, "so far") {
+		t.Errorf("berth server --help, exit %d:\n%s", code, stdout)
+	}
+	for _, want := range []string{"clusters, task definitions", "container instances", "RunTask, StartTask, StopTask, DescribeTasks", "Fargate",
+		"GetLogEvents", "/berth/v1/events", "/berth/v1/agent", "/metrics"} {
+		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), want) {
+			t.Errorf("berth server --help does not say %q", want)
+		}
+	}
+}

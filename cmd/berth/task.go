@@ -72,7 +72,7 @@ first as berth taskdef register does. The server places them: --strategy and
 --constraint are ECS's placement strategies and constraints. A Fargate task
 with no --subnet goes in berth's first subnet.`,
 		Args:              argsBetween(1, 1, "one FAMILY[:REVISION], ARN or FILE"),
-		ValidArgsFunction: completeFrom(&opts.clientOptions, familyNames),
+		ValidArgsFunction: completeFileOrFamily(func(context.Context) *clientOptions { return &opts.clientOptions }),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			return runTaskRun(cmd.Context(), cmd.InOrStdin(), cmd.OutOrStdout(), cmd.ErrOrStderr(), &opts, args[0], run)
 		}),
@@ -450,39 +450,77 @@ func runTaskDescribe(ctx context.Context, out io.Writer, opts *taskOptions, refs
 }
 
 // writeTask prints every field of a task, grouped as the ECS console's
-// task page groups them.
+// task page groups them: its overview, its configuration, the overrides
+// it was run with, its containers, network bindings and interface, and
+// its timestamps from created to stopped.
 func writeTask(out io.Writer, t api.Task, now time.Time) {
 	section := func(title string, rows [][]string) {
-		fmt.Fprintln(out, title)
+		var shown [][]string
 		for _, r := range rows {
 			if r[1] != "" {
-				fmt.Fprintf(out, "  %-20s %s\n", r[0], r[1])
+				shown = append(shown, r)
 			}
 		}
+		fmt.Fprintln(out, title)
+		writeFields(out, "  ", 19, shown)
 	}
-	section("Overview", [][]string{
+	overview := [][]string{
 		{"Task:", lastSegment(t.TaskArn)},
 		{"ARN:", t.TaskArn},
 		{"Cluster:", clusterOfARN(t.TaskArn)},
 		{"Task definition:", definitionRef(t.TaskDefinitionArn)},
-		{"Launch type:", t.LaunchType},
-		{"Platform version:", t.PlatformVersion},
 		{"Last status:", t.LastStatus},
 		{"Desired status:", t.DesiredStatus},
 		{"Health:", t.HealthStatus},
+		{"Version:", strconv.FormatInt(t.Version, 10)},
+		{"Group:", t.Group},
+		{"Started by:", t.StartedBy},
+		{"Stop code:", t.StopCode},
+		{"Stopped reason:", t.StoppedReason},
+	}
+	for _, tag := range t.Tags {
+		overview = append(overview, []string{"Tag " + tag.Key + ":", tag.Value})
+	}
+	section("Overview", overview)
+
+	storage := ""
+	switch {
+	case t.EphemeralStorage != nil:
+		storage = fmt.Sprintf("%d GiB", t.EphemeralStorage.SizeInGiB)
+	case t.FargateEphemeralStorage != nil && t.FargateEphemeralStorage.SizeInGiB > 0:
+		storage = fmt.Sprintf("%d GiB", t.FargateEphemeralStorage.SizeInGiB)
+	}
+	exec := "off"
+	if t.EnableExecuteCommand {
+		exec = "on"
+	}
+	config := [][]string{
+		{"Launch type:", t.LaunchType},
+		{"Capacity provider:", t.CapacityProviderName},
+		{"Platform version:", t.PlatformVersion},
+		{"Platform family:", t.PlatformFamily},
 		{"Container instance:", lastSegment(t.ContainerInstanceArn)},
 		{"Zone:", t.AvailabilityZone},
 		{"CPU:", t.CPU},
 		{"Memory:", t.Memory},
-		{"Group:", t.Group},
-		{"Started by:", t.StartedBy},
+		{"Ephemeral storage:", storage},
 		{"Connectivity:", t.Connectivity},
-		{"Stop code:", t.StopCode},
-		{"Stopped reason:", t.StoppedReason},
-	})
-	for _, tag := range t.Tags {
-		fmt.Fprintf(out, "  %-20s %s\n", "Tag "+tag.Key+":", tag.Value)
+		{"Execute command:", exec},
 	}
+	for _, a := range t.Attributes {
+		config = append(config, []string{"Attribute " + a.Name + ":", orDash(a.Value)})
+	}
+	for _, ia := range t.InferenceAccelerators {
+		config = append(config, []string{"Accelerator " + ia.DeviceName + ":", ia.DeviceType})
+	}
+	fmt.Fprintln(out)
+	section("Configuration", config)
+
+	if rows := overrideRows(t.Overrides); len(rows) > 0 {
+		fmt.Fprintln(out)
+		section("Overrides", rows)
+	}
+
 	fmt.Fprintln(out, "\nContainers")
 	ctrs := make([][]string, len(t.Containers))
 	var bindings [][]string
@@ -491,12 +529,34 @@ func writeTask(out io.Writer, t api.Task, now time.Time) {
 		if ctr.ExitCode != nil {
 			exit = strconv.Itoa(int(*ctr.ExitCode))
 		}
-		ctrs[i] = []string{"  " + ctr.Name, ctr.Image, orDash(ctr.LastStatus), exit, orDash(ctr.HealthStatus), orDash(shortID(ctr.RuntimeID)), orDash(ctr.Reason)}
+		memory := ctr.Memory
+		if ctr.MemoryReservation != "" {
+			memory = strings.TrimPrefix(orEmpty(ctr.Memory, ctr.Memory)+" (soft "+ctr.MemoryReservation+")", " ")
+		}
+		ctrs[i] = []string{"  " + ctr.Name, ctr.Image, orDash(ctr.LastStatus), exit, orDash(ctr.HealthStatus), orDash(shortID(ctr.RuntimeID)),
+			orDash(ctr.CPU), orDash(memory), orDash(ctr.Reason)}
 		for _, b := range ctr.NetworkBindings {
 			bindings = append(bindings, []string{"  " + ctr.Name, binding(b)})
 		}
 	}
-	table(out, "  NAME\tIMAGE\tSTATUS\tEXIT CODE\tHEALTH\tRUNTIME ID\tREASON", ctrs)
+	table(out, "  NAME\tIMAGE\tSTATUS\tEXIT CODE\tHEALTH\tRUNTIME ID\tCPU\tMEMORY\tREASON", ctrs)
+	var more [][]string
+	for _, ctr := range t.Containers {
+		for _, r := range [][]string{{"image digest", ctr.ImageDigest}, {"GPUs", strings.Join(ctr.GpuIDs, ", ")}} {
+			if r[1] != "" {
+				more = append(more, []string{ctr.Name + " " + r[0] + ":", r[1]})
+			}
+		}
+		for _, ni := range ctr.NetworkInterfaces {
+			more = append(more, []string{ctr.Name + " address:", strings.TrimSuffix(ni.PrivateIpv4Address+" "+ni.Ipv6Address, " ") + " (attachment " + ni.AttachmentID + ")"})
+		}
+		for _, ma := range ctr.ManagedAgents {
+			more = append(more, []string{ctr.Name + " " + ma.Name + ":", ma.LastStatus + orEmpty(" ("+ma.Reason+")", ma.Reason)})
+		}
+	}
+	if len(more) > 0 {
+		writeFields(out, "  ", 19, more)
+	}
 	if len(bindings) > 0 {
 		fmt.Fprintln(out, "\nNetwork bindings")
 		table(out, "  CONTAINER\tBINDING", bindings)
@@ -526,6 +586,52 @@ func writeTask(out io.Writer, t api.Task, now time.Time) {
 		}
 	}
 	section("Timestamps", times)
+}
+
+// overrideRows are the overrides a task was run with: the task's, then
+// each container's.
+func overrideRows(o *api.TaskOverride) [][]string {
+	if o == nil {
+		return nil
+	}
+	rows := [][]string{{"CPU:", o.CPU}, {"Memory:", o.Memory}, {"Task role:", o.TaskRoleArn}, {"Execution role:", o.ExecutionRoleArn}}
+	if o.EphemeralStorage != nil {
+		rows = append(rows, []string{"Ephemeral storage:", fmt.Sprintf("%d GiB", o.EphemeralStorage.SizeInGiB)})
+	}
+	for _, ia := range o.InferenceAcceleratorOverrides {
+		rows = append(rows, []string{"Accelerator " + ia.DeviceName + ":", ia.DeviceType})
+	}
+	for _, c := range o.ContainerOverrides {
+		var what []string
+		if len(c.Command) > 0 {
+			what = append(what, "command "+strings.Join(c.Command, " "))
+		}
+		for _, e := range c.Environment {
+			what = append(what, e.Name+"="+e.Value)
+		}
+		for _, f := range c.EnvironmentFiles {
+			what = append(what, "environment file "+f.Value)
+		}
+		for _, n := range []struct {
+			name string
+			v    *int32
+		}{{"cpu", c.CPU}, {"memory", c.Memory}, {"memoryReservation", c.MemoryReservation}} {
+			if n.v != nil {
+				what = append(what, fmt.Sprintf("%s %d", n.name, *n.v))
+			}
+		}
+		for _, r := range c.ResourceRequirements {
+			what = append(what, r.Type+" "+r.Value)
+		}
+		rows = append(rows, []string{"Container " + c.Name + ":", strings.Join(what, ", ")})
+	}
+	var shown [][]string
+	for _, r := range rows {
+		if r[1] != "" {
+			shown = append(shown, r)
+		}
+	}
+	return shown
 }
 
 // shortID is a container ID as docker ps prints it.

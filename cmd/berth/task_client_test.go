@@ -36,7 +36,7 @@ func fakeCluster(t *testing.T) string {
 	}
 	instances := map[string]api.ContainerInstance{ids[0]: instance(0, "us-east-1a"), ids[1]: instance(1, "us-east-1b")}
 	local, remote, reachable := instances[ids[0]], instances[ids[1]], true
-	local.BerthAgent = &api.InstanceAgent{Runs: "local"}
+	local.BerthAgent, local.VersionInfo = &api.InstanceAgent{Runs: "local"}, &api.VersionInfo{AgentVersion: "1.3.0"}
 	remote.BerthAgent = &api.InstanceAgent{Runs: "agent", Host: "build-box", Engine: "unix:///var/run/docker.sock", EngineReachable: &reachable,
 		LastHeartbeat: api.Time(fakeNow.Add(-4 * time.Second))}
 	remote.VersionInfo = &api.VersionInfo{AgentVersion: "1.2.0", DockerVersion: "20.10.24"}
@@ -47,8 +47,9 @@ func fakeCluster(t *testing.T) string {
 	task := func(id string, inst int, ip string, hostPort *int32) api.Task {
 		return api.Task{TaskArn: n.Task("class", id), ClusterArn: n.Cluster("class"), TaskDefinitionArn: n.TaskDefinition("web", 2),
 			ContainerInstanceArn: n.ContainerInstance("class", ids[inst]), LaunchType: "EC2", LastStatus: "RUNNING", DesiredStatus: "RUNNING",
-			HealthStatus: "HEALTHY", AvailabilityZone: instances[ids[inst]].Attributes[0].Value, Group: "family:web", Connectivity: "CONNECTED",
+			HealthStatus: "HEALTHY", AvailabilityZone: instances[ids[inst]].Attributes[0].Value, Group: "family:web", Connectivity: "CONNECTED", Version: 3,
 			Containers: []api.Container{{Name: "app", Image: "berth/demo:latest", LastStatus: "RUNNING", HealthStatus: "HEALTHY", RuntimeID: strings.Repeat("ab", 32),
+				CPU: "0", Memory: "64",
 				NetworkBindings: []api.NetworkBinding{{BindIP: ip, ContainerPort: &port, HostPort: hostPort, Protocol: "tcp"}}}},
 			CreatedAt: api.Time(started.Add(-2 * time.Second)), StartedAt: started, ConnectivityAt: api.Time(started.Add(-time.Second)),
 		}
@@ -59,11 +60,16 @@ func fakeCluster(t *testing.T) string {
 		"33333333333333333333333333333333": {TaskArn: n.Task("class", "33333333333333333333333333333333"), ClusterArn: n.Cluster("class"),
 			TaskDefinitionArn: n.TaskDefinition("web", 1), LaunchType: "FARGATE", PlatformVersion: "1.4.0", LastStatus: "STOPPED", DesiredStatus: "STOPPED",
 			CPU: "256", Memory: "512", AvailabilityZone: "us-east-1a", Group: "family:web", StartedBy: "ci", StopCode: api.StopCodeEssentialContainerExited,
+			Version: 7, CapacityProviderName: "FARGATE", PlatformFamily: "Linux", EphemeralStorage: &api.EphemeralStorage{SizeInGiB: 20},
+			Attributes: []api.Attribute{{Name: "ecs.cpu-architecture", Value: "x86_64"}},
+			Overrides: &api.TaskOverride{Memory: "1024", ContainerOverrides: []api.ContainerOverride{{Name: "app", Command: []string{"serve", "--port", "8080"},
+				Environment: []taskdef.KeyValuePair{{Name: "MODE", Value: "test"}}}}},
 			StoppedReason: "Essential container in task exited",
 			Attachments: []api.Attachment{{ID: "a1b2c3d4-0000-4000-8000-000000000001", Type: "ElasticNetworkInterface", Status: "DELETED",
 				Details: []taskdef.KeyValuePair{{Name: "subnetId", Value: "subnet-00f53d4b5c4a8cb52"}, {Name: "networkInterfaceId", Value: "eni-0123456789abcdef0"},
 					{Name: "privateIPv4Address", Value: "172.31.0.5"}}}},
 			Containers: []api.Container{{Name: "app", Image: "berth/demo:latest", LastStatus: "STOPPED", ExitCode: &exit, Reason: "OutOfMemoryError: Container killed due to memory usage",
+				CPU: "128", Memory: "256", MemoryReservation: "128", ImageDigest: "sha256:74b2c688c700ec95a93e478cdb959737c148df3fbf5ea706abe0318726e885e6",
 				NetworkInterfaces: []api.NetworkInterface{{AttachmentID: "a1b2c3d4-0000-4000-8000-000000000001", PrivateIpv4Address: "172.31.0.5"}}}},
 			CreatedAt: api.Time(fakeNow.Add(-2 * time.Hour)), PullStartedAt: api.Time(fakeNow.Add(-2*time.Hour + time.Second)),
 			PullStoppedAt: api.Time(fakeNow.Add(-2*time.Hour + 2*time.Second)), StartedAt: api.Time(fakeNow.Add(-2*time.Hour + 3*time.Second)),
@@ -202,8 +208,10 @@ func TestInstanceAndTaskCommandsPrintWhatTheServerSays(t *testing.T) {
 		{"instance-register-no-cluster", []string{"instance", "register", "--cluster", "nowhere"}},
 		{"instance-register-type-and-size", []string{"instance", "register", "--instance-type", "t3.small", "--cpu", "1024"}},
 		{"instance-list", []string{"instance", "list", "--cluster", "class"}},
+		{"instance-list-wide", []string{"instance", "list", "--cluster", "class", "-o", "wide"}},
 		{"instance-describe", []string{"instance", "describe", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "00000000000000000000000000000000"}},
 		{"instance-drain", []string{"instance", "drain", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}},
+		{"instance-activate", []string{"instance", "activate", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "f9e8d7c6b5a4938271605f4e3d2c1b0a"}},
 		{"instance-deregister-refused", []string{"instance", "deregister", "--cluster", "class", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}},
 		{"instance-deregister-force", []string{"instance", "deregister", "--cluster", "class", "--force", "0a1b2c3d4e5f60718293a4b5c6d7e8f9"}},
 		{"instance-attributes", []string{"instance", "attributes", "--cluster", "class", "f9e8d7c6b5a4938271605f4e3d2c1b0a"}},

@@ -22,7 +22,7 @@ func newTaskdefCommand() *cobra.Command {
 		Short: "Register, list, describe and deregister the task definitions of a berth server",
 		Args:  argsBetween(0, 0, "a subcommand: register, list, describe or deregister"),
 	}
-	opts.addClientFlags(cmd, "table", "json")
+	opts.addClientFlags(cmd, "table", "json", "wide")
 	register := &cobra.Command{
 		Use:   "register FILE…",
 		Short: "Register task definitions (RegisterTaskDefinition): each a new revision of its family",
@@ -39,12 +39,18 @@ standard input; the output of aws ecs describe-task-definition works too.`,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List registered task definitions (ListTaskDefinitions), newest first",
-		Args:  argsBetween(0, 0, "no arguments"),
+		Long: `List the registered task definitions, newest first: every family's, or with
+--family one family's revisions. --family takes the family's full name, as
+ListTaskDefinitions' familyPrefix does (despite its name, ECS matches it
+whole: --family web lists web's revisions, not webapp's). -o wide adds each
+revision's size, network mode, launch types and age.`,
+		Args: argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			return runTaskdefList(cmd.Context(), cmd.OutOrStdout(), &opts, family, status)
 		}),
 	}
-	list.Flags().StringVar(&family, "family", "", "only the families that start with this")
+	list.Flags().StringVar(&family, "family", "", "only this family's revisions (its full name, as ListTaskDefinitions' familyPrefix takes it)")
+	list.RegisterFlagCompletionFunc("family", completeFrom(&opts, familyNames))
 	list.Flags().StringVar(&status, "status", "ACTIVE", "ACTIVE or INACTIVE")
 	describe := &cobra.Command{
 		Use:               "describe FAMILY[:REVISION]",
@@ -69,7 +75,7 @@ standard input; the output of aws ecs describe-task-definition works too.`,
 }
 
 func runTaskdefRegister(ctx context.Context, stdin io.Reader, out io.Writer, opts *clientOptions, files []string) error {
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -113,7 +119,7 @@ func runTaskdefList(ctx context.Context, out io.Writer, opts *clientOptions, fam
 	if status != "ACTIVE" && status != "INACTIVE" {
 		return usageError("--status %q: want ACTIVE or INACTIVE", status)
 	}
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -130,19 +136,42 @@ func runTaskdefList(ctx context.Context, out io.Writer, opts *clientOptions, fam
 	if opts.output == "json" {
 		return writeJSON(out, api.ListTaskDefinitionsOutput{TaskDefinitionArns: arns})
 	}
+	header := "FAMILY\tREVISION\tSTATUS\tARN"
+	wide := opts.output == "wide"
+	if wide {
+		header += "\tCPU\tMEMORY\tNETWORK MODE\tLAUNCH TYPES\tREGISTERED"
+	}
 	rows := make([][]string, 0, len(arns))
+	now := clock()
 	for _, arn := range arns {
 		fam, rev, err := api.TaskDefinitionRef(arn)
 		if err != nil {
 			return fmt.Errorf("the server listed %q, which is no task definition ARN: %w", arn, err)
 		}
-		rows = append(rows, []string{fam, strconv.Itoa(rev), status, arn})
+		row := []string{fam, strconv.Itoa(rev), status, arn}
+		if wide {
+			res, err := c.DescribeTaskDefinition(ctx, &api.DescribeTaskDefinitionInput{TaskDefinition: arn})
+			if err != nil {
+				return serverError(err)
+			}
+			td := res.TaskDefinition
+			row = append(row, orDash(td.CPU), orDash(td.Memory), networkMode(td.NetworkMode), orDash(strings.Join(td.Compatibilities, ", ")), age(td.RegisteredAt.Time, now))
+		}
+		rows = append(rows, row)
 	}
-	return table(out, "FAMILY\tREVISION\tSTATUS\tARN", rows)
+	return table(out, header, rows)
+}
+
+// networkMode is a definition's network mode, bridge when it names none.
+func networkMode(mode string) string {
+	if mode == "" {
+		return taskdef.NetworkBridge
+	}
+	return mode
 }
 
 func runTaskdefDescribe(ctx context.Context, out io.Writer, opts *clientOptions, ref string) error {
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}
@@ -165,10 +194,7 @@ func writeTaskDefinition(out io.Writer, td *api.TaskDefinition, tags []taskdef.T
 		}
 		return s
 	}
-	mode := td.NetworkMode
-	if mode == "" {
-		mode = taskdef.NetworkBridge
-	}
+	mode := networkMode(td.NetworkMode)
 	rows := [][]string{
 		{"Task definition:", fmt.Sprintf("%s:%d", td.Family, td.Revision)},
 		{"ARN:", td.TaskDefinitionArn},
@@ -225,7 +251,7 @@ func orTCP(protocol string) string {
 }
 
 func runTaskdefDeregister(ctx context.Context, out io.Writer, opts *clientOptions, ref string) error {
-	c, err := opts.client("table", "json")
+	c, err := opts.client("table", "json", "wide")
 	if err != nil {
 		return err
 	}

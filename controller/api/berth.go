@@ -99,18 +99,23 @@ type InterruptTaskOutput struct {
 	StopBy Timestamp `json:"stopBy"`
 }
 
-// TaskStateChangeEvent is the EventBridge event "ECS Task State Change":
-// Detail is the task as DescribeTasks shows it.
+// TaskStateChangeEvent is the EventBridge event "ECS Task State Change",
+// as Event is, with its detail read.
 type TaskStateChangeEvent struct {
-	Version    string    `json:"version"`
-	ID         string    `json:"id"`
-	DetailType string    `json:"detail-type"`
-	Source     string    `json:"source"`
-	Account    string    `json:"account"`
-	Time       time.Time `json:"time"`
-	Region     string    `json:"region"`
-	Resources  []string  `json:"resources"`
-	Detail     *Task     `json:"detail"`
+	Version    string           `json:"version"`
+	ID         string           `json:"id"`
+	DetailType string           `json:"detail-type"`
+	Source     string           `json:"source"`
+	Account    string           `json:"account"`
+	Time       time.Time        `json:"time"`
+	Region     string           `json:"region"`
+	Resources  []string         `json:"resources"`
+	Detail     *TaskStateChange `json:"detail"`
+}
+
+// MarshalJSON writes the event with its time in whole seconds, UTC.
+func (e TaskStateChangeEvent) MarshalJSON() ([]byte, error) {
+	return marshalEnvelope(e.Version, e.ID, e.DetailType, e.Source, e.Account, e.Time, e.Region, e.Resources, e.Detail)
 }
 
 // DescribeTaskLimitsInput is berth's DescribeTaskLimits: the limits the

@@ -18,7 +18,7 @@ import (
 // berth's own endpoints answer a stream, one JSON object a line:
 //
 //	Client.Logs   ─► GET ENDPOINT/berth/v1/tasks/{taskID}/logs?container=&since=&follow=1
-//	Client.Events ─► GET ENDPOINT/berth/v1/events?since=&follow=1
+//	Client.Events ─► GET ENDPOINT/berth/v1/events?cluster=&since=&follow=1
 //	    200 application/x-ndjson ─► each line decoded, handed to each
 //	    4xx/5xx {"__type", "message"} ─► *api.Error (404 for an unknown task)
 
@@ -60,6 +60,10 @@ func (c *Client) Logs(ctx context.Context, task string, opts LogsOptions, each f
 
 // EventsOptions says which events Events reads.
 type EventsOptions struct {
+	// Cluster reads one cluster's events (its name or ARN); empty reads
+	// every cluster's. A cluster the server does not have is an
+	// *api.Error of type ClusterNotFoundException.
+	Cluster string
 	// Since skips the events before it; zero skips none of those the
 	// server keeps.
 	Since time.Time
@@ -71,7 +75,11 @@ type EventsOptions struct {
 // tasks and container instances, oldest first, then, with Follow, each new
 // one as it happens. It returns as Logs does.
 func (c *Client) Events(ctx context.Context, opts EventsOptions, each func(api.Event) error) error {
-	return stream(ctx, c, "/berth/v1/events", url.Values{}, opts.Since, opts.Follow, each)
+	q := url.Values{}
+	if opts.Cluster != "" {
+		q.Set("cluster", opts.Cluster)
+	}
+	return stream(ctx, c, "/berth/v1/events", q, opts.Since, opts.Follow, each)
 }
 
 // stream reads an NDJSON answer, one T a line.
