@@ -36,6 +36,8 @@ type compareAPI interface {
 	DescribeTasks(ctx context.Context, in *api.DescribeTasksInput) (*api.DescribeTasksOutput, error)
 	StopTask(ctx context.Context, in *api.StopTaskInput) (*api.StopTaskOutput, error)
 	DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error)
+	// Billing gives the server's price table.
+	Billing(ctx context.Context, cluster string) (*api.Billing, error)
 }
 
 // compareOptions are berth compare's flags.
@@ -44,6 +46,8 @@ type compareOptions struct {
 	count        int
 	instanceType string
 	ec2Bridge    bool
+	// prices is a price table over berth's; "" means the server's.
+	prices string
 	// timeout bounds the wait for RUNNING.
 	timeout time.Duration
 }
@@ -60,10 +64,12 @@ func newCompareCommand() *cobra.Command {
 times as EC2 tasks, through the server, wait until they are RUNNING, and show
 side by side: the time each took to RUNNING (median and spread), where each
 landed and its address, how its ports were mapped, the limits the engine
-enforces on its containers (read back from it), the container instances'
-capacity left, and what each way would cost an hour on AWS (berth's price
-table, us-east-1). Then everything it started is stopped, on Ctrl-C and on
-failure too.
+enforces on its containers (read back from it), the capacity left (the
+container instances' CPU and memory, and the Fargate vCPU quota), and what
+each way would cost an hour on AWS, by the server's price table (berth's own,
+us-east-1, unless the server was started with --prices) or by the one
+--prices FILE reads over berth's. Then everything it started is stopped, on
+Ctrl-C and on failure too.
 
 EC2 tasks need a container instance: when the cluster has no ACTIVE one,
 berth compare registers one of --instance-type for the run and deregisters it
@@ -72,7 +78,7 @@ Fargate's table). --ec2-bridge runs the EC2 tasks as EC2 definitions commonly
 are instead: the same containers registered as FAMILY-ec2 in bridge mode, with
 dynamic host ports, and the task's size given to the containers as CPU shares
 and soft memory limits rather than a task cgroup.`,
-		Example: "  berth compare examples/fargate-web.json\n  berth compare examples/fargate-web.json --ec2-bridge --count 5 -o json",
+		Example: "  berth compare examples/fargate-web.json\n  berth compare examples/fargate-web.json --ec2-bridge --count 5 -o json\n  berth compare examples/fargate-web.json --prices eu-west-1.json",
 		Args:    argsBetween(1, 1, "one FILE"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			if opts.count < 1 || opts.count > 10 {
@@ -96,6 +102,7 @@ and soft memory limits rather than a task cgroup.`,
 	f.StringVar(&opts.instanceType, "instance-type", "t3.medium", "the size of the container instance registered when the cluster has none")
 	f.BoolVar(&opts.ec2Bridge, "ec2-bridge", false, "run the EC2 tasks in bridge mode with dynamic host ports and container-level limits")
 	f.DurationVar(&opts.timeout, "timeout", 3*time.Minute, "how long to wait for the tasks to be RUNNING")
+	f.StringVar(&opts.prices, "prices", "", "a price table in JSON over berth's own (default: the server's)")
 	return cmd
 }
 
@@ -109,9 +116,13 @@ type comparison struct {
 	Prices        pricesUsed     `json:"prices"`
 }
 
+// pricesUsed says which price table the costs come from.
 type pricesUsed struct {
 	Region  string `json:"region"`
 	TakenOn string `json:"takenOn"`
+	Source  string `json:"source"`
+	// File is the table --prices read; "" for the server's.
+	File string `json:"file,omitempty"`
 }
 
 // launchResult is one launch type's side of the comparison.
@@ -162,6 +173,10 @@ type started struct {
 }
 
 func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c compareAPI, file string, opts compareOptions) (err error) {
+	prices, err := loadPrices(opts.prices)
+	if err != nil {
+		return err
+	}
 	def, err := loadCompareDefinition(stdin, file)
 	if err != nil {
 		return err
@@ -189,12 +204,21 @@ func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c c
 		ec2Def = bridged.TaskDefinition.TaskDefinitionArn
 	}
 	res.EC2Definition = definitionRef(ec2Def)
-	prices := cost.Default()
-	res.Prices = pricesUsed{Region: prices.Region, TakenOn: prices.TakenOn}
 
 	if made.instance, err = ensureInstance(ctx, c, errOut, opts); err != nil {
 		return err
 	}
+	if opts.prices == "" {
+		// The cluster is there now: the server's table is asked for.
+		billing, err := c.Billing(ctx, opts.cluster)
+		if err != nil {
+			return serverError(err)
+		}
+		if billing.Prices != nil {
+			prices = *billing.Prices
+		}
+	}
+	res.Prices = pricesUsed{Region: prices.Region, TakenOn: prices.TakenOn, Source: prices.Source, File: opts.prices}
 	subnet := fargate.DefaultSubnets(controller.DefaultRegion)[0]
 	count := int32(opts.count)
 	runs := []*api.RunTaskInput{
@@ -564,7 +588,11 @@ func writeComparison(out io.Writer, r comparison) error {
 	if err := table(out, "TASK\tLAUNCH\tWHERE\tZONE\tPORTS\tTO RUNNING\tLIMITS THE ENGINE ENFORCES", tasks); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nPrices: berth's table for %s, taken %s (berth's cost package).\n", r.Prices.Region, r.Prices.TakenOn)
+	table := "the server's table"
+	if r.Prices.File != "" {
+		table = r.Prices.File
+	}
+	fmt.Fprintf(out, "\nPrices: %s, for %s, taken %s (%s).\n", table, r.Prices.Region, r.Prices.TakenOn, r.Prices.Source)
 	return nil
 }
 
