@@ -55,17 +55,29 @@ const IncludedStorageGB = 20
 const minimumBilled = time.Minute
 
 // Default is the price table berth uses unless told otherwise: us-east-1,
-// Linux on x86, on-demand. Fargate Spot varies with spare capacity ("up
-// to 70%" below on-demand); berth takes 70% off.
+// Linux on x86, on-demand.
+//
+// The on-demand figures are AWS's list prices for us-east-1 (Fargate per
+// vCPU-hour, per GB-hour and per GB-hour of ephemeral storage beyond the
+// included 20; EC2 Linux instances per hour), read from third-party copies
+// of AWS's price list in 2026.
+//
+// Fargate Spot has no fixed list price: it follows spare capacity, and AWS
+// states only that it runs "at up to a 70% discount off the regular Fargate
+// price". Its figures here are therefore an assumption, not a price taken:
+// the on-demand rates less the full 70% (0.3 × $0.04048 a vCPU-hour and
+// 0.3 × $0.004445 a GB-hour). A table given with --prices replaces them
+// (fargateSpotVCPUHour, fargateSpotGBHour) with the rates of the day.
 func Default() Prices {
 	return Prices{
-		Region:               "us-east-1",
-		TakenOn:              "2026-01",
-		Source:               "AWS's public price list for Fargate and EC2 on-demand, Linux/x86, as copied by third parties in 2026",
+		Region:  "us-east-1",
+		TakenOn: "2026-01",
+		Source: "on-demand: AWS's list prices, Linux/x86, from third-party copies of its price list; " +
+			"Fargate Spot: assumed, the on-demand rates less AWS's \"up to 70%\" (it varies; override with --prices)",
 		FargateVCPUHour:      0.04048,
 		FargateGBHour:        0.004445,
-		FargateSpotVCPUHour:  0.012144,
-		FargateSpotGBHour:    0.0013335,
+		FargateSpotVCPUHour:  0.012144,  // 0.3 × FargateVCPUHour
+		FargateSpotGBHour:    0.0013335, // 0.3 × FargateGBHour
 		FargateStorageGBHour: 0.000111,
 		EC2Hour: map[string]float64{
 			"t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832, "t3.xlarge": 0.1664, "t3.2xlarge": 0.3328,

@@ -86,6 +86,21 @@ func TestABadPriceTableIsRefusedNamingTheMember(t *testing.T) {
 	}
 }
 
+// Fargate Spot has no list price to take: the default table assumes AWS's
+// full "up to 70%" off the on-demand rates, and its source says so, and
+// that a table of one's own replaces it.
+func TestTheDefaultSpotRatesAreTheAssumedDiscountAndSaySo(t *testing.T) {
+	p := Default()
+	if !near(p.FargateSpotVCPUHour, 0.3*p.FargateVCPUHour) || !near(p.FargateSpotGBHour, 0.3*p.FargateGBHour) {
+		t.Errorf("Spot $%v a vCPU-hour and $%v a GB-hour, want 30%% of on-demand's $%v and $%v", p.FargateSpotVCPUHour, p.FargateSpotGBHour, p.FargateVCPUHour, p.FargateGBHour)
+	}
+	for _, says := range []string{"Fargate Spot: assumed", "70%", "--prices"} {
+		if !strings.Contains(p.Source, says) {
+			t.Errorf("the source does not say %q: %s", says, p.Source)
+		}
+	}
+}
+
 // The hourly rates are an hour of each rule, worked out by hand.
 func TestHourlyRatesAreAnHourOfEachRule(t *testing.T) {
 	p := Default()
