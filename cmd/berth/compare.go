@@ -38,6 +38,8 @@ type compareAPI interface {
 	DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error)
 	// Billing gives the server's price table.
 	Billing(ctx context.Context, cluster string) (*api.Billing, error)
+	// Top gives the Fargate capacity in use against the account's quota.
+	Top(ctx context.Context, cluster string) (*api.Top, error)
 }
 
 // compareOptions are berth compare's flags.
@@ -133,6 +135,9 @@ type launchResult struct {
 	Tasks         []comparedTask `json:"tasks"`
 	// Instances are the container instances the tasks landed on (EC2).
 	Instances []instanceLeft `json:"instances"`
+	// FargateQuota is the account's Fargate vCPU quota, in use and left,
+	// as the server reported it while the tasks ran (FARGATE).
+	FargateQuota *fargateQuota `json:"fargateQuota,omitempty"`
 	// CostPerHour is null when the price table has no price for it.
 	CostPerHour *float64 `json:"costPerHour"`
 	CostBasis   string   `json:"costBasis"`
@@ -164,6 +169,15 @@ type instanceLeft struct {
 	RemainingCPU         int32  `json:"remainingCpu"`
 	RegisteredMemoryMiB  int32  `json:"registeredMemoryMiB"`
 	RemainingMemoryMiB   int32  `json:"remainingMemoryMiB"`
+}
+
+// fargateQuota is the Fargate capacity the account's running tasks hold
+// (every cluster's, the comparison's among them) against its vCPU quota.
+type fargateQuota struct {
+	VCPUsInUse float64 `json:"vcpusInUse"`
+	VCPULimit  float64 `json:"vcpuLimit"`
+	VCPUsLeft  float64 `json:"vcpusLeft"`
+	MiBInUse   int     `json:"memoryMiBInUse"`
 }
 
 // started is what berth compare made, to be undone.
@@ -259,12 +273,18 @@ func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c c
 	if err != nil {
 		return err
 	}
+	top, err := c.Top(ctx, opts.cluster)
+	if err != nil {
+		return serverError(err)
+	}
 	fargatePorts, ec2Ports := containerPorts(def), containerPorts(def)
 	if opts.ec2Bridge {
 		ec2Ports = nil // bound to host ports, which the tasks show
 	}
-	res.LaunchTypes = append(res.LaunchTypes,
-		summarize(taskdef.LaunchFargate, tasks, fargatePorts, byTask, instances, made.instance, prices),
+	fargateSide := summarize(taskdef.LaunchFargate, tasks, fargatePorts, byTask, instances, made.instance, prices)
+	in := top.Fargate
+	fargateSide.FargateQuota = &fargateQuota{VCPUsInUse: in.VCPUs, VCPULimit: in.VCPULimit, VCPUsLeft: max(in.VCPULimit-in.VCPUs, 0), MiBInUse: in.MiB}
+	res.LaunchTypes = append(res.LaunchTypes, fargateSide,
 		summarize(taskdef.LaunchEC2, tasks, ec2Ports, byTask, instances, made.instance, prices))
 	if opts.output == "json" {
 		err = writeJSON(out, res)
@@ -571,7 +591,7 @@ func writeComparison(out io.Writer, r comparison) error {
 		{"addresses", addressesText(fargateSide.Tasks), addressesText(ec2Side.Tasks)},
 		{"port mappings", portsText(fargateSide.Tasks), portsText(ec2Side.Tasks)},
 		{"limits enforced", limitsText(fargateSide.Tasks), limitsText(ec2Side.Tasks)},
-		{"capacity left", "none shared: the account's vCPU quota", capacityText(ec2Side.Instances)},
+		{"capacity left", quotaText(fargateSide.FargateQuota), capacityText(ec2Side.Instances)},
 		{"cost per hour", costText(fargateSide), costText(ec2Side)},
 	}
 	if err := table(out, "\tFARGATE\tEC2", rows); err != nil {
@@ -715,6 +735,16 @@ func capacityText(ins []instanceLeft) string {
 		parts = append(parts, fmt.Sprintf("%d of %d CPU units, %d of %d MiB", in.RemainingCPU, in.RegisteredCPU, in.RemainingMemoryMiB, in.RegisteredMemoryMiB))
 	}
 	return orDash(strings.Join(parts, "; "))
+}
+
+// quotaText says how much of the account's Fargate vCPU quota is left,
+// and how much its running tasks hold.
+func quotaText(q *fargateQuota) string {
+	if q == nil {
+		return "-"
+	}
+	vcpus := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return fmt.Sprintf("%s of the account's %s Fargate vCPUs (%s in use)", vcpus(q.VCPUsLeft), vcpus(q.VCPULimit), vcpus(q.VCPUsInUse))
 }
 
 func costText(r launchResult) string {

@@ -30,6 +30,7 @@ type fakeCompare struct {
 	stopTask                    func(*api.StopTaskInput) (*api.StopTaskOutput, error)
 	describeTaskLimits          func(*api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error)
 	billing                     func(cluster string) (*api.Billing, error)
+	top                         func(cluster string) (*api.Top, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -88,6 +89,11 @@ func (f *fakeCompare) DescribeTaskLimits(_ context.Context, in *api.DescribeTask
 func (f *fakeCompare) Billing(_ context.Context, cluster string) (*api.Billing, error) {
 	f.record("Billing")
 	return f.billing(cluster)
+}
+
+func (f *fakeCompare) Top(_ context.Context, cluster string) (*api.Top, error) {
+	f.record("Top")
+	return f.top(cluster)
 }
 
 // newFakeCompare answers as a server with an empty default cluster would:
@@ -182,6 +188,11 @@ func newFakeCompare() *fakeCompare {
 		}
 		return out, nil
 	}
+	// The account's quota of 6 vCPUs, of which its two Fargate tasks hold
+	// a quarter each, and another cluster's a whole one.
+	f.top = func(cluster string) (*api.Top, error) {
+		return &api.Top{Cluster: "default", Fargate: api.FargateInUse{VCPUs: 1.5, VCPULimit: 6, MiB: 3072}}, nil
+	}
 	f.billing = func(cluster string) (*api.Billing, error) {
 		prices := cost.Default()
 		return &api.Billing{Cluster: "default", Now: created, Prices: &prices}, nil
@@ -210,7 +221,7 @@ func TestCompareOutput(t *testing.T) {
 			}
 			checkGolden(t, filepath.Join("testdata", "compare-"+output+".golden"), out.String()+"# stderr\n"+errOut.String())
 			want := []string{"RegisterTaskDefinition fargate-web", "RegisterTaskDefinition fargate-web-ec2", "ListContainerInstances", "RegisterContainerInstance", "Billing",
-				"RunTask FARGATE", "RunTask EC2", "DescribeTaskLimits", "DescribeContainerInstances",
+				"RunTask FARGATE", "RunTask EC2", "DescribeTaskLimits", "DescribeContainerInstances", "Top",
 				"StopTask 11111111111111111111111111111111", "StopTask 22222222222222222222222222222222",
 				"StopTask 33333333333333333333333333333333", "StopTask 44444444444444444444444444444444", "DeregisterContainerInstance cd18c8c7b21efdd0b2c6644e11b0e45d"}
 			if !slices.Equal(f.calls, want) {
