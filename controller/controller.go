@@ -14,6 +14,7 @@ import (
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/logstore"
 	"github.com/berthdev/berth/controller/store"
+	"github.com/berthdev/berth/cost"
 	"github.com/berthdev/berth/metrics"
 	"github.com/berthdev/berth/scheduler/fargate"
 )
@@ -54,6 +55,9 @@ type Options struct {
 	Logf func(format string, args ...any)
 	// Metrics counts what the controller does; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Prices is the price table the metrics' estimated cost and
+	// /berth/v1/billing go by; nil means cost.Default().
+	Prices *cost.Prices
 	// EngineAPIVersion is the Docker API version of the engine the
 	// instances run on ("1.41"), which names their capability
 	// attributes; empty means DefaultEngineAPIVersion.
@@ -174,6 +178,10 @@ func New(st *store.Store, opts Options) *Controller {
 	}
 	if opts.UsageInterval == 0 {
 		opts.UsageInterval = DefaultUsageInterval
+	}
+	if opts.Prices == nil {
+		prices := cost.Default()
+		opts.Prices = &prices
 	}
 	provisioner, err := newProvisioner(opts.FargateVCPUQuota)
 	if err != nil {

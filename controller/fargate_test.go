@@ -31,7 +31,8 @@ import (
 )
 
 // taskServer is a berth server whose controller runs tasks on the real
-// engine, as `berth server` does.
+// engine, as `berth server` does: its metrics at /metrics, counting the
+// API requests it serves.
 type taskServer struct {
 	srv     *server.Server
 	ctl     *controller.Controller
@@ -47,6 +48,7 @@ func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*con
 	srv, err := server.Start(context.Background(), server.Config{
 		Listen:   "127.0.0.1:0",
 		StateDir: dir,
+		Registry: ts.metrics.Registry,
 		NewAPI: func(st *store.Store) http.Handler {
 			opts := controller.Options{
 				Docker:           func() (engine.Engine, error) { return docker, nil },
@@ -64,7 +66,7 @@ func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*con
 			logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 			mux := api.NewMux(logger)
 			ts.ctl.Register(mux)
-			return ts.ctl.Handler(mux, logger)
+			return ts.ctl.Handler(ts.metrics.InstrumentAPI(mux), logger)
 		},
 	})
 	if err != nil {

@@ -46,7 +46,7 @@ func (s metricsState) Snapshot() metrics.Snapshot {
 			active = append(active, activeCluster{cl.Name, instances})
 		}
 	}
-	prices := cost.Default()
+	prices := *c.opts.Prices
 	sums := c.index.sums(prices, now)
 	for k, n := range sums.counts {
 		snap.Tasks = append(snap.Tasks, metrics.TaskCount{Cluster: k.cluster, LaunchType: k.launchType, Status: k.status, Count: n})

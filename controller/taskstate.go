@@ -212,7 +212,10 @@ func attachmentStatus(s agent.TaskStatus) string {
 	return "DELETED"
 }
 
-// counted feeds the metrics with a task's change of lastStatus.
+// counted feeds the metrics with a task's change of lastStatus, whoever
+// recorded it (an agent's report, StopTask, a stop without the agent): the
+// status entered, the time spent in the one left, and, into RUNNING, the
+// time from RunTask, into STOPPED, the stop and its code.
 func (c *Controller) counted(before, after store.Task, stopCode agent.StopCode, now time.Time) {
 	if hook := c.statusRecorded.Load(); hook != nil {
 		(*hook)(after)
@@ -310,10 +313,12 @@ func addressKnown(t *api.Task, addr string) {
 	}
 }
 
-// stoppedWithout records a task stopped before its agent ever had it.
+// stoppedWithout records a task stopped before its agent ever had it. The
+// metrics count it as they count a stop an agent reports: the change into
+// STOPPED, the time spent in the status it left, and the stop.
 func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 	now := c.now().UTC()
-	var launchType string
+	var before store.Task
 	rec, err := c.store.UpdateTask(cluster, taskID(arn), func(rec *store.Task) error {
 		var t api.Task
 		if err := json.Unmarshal(rec.Body, &t); err != nil {
@@ -322,7 +327,7 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 		if rec.LastStatus == "STOPPED" {
 			return errUnchanged
 		}
-		launchType = rec.LaunchType
+		before = *rec
 		t.LastStatus, t.DesiredStatus, t.StopCode, t.StoppedReason = "STOPPED", "STOPPED", code, reason
 		t.StoppingAt, t.ExecutionStoppedAt, t.StoppedAt = api.Time(now), api.Time(now), api.Time(now)
 		for i := range t.Containers {
@@ -341,12 +346,7 @@ func (c *Controller) stoppedWithout(cluster, arn, code, reason string) {
 	})
 	if err == nil {
 		c.taskChanged(rec)
-		if hook := c.statusRecorded.Load(); hook != nil {
-			(*hook)(rec)
-		}
-		if c.opts.Metrics != nil {
-			c.opts.Metrics.TaskStopped(launchType, code)
-		}
+		c.counted(before, rec, agent.StopCode(code), now)
 	}
 	if err != nil && !errors.Is(err, errUnchanged) {
 		c.opts.Logf("record the stop of task %s: %v", taskID(arn), err)

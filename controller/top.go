@@ -86,13 +86,14 @@ func (c *Controller) fargateInUse() api.FargateInUse {
 
 // Billing is what a cluster's capacity is billed by: its Fargate tasks
 // that have started pulling, and its container instances, registered now
-// or before.
+// or before; and the price table the server's metrics go by.
 func (c *Controller) Billing(clusterRef string) (*api.Billing, error) {
 	cluster, err := c.activeCluster(clusterRef)
 	if err != nil {
 		return nil, err
 	}
-	out := &api.Billing{Cluster: cluster, Now: c.now().UTC(), FargateTasks: []api.BilledTask{}, Instances: []api.BilledInstance{}}
+	prices := *c.opts.Prices
+	out := &api.Billing{Cluster: cluster, Now: c.now().UTC(), Prices: &prices, FargateTasks: []api.BilledTask{}, Instances: []api.BilledInstance{}}
 	recs, err := c.store.Tasks(cluster, func(t *store.Task) bool { return t.LaunchType == taskdef.LaunchFargate })
 	if err != nil {
 		return nil, err

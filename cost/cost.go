@@ -15,11 +15,13 @@
 package cost
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -53,17 +55,29 @@ const IncludedStorageGB = 20
 const minimumBilled = time.Minute
 
 // Default is the price table berth uses unless told otherwise: us-east-1,
-// Linux on x86, on-demand. Fargate Spot varies with spare capacity ("up
-// to 70%" below on-demand); berth takes 70% off.
+// Linux on x86, on-demand.
+//
+// The on-demand figures are AWS's list prices for us-east-1 (Fargate per
+// vCPU-hour, per GB-hour and per GB-hour of ephemeral storage beyond the
+// included 20; EC2 Linux instances per hour), read from third-party copies
+// of AWS's price list in 2026.
+//
+// Fargate Spot has no fixed list price: it follows spare capacity, and AWS
+// states only that it runs "at up to a 70% discount off the regular Fargate
+// price". Its figures here are therefore an assumption, not a price taken:
+// the on-demand rates less the full 70% (0.3 × $0.04048 a vCPU-hour and
+// 0.3 × $0.004445 a GB-hour). A table given with --prices replaces them
+// (fargateSpotVCPUHour, fargateSpotGBHour) with the rates of the day.
 func Default() Prices {
 	return Prices{
-		Region:               "us-east-1",
-		TakenOn:              "2026-01",
-		Source:               "AWS's public price list for Fargate and EC2 on-demand, Linux/x86, as copied by third parties in 2026",
+		Region:  "us-east-1",
+		TakenOn: "2026-01",
+		Source: "on-demand: AWS's list prices, Linux/x86, from third-party copies of its price list; " +
+			"Fargate Spot: assumed, the on-demand rates less AWS's \"up to 70%\" (it varies; override with --prices)",
 		FargateVCPUHour:      0.04048,
 		FargateGBHour:        0.004445,
-		FargateSpotVCPUHour:  0.012144,
-		FargateSpotGBHour:    0.0013335,
+		FargateSpotVCPUHour:  0.012144,  // 0.3 × FargateVCPUHour
+		FargateSpotGBHour:    0.0013335, // 0.3 × FargateGBHour
 		FargateStorageGBHour: 0.000111,
 		EC2Hour: map[string]float64{
 			"t3.micro": 0.0104, "t3.small": 0.0208, "t3.medium": 0.0416, "t3.large": 0.0832, "t3.xlarge": 0.1664, "t3.2xlarge": 0.3328,
@@ -76,14 +90,29 @@ func Default() Prices {
 
 // Load reads a price table in JSON over the defaults: a member given
 // replaces the default (decoding into the default table does exactly
-// that), an instance type given is added or replaced. An unknown member or
-// a negative price is refused, naming it.
+// that), an instance type given is added or replaced. What is not such a
+// table is refused, naming the member at fault and what it wants: an
+// unknown member, a value of the wrong type, a price below zero; and a
+// file that is not one JSON object, by line and column.
 func Load(r io.Reader) (Prices, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return Prices{}, fmt.Errorf("price table: %w", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Prices{}, errors.New("price table: empty; want a JSON object of prices (" + strings.Join(members(), ", ") + ")")
+	}
 	p := Default()
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		return Prices{}, fmt.Errorf("price table: %w", err)
+		return Prices{}, fmt.Errorf("price table: %s", decodeError(data, err))
+	}
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		rest := bytes.TrimLeft(data[end:], " \t\r\n")
+		line, col := position(data, len(data)-len(rest))
+		return Prices{}, fmt.Errorf("price table: line %d, column %d: more after the table's closing brace", line, col)
 	}
 	prices := map[string]float64{
 		"fargateVCPUHour": p.FargateVCPUHour, "fargateGBHour": p.FargateGBHour,
@@ -93,12 +122,79 @@ func Load(r io.Reader) (Prices, error) {
 	for name, price := range p.EC2Hour {
 		prices["ec2Hour."+name] = price
 	}
-	for name, price := range prices {
-		if price < 0 || math.IsNaN(price) || math.IsInf(price, 0) {
+	for _, name := range sortedKeys(prices) {
+		if price := prices[name]; price < 0 || math.IsNaN(price) || math.IsInf(price, 0) {
 			return Prices{}, fmt.Errorf("price table: %s must be a price of zero or more; got %v", name, price)
 		}
 	}
 	return p, nil
+}
+
+// decodeError says what is wrong with a price table in its own terms: the
+// member, not Go's field.
+func decodeError(data []byte, err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		// Offset counts the bytes read, the one at fault included.
+		line, col := position(data, int(syntax.Offset)-1)
+		return fmt.Sprintf("line %d, column %d: not JSON: %s", line, col, strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "not JSON: it ends before the table does"
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Sprintf("want a JSON object of prices, got %s", jsonKind(typ.Value))
+	case errors.As(err, &typ) && strings.HasPrefix(typ.Value, "number "):
+		return fmt.Sprintf("%s: %s is out of range", typ.Field, strings.TrimPrefix(typ.Value, "number "))
+	case errors.As(err, &typ):
+		want := "a number (US dollars)"
+		switch typ.Field {
+		case "region", "takenOn", "source":
+			want = "a string"
+		case "ec2Hour":
+			want = `instance types and their hourly prices in US dollars, as {"m5.large": 0.096}`
+		}
+		return fmt.Sprintf("%s: want %s, got %s", typ.Field, want, jsonKind(typ.Value))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return fmt.Sprintf("unknown member %s; a table has %s", strings.TrimPrefix(err.Error(), "json: unknown field "), strings.Join(members(), ", "))
+	}
+	return err.Error()
+}
+
+// jsonKind names the JSON type encoding/json reports.
+func jsonKind(v string) string {
+	switch v {
+	case "number", "string", "bool", "array", "object":
+		return "a JSON " + v
+	}
+	return v
+}
+
+// members are the names of a price table's members, in its order.
+func members() []string {
+	t := reflect.TypeOf(Prices{})
+	out := make([]string, t.NumField())
+	for i := range out {
+		out[i] = strings.Split(t.Field(i).Tag.Get("json"), ",")[0]
+	}
+	return out
+}
+
+// position is the line and column, counted from 1, of the byte at index
+// i of data.
+func position(data []byte, i int) (line, col int) {
+	i = min(max(i, 0), len(data))
+	before := data[:i]
+	return bytes.Count(before, []byte("\n")) + 1, i - bytes.LastIndexByte(before, '\n')
+}
+
+func sortedKeys(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // FargateTask is a Fargate task's size and time.

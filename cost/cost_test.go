@@ -61,9 +61,42 @@ func TestAPriceTableOverridesTheDefaults(t *testing.T) {
 		p.EC2Hour["m5.large"] != 0.107 || p.EC2Hour["m6i.large"] != 0.107 || p.EC2Hour["c5.large"] != 0.085 {
 		t.Errorf("overridden table: %+v", p)
 	}
-	for _, bad := range []string{`{"fargateCPUHour": 1}`, `{"fargateGBHour": -1}`, `{"ec2Hour": {"m5.large": -0.1}}`, `[]`} {
-		if _, err := Load(strings.NewReader(bad)); err == nil {
-			t.Errorf("Load(%s) took it", bad)
+}
+
+// A table that is not one is refused, saying what is wrong where: the
+// member at fault and what it wants, or the line and column.
+func TestABadPriceTableIsRefusedNamingTheMember(t *testing.T) {
+	for _, tt := range []struct{ table, want string }{
+		{``, "price table: empty; want a JSON object of prices (region, takenOn, source, fargateVCPUHour, fargateGBHour, fargateSpotVCPUHour, fargateSpotGBHour, fargateStorageGBHour, ec2Hour)"},
+		{`[]`, "price table: want a JSON object of prices, got a JSON array"},
+		{`{"fargateCPUHour": 1}`, `price table: unknown member "fargateCPUHour"; a table has region, takenOn, source, fargateVCPUHour, fargateGBHour, fargateSpotVCPUHour, fargateSpotGBHour, fargateStorageGBHour, ec2Hour`},
+		{`{"fargateGBHour": "0.004"}`, "price table: fargateGBHour: want a number (US dollars), got a JSON string"},
+		{`{"fargateGBHour": 1e400}`, "price table: fargateGBHour: 1e400 is out of range"},
+		{`{"region": 3}`, "price table: region: want a string, got a JSON number"},
+		{`{"ec2Hour": [0.096]}`, `price table: ec2Hour: want instance types and their hourly prices in US dollars, as {"m5.large": 0.096}, got a JSON array`},
+		{`{"fargateGBHour": -1}`, "price table: fargateGBHour must be a price of zero or more; got -1"},
+		{`{"ec2Hour": {"m5.large": -0.1}}`, "price table: ec2Hour.m5.large must be a price of zero or more; got -0.1"},
+		{"{\n  \"fargateGBHour\": 1\n  \"ec2Hour\": {}\n}", `price table: line 3, column 3: not JSON: invalid character '"' after object key:value pair`},
+		{`{"fargateGBHour": 1`, "price table: not JSON: it ends before the table does"},
+		{`{"fargateGBHour": 1} {}`, "price table: line 1, column 22: more after the table's closing brace"},
+	} {
+		if _, err := Load(strings.NewReader(tt.table)); err == nil || err.Error() != tt.want {
+			t.Errorf("Load(%s):\n got %v\nwant %s", tt.table, err, tt.want)
+		}
+	}
+}
+
+// Fargate Spot has no list price to take: the default table assumes AWS's
+// full "up to 70%" off the on-demand rates, and its source says so, and
+// that a table of one's own replaces it.
+func TestTheDefaultSpotRatesAreTheAssumedDiscountAndSaySo(t *testing.T) {
+	p := Default()
+	if !near(p.FargateSpotVCPUHour, 0.3*p.FargateVCPUHour) || !near(p.FargateSpotGBHour, 0.3*p.FargateGBHour) {
+		t.Errorf("Spot $%v a vCPU-hour and $%v a GB-hour, want 30%% of on-demand's $%v and $%v", p.FargateSpotVCPUHour, p.FargateSpotGBHour, p.FargateVCPUHour, p.FargateGBHour)
+	}
+	for _, says := range []string{"Fargate Spot: assumed", "70%", "--prices"} {
+		if !strings.Contains(p.Source, says) {
+			t.Errorf("the source does not say %q: %s", says, p.Source)
 		}
 	}
 }

@@ -15,7 +15,11 @@ as_root() {
 }
 
 apt_install() {
-	log "installing $* from Debian's packages"
+	local names=()
+	for arg in "$@"; do
+		case $arg in -*) ;; *) names+=("$arg") ;; esac
+	done
+	log "installing ${names[*]} from Debian's packages"
 	as_root apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
 }
@@ -51,13 +55,32 @@ ensure_tools() {
 	fi
 }
 
+# keep_service_stopped stops the service a package just started, where the
+# init system let it start one, and keeps it from starting at boot.
+keep_service_stopped() {
+	if [ -d /run/systemd/system ]; then
+		as_root systemctl disable --now "$1.service" >/dev/null 2>&1 || true
+	elif [ -x "/etc/init.d/$1" ]; then
+		as_root "/etc/init.d/$1" stop >/dev/null 2>&1 || true
+		as_root update-rc.d "$1" disable >/dev/null 2>&1 || true
+	fi
+}
+
 # A test scrapes a real server with Debian's Prometheus and queries it
 # (examples/monitoring); it skips, saying why, only where none installs.
+# The package alone, without what it recommends (node-exporter and its
+# collectors, which run services of their own). The test runs a Prometheus
+# of its own: the one the package starts as a service (on port 9090) is
+# stopped and kept from starting again.
 ensure_prometheus() {
 	if command -v prometheus >/dev/null 2>&1; then
 		return
 	fi
-	apt_install prometheus || log "prometheus could not be installed: the Prometheus test will skip"
+	if ! apt_install --no-install-recommends prometheus; then
+		log "prometheus could not be installed: the Prometheus test will skip"
+		return
+	fi
+	keep_service_stopped prometheus
 }
 
 ensure_docker

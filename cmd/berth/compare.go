@@ -36,6 +36,10 @@ type compareAPI interface {
 	DescribeTasks(ctx context.Context, in *api.DescribeTasksInput) (*api.DescribeTasksOutput, error)
 	StopTask(ctx context.Context, in *api.StopTaskInput) (*api.StopTaskOutput, error)
 	DescribeTaskLimits(ctx context.Context, in *api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error)
+	// Billing gives the server's price table.
+	Billing(ctx context.Context, cluster string) (*api.Billing, error)
+	// Top gives the Fargate capacity in use against the account's quota.
+	Top(ctx context.Context, cluster string) (*api.Top, error)
 }
 
 // compareOptions are berth compare's flags.
@@ -44,6 +48,8 @@ type compareOptions struct {
 	count        int
 	instanceType string
 	ec2Bridge    bool
+	// prices is a price table over berth's; "" means the server's.
+	prices string
 	// timeout bounds the wait for RUNNING.
 	timeout time.Duration
 }
@@ -60,10 +66,12 @@ func newCompareCommand() *cobra.Command {
 times as EC2 tasks, through the server, wait until they are RUNNING, and show
 side by side: the time each took to RUNNING (median and spread), where each
 landed and its address, how its ports were mapped, the limits the engine
-enforces on its containers (read back from it), the container instances'
-capacity left, and what each way would cost an hour on AWS (berth's price
-table, us-east-1). Then everything it started is stopped, on Ctrl-C and on
-failure too.
+enforces on its containers (read back from it), the capacity left (the
+container instances' CPU and memory, and the Fargate vCPU quota), and what
+each way would cost an hour on AWS, by the server's price table (berth's own,
+us-east-1, unless the server was started with --prices) or by the one
+--prices FILE reads over berth's. Then everything it started is stopped, on
+Ctrl-C and on failure too.
 
 EC2 tasks need a container instance: when the cluster has no ACTIVE one,
 berth compare registers one of --instance-type for the run and deregisters it
@@ -72,7 +80,7 @@ Fargate's table). --ec2-bridge runs the EC2 tasks as EC2 definitions commonly
 are instead: the same containers registered as FAMILY-ec2 in bridge mode, with
 dynamic host ports, and the task's size given to the containers as CPU shares
 and soft memory limits rather than a task cgroup.`,
-		Example: "  berth compare examples/fargate-web.json\n  berth compare examples/fargate-web.json --ec2-bridge --count 5 -o json",
+		Example: "  berth compare examples/fargate-web.json\n  berth compare examples/fargate-web.json --ec2-bridge --count 5 -o json\n  berth compare examples/fargate-web.json --prices eu-west-1.json",
 		Args:    argsBetween(1, 1, "one FILE"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, args []string) error {
 			if opts.count < 1 || opts.count > 10 {
@@ -96,6 +104,7 @@ and soft memory limits rather than a task cgroup.`,
 	f.StringVar(&opts.instanceType, "instance-type", "t3.medium", "the size of the container instance registered when the cluster has none")
 	f.BoolVar(&opts.ec2Bridge, "ec2-bridge", false, "run the EC2 tasks in bridge mode with dynamic host ports and container-level limits")
 	f.DurationVar(&opts.timeout, "timeout", 3*time.Minute, "how long to wait for the tasks to be RUNNING")
+	f.StringVar(&opts.prices, "prices", "", "a price table in JSON over berth's own (default: the server's)")
 	return cmd
 }
 
@@ -109,9 +118,13 @@ type comparison struct {
 	Prices        pricesUsed     `json:"prices"`
 }
 
+// pricesUsed says which price table the costs come from.
 type pricesUsed struct {
 	Region  string `json:"region"`
 	TakenOn string `json:"takenOn"`
+	Source  string `json:"source"`
+	// File is the table --prices read; "" for the server's.
+	File string `json:"file,omitempty"`
 }
 
 // launchResult is one launch type's side of the comparison.
@@ -122,6 +135,9 @@ type launchResult struct {
 	Tasks         []comparedTask `json:"tasks"`
 	// Instances are the container instances the tasks landed on (EC2).
 	Instances []instanceLeft `json:"instances"`
+	// FargateQuota is the account's Fargate vCPU quota, in use and left,
+	// as the server reported it while the tasks ran (FARGATE).
+	FargateQuota *fargateQuota `json:"fargateQuota,omitempty"`
 	// CostPerHour is null when the price table has no price for it.
 	CostPerHour *float64 `json:"costPerHour"`
 	CostBasis   string   `json:"costBasis"`
@@ -155,6 +171,15 @@ type instanceLeft struct {
 	RemainingMemoryMiB   int32  `json:"remainingMemoryMiB"`
 }
 
+// fargateQuota is the Fargate capacity the account's running tasks hold
+// (every cluster's, the comparison's among them) against its vCPU quota.
+type fargateQuota struct {
+	VCPUsInUse float64 `json:"vcpusInUse"`
+	VCPULimit  float64 `json:"vcpuLimit"`
+	VCPUsLeft  float64 `json:"vcpusLeft"`
+	MiBInUse   int     `json:"memoryMiBInUse"`
+}
+
 // started is what berth compare made, to be undone.
 type started struct {
 	tasks    []string // ARNs
@@ -162,6 +187,10 @@ type started struct {
 }
 
 func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c compareAPI, file string, opts compareOptions) (err error) {
+	prices, err := loadPrices(opts.prices)
+	if err != nil {
+		return err
+	}
 	def, err := loadCompareDefinition(stdin, file)
 	if err != nil {
 		return err
@@ -189,12 +218,21 @@ func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c c
 		ec2Def = bridged.TaskDefinition.TaskDefinitionArn
 	}
 	res.EC2Definition = definitionRef(ec2Def)
-	prices := cost.Default()
-	res.Prices = pricesUsed{Region: prices.Region, TakenOn: prices.TakenOn}
 
 	if made.instance, err = ensureInstance(ctx, c, errOut, opts); err != nil {
 		return err
 	}
+	if opts.prices == "" {
+		// The cluster is there now: the server's table is asked for.
+		billing, err := c.Billing(ctx, opts.cluster)
+		if err != nil {
+			return serverError(err)
+		}
+		if billing.Prices != nil {
+			prices = *billing.Prices
+		}
+	}
+	res.Prices = pricesUsed{Region: prices.Region, TakenOn: prices.TakenOn, Source: prices.Source, File: opts.prices}
 	subnet := fargate.DefaultSubnets(controller.DefaultRegion)[0]
 	count := int32(opts.count)
 	runs := []*api.RunTaskInput{
@@ -235,12 +273,18 @@ func runCompare(ctx context.Context, stdin io.Reader, out, errOut io.Writer, c c
 	if err != nil {
 		return err
 	}
+	top, err := c.Top(ctx, opts.cluster)
+	if err != nil {
+		return serverError(err)
+	}
 	fargatePorts, ec2Ports := containerPorts(def), containerPorts(def)
 	if opts.ec2Bridge {
 		ec2Ports = nil // bound to host ports, which the tasks show
 	}
-	res.LaunchTypes = append(res.LaunchTypes,
-		summarize(taskdef.LaunchFargate, tasks, fargatePorts, byTask, instances, made.instance, prices),
+	fargateSide := summarize(taskdef.LaunchFargate, tasks, fargatePorts, byTask, instances, made.instance, prices)
+	in := top.Fargate
+	fargateSide.FargateQuota = &fargateQuota{VCPUsInUse: in.VCPUs, VCPULimit: in.VCPULimit, VCPUsLeft: max(in.VCPULimit-in.VCPUs, 0), MiBInUse: in.MiB}
+	res.LaunchTypes = append(res.LaunchTypes, fargateSide,
 		summarize(taskdef.LaunchEC2, tasks, ec2Ports, byTask, instances, made.instance, prices))
 	if opts.output == "json" {
 		err = writeJSON(out, res)
@@ -547,7 +591,7 @@ func writeComparison(out io.Writer, r comparison) error {
 		{"addresses", addressesText(fargateSide.Tasks), addressesText(ec2Side.Tasks)},
 		{"port mappings", portsText(fargateSide.Tasks), portsText(ec2Side.Tasks)},
 		{"limits enforced", limitsText(fargateSide.Tasks), limitsText(ec2Side.Tasks)},
-		{"capacity left", "none shared: the account's vCPU quota", capacityText(ec2Side.Instances)},
+		{"capacity left", quotaText(fargateSide.FargateQuota), capacityText(ec2Side.Instances)},
 		{"cost per hour", costText(fargateSide), costText(ec2Side)},
 	}
 	if err := table(out, "\tFARGATE\tEC2", rows); err != nil {
@@ -564,7 +608,11 @@ func writeComparison(out io.Writer, r comparison) error {
 	if err := table(out, "TASK\tLAUNCH\tWHERE\tZONE\tPORTS\tTO RUNNING\tLIMITS THE ENGINE ENFORCES", tasks); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nPrices: berth's table for %s, taken %s (berth's cost package).\n", r.Prices.Region, r.Prices.TakenOn)
+	table := "the server's table"
+	if r.Prices.File != "" {
+		table = r.Prices.File
+	}
+	fmt.Fprintf(out, "\nPrices: %s, for %s, taken %s (%s).\n", table, r.Prices.Region, r.Prices.TakenOn, r.Prices.Source)
 	return nil
 }
 
@@ -687,6 +735,16 @@ func capacityText(ins []instanceLeft) string {
 		parts = append(parts, fmt.Sprintf("%d of %d CPU units, %d of %d MiB", in.RemainingCPU, in.RegisteredCPU, in.RemainingMemoryMiB, in.RegisteredMemoryMiB))
 	}
 	return orDash(strings.Join(parts, "; "))
+}
+
+// quotaText says how much of the account's Fargate vCPU quota is left,
+// and how much its running tasks hold.
+func quotaText(q *fargateQuota) string {
+	if q == nil {
+		return "-"
+	}
+	vcpus := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return fmt.Sprintf("%s of the account's %s Fargate vCPUs (%s in use)", vcpus(q.VCPUsLeft), vcpus(q.VCPULimit), vcpus(q.VCPUsInUse))
 }
 
 func costText(r launchResult) string {

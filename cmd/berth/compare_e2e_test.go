@@ -85,6 +85,11 @@ func TestCompareRunsBothLaunchTypesOnARealServer(t *testing.T) {
 	if fargateSide.Running != 2 || ec2Side.Running != 2 || fargateSide.TimeToRunning.MinSeconds <= 0 || ec2Side.TimeToRunning.MinSeconds <= 0 {
 		t.Errorf("running %d and %d, times %+v and %+v", fargateSide.Running, ec2Side.Running, fargateSide.TimeToRunning, ec2Side.TimeToRunning)
 	}
+	// The server's own Fargate tasks are the comparison's two, a quarter
+	// vCPU and 512 MiB each, of the default quota of 6.
+	if q := fargateSide.FargateQuota; q == nil || *q != (fargateQuota{VCPUsInUse: 0.5, VCPULimit: 6, VCPUsLeft: 5.5, MiBInUse: 1024}) {
+		t.Errorf("the Fargate quota while the tasks ran: %+v, want 0.5 of 6 vCPUs in use and 1024 MiB", q)
+	}
 	if len(ec2Side.Instances) != 1 || !ec2Side.Instances[0].Temporary || ec2Side.Instances[0].InstanceType != "t3.medium" ||
 		ec2Side.Instances[0].RegisteredCPU-ec2Side.Instances[0].RemainingCPU != 2*256 {
 		t.Errorf("instances %+v: want the temporary t3.medium, holding 2 × 256 CPU units", ec2Side.Instances)

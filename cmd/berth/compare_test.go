@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/cost"
 )
 
 // fakeCompare is a berth server as berth compare sees it: each method a
@@ -28,6 +29,8 @@ type fakeCompare struct {
 	describeTasks               func(*api.DescribeTasksInput) (*api.DescribeTasksOutput, error)
 	stopTask                    func(*api.StopTaskInput) (*api.StopTaskOutput, error)
 	describeTaskLimits          func(*api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error)
+	billing                     func(cluster string) (*api.Billing, error)
+	top                         func(cluster string) (*api.Top, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -81,6 +84,16 @@ func (f *fakeCompare) StopTask(_ context.Context, in *api.StopTaskInput) (*api.S
 func (f *fakeCompare) DescribeTaskLimits(_ context.Context, in *api.DescribeTaskLimitsInput) (*api.DescribeTaskLimitsOutput, error) {
 	f.record("DescribeTaskLimits")
 	return f.describeTaskLimits(in)
+}
+
+func (f *fakeCompare) Billing(_ context.Context, cluster string) (*api.Billing, error) {
+	f.record("Billing")
+	return f.billing(cluster)
+}
+
+func (f *fakeCompare) Top(_ context.Context, cluster string) (*api.Top, error) {
+	f.record("Top")
+	return f.top(cluster)
 }
 
 // newFakeCompare answers as a server with an empty default cluster would:
@@ -175,6 +188,15 @@ func newFakeCompare() *fakeCompare {
 		}
 		return out, nil
 	}
+	// The account's quota of 6 vCPUs, of which its two Fargate tasks hold
+	// a quarter each, and another cluster's a whole one.
+	f.top = func(cluster string) (*api.Top, error) {
+		return &api.Top{Cluster: "default", Fargate: api.FargateInUse{VCPUs: 1.5, VCPULimit: 6, MiB: 3072}}, nil
+	}
+	f.billing = func(cluster string) (*api.Billing, error) {
+		prices := cost.Default()
+		return &api.Billing{Cluster: "default", Now: created, Prices: &prices}, nil
+	}
 	return f
 }
 
@@ -198,8 +220,8 @@ func TestCompareOutput(t *testing.T) {
 				t.Fatalf("%v\n%s", err, errOut.String())
 			}
 			checkGolden(t, filepath.Join("testdata", "compare-"+output+".golden"), out.String()+"# stderr\n"+errOut.String())
-			want := []string{"RegisterTaskDefinition fargate-web", "RegisterTaskDefinition fargate-web-ec2", "ListContainerInstances", "RegisterContainerInstance",
-				"RunTask FARGATE", "RunTask EC2", "DescribeTaskLimits", "DescribeContainerInstances",
+			want := []string{"RegisterTaskDefinition fargate-web", "RegisterTaskDefinition fargate-web-ec2", "ListContainerInstances", "RegisterContainerInstance", "Billing",
+				"RunTask FARGATE", "RunTask EC2", "DescribeTaskLimits", "DescribeContainerInstances", "Top",
 				"StopTask 11111111111111111111111111111111", "StopTask 22222222222222222222222222222222",
 				"StopTask 33333333333333333333333333333333", "StopTask 44444444444444444444444444444444", "DeregisterContainerInstance cd18c8c7b21efdd0b2c6644e11b0e45d"}
 			if !slices.Equal(f.calls, want) {

@@ -3,8 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"time"
@@ -33,9 +35,11 @@ second with a one-minute minimum, Fargate Spot at its own rates; an EC2
 container instance by its time registered, busy or idle, at its instance
 type's on-demand price, the tasks on it adding nothing.
 
-The prices are berth's table for one region, with the date they were taken;
---prices FILE reads a JSON table over it (docs/cli.md shows its members):
-a member given replaces the default, an instance type given is added.`,
+The prices are the server's table (berth's own for one region, with the
+date they were taken, unless the server was started with --prices);
+--prices FILE reads a JSON table over berth's instead (docs/cli.md shows
+its members): a member given replaces the default, an instance type given
+is added.`,
 		Example: "  berth cost --cluster class\n  berth cost --prices eu-west-1.json -o json",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
@@ -44,7 +48,7 @@ a member given replaces the default, an instance type given is added.`,
 	}
 	opts.addClientFlags(cmd, "table", "json")
 	cmd.Flags().StringVar(&opts.cluster, "cluster", "", "the cluster (default: default)")
-	cmd.Flags().StringVar(&opts.prices, "prices", "", "a price table in JSON over berth's own (default: berth's, us-east-1)")
+	cmd.Flags().StringVar(&opts.prices, "prices", "", "a price table in JSON over berth's own (default: the server's)")
 	return cmd
 }
 
@@ -86,6 +90,9 @@ func runCost(ctx context.Context, out io.Writer, opts *costOptions) error {
 	if err != nil {
 		return serverError(err)
 	}
+	if opts.prices == "" && billing.Prices != nil {
+		prices = *billing.Prices
+	}
 	bill := billing.Priced(prices)
 	r := costReport{Cluster: billing.Cluster, Now: billing.Now, UnpricedInstanceTypes: bill.Unpriced,
 		Fargate: launchTypeCost{bill.Fargate.Items, bill.Fargate.Billed.Seconds(), bill.Fargate.Dollars},
@@ -102,14 +109,21 @@ func runCost(ctx context.Context, out io.Writer, opts *costOptions) error {
 	return nil
 }
 
-// loadPrices is berth's price table, or the file's over it.
+// loadPrices is berth's price table, or the file's over it: the --prices
+// of berth cost, berth compare and berth server. A file that cannot be
+// read or is no price table is a usage error naming the file and what is
+// wrong in it.
 func loadPrices(path string) (cost.Prices, error) {
 	if path == "" {
 		return cost.Default(), nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return cost.Prices{}, usageError("--prices: %v", err)
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			err = pathErr.Err
+		}
+		return cost.Prices{}, usageError("--prices %s: cannot read: %v", path, err)
 	}
 	defer f.Close()
 	p, err := cost.Load(f)

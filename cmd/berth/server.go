@@ -31,6 +31,7 @@ type serverOptions struct {
 	cleanupWait      time.Duration
 	stoppedRetention time.Duration
 	agentTimeout     time.Duration
+	prices           string
 	cpuProfile       string
 }
 
@@ -63,7 +64,13 @@ carry: as a bearer token, or as the access key ID of the AWS credentials the
 aws CLI and the SDKs sign with. berth agents (berth agent) connect at
 GET /berth/v1/agent with the same token; an instance whose agent has been
 silent for --agent-timeout is agentConnected false. Ctrl-C or SIGTERM stops
-it cleanly; the agents' tasks keep running, and the agents connect again.`,
+it cleanly; the agents' tasks keep running, and the agents connect again.
+
+The estimated cost in /metrics (berth_estimated_cost_dollars) goes by
+berth's price table (us-east-1); --prices FILE reads a JSON table over it,
+as berth cost --prices does (docs/cli.md shows its members). /berth/v1/billing
+gives the table too, and berth cost and berth compare price by it unless
+given one of their own.`,
 		Example: "  berth server\n  berth server --listen 0.0.0.0:3185 --token \"$(openssl rand -hex 16)\"",
 		Args:    argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
@@ -78,6 +85,7 @@ it cleanly; the agents' tasks keep running, and the agents connect again.`,
 	f.DurationVar(&opts.cleanupWait, "cleanup-wait", 3*time.Hour, "how long a stopped task's containers stay on the engine (ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION)")
 	f.DurationVar(&opts.stoppedRetention, "stopped-task-retention", controller.DefaultStoppedTaskRetention, "how long a STOPPED task stays describable")
 	f.DurationVar(&opts.agentTimeout, "agent-timeout", controller.DefaultAgentTimeout, "how long a berth agent may be silent before its instance is agentConnected false")
+	f.StringVar(&opts.prices, "prices", "", "a price table in JSON over berth's own, for the estimated cost (default: berth's, us-east-1)")
 	// For benchmarks: where the server's time goes while it serves.
 	f.StringVar(&opts.cpuProfile, "cpu-profile", "", "write a CPU profile of the server to this file until it stops")
 	f.MarkHidden("cpu-profile")
@@ -87,6 +95,10 @@ it cleanly; the agents' tasks keep running, and the agents connect again.`,
 func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) error {
 	if err := server.CheckListen(opts.listen, opts.token); err != nil {
 		return usageError("--listen: %v", err)
+	}
+	prices, err := loadPrices(opts.prices)
+	if err != nil {
+		return err
 	}
 	dir := opts.stateDir
 	if dir == "" {
@@ -128,6 +140,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 				Version:              version,
 				Progress:             errOut,
 				Metrics:              m,
+				Prices:               &prices,
 				Logf:                 func(format string, args ...any) { fmt.Fprintf(errOut, "berth server: "+format+"\n", args...) },
 			})
 			m.Watch(ctl.MetricsState())

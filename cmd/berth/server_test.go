@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,5 +72,36 @@ func TestServerHelpSaysWhatItServes(t *testing.T) {
 		if !strings.Contains(strings.Join(strings.Fields(stdout), " "), want) {
 			t.Errorf("berth server --help does not say %q", want)
 		}
+	}
+}
+
+// berth server --prices prices its estimated cost by the table given: an
+// m5.large at $600 an hour costs $10 for its first minute in /metrics, and
+// berth cost, asking the server, bills by the same table.
+func TestServerPricesItsCostByTheTableGiven(t *testing.T) {
+	t.Parallel()
+	prices := filepath.Join(t.TempDir(), "prices.json")
+	if err := os.WriteFile(prices, []byte(`{"region": "eu-west-1", "takenOn": "2026-11", "source": "the class's own", "ec2Hour": {"m5.large": 600}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newClusterServer(t, "--prices", prices)
+	resp, err := http.Get(s.endpoint + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Billed a minute at least, by the table's $600 an hour; by berth's
+	// own, $0.096, it would take the instance over a hundred hours.
+	line := lineWith(string(body), `berth_estimated_cost_dollars{launch_type="EC2"} `)
+	if dollars, err := strconv.ParseFloat(strings.TrimPrefix(line, `berth_estimated_cost_dollars{launch_type="EC2"} `), 64); err != nil || dollars < 10 {
+		t.Errorf("the m5.large at $600 an hour: %q, want $10 or more", line)
+	}
+	cost := s.berth(t, "cost", "--cluster", s.e.cluster)
+	if !strings.Contains(cost, "prices: eu-west-1, taken 2026-11 (the class's own)") || !strings.Contains(cost, "\nEC2           1 instance ") {
+		t.Errorf("berth cost of a server with --prices:\n%s", cost)
 	}
 }

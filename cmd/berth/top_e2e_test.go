@@ -24,10 +24,11 @@ type clusterServer struct {
 	instance string
 }
 
-func newClusterServer(t *testing.T) *clusterServer {
+// newClusterServer starts the server, with args beside its own.
+func newClusterServer(t *testing.T, args ...string) *clusterServer {
 	t.Helper()
 	e := newRunEnv(t) // removes what carries the cluster's label
-	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--cleanup-wait", "1s")
+	srv := exec.Command(e.bin, append([]string{"server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--cleanup-wait", "1s"}, args...)...)
 	w := e.start(srv)
 	t.Cleanup(func() {
 		srv.Process.Signal(syscall.SIGTERM)

@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"github.com/berthdev/berth/controller/api"
+	"github.com/berthdev/berth/cost"
 )
 
 // fakeTopServer answers berth's own endpoints for the cluster "class" as a
 // server with two instances, an EC2 task on each (one not sampled yet) and
-// a Fargate task would; any other cluster is not found.
+// a Fargate task would; its billing, for the cluster "priced", as a server
+// started with a price table of its own (--prices) would; any other
+// cluster is not found.
 func fakeTopServer(t *testing.T) string {
 	t.Helper()
 	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
@@ -53,9 +56,17 @@ func fakeTopServer(t *testing.T) string {
 			{ID: "9c8b7a6f5e4d4c3b2a1f0e9d8c7b6a5f", Start: now.Add(-time.Hour)},
 		},
 	}
-	answer := func(v any) http.HandlerFunc {
+	priced := billing
+	priced.Cluster = "priced"
+	table := cost.Default()
+	table.Region, table.TakenOn, table.Source = "eu-west-1", "2026-11", "the server's --prices"
+	table.FargateVCPUHour, table.FargateGBHour, table.EC2Hour = 0.04456, 0.004865, map[string]float64{"m5.large": 0.107, "t3.micro": 0.12}
+	priced.Prices = &table
+	answer := func(byCluster map[string]any) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if c := r.URL.Query().Get("cluster"); c != "class" {
+			c := r.URL.Query().Get("cluster")
+			v, ok := byCluster[c]
+			if !ok {
 				w.WriteHeader(http.StatusBadRequest)
 				fmt.Fprintf(w, `{"__type": "ClusterNotFoundException", "message": "cluster %s not found"}`, c)
 				return
@@ -64,15 +75,16 @@ func fakeTopServer(t *testing.T) string {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET "+api.PathTop, answer(top))
-	mux.Handle("GET "+api.PathBilling, answer(billing))
+	mux.Handle("GET "+api.PathTop, answer(map[string]any{"class": top}))
+	mux.Handle("GET "+api.PathBilling, answer(map[string]any{"class": billing, "priced": priced}))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL
 }
 
 // berth top --once draws one frame of plain text, bars and all; berth cost
-// prices what the server bills by, with berth's table or one given.
+// prices what the server bills by, with the server's table (berth's, or
+// the one it was started with) or one given.
 func TestTopAndCostPrintWhatTheServerSays(t *testing.T) {
 	endpoint := fakeTopServer(t)
 	prices := filepath.Join(t.TempDir(), "prices.json")
@@ -92,6 +104,8 @@ func TestTopAndCostPrintWhatTheServerSays(t *testing.T) {
 		{"cost", []string{"cost", "--cluster", "class"}},
 		{"cost-json", []string{"cost", "--cluster", "class", "-o", "json"}},
 		{"cost-prices", []string{"cost", "--cluster", "class", "--prices", "PRICES"}},
+		{"cost-server-prices", []string{"cost", "--cluster", "priced"}},
+		{"cost-prices-over-the-servers", []string{"cost", "--cluster", "priced", "--prices", "PRICES"}},
 		{"cost-bad-prices", []string{"cost", "--cluster", "class", "--prices", "BAD"}},
 	}
 	for _, tt := range tests {

@@ -82,7 +82,10 @@ type FargateInUse struct {
 type Billing struct {
 	Cluster string `json:"cluster"`
 	// Now is the server's time: the end of what has not ended.
-	Now          time.Time        `json:"now"`
+	Now time.Time `json:"now"`
+	// Prices is the price table the server's estimated cost goes by
+	// (berth server --prices); absent from a server before it said.
+	Prices       *cost.Prices     `json:"prices,omitempty"`
 	FargateTasks []BilledTask     `json:"fargateTasks"`
 	Instances    []BilledInstance `json:"instances"`
 }
