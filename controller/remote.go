@@ -584,7 +584,8 @@ func (r *remote) stopTask(ctx context.Context, cluster, arn, reason string, code
 	return nil
 }
 
-// follow has nothing to do: the agent reports its tasks when it connects.
+// follow has nothing to do: the agent reports every task it holds on each
+// connection, and each change of them.
 func (r *remote) follow(ctx context.Context, cluster string) error { return nil }
 
 // report records what the agent says of one of its tasks, unless the
@@ -633,7 +634,9 @@ func (r *remote) report(m agentproto.TaskStateChange) error {
 // word of it, lost, even with a server's restart between) are assigned
 // again; a task
 // stopped before the agent had it is STOPPED now; and one that ran and the
-// agent no longer has vanished with its containers.
+// agent no longer has vanished with its containers. The Hello says which
+// tasks the agent holds, not what they are: after the Welcome the agent
+// reports each as it is now, and report records it.
 func (r *remote) welcome(h agentproto.Hello, heartbeat time.Duration) agentproto.Welcome {
 	c := r.c
 	w := agentproto.Welcome{ContainerInstanceArn: r.arn(), HeartbeatMillis: heartbeat.Milliseconds(), Tasks: []agentproto.Assignment{}}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +15,8 @@ import (
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/agent/engine/enginetest"
+	"github.com/berthdev/berth/agentproto"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/server"
@@ -434,4 +437,153 @@ func startAgentServerAt(t *testing.T, dir, addr, token string, configure ...func
 		t.Fatal(err)
 	}
 	return as
+}
+
+// memAgent is a berth agent over an engine in memory, which the test stops
+// and starts again with the same state directory, as a host's agent is
+// killed and started again while its tasks run on.
+type memAgent struct {
+	t   *testing.T
+	cfg hostagent.Config
+	run *runningAgent
+}
+
+// startMemAgent starts an agent over eng, whose images include
+// memImage.
+func startMemAgent(t *testing.T, eng *enginetest.Engine, cfg hostagent.Config) *memAgent {
+	t.Helper()
+	cfg.Docker, cfg.StateDir = eng, t.TempDir()
+	m := &memAgent{t: t, cfg: cfg}
+	m.start()
+	return m
+}
+
+func (m *memAgent) start() {
+	m.t.Helper()
+	cfg := m.cfg
+	cfg.Logf = m.t.Logf
+	ctx, cancel := context.WithCancel(context.Background())
+	ra := &runningAgent{cfg: cfg, cancel: cancel, done: make(chan error, 1)}
+	go func() { ra.done <- hostagent.Run(ctx, cfg) }()
+	m.t.Cleanup(func() { ra.stop() })
+	m.run = ra
+}
+
+// stop ends the agent process as a kill does: what it held in memory (its
+// reports not yet acknowledged) is gone with it; its tasks run on.
+func (m *memAgent) stop() { m.run.stop() }
+
+// memImage is the image of the tasks that run over an engine in memory.
+const memImage = "example/app:1"
+
+// newMemEngine is an engine in memory that has memImage.
+func newMemEngine() *enginetest.Engine {
+	eng := enginetest.New(nil)
+	eng.AddImage(memImage, nil)
+	return eng
+}
+
+func registerMem(t *testing.T, ctl *controller.Controller, family string) {
+	t.Helper()
+	in := &api.RegisterTaskDefinitionInput{}
+	def := fmt.Sprintf(`{"family": %q, "containerDefinitions": [{"name": "app", "image": %q, "memory": 16}]}`, family, memImage)
+	if err := json.Unmarshal([]byte(def), in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ctl.RegisterTaskDefinition(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runOne runs one task of family and waits for it to be RUNNING.
+func runOne(t *testing.T, ctl *controller.Controller, cluster, family string) api.Task {
+	t.Helper()
+	run, err := ctl.RunTask(context.Background(), &api.RunTaskInput{Cluster: cluster, TaskDefinition: family})
+	if err != nil || len(run.Tasks) != 1 {
+		t.Fatalf("RunTask: %+v %v", run, err)
+	}
+	return waitStatus(t, ctl, cluster, run.Tasks[0].TaskArn, "RUNNING")
+}
+
+// checkExited checks the record of a task whose only container exited
+// with code on its own.
+func checkExited(t *testing.T, task api.Task, code int32) {
+	t.Helper()
+	if task.StopCode != api.StopCodeEssentialContainerExited || task.DesiredStatus != "STOPPED" ||
+		task.Containers[0].LastStatus != "STOPPED" || task.Containers[0].ExitCode == nil || *task.Containers[0].ExitCode != code {
+		t.Errorf("the task whose container exited: %s/%s, stop code %q, container %s exit code %v",
+			task.LastStatus, task.DesiredStatus, task.StopCode, task.Containers[0].LastStatus, task.Containers[0].ExitCode)
+	}
+}
+
+// A task's container that exits while its agent is away (the agent
+// stopped, the container killed, the agent started again) is STOPPED on
+// the server once the agent is back: a restarted agent reports every task
+// it holds as it finds it, containers and exit codes, and the server
+// records it.
+func TestAContainerThatExitsWhileItsAgentIsAwayIsReportedWhenItIsBack(t *testing.T) {
+	as, cluster := newAgentCluster(t, "away")
+	eng := newMemEngine()
+	a := startMemAgent(t, eng, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1a"})
+	poll(t, "the instance is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	registerMem(t, as.ctl, "away-app")
+	task := runOne(t, as.ctl, cluster, "away-app")
+	kept := runOne(t, as.ctl, cluster, "away-app")
+
+	a.stop()
+	if err := eng.Exit(task.Containers[0].RuntimeID, enginetest.ExitSIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	a.start()
+	checkExited(t, waitStatus(t, as.ctl, cluster, task.TaskArn, "STOPPED"), enginetest.ExitSIGKILL)
+	if again := describeTask(t, as.ctl, cluster, kept.TaskArn); again.LastStatus != "RUNNING" || again.Containers[0].RuntimeID != kept.Containers[0].RuntimeID {
+		t.Errorf("the task whose container runs on: %s in %s, was in %s", again.LastStatus, again.Containers[0].RuntimeID, kept.Containers[0].RuntimeID)
+	}
+	if n := eng.Calls("ContainerCreate"); n != 2 {
+		t.Errorf("containers created: %d, want 2 (one a task)", n)
+	}
+}
+
+// A task's container exits, the agent sees it and reports it, and dies
+// before the server acknowledged the report: the report is gone with the
+// agent's memory, and the restarted agent, which finds the container
+// exited, reports the task STOPPED.
+func TestAStoppedReportLostWithItsAgentIsMadeAgain(t *testing.T) {
+	as, cluster := newAgentCluster(t, "lost")
+	proxy := startFaultProxy(t, as.srv.Addr())
+	eng := newMemEngine()
+	a := startMemAgent(t, eng, hostagent.Config{Server: proxy.url(), Cluster: cluster, Zone: "us-east-1a"})
+	poll(t, "the instance is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	registerMem(t, as.ctl, "lost-app")
+	task := runOne(t, as.ctl, cluster, "lost-app")
+
+	stoppedReport := reportOf("STOPPED")
+	var mu sync.Mutex
+	lost := false
+	proxy.arm(func(toServer bool, f agentproto.Frame) verdict {
+		if toServer && f.Type == agentproto.TypeTaskStateChange {
+			if stoppedReport(toServer, f) {
+				mu.Lock()
+				lost = true
+				mu.Unlock()
+			}
+			return discard
+		}
+		return forward
+	})
+	if err := eng.Exit(task.Containers[0].RuntimeID, 3); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the agent reports the task STOPPED", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return lost
+	})
+	a.stop()
+	proxy.arm(nil)
+	if s := describeTask(t, as.ctl, cluster, task.TaskArn).LastStatus; s == "STOPPED" {
+		t.Fatalf("the server has the task %s although it heard no report of it", s)
+	}
+	a.start()
+	checkExited(t, waitStatus(t, as.ctl, cluster, task.TaskArn, "STOPPED"), 3)
 }

@@ -9,13 +9,15 @@
 //	    ─ resume the tasks on the engine (agent.New), when it has one
 //	    ─ connect; Hello{identity, registration, tasks it runs}
 //	    ◄ Welcome{identity, what each task should be}  (kept when new)
-//	    ─ act on the assignments, resend unacknowledged reports
+//	    ─ act on the assignments, resend unacknowledged reports, then
+//	      report every task it holds as it is now
 //	    ─ heartbeat; PayloadMessage → start/stop, acknowledged
 //	    ─ on a dropped connection: connect again, from Hello
 //
 // A restarted agent with the same state directory is the same instance:
 // its tasks, which kept running, are resumed from their containers'
-// labels, and the server says what each should be now.
+// labels, and the server says what each should be now; the agent then
+// reports each as it found it (a container that exited meanwhile, exited).
 package hostagent
 
 import (
@@ -274,6 +276,24 @@ func (a *Agent) follow(tasks *agent.Agent) {
 	}()
 }
 
+// reportAll keeps a report of every task the agent holds, as it is now,
+// to go with the reports not yet acknowledged: it follows them, so that
+// it is the newest the server has. A change made after it is followed.
+func (a *Agent) reportAll() {
+	a.mu.Lock()
+	tasks := a.tasks
+	a.mu.Unlock()
+	for _, s := range tasks.Tasks() {
+		if s.LastStatus == agent.TaskStatusNone {
+			continue
+		}
+		m := agentproto.Report(s)
+		if _, err := a.outbox.Add(m.MessageID, agentproto.TypeTaskStateChange, m); err != nil {
+			a.cfg.Logf("berth agent: %v", err)
+		}
+	}
+}
+
 func (a *Agent) report(m agentproto.TaskStateChange) {
 	if _, err := a.outbox.Add(m.MessageID, agentproto.TypeTaskStateChange, m); err != nil {
 		a.cfg.Logf("berth agent: %v", err)
@@ -366,6 +386,13 @@ func (a *Agent) session(ctx context.Context) error {
 		}
 		a.mu.Unlock()
 	}()
+	// Every task the agent holds, as it is now, goes after what the server
+	// has not acknowledged: the server counts versions afresh on each
+	// connection, and a report lost with an agent that died, or a change
+	// made while no agent watched (a container that exited while the agent
+	// was away, found by its recovery before anything followed its tasks),
+	// is in it.
+	a.reportAll()
 	// What the server has not acknowledged goes again, oldest first; a
 	// change reported from now on may go twice, which the server's
 	// versions make harmless.
