@@ -89,6 +89,9 @@ func TestSeenActsOnEachMessageOnceAndForgetsTheOldest(t *testing.T) {
 	if s.First("c") {
 		t.Error("a recent ID was forgotten")
 	}
+	if !s.Has("c") || s.Has("b") || s.Has("d") || s.Has("d") {
+		t.Error("Has answers wrongly, or records what it is asked")
+	}
 }
 
 // An assignment whose acknowledgement is lost with the connection is sent

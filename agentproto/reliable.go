@@ -98,6 +98,13 @@ func NewSeen(size int) *Seen {
 	return &Seen{ids: make(map[string]bool, size), ring: make([]string, size)}
 }
 
+// Has reports whether id is among those remembered, without recording it.
+func (s *Seen) Has(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ids[id]
+}
+
 // First records id and reports whether it is new: false for a message
 // seen before, which the receiver acknowledges again and otherwise drops.
 func (s *Seen) First(id string) bool {

@@ -96,6 +96,10 @@ type Agent struct {
 	cfg    Config
 	outbox *agentproto.Outbox // reports not acknowledged
 	seen   *agentproto.Seen   // payloads acted on
+	// unheld are the tasks the agent was told to stop before it had
+	// them: a start of one that comes after (reordered, or sent again
+	// under another message ID) starts nothing.
+	unheld *agentproto.Seen
 
 	mu        sync.Mutex
 	tasks     *agent.Agent
@@ -138,7 +142,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("state directory: %w", err)
 	}
-	a := &Agent{cfg: cfg, outbox: agentproto.NewOutbox(), seen: agentproto.NewSeen(4096), reachable: true}
+	a := &Agent{cfg: cfg, outbox: agentproto.NewOutbox(), seen: agentproto.NewSeen(4096), unheld: agentproto.NewSeen(4096), reachable: true}
 	defer a.close()
 	id, err := readIdentity(cfg.StateDir)
 	if err != nil {
@@ -576,13 +580,13 @@ func portStrings(ports []uint16) []string {
 }
 
 // apply carries out one assignment: a task to run is started unless the
-// agent has it; a task to stop is stopped, and reported STOPPED when the
-// agent does not have it.
+// agent has it, or was told to stop it before it had it; a task to stop is
+// stopped, and reported STOPPED when the agent does not have it.
 func (a *Agent) apply(ctx context.Context, as agentproto.Assignment) {
 	tasks := a.tasks
 	switch as.DesiredStatus {
 	case "RUNNING":
-		if _, ok := tasks.Task(as.TaskArn); ok || as.Definition == nil {
+		if _, ok := tasks.Task(as.TaskArn); ok || as.Definition == nil || a.unheld.Has(as.TaskArn) {
 			return
 		}
 		spec, err := specOf(as)
@@ -595,6 +599,7 @@ func (a *Agent) apply(ctx context.Context, as agentproto.Assignment) {
 	case "STOPPED":
 		err := tasks.StopTask(ctx, as.TaskArn, as.StoppedReason, agent.StopCode(as.StopCode))
 		if errors.Is(err, agent.ErrTaskNotFound) {
+			a.unheld.First(as.TaskArn)
 			a.report(agentproto.Stopped(a.cfg.Cluster, as.TaskArn, as.StopCode, as.StoppedReason, time.Now()))
 		}
 	}
