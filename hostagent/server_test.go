@@ -71,7 +71,8 @@ func (s *scriptedServer) next() *scriptedConn {
 	}
 }
 
-// runAgent runs an agent over eng against the server until the test ends.
+// runAgent runs an agent over eng against the server until the test ends
+// or it returns, which the channel receives.
 func (s *scriptedServer) runAgent(eng *enginetest.Engine, cfg Config) <-chan error {
 	s.t.Helper()
 	cfg.Server, cfg.Docker, cfg.Logf = s.url, eng, s.t.Logf
@@ -82,11 +83,14 @@ func (s *scriptedServer) runAgent(eng *enginetest.Engine, cfg Config) <-chan err
 		cfg.Cluster = testCluster
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg) }()
+	done, ended := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(ended)
+		done <- Run(ctx, cfg)
+	}()
 	s.t.Cleanup(func() {
 		cancel()
-		<-done
+		<-ended
 	})
 	return done
 }

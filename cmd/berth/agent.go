@@ -67,7 +67,7 @@ on the engine from this binary: no registry is needed.`,
 	f.StringVar(&opts.server, "server", "", "berth server's URL (default: $"+client.EnvEndpoint+", else http://127.0.0.1:3185)")
 	f.StringVar(&opts.token, "token", "", "the server's token (default: $"+envToken+")")
 	f.StringVar(&opts.cluster, "cluster", "", "the cluster to join (default: $ECS_CLUSTER, else default)")
-	f.StringArrayVar(&opts.attributes, "attribute", nil, "a custom attribute NAME=VALUE (repeatable; added to $ECS_INSTANCE_ATTRIBUTES)")
+	f.StringArrayVar(&opts.attributes, "attribute", nil, "a custom attribute NAME=VALUE (repeatable; added to $ECS_INSTANCE_ATTRIBUTES, and wins for a name in both)")
 	f.StringVar(&opts.instanceType, "instance-type", "", "the instance's ecs.instance-type attribute")
 	f.StringVar(&opts.zone, "zone", "", "the instance's availability zone (ecs.availability-zone)")
 	f.StringVar(&opts.hostIP, "host-ip", "", "the address its tasks' host ports bind to (default: every address)")
@@ -79,7 +79,7 @@ on the engine from this binary: no registry is needed.`,
 // into the agent's configuration; a bad value is a usage error naming it.
 func agentConfig(opts agentOptions, getenv func(string) string) (hostagent.Config, error) {
 	cfg := hostagent.Config{
-		Server:       client.Endpoint(opts.server),
+		Server:       client.EndpointOf(opts.server, getenv),
 		Token:        opts.token,
 		Cluster:      opts.cluster,
 		InstanceType: opts.instanceType,

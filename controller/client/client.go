@@ -38,10 +38,13 @@ const maxAnswer = 64 << 20
 
 // Endpoint is the server's base URL: flag when given, else $BERTH_ENDPOINT,
 // else the server's default address. A bare HOST:PORT gets http://.
-func Endpoint(flag string) string {
+func Endpoint(flag string) string { return EndpointOf(flag, os.Getenv) }
+
+// EndpointOf is Endpoint with the environment getenv reads.
+func EndpointOf(flag string, getenv func(string) string) string {
 	e := flag
 	if e == "" {
-		e = os.Getenv(EnvEndpoint)
+		e = getenv(EnvEndpoint)
 	}
 	if e == "" {
 		e = server.DefaultListen
