@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -586,4 +587,36 @@ func TestAStoppedReportLostWithItsAgentIsMadeAgain(t *testing.T) {
 	}
 	a.start()
 	checkExited(t, waitStatus(t, as.ctl, cluster, task.TaskArn, "STOPPED"), 3)
+}
+
+// An agent whose engine does not answer says so in its heartbeats, and its
+// instance, connected all along, takes no new task (the reason AGENT) until
+// the agent says the engine answers again.
+func TestAnInstanceWhoseEngineIsDownTakesNoTaskUntilItIsBack(t *testing.T) {
+	as, cluster := newAgentCluster(t, "down")
+	eng := newMemEngine()
+	startMemAgent(t, eng, hostagent.Config{Server: as.url, Cluster: cluster, Zone: "us-east-1a"})
+	poll(t, "the instance is there", func() bool { return instancesByZone(t, as.ctl, cluster)["us-east-1a"].AgentConnected })
+	registerMem(t, as.ctl, "down-app")
+	reachable := func(want bool) func() bool {
+		return func() bool {
+			r := instancesByZone(t, as.ctl, cluster)["us-east-1a"].BerthAgent.EngineReachable
+			return r != nil && *r == want
+		}
+	}
+	ctx := context.Background()
+
+	eng.Inject("Info", enginetest.Fail(errors.New("Cannot connect to the Docker daemon")))
+	poll(t, "the agent says its engine does not answer", reachable(false))
+	if in := instancesByZone(t, as.ctl, cluster)["us-east-1a"]; !in.AgentConnected {
+		t.Errorf("the instance whose engine is down is disconnected: its agent heartbeats")
+	}
+	run, err := as.ctl.RunTask(ctx, &api.RunTaskInput{Cluster: cluster, TaskDefinition: "down-app"})
+	if err != nil || len(run.Tasks) != 0 || len(run.Failures) != 1 || run.Failures[0].Reason != "AGENT" {
+		t.Errorf("a task for the instance whose engine is down: %+v %v", run, err)
+	}
+
+	eng.Inject("Info", nil)
+	poll(t, "the agent says its engine answers again", reachable(true))
+	runOne(t, as.ctl, cluster, "down-app")
 }
