@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/berthdev/berth/agent/clock"
 	"github.com/berthdev/berth/agent/engine"
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/logstore"
@@ -90,6 +91,10 @@ type Options struct {
 	// before the instance is agentConnected false; 0 means
 	// DefaultAgentTimeout.
 	AgentTimeout time.Duration
+	// Clock makes the timers the controller waits on for the agents'
+	// silence; nil means the real clock. A test gives a clock.Manual, and
+	// its Now as Now.
+	Clock clock.Clock
 }
 
 // DefaultStoppedTaskRetention is how long berth keeps a STOPPED task
@@ -157,6 +162,9 @@ func New(st *store.Store, opts Options) *Controller {
 	}
 	if opts.AccountID == "" {
 		opts.AccountID = DefaultAccountID
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.Real()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

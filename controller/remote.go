@@ -26,7 +26,7 @@ import (
 //	      ◄── Welcome: what each task of the instance should be
 //	RunTask, StopTask ──► remote.startTask/stopTask ──► PayloadMessage (Outbox)
 //	TaskStateChange ──► newest version only ──► observe
-//	silence > AgentTimeout ──► agentConnected false (placement: AGENT)
+//	silence ≥ AgentTimeout ──► agentConnected false (placement: AGENT)
 
 // DefaultAgentTimeout is how long an instance's berth agent may be silent
 // before the instance is agentConnected false. Agents heartbeat three
@@ -46,13 +46,17 @@ type remoteAgents struct {
 	// live are the connections being served, an agent's or not yet
 	// anyone's (before its Hello is answered): close ends them all.
 	live map[*agentproto.Conn]struct{}
+	// connects wakes the watch when an agent connects: it may have no
+	// silence to wait for.
+	connects chan struct{}
 }
 
 func newRemoteAgents(c *Controller, timeout time.Duration) *remoteAgents {
 	if timeout <= 0 {
 		timeout = DefaultAgentTimeout
 	}
-	return &remoteAgents{c: c, timeout: timeout, byKey: map[string]*remote{}, live: map[*agentproto.Conn]struct{}{}}
+	return &remoteAgents{c: c, timeout: timeout, byKey: map[string]*remote{}, live: map[*agentproto.Conn]struct{}{},
+		connects: make(chan struct{}, 1)}
 }
 
 // heartbeat is how often agents heartbeat: three times a timeout.
@@ -65,7 +69,7 @@ func (ra *remoteAgents) of(cluster, id string) *remote {
 	key := cluster + "/" + id
 	r, ok := ra.byKey[key]
 	if !ok {
-		r = &remote{c: ra.c, cluster: cluster, id: id, outbox: agentproto.NewOutbox(), versions: map[string]int64{}}
+		r = &remote{c: ra.c, ra: ra, cluster: cluster, id: id, outbox: agentproto.NewOutbox(), versions: map[string]int64{}}
 		ra.byKey[key] = r
 	}
 	return r
@@ -108,21 +112,55 @@ func (ra *remoteAgents) start(ctx context.Context) error {
 	ra.c.wg.Add(1)
 	go func() {
 		defer ra.c.wg.Done()
-		tick := time.NewTicker(max(ra.timeout/10, 10*time.Millisecond))
-		defer tick.Stop()
-		for {
-			select {
-			case <-tick.C:
-				now := ra.c.now()
-				for _, r := range ra.all() {
-					r.expire(now, ra.timeout)
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
+		ra.watch(ctx)
 	}()
 	return nil
+}
+
+// watch makes each instance agentConnected false the moment its agent has
+// been silent for the timeout: it sleeps until the first moment one of the
+// connected agents can have been (the last word heard from it plus the
+// timeout; a word heard meanwhile only puts that later), and looks again
+// whenever an agent connects, until ctx ends.
+func (ra *remoteAgents) watch(ctx context.Context) {
+	timer := ra.c.opts.Clock.NewTimer(ra.timeout)
+	defer timer.Stop()
+	for {
+		next, ok := ra.expire(ra.c.now())
+		var due <-chan time.Time
+		if ok {
+			timer.Reset(next.Sub(ra.c.now()))
+			due = timer.C()
+		} else {
+			timer.Stop()
+		}
+		select {
+		case <-due:
+		case <-ra.connects:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// expire makes the instances whose agents have been silent for the
+// timeout at now agentConnected false, and says when the next of those
+// still connected can be, if any is.
+func (ra *remoteAgents) expire(now time.Time) (next time.Time, ok bool) {
+	for _, r := range ra.all() {
+		if due, connected := r.expire(now, ra.timeout); connected && (!ok || due.Before(next)) {
+			next, ok = due, true
+		}
+	}
+	return next, ok
+}
+
+// connectedNow wakes the watch: an agent connected.
+func (ra *remoteAgents) connectedNow() {
+	select {
+	case ra.connects <- struct{}{}:
+	default:
+	}
 }
 
 // close drops every agent's connection and waits for their service to
@@ -432,6 +470,7 @@ func (ra *remoteAgents) hello(conn *agentproto.Conn, h agentproto.Hello) (*remot
 // remote runs the tasks of one instance through its berth agent.
 type remote struct {
 	c           *Controller
+	ra          *remoteAgents
 	cluster, id string
 	// outbox holds the payloads the agent has not acknowledged, to send
 	// again on its next connection.
@@ -464,6 +503,7 @@ func (r *remote) attach(conn *agentproto.Conn, now time.Time, reachable bool) {
 	// connection its reports come in order.
 	r.versions = map[string]int64{}
 	r.mu.Unlock()
+	r.ra.connectedNow()
 	if old != nil && old != conn {
 		old.Close()
 	}
@@ -494,12 +534,16 @@ func (r *remote) heard(now time.Time) {
 }
 
 // expire makes the instance agentConnected false when its agent has been
-// silent longer than timeout; its tasks keep their status.
-func (r *remote) expire(now time.Time, timeout time.Duration) {
+// silent for timeout; its tasks keep their status. It says whether the
+// agent is still connected, and when it would have been silent for
+// timeout.
+func (r *remote) expire(now time.Time, timeout time.Duration) (due time.Time, connected bool) {
 	r.mu.Lock()
-	if !r.connected || now.Sub(r.lastHeard) <= timeout {
+	due = r.lastHeard.Add(timeout)
+	if !r.connected || now.Before(due) {
+		connected = r.connected
 		r.mu.Unlock()
-		return
+		return due, connected
 	}
 	r.connected = false
 	gen, last, conn := r.gen, r.lastHeard, r.conn
@@ -523,9 +567,10 @@ func (r *remote) expire(now time.Time, timeout time.Duration) {
 	})
 	if err != nil && !errors.Is(err, store.ErrInstanceInactive) && !errors.Is(err, store.ErrNotFound) {
 		r.c.opts.Logf("container instance %s: record its agent disconnected: %v", r.id, err)
-		return
+		return due, false
 	}
 	r.c.opts.Logf("container instance %s: its agent has been silent since %s: agentConnected false", r.id, last.UTC().Format(time.RFC3339))
+	return due, false
 }
 
 // engine records whether the agent's engine answers, when that changes:
