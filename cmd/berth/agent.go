@@ -12,13 +12,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/berthdev/berth/controller/client"
 	"github.com/berthdev/berth/hostagent"
+	"github.com/berthdev/berth/internal/dockerhost"
 	"github.com/berthdev/berth/scheduler"
 )
 
@@ -45,15 +45,16 @@ stops it, and its tasks keep running: started again with the same --state,
 it is the same container instance and takes them up.
 
 The engine is the one the Docker client's environment names (DOCKER_HOST,
-DOCKER_TLS_VERIFY, DOCKER_CERT_PATH: unix, or tcp with TLS; for an engine
-reached over ssh, forward its socket with ssh -L and name the local end).
-The ECS
+DOCKER_TLS_VERIFY, DOCKER_CERT_PATH): unix, tcp with TLS, or
+ssh://[USER@]HOST[:PORT], reached as the Docker CLI reaches it, through
+ssh and the docker CLI on that host (docker system dial-stdio). The ECS
 agent's ECS_CLUSTER, ECS_INSTANCE_ATTRIBUTES (a JSON object),
 ECS_RESERVED_MEMORY (MiB), ECS_RESERVED_PORTS and ECS_RESERVED_PORTS_UDP (JSON
 lists) configure it as they do the ECS agent. berth's own images are built
 on the engine from this binary: no registry is needed.`,
 		Example: `  berth agent --server http://10.0.0.5:3185 --token "$BERTH_TOKEN" --zone us-east-1b
-  DOCKER_HOST=unix:///run/user/1000/docker.sock ECS_CLUSTER=ci berth agent --server http://10.0.0.5:3185`,
+  DOCKER_HOST=unix:///run/user/1000/docker.sock ECS_CLUSTER=ci berth agent --server http://10.0.0.5:3185
+  DOCKER_HOST=ssh://me@build-box berth agent --server http://10.0.0.5:3185 --zone us-east-1c`,
 		Args: argsBetween(0, 0, "no arguments"),
 		RunE: failingWith(exitFailure, func(cmd *cobra.Command, _ []string) error {
 			cfg, err := agentConfig(opts, os.Getenv)
@@ -134,8 +135,8 @@ func agentConfig(opts agentOptions, getenv func(string) string) (hostagent.Confi
 			}
 		}
 	}
-	if host := getenv("DOCKER_HOST"); strings.HasPrefix(host, "ssh://") {
-		return cfg, usageError("DOCKER_HOST %q: berth agent does not reach an engine over ssh itself; forward the engine's socket (ssh -nNT -L /tmp/engine.sock:/var/run/docker.sock HOST) and set DOCKER_HOST=unix:///tmp/engine.sock, or run berth agent on that host", host)
+	if host := getenv("DOCKER_HOST"); dockerhost.Check(host) != nil {
+		return cfg, usageError("DOCKER_HOST %q: %v", dockerhost.Redacted(host), dockerhost.Check(host))
 	}
 	if cfg.HostIP != "" && net.ParseIP(cfg.HostIP) == nil {
 		return cfg, usageError("--host-ip %q: want an IP address", cfg.HostIP)

@@ -25,7 +25,7 @@ func TestAgentRefusesBadConfigurationNamingIt(t *testing.T) {
 		{"instance-attributes", map[string]string{"ECS_INSTANCE_ATTRIBUTES": "stack=prod"}, nil},
 		{"instance-attributes-value", map[string]string{"ECS_INSTANCE_ATTRIBUTES": `{"stack": "prod ", "team": "web"}`}, nil},
 		{"reserved-memory", map[string]string{"ECS_RESERVED_MEMORY": "lots"}, nil},
-		{"docker-host-ssh", map[string]string{"DOCKER_HOST": "ssh://me@build-box"}, nil},
+		{"docker-host-ssh", map[string]string{"DOCKER_HOST": "ssh://me:secret@build-box"}, nil},
 		{"reserved-ports", map[string]string{"ECS_RESERVED_PORTS": "[22, 70000]"}, nil},
 		{"reserved-ports-udp", map[string]string{"ECS_RESERVED_PORTS_UDP": "[0]"}, nil},
 	}

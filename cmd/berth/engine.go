@@ -9,14 +9,16 @@ import (
 	"github.com/moby/term"
 
 	"github.com/berthdev/berth/agent/engine"
+	"github.com/berthdev/berth/internal/dockerhost"
 )
 
 // dockerClient connects to the engine the environment names (DOCKER_HOST
-// and friends), negotiating the API version so engines back to API 1.41
-// work. Every call it makes has a deadline (engine.WithDeadlines): an engine
-// that accepts connections and never answers cannot hang berth.
+// and friends, as the Docker CLI reads them: unix, tcp with TLS, ssh),
+// negotiating the API version so engines back to API 1.41 work. Every
+// call it makes has a deadline (engine.WithDeadlines): an engine that
+// accepts connections and never answers cannot hang berth.
 func dockerClient() (client.APIClient, error) {
-	api, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	api, err := dockerhost.New()
 	if err != nil {
 		return nil, fmt.Errorf("connect to the Docker engine: %w", err)
 	}
