@@ -288,6 +288,9 @@ func TestBerthAgentsJoinTwoEnginesToACluster(t *testing.T) {
 	if err := json.Unmarshal([]byte(berth("task", "run", def, "--count", "2", "-o", "json")), &more); err != nil {
 		t.Fatal(err)
 	}
+	if len(more.Tasks) != 2 || len(more.Failures) != 0 {
+		t.Errorf("tasks placed while us-east-1b's agent is away: %d, failures %+v; want both on us-east-1a", len(more.Tasks), more.Failures)
+	}
 	for _, task := range more.Tasks {
 		if task.AvailabilityZone != "us-east-1a" {
 			t.Errorf("a task placed while us-east-1b's agent is away went to %s", task.AvailabilityZone)
