@@ -118,3 +118,10 @@ const (
 	reasonEssentialContainerExited          = "Essential container in task exited"
 	reasonUserStopped                       = "Task stopped by user"
 )
+
+// StopCodes are all the stop codes above, for what must know them before
+// any task stops: the metrics make a series of stops of each at zero.
+var StopCodes = []StopCode{
+	StopTaskFailedToStart, StopEssentialContainerExited, StopUserInitiated,
+	StopServiceSchedulerInitiated, StopSpotInterruption, StopTerminationNotice,
+}

@@ -35,7 +35,7 @@ func TestAnInstanceForAnHourCostsItsHourlyPriceWhateverItRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := metrics.New(nil, controller.Operations)
+	m := metrics.New(nil, controller.MetricLabels())
 	ctl := controller.New(st, controller.Options{Now: clk.Now, Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin,
 		UsageInterval: -1, CgroupRoot: t.TempDir(), Metrics: m})
 	t.Cleanup(ctl.Close)

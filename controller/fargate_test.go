@@ -44,7 +44,7 @@ func startTaskServer(t *testing.T, dir string, quota int, configure ...func(*con
 	docker := testenv.Docker(t)
 	testenv.HoldVPC(t, docker)
 	bin := testenv.EnsureImages(t)
-	ts := &taskServer{metrics: metrics.New(nil, controller.Operations)}
+	ts := &taskServer{metrics: metrics.New(nil, controller.MetricLabels())}
 	srv, err := server.Start(context.Background(), server.Config{
 		Listen:   "127.0.0.1:0",
 		StateDir: dir,

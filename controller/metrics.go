@@ -3,11 +3,45 @@ package controller
 import (
 	"time"
 
+	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/cost"
 	"github.com/berthdev/berth/metrics"
+	"github.com/berthdev/berth/scheduler"
+	"github.com/berthdev/berth/scheduler/fargate"
 	"github.com/berthdev/berth/taskdef"
 )
+
+// MetricLabels are the label values the controller counts with, from the
+// constants it counts with, for metrics.New to start their series at zero:
+// the operations Register serves; the two launch types; the statuses a
+// task enters (PENDING to STOPPED: PROVISIONING is where a Fargate or
+// awsvpc task begins, never a status it changes to); the agent's stop
+// codes; and the reasons a placement fails for: an EC2 task's, the
+// scheduler's and StartTask's own for an instance that takes no task, a
+// Fargate task's, the provisioner's.
+func MetricLabels() metrics.Labels {
+	var statuses, stopCodes, ec2Failures []string
+	for s := agent.TaskPending; s <= agent.TaskStopped; s++ {
+		statuses = append(statuses, s.String())
+	}
+	for _, code := range agent.StopCodes {
+		stopCodes = append(stopCodes, string(code))
+	}
+	for _, reason := range scheduler.Reasons {
+		ec2Failures = append(ec2Failures, string(reason))
+	}
+	return metrics.Labels{
+		Operations:  Operations,
+		LaunchTypes: []string{taskdef.LaunchEC2, taskdef.LaunchFargate},
+		Statuses:    statuses,
+		StopCodes:   stopCodes,
+		PlacementFailures: map[string][]string{
+			taskdef.LaunchEC2:     append(ec2Failures, reasonInactive, reasonDraining),
+			taskdef.LaunchFargate: fargate.Reasons,
+		},
+	}
+}
 
 // MetricsState is the controller as the metrics' gauges read it at each
 // scrape.

@@ -26,7 +26,7 @@ func metricsOfStoredTasks(b *testing.B, n int) *httptest.Server {
 	b.Helper()
 	st := storeOfTasks(b, n)
 	ctl := controller.New(st, controller.Options{UsageInterval: -1})
-	m := metrics.New(ctl.MetricsState(), controller.Operations)
+	m := metrics.New(ctl.MetricsState(), controller.MetricLabels())
 	srv := httptest.NewServer(promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	b.Cleanup(srv.Close)
 	return srv

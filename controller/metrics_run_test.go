@@ -35,6 +35,18 @@ func TestTheMetricsOfAScriptedRunOfBothLaunchTypes(t *testing.T) {
 	ts, c, cluster := newTaskCluster(t, t.TempDir(), "scripted", 6)
 	defer ts.stop(t)
 	ctx := context.Background()
+	// Before any task, the counters of the label values the controller
+	// counts with are there at zero (TestAFreshServersCountersStartAtZero
+	// says which); the run counts only such values, so it adds none of
+	// theirs.
+	zeroed := []string{"berth_task_transitions_total", "berth_task_stops_total", "berth_task_time_to_running_seconds",
+		"berth_placement_attempts_total", "berth_placement_failures_total"}
+	fresh := scrapeMetrics(t, ts.srv)
+	for _, name := range zeroed {
+		if len(fresh[name].GetMetric()) == 0 || sumOf(fresh, name) != 0 {
+			t.Errorf("before any task: %d series of %s, summing to %v; want some, at zero", len(fresh[name].GetMetric()), name, sumOf(fresh, name))
+		}
+	}
 	// 1024 CPU units and 512 MiB, priced as a t3.micro.
 	registerInstance(t, c, &ecs.RegisterContainerInstanceInput{Cluster: aws.String(cluster),
 		TotalResources: []types.Resource{intResource("CPU", 1024), intResource("MEMORY", 512)},
@@ -165,6 +177,11 @@ func TestTheMetricsOfAScriptedRunOfBothLaunchTypes(t *testing.T) {
 	for _, lt := range []string{"EC2", "FARGATE"} {
 		if got := sumOf(end, "berth_estimated_cost_dollars", "launch_type", lt); !(got > 0) {
 			t.Errorf("berth_estimated_cost_dollars{launch_type=%s} = %v, want more than 0", lt, got)
+		}
+	}
+	for _, name := range zeroed {
+		if before, after := len(fresh[name].GetMetric()), len(end[name].GetMetric()); before != after {
+			t.Errorf("%s: %d series before any task, %d at the end", name, before, after)
 		}
 	}
 	// No label grows with the tasks: none names a task.

@@ -50,7 +50,7 @@ func TestTheGaugesFollowTheStoreFromScrapeToScrape(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctl := controller.New(st, controller.Options{Now: func() time.Time { return now }, UsageInterval: -1})
-	m := metrics.New(ctl.MetricsState(), nil)
+	m := metrics.New(ctl.MetricsState(), metrics.Labels{})
 	perHour := func(cpu, memory int) float64 { return float64(cpu)/1024*0.04048 + float64(memory)/1024*0.004445 }
 
 	check := func(when string, wantCost, wantVCPUs float64, wantTasks string) {

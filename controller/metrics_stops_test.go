@@ -47,7 +47,7 @@ func TestEveryStopCountsItsTransitionIntoSTOPPED(t *testing.T) {
 		}
 		return eng, nil
 	}
-	m := metrics.New(nil, controller.Operations)
+	m := metrics.New(nil, controller.MetricLabels())
 	ctl := controller.New(st, controller.Options{Docker: docker, BinaryPath: bin, UsageInterval: -1, CgroupRoot: t.TempDir(), Metrics: m})
 	t.Cleanup(ctl.Close)
 	m.Watch(ctl.MetricsState())

@@ -442,7 +442,7 @@ func TestTheSeriesDoNotGrowWithTheStoredTasks(t *testing.T) {
 		if err := w.st.CreateTasks(batch); err != nil {
 			t.Fatal(err)
 		}
-		m := metrics.New(w.ctl.MetricsState(), controller.Operations)
+		m := metrics.New(w.ctl.MetricsState(), controller.MetricLabels())
 		problems, err := testutil.GatherAndLint(m.Registry)
 		if err != nil {
 			t.Fatal(err)

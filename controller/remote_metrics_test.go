@@ -29,7 +29,7 @@ func TestAnAgentsConversationShowsInTheMetrics(t *testing.T) {
 		defer cancel()
 		testenv.RemoveLabelled(ctx, docker, "com.amazonaws.ecs.cluster="+cluster)
 	})
-	m := metrics.New(nil, controller.Operations)
+	m := metrics.New(nil, controller.MetricLabels())
 	as := startAgentServerAt(t, t.TempDir(), "127.0.0.1:0", "", func(o *controller.Options) { o.Metrics = m })
 	t.Cleanup(func() { as.stop(t) })
 	m.Watch(as.ctl.MetricsState())

@@ -124,7 +124,7 @@ func TestUsageIsWhatTheStatsSayOverWhatIsReserved(t *testing.T) {
 		t.Errorf("instance: %+v", in)
 	}
 
-	m := metrics.New(ctl.MetricsState(), nil)
+	m := metrics.New(ctl.MetricsState(), metrics.Labels{})
 	wantMetrics := `
 # HELP berth_tasks_cpu_utilization_ratio CPU the running tasks use over what they reserve; ×100 is CloudWatch's service CPUUtilization.
 # TYPE berth_tasks_cpu_utilization_ratio gauge

@@ -26,7 +26,7 @@ func TestTheDashboardQueriesOnlyMetricsBerthExposes(t *testing.T) {
 	if err := json.Unmarshal(b, &dash); err != nil {
 		t.Fatal(err)
 	}
-	m := New(fixed(cluster(1)), []string{"RunTask"})
+	m := New(fixed(cluster(1)), Labels{Operations: []string{"RunTask"}})
 	m.TaskEntered("EC2", "RUNNING", "PENDING", time.Second)
 	m.TaskRunning("EC2", time.Second)
 	m.TaskStopped("EC2", "UserInitiated")

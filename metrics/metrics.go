@@ -3,7 +3,10 @@
 // cluster is (gauges read from the controller's state at each scrape).
 // Every name is under berth_, and no label takes a task ID or anything else
 // that grows with the number of tasks: a scrape costs the same with ten
-// tasks stored as with ten thousand.
+// tasks stored as with ten thousand. The counters whose label values are
+// known in advance (launch types, statuses, stop codes, placement failure
+// reasons, operations served) start at zero, so that their first event
+// shows in increase() and rate().
 //
 //	controller ── TaskEntered, TaskStopped, Placed, APIRequest ──► counters, histograms
 //	berth agents' connections ── AgentHeartbeat, AgentAssignments…, AgentDisconnected ──► counters
@@ -43,11 +46,29 @@ type Metrics struct {
 // (a container start) to minutes (a pull, a graceful stop).
 var taskSeconds = []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
 
+// Labels are the label values known before anything is counted: those the
+// controller counts with, taken from the constants it counts with
+// (controller.MetricLabels), so that they cannot drift apart.
+type Labels struct {
+	// Operations are the API operations served: requests for any other
+	// are counted as "other", so that a client cannot grow the series by
+	// inventing names.
+	Operations []string
+	// LaunchTypes are the launch types tasks are placed and run with.
+	LaunchTypes []string
+	// Statuses are the lastStatus values a task can enter.
+	Statuses []string
+	// StopCodes are the stop codes a task can stop with.
+	StopCodes []string
+	// PlacementFailures are the reasons a placement can fail for, by
+	// launch type.
+	PlacementFailures map[string][]string
+}
+
 // New makes berth's metrics on a registry of their own, with state read at
-// each scrape (nil for none yet). operations are the API operations served:
-// requests for any other are counted as "other", so that a client cannot
-// grow the series by inventing names.
-func New(state State, operations []string) *Metrics {
+// each scrape (nil for none yet), and the series of the known label values
+// at zero (see zero).
+func New(state State, known Labels) *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -92,12 +113,54 @@ func New(state State, operations []string) *Metrics {
 	if state != nil {
 		m.Watch(state)
 	}
-	m.operations = make(map[string]bool, len(operations))
-	for _, op := range operations {
+	m.operations = make(map[string]bool, len(known.Operations))
+	for _, op := range known.Operations {
 		m.operations[op] = true
 	}
+	m.zero(known)
 	return m
 }
+
+// zero makes at zero the series the known label values name, the way
+// Prometheus advises for label values known in advance: a series made by
+// its first event starts at 1, and increase() and rate() see no change in
+// it, so a dashboard would never show the first stop, failure or request
+// of a kind. Every set is closed and none grows with the tasks: launch
+// types × statuses, × stop codes; placements by launch type, and their
+// failures by the reasons of that launch type only; time to RUNNING by
+// launch type (a histogram of 15 series each).
+//
+// Left to their first event are: the time spent in each status (launch
+// types × statuses × 15 series of a histogram, some 200 series for a
+// panel no dashboard draws); API requests with an error (operations ×
+// error types, most of which no operation returns), while each operation
+// served starts at zero without one, which is what the requests-per-second
+// panel sums; the API latency histogram (operations × 13 series); and the
+// agents' counters, whose cluster label names clusters made while the
+// server runs.
+func (m *Metrics) zero(known Labels) {
+	for _, lt := range known.LaunchTypes {
+		for _, status := range known.Statuses {
+			m.transitions.WithLabelValues(lt, status)
+		}
+		for _, code := range known.StopCodes {
+			m.stops.WithLabelValues(lt, code)
+		}
+		m.timeToRunning.WithLabelValues(lt)
+		m.placements.WithLabelValues(lt)
+	}
+	for lt, reasons := range known.PlacementFailures {
+		for _, reason := range reasons {
+			m.placeFailures.WithLabelValues(lt, reason)
+		}
+	}
+	for _, op := range known.Operations {
+		m.requests.WithLabelValues(op, noError)
+	}
+}
+
+// noError is the error label of a request that succeeded.
+const noError = "none"
 
 // TaskEntered counts a task entering lastStatus status, and how long it
 // spent in the status it left (zero when unknown).
@@ -134,7 +197,7 @@ func (m *Metrics) APIRequest(operation, errorType string, took time.Duration) {
 		operation = "other"
 	}
 	if errorType == "" {
-		errorType = "none"
+		errorType = noError
 	}
 	m.requests.WithLabelValues(operation, errorType).Inc()
 	m.latency.WithLabelValues(operation).Observe(took.Seconds())

@@ -49,6 +49,12 @@ const (
 	ReasonAgent     Reason = "AGENT"
 )
 
+// Reasons are all the failure reasons above: each Verdict's, and MISSING
+// when a cluster has no instance to try. What must know them before any
+// placement fails reads them here: the metrics make a series of failures
+// of each at zero.
+var Reasons = []Reason{ReasonCPU, ReasonMemory, ReasonPorts, ReasonENI, ReasonAttribute, ReasonMissing, ReasonAgent}
+
 // Failure is one entry of a RunTask response's failures: the instance that
 // was tried (Arn), why it could not take the task, and that in a sentence.
 type Failure struct {

@@ -325,7 +325,7 @@ func rss(pid int) (resident, error) {
 // it, runs the workload and returns the heap in use after a collection,
 // with the server still up.
 func inProcessHeap(dir string) (int64, error) {
-	m := metrics.New(nil, controller.Operations)
+	m := metrics.New(nil, controller.MetricLabels())
 	var ctl *controller.Controller
 	srv, err := server.Start(context.Background(), server.Config{
 		Listen:   "127.0.0.1:0",

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/internal/testenv"
 )
 
@@ -27,15 +28,19 @@ import (
 // and every query of the Grafana dashboard, evaluated through Prometheus's
 // HTTP API, answers what that run must produce: not merely some data, but
 // the series the run makes and their values, checked right after what
-// makes them (a rate needs its counter to move between two scrapes, so
-// the run does a thing again once Prometheus has seen it done).
+// makes them. A rate or an increase needs its counter to move between two
+// scrapes: the counters whose label values berth knows in advance (stops,
+// placement failures, time to RUNNING) are there at zero from the first
+// scrape, so the first event of a kind moves them; an API error's series
+// is made by its first, so the run makes that one again once Prometheus
+// has seen it.
 //
 // The run: a berth agent joins the engine to a cluster of its own, where a
 // task is started and stopped through it; in the test's cluster, on an
 // m5.large, an EC2 task burning a CPU and holding memory, a Fargate task
-// left running and another stopped by the user, a task no instance can
-// hold (twice), a cluster that is not there (twice), a task stopped by the
-// user and one whose essential container exits; then the agent stops.
+// left running, a task no instance can hold, a cluster that is not there
+// (twice), and a task whose essential container exits; then the agent
+// stops.
 func TestPrometheusScrapesARealServer(t *testing.T) {
 	t.Parallel()
 	bin, err := exec.LookPath("prometheus")
@@ -76,6 +81,9 @@ func TestPrometheusScrapesARealServer(t *testing.T) {
 		prom.expect(t, strings.TrimSuffix(expr, " or vector(0)"), check)
 	}
 	prom.expect(t, `up{job="berth"}`, series(want{nil, equal(1)}))
+	// Before anything happens, a stop of each launch type and stop code
+	// is there at zero.
+	prom.expect(t, `count(berth_task_stops_total == 0)`, series(want{nil, equal(float64(2 * len(agent.StopCodes)))}))
 	runTask := func(def string, args ...string) string {
 		t.Helper()
 		out := s.berth(t, append([]string{"task", "run", def, "--wait", "-o", "json"}, args...)...)
@@ -97,14 +105,14 @@ func TestPrometheusScrapesARealServer(t *testing.T) {
 	// A berth agent, on this engine, in a cluster of its own; a task
 	// started and stopped through it: two assignments, each acknowledged.
 	s.berth(t, "cluster", "create", agentCluster)
-	agent := exec.Command(s.e.bin, "agent", "--server", s.endpoint, "--zone", "us-east-1b", "--state", t.TempDir(), "--host-ip", "127.0.0.1")
-	agent.Env = append(os.Environ(), "ECS_CLUSTER="+agentCluster)
-	aw := s.e.start(agent)
+	agentCmd := exec.Command(s.e.bin, "agent", "--server", s.endpoint, "--zone", "us-east-1b", "--state", t.TempDir(), "--host-ip", "127.0.0.1")
+	agentCmd.Env = append(os.Environ(), "ECS_CLUSTER="+agentCluster)
+	aw := s.e.start(agentCmd)
 	agentRunning := true
 	t.Cleanup(func() {
 		if agentRunning {
-			agent.Process.Signal(syscall.SIGTERM)
-			s.e.ended(agent, aw)
+			agentCmd.Process.Signal(syscall.SIGTERM)
+			s.e.ended(agentCmd, aw)
 		}
 	})
 	prom.expect(t, fmt.Sprintf(`berth_agents_connected{cluster=%q}`, agentCluster), series(want{nil, equal(1)}))
@@ -122,35 +130,31 @@ func TestPrometheusScrapesARealServer(t *testing.T) {
 	prom.expect(t, fmt.Sprintf(`berth_agent_assignments_acknowledged_total{cluster=%q}`, agentCluster), series(want{nil, equal(2)}))
 	prom.expect(t, `berth_task_stops_total{launch_type="EC2", stop_code="UserInitiated"}`, series(want{nil, equal(1)}))
 
-	// The test's cluster: an EC2 task on the m5.large, the second EC2
-	// time to RUNNING; a Fargate task, then once Prometheus has seen its
-	// time to RUNNING, another: both launch types have a median.
+	// The test's cluster: an EC2 task on the m5.large and a Fargate task,
+	// the first of its launch type: both launch types have a median.
 	busy := s.runBusy(t)
 	tiny := s.e.file("tiny.json", `{"family": "tiny", "requiresCompatibilities": ["FARGATE"], "networkMode": "awsvpc", "cpu": "256", "memory": "512",
 	  "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "command": ["sleep", "infinity"]}]}`)
 	fargateTask := runTask(tiny, "--cluster", cluster, "--launch-type", "FARGATE")
-	prom.expect(t, `berth_task_time_to_running_seconds_count{launch_type="FARGATE"}`, series(want{nil, equal(1)}))
-	secondFargate := runTask(tiny, "--cluster", cluster, "--launch-type", "FARGATE")
 	panel(`histogram_quantile(0.5, sum by (le, launch_type) (rate(berth_task_time_to_running_seconds_bucket[5m])))`, series(
 		want{map[string]string{"launch_type": "EC2"}, positive},
 		want{map[string]string{"launch_type": "FARGATE"}, positive}))
-	stopTask(secondFargate, cluster)
 
-	// A task no instance can hold, and again once Prometheus has seen the
-	// first: the panel's increase counts the second.
+	// A task no instance can hold: the panel's increase counts it, the
+	// first failure of its reason; the other reasons are there at zero.
 	huge := s.e.file("huge.json", `{"family": "huge", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 1000000, "command": ["sleep", "60"]}]}`)
-	notPlaced := func() {
-		t.Helper()
-		if out, err := exec.Command(s.e.bin, "task", "run", huge, "--cluster", cluster, "--launch-type", "EC2", "--endpoint", s.endpoint).CombinedOutput(); err == nil || !strings.Contains(string(out), "RESOURCE:MEMORY") {
-			t.Errorf("a task no instance can hold: %v\n%s", err, out)
-		}
+	if out, err := exec.Command(s.e.bin, "task", "run", huge, "--cluster", cluster, "--launch-type", "EC2", "--endpoint", s.endpoint).CombinedOutput(); err == nil || !strings.Contains(string(out), "RESOURCE:MEMORY") {
+		t.Errorf("a task no instance can hold: %v\n%s", err, out)
 	}
-	notPlaced()
-	prom.expect(t, `berth_placement_failures_total{launch_type="EC2", reason="RESOURCE:MEMORY"}`, series(want{nil, equal(1)}))
-	notPlaced()
-	panel(`sum by (reason) (increase(berth_placement_failures_total[1h]))`, series(want{map[string]string{"reason": "RESOURCE:MEMORY"}, positive}))
+	panel(`sum by (reason) (increase(berth_placement_failures_total[1h]))`, series(
+		want{map[string]string{"reason": "RESOURCE:MEMORY"}, positive},
+		want{map[string]string{"reason": "RESOURCE:CPU"}, equal(0)}))
+	prom.expect(t, `berth_placement_failures_total > 0`, onlySeries(want{map[string]string{"launch_type": "EC2", "reason": "RESOURCE:MEMORY"}, equal(1)}))
 
-	// An API error, twice: the cluster is not there.
+	// An API error, twice: the cluster is not there. Errors are not
+	// counted at zero beforehand (operations × error types would be
+	// mostly series no operation ever moves), so the first makes the
+	// series and the second moves it.
 	gone := func() {
 		t.Helper()
 		if out, err := exec.Command(s.e.bin, "task", "list", "--cluster", cluster+"-gone", "--endpoint", s.endpoint).CombinedOutput(); err == nil || !strings.Contains(string(out), "ClusterNotFoundException") {
@@ -170,29 +174,28 @@ func TestPrometheusScrapesARealServer(t *testing.T) {
 		want{map[string]string{"operation": "RegisterContainerInstance"}, atLeast(0)},
 		want{map[string]string{"operation": "CreateCluster"}, atLeast(0)}))
 
-	// A task stopped by the user, the second EC2 one once Prometheus has
-	// seen the first (the agent's); one whose essential container exits.
-	stopped := runTask(sleeper, "--cluster", cluster, "--launch-type", "EC2")
-	stopTask(stopped, cluster)
+	// A task whose essential container exits: the panel's increase
+	// counts it, the first stop of its code, as it counts the agent's
+	// task stopped by the user.
 	quitter := s.e.file("quitter.json", `{"family": "quitter", "containerDefinitions": [{"name": "app", "image": "berth/demo:latest", "memory": 32, "command": ["exit", "3"]}]}`)
 	quit := runTask(quitter, "--cluster", cluster, "--launch-type", "EC2")
 	s.berth(t, "task", "wait", quit, "--cluster", cluster, "--status", "STOPPED")
 	panel(`sum by (stop_code) (increase(berth_task_stops_total[1h]))`, series(
 		want{map[string]string{"stop_code": "UserInitiated"}, positive},
-		want{map[string]string{"stop_code": "EssentialContainerExited"}, atLeast(0)}))
-	prom.expect(t, `sum by (launch_type, stop_code) (berth_task_stops_total)`, onlySeries(
-		want{map[string]string{"launch_type": "EC2", "stop_code": "UserInitiated"}, equal(2)},
-		want{map[string]string{"launch_type": "FARGATE", "stop_code": "UserInitiated"}, equal(1)},
+		want{map[string]string{"stop_code": "EssentialContainerExited"}, positive},
+		want{map[string]string{"stop_code": "TaskFailedToStart"}, equal(0)}))
+	prom.expect(t, `berth_task_stops_total > 0`, onlySeries(
+		want{map[string]string{"launch_type": "EC2", "stop_code": "UserInitiated"}, equal(1)},
 		want{map[string]string{"launch_type": "EC2", "stop_code": "EssentialContainerExited"}, equal(1)}))
 
-	// What runs now: the busy task on the m5.large and the Fargate task,
-	// the rest stopped. The m5.large's registered memory is the server's
-	// to say; the agent's instance registers this machine's.
+	// What runs now: the busy task on the m5.large and the Fargate task;
+	// the agent's task and the quitter stopped. The m5.large's registered
+	// memory is the server's to say; the agent's instance registers this
+	// machine's.
 	panel(`sum by (launch_type, status) (berth_tasks)`, onlySeries(
 		want{map[string]string{"launch_type": "EC2", "status": "RUNNING"}, equal(1)},
 		want{map[string]string{"launch_type": "FARGATE", "status": "RUNNING"}, equal(1)},
-		want{map[string]string{"launch_type": "EC2", "status": "STOPPED"}, equal(3)},
-		want{map[string]string{"launch_type": "FARGATE", "status": "STOPPED"}, equal(1)}))
+		want{map[string]string{"launch_type": "EC2", "status": "STOPPED"}, equal(2)}))
 	registered := func(kind, in string) float64 {
 		t.Helper()
 		v, ok := prom.value(t, fmt.Sprintf(`berth_container_instance_%s{cluster=%q, kind="registered"}`, kind, in))
@@ -227,8 +230,8 @@ func TestPrometheusScrapesARealServer(t *testing.T) {
 	panel(`berth_agents_connected`, onlySeries(want{inCluster(cluster), equal(0)}, want{inCluster(agentCluster), equal(1)}))
 
 	// The agent stops: its connection ends, and its instance is away.
-	agent.Process.Signal(syscall.SIGTERM)
-	s.e.ended(agent, aw)
+	agentCmd.Process.Signal(syscall.SIGTERM)
+	s.e.ended(agentCmd, aw)
 	agentRunning = false
 	prom.expect(t, fmt.Sprintf(`berth_agents_connected{cluster=%q}`, agentCluster), series(want{nil, equal(0)}))
 	underlying(`sum by (reason) (rate(berth_agent_disconnections_total[1m])) or vector(0)`, onlySeries(want{map[string]string{"reason": "dropped"}, atLeast(0)}))

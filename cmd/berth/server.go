@@ -121,7 +121,7 @@ func runServer(ctx context.Context, out, errOut io.Writer, opts serverOptions) e
 		}
 		defer pprof.StopCPUProfile()
 	}
-	m := metrics.New(nil, controller.Operations)
+	m := metrics.New(nil, controller.MetricLabels())
 	var ctl *controller.Controller
 	srv, err := server.Start(ctx, server.Config{
 		Listen:   opts.listen,

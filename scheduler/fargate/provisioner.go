@@ -86,6 +86,11 @@ const (
 	ReasonENI       = "RESOURCE:ENI"
 )
 
+// Reasons are all the failure reasons above, which a CapacityError
+// carries: the metrics make a series of Fargate placement failures of each
+// at zero.
+var Reasons = []string{ReasonVCPULimit, ReasonENI}
+
 // CapacityError is a request that could not be given capacity. Reason is
 // what ECS reports in RunTask's failures; Detail says why in full.
 type CapacityError struct {
