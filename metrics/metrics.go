@@ -95,7 +95,7 @@ func New(state State, known Labels) *Metrics {
 		}, []string{"launch_type"}),
 		placeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "berth_placement_failures_total",
-			Help: "Tasks that could not be placed, by launch type and ECS reason (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT, MISSING, and the Fargate vCPU limit).",
+			Help: "Tasks that could not be placed, by launch type and ECS reason: EC2's from placement (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, RESOURCE:ENI, ATTRIBUTE, AGENT, MISSING) and StartTask (INACTIVE, DRAINING), Fargate's from its capacity (the account's vCPU limit, RESOURCE:ENI).",
 		}, []string{"launch_type", "reason"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "berth_api_requests_total",

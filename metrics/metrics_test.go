@@ -168,7 +168,7 @@ berth_task_transitions_total{launch_type="FARGATE",status="STOPPED"} 0
 # TYPE berth_placement_attempts_total counter
 berth_placement_attempts_total{launch_type="EC2"} 0
 berth_placement_attempts_total{launch_type="FARGATE"} 0
-# HELP berth_placement_failures_total Tasks that could not be placed, by launch type and ECS reason (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, ATTRIBUTE, AGENT, MISSING, and the Fargate vCPU limit).
+# HELP berth_placement_failures_total Tasks that could not be placed, by launch type and ECS reason: EC2's from placement (RESOURCE:CPU, RESOURCE:MEMORY, RESOURCE:PORTS, RESOURCE:ENI, ATTRIBUTE, AGENT, MISSING) and StartTask (INACTIVE, DRAINING), Fargate's from its capacity (the account's vCPU limit, RESOURCE:ENI).
 # TYPE berth_placement_failures_total counter
 berth_placement_failures_total{launch_type="EC2",reason="AGENT"} 0
 berth_placement_failures_total{launch_type="EC2",reason="RESOURCE:CPU"} 0
