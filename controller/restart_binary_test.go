@@ -278,6 +278,10 @@ func getJSON(t *testing.T, url string, v any) {
 const vpcTaken = "another berth server holds berth's VPC network on this engine"
 
 func TestServerKilledWhileStartingTasksTakesThemUpWhole(t *testing.T) {
+	// Its Fargate tasks are on berth's VPC network, whose holders remove
+	// what servers left there when they end: without holding it, another
+	// package's test removed these tasks' containers as it ended.
+	testenv.HoldVPC(t, testenv.Docker(t))
 	dir := t.TempDir()
 	p := startBerthProcess(t, dir)
 	c := p.client()
