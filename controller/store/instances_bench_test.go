@@ -38,14 +38,11 @@ func storeInstances(tb testing.TB, s *Store, cluster string, n int) {
 		if err := activeCluster(tx, cluster, epoch); err != nil {
 			return err
 		}
-		addr := firstHostAddress
 		for i := range n {
 			rec := agentInstance(cluster, fmt.Sprintf("%032x", i), fmt.Sprintf("key-%032x", i))
-			rec.HostAddress, rec.Status, rec.RegisteredAt, rec.Version = addr.String(), StatusActive, epoch, 1
-			if err := putInstance(tx, rec); err != nil {
+			rec.HostAddress, rec.Status, rec.RegisteredAt, rec.Version = hostAddressAt(i).String(), StatusActive, epoch, 1
+			if err := putInstance(tx, nil, rec); err != nil {
 				return err
-			}
-			for addr = addr.Next(); addr.As4()[3] == 0 || addr.As4()[3] == 255; addr = addr.Next() {
 			}
 		}
 		return nil
@@ -60,7 +57,15 @@ func storeInstances(tb testing.TB, s *Store, cluster string, n int) {
 func forgetInstance(tb testing.TB, s *Store, cluster, id string) {
 	tb.Helper()
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketInstances).Delete(instanceKey(cluster, id))
+		rec, err := getInstance(tx, cluster, id)
+		if err != nil {
+			return err
+		}
+		was := indexedOf(&rec)
+		if err := tx.Bucket(bucketInstances).Delete(instanceKey(cluster, id)); err != nil {
+			return err
+		}
+		return reindexInstance(tx, cluster, id, &was, nil)
 	})
 	if err != nil {
 		tb.Fatal(err)
@@ -81,11 +86,7 @@ func BenchmarkRegisterContainerInstance(b *testing.B) {
 			}
 			defer s.Close()
 			storeInstances(b, s, DefaultCluster, n)
-			want := firstHostAddress
-			for range n {
-				for want = want.Next(); want.As4()[3] == 0 || want.As4()[3] == 255; want = want.Next() {
-				}
-			}
+			want := hostAddressAt(n)
 			now := time.Unix(1700000000, 0)
 			i := 0
 			b.ReportAllocs()
