@@ -91,7 +91,8 @@ func (ra *remoteAgents) all() []*remote {
 
 // start gives the agents the store says are connected one timeout from
 // now to connect to this server, and watches every agent's silence until
-// ctx ends.
+// ctx ends. It reads the instances without their loads: a load is a walk
+// over the cluster's tasks, for each instance.
 func (ra *remoteAgents) start(ctx context.Context) error {
 	clusters, err := ra.c.store.Clusters("")
 	if err != nil {
@@ -99,7 +100,7 @@ func (ra *remoteAgents) start(ctx context.Context) error {
 	}
 	now := ra.c.now()
 	for _, cl := range clusters {
-		recs, err := ra.c.store.ContainerInstances(cl.Name)
+		recs, err := ra.c.store.ContainerInstancesUnloaded(cl.Name)
 		if err != nil {
 			return err
 		}
