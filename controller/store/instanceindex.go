@@ -57,6 +57,15 @@ func hostAddressIndex(a [4]byte) int {
 	return int(a[2])*254 + int(a[3]) - 2
 }
 
+// keyPlace is the place of the address of a key of
+// bucketInstanceAddresses, or -1 for a key that is none.
+func keyPlace(k []byte) int {
+	if len(k) != 4 {
+		return -1
+	}
+	return hostAddressIndex([4]byte(k))
+}
+
 // hostAddressAt is the address at place i (hostAddressIndex).
 func hostAddressAt(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{127, 0, byte((i + 1) / 254), byte((i+1)%254 + 1)})
@@ -228,7 +237,7 @@ func freeHostAddress(tx *bolt.Tx) (string, error) {
 	n := int(b.Sequence())
 	if k, _ := c.Last(); k == nil {
 		n = 0
-	} else if hostAddressIndex([4]byte(k)) != n-1 {
+	} else if keyPlace(k) != n-1 {
 		n = -1
 	}
 	if n >= 0 && n < hostAddresses {
@@ -238,7 +247,7 @@ func freeHostAddress(tx *bolt.Tx) (string, error) {
 	}
 	// The first address, in order, whose place is not the next.
 	i := 0
-	for k, _ := c.First(); k != nil && hostAddressIndex([4]byte(k)) == i; k, _ = c.Next() {
+	for k, _ := c.First(); k != nil && keyPlace(k) == i; k, _ = c.Next() {
 		i++
 	}
 	if i >= hostAddresses {
