@@ -46,9 +46,12 @@ type remoteAgents struct {
 	// live are the connections being served, an agent's or not yet
 	// anyone's (before its Hello is answered): close ends them all.
 	live map[*agentproto.Conn]struct{}
-	// connects wakes the watch when an agent connects: it may have no
-	// silence to wait for.
+	// connects wakes the watch when an agent connects whose silence
+	// comes before the moment the watch sleeps until (until, when
+	// sleeping is set; any, while it is not).
 	connects chan struct{}
+	until    time.Time
+	sleeping bool
 }
 
 func newRemoteAgents(c *Controller, timeout time.Duration) *remoteAgents {
@@ -88,7 +91,8 @@ func (ra *remoteAgents) all() []*remote {
 
 // start gives the agents the store says are connected one timeout from
 // now to connect to this server, and watches every agent's silence until
-// ctx ends.
+// ctx ends. It reads the instances without their loads: a load is a walk
+// over the cluster's tasks, for each instance.
 func (ra *remoteAgents) start(ctx context.Context) error {
 	clusters, err := ra.c.store.Clusters("")
 	if err != nil {
@@ -96,7 +100,7 @@ func (ra *remoteAgents) start(ctx context.Context) error {
 	}
 	now := ra.c.now()
 	for _, cl := range clusters {
-		recs, err := ra.c.store.ContainerInstances(cl.Name)
+		recs, err := ra.c.store.ContainerInstancesUnloaded(cl.Name)
 		if err != nil {
 			return err
 		}
@@ -121,12 +125,22 @@ func (ra *remoteAgents) start(ctx context.Context) error {
 // been silent for the timeout: it sleeps until the first moment one of the
 // connected agents can have been (the last word heard from it plus the
 // timeout; a word heard meanwhile only puts that later), and looks again
-// whenever an agent connects, until ctx ends.
+// when an agent connects that can be silent before that moment, until ctx
+// ends. Those that connect later than the others are not: a server's
+// agents connecting one after the other do not make it look at every
+// agent at each connection.
 func (ra *remoteAgents) watch(ctx context.Context) {
 	timer := ra.c.opts.Clock.NewTimer(ra.timeout)
 	defer timer.Stop()
 	for {
+		// An agent that connects while the watch looks wakes it again.
+		ra.mu.Lock()
+		ra.sleeping = false
+		ra.mu.Unlock()
 		next, ok := ra.expire(ra.c.now())
+		ra.mu.Lock()
+		ra.until, ra.sleeping = next, ok
+		ra.mu.Unlock()
 		var due <-chan time.Time
 		if ok {
 			timer.Reset(next.Sub(ra.c.now()))
@@ -155,8 +169,15 @@ func (ra *remoteAgents) expire(now time.Time) (next time.Time, ok bool) {
 	return next, ok
 }
 
-// connectedNow wakes the watch: an agent connected.
-func (ra *remoteAgents) connectedNow() {
+// connectedNow wakes the watch when an agent that connected, heard at
+// heard, can be silent for the timeout before the moment it sleeps until.
+func (ra *remoteAgents) connectedNow(heard time.Time) {
+	ra.mu.Lock()
+	wake := !ra.sleeping || heard.Add(ra.timeout).Before(ra.until)
+	ra.mu.Unlock()
+	if !wake {
+		return
+	}
 	select {
 	case ra.connects <- struct{}{}:
 	default:
@@ -503,7 +524,7 @@ func (r *remote) attach(conn *agentproto.Conn, now time.Time, reachable bool) {
 	// connection its reports come in order.
 	r.versions = map[string]int64{}
 	r.mu.Unlock()
-	r.ra.connectedNow()
+	r.ra.connectedNow(now)
 	if old != nil && old != conn {
 		old.Close()
 	}

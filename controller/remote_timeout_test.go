@@ -33,21 +33,7 @@ func TestAnAgentSilentForTheTimeoutIsDisconnectedThenAndNotBefore(t *testing.T) 
 	}
 	hello := func(arn string) (*agentproto.Conn, string) {
 		t.Helper()
-		conn, err := agentproto.Dial(context.Background(), as.url, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { conn.Close() })
-		if err := conn.Write(agentproto.TypeHello, agentproto.Hello{ContainerInstanceArn: arn, Cluster: cluster, AgentVersion: "test",
-			EngineAPIVersion: "1.41", Host: "test", Engine: "scripted://1", EngineReachable: true, Tasks: []agentproto.TaskStatus{}}); err != nil {
-			t.Fatal(err)
-		}
-		f, err := conn.Read()
-		var w agentproto.Welcome
-		if err != nil || f.Type != agentproto.TypeWelcome || agentproto.Decode(f, &w) != nil {
-			t.Fatalf("the answer to Hello: %+v %v", f, err)
-		}
-		return conn, w.ContainerInstanceArn
+		return helloAt(t, as, cluster, arn, "us-east-1a")
 	}
 
 	// Heard at the start, then silent.
@@ -86,4 +72,65 @@ func TestAnAgentSilentForTheTimeoutIsDisconnectedThenAndNotBefore(t *testing.T) 
 	}
 	clk.Advance(time.Nanosecond)
 	poll(t, "the agent silent since its heartbeat is disconnected a timeout after it", func() bool { return !connected() })
+}
+
+// helloAt connects an agent, played by the test, of an instance of cluster
+// in zone (the instance arn, or a new one): it returns the connection and
+// the instance's ARN.
+func helloAt(t *testing.T, as *agentServer, cluster, arn, zone string) (*agentproto.Conn, string) {
+	t.Helper()
+	conn, err := agentproto.Dial(context.Background(), as.url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if err := conn.Write(agentproto.TypeHello, agentproto.Hello{ContainerInstanceArn: arn, Cluster: cluster, AgentVersion: "test",
+		EngineAPIVersion: "1.41", Host: "test", Engine: "scripted://" + zone, EngineReachable: true, Tasks: []agentproto.TaskStatus{},
+		Registration: api.RegisterContainerInstanceInput{Attributes: []api.Attribute{{Name: "ecs.availability-zone", Value: zone}}}}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := conn.Read()
+	var w agentproto.Welcome
+	if err != nil || f.Type != agentproto.TypeWelcome || agentproto.Decode(f, &w) != nil {
+		t.Fatalf("the answer to Hello: %+v %v", f, err)
+	}
+	return conn, w.ContainerInstanceArn
+}
+
+// An agent that connects while the watch sleeps until another's silence
+// (which is sooner than its own can be: the watch does not look again at
+// its connection) is disconnected a timeout after its Hello all the same.
+func TestAnAgentConnectedWhileAnotherIsWatchedIsDisconnectedAtItsOwnTimeout(t *testing.T) {
+	const timeout = controller.DefaultAgentTimeout
+	clk := clock.NewManual(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
+	as := startAgentServerAt(t, t.TempDir(), "127.0.0.1:0", "", func(o *controller.Options) {
+		o.Now, o.Clock, o.AgentTimeout = clk.Now, clk, timeout
+	})
+	t.Cleanup(func() { as.stop(t) })
+	cluster := "watched-" + api.NewID()[:8]
+	if _, err := as.ctl.CreateCluster(context.Background(), &api.CreateClusterInput{ClusterName: cluster}); err != nil {
+		t.Fatal(err)
+	}
+	connected := func(zone string) bool {
+		in, ok := instancesByZone(t, as.ctl, cluster)[zone]
+		return ok && in.AgentConnected
+	}
+	armed := clk.TimerSet()
+	helloAt(t, as, cluster, "", "us-east-1a")
+	<-armed // the watch sleeps until the first agent's timeout
+	clk.Advance(timeout / 2)
+	helloAt(t, as, cluster, "", "us-east-1b")
+	rearmed := clk.TimerSet()
+	clk.Advance(timeout / 2)
+	poll(t, "the first agent is disconnected a timeout after its Hello", func() bool { return !connected("us-east-1a") })
+	<-rearmed
+	if !connected("us-east-1b") {
+		t.Fatal("the second agent was disconnected half a timeout after its Hello")
+	}
+	clk.Advance(timeout/2 - time.Nanosecond)
+	if !connected("us-east-1b") {
+		t.Errorf("the second agent was disconnected before a timeout after its Hello")
+	}
+	clk.Advance(time.Nanosecond)
+	poll(t, "the second agent is disconnected a timeout after its Hello", func() bool { return !connected("us-east-1b") })
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -227,6 +226,7 @@ var errHasInstance = errors.New("the cluster has an instance")
 
 // putRegistration is the registration of RegisterContainerInstance, in tx.
 func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
+	var was *indexed
 	old, err := getInstance(tx, rec.Cluster, rec.ID)
 	if errors.Is(err, ErrNotFound) && rec.Agent != nil && rec.Agent.RegistrationKey != "" {
 		old, err = instanceWithKey(tx, rec.Cluster, rec.Agent.RegistrationKey)
@@ -239,6 +239,8 @@ func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
 		if old.Status == StatusInactive {
 			return ErrInstanceInactive
 		}
+		ix := indexedOf(&old)
+		was = &ix
 		// Who runs an instance does not change by registering it
 		// again: an agent's stays its agent's, the server's its own.
 		switch {
@@ -264,7 +266,7 @@ func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
 	}
 	rec.DeregisteredAt = nil
 	rec.Version++
-	if err := putInstance(tx, *rec); err != nil {
+	if err := putInstance(tx, was, *rec); err != nil {
 		return err
 	}
 	rec.Load, err = loadOf(tx, rec.Cluster, rec.ID)
@@ -272,22 +274,14 @@ func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
 }
 
 // instanceWithKey is the instance of cluster whose agent registered it
-// with key, or ErrNotFound.
+// with key (the first in ID order, should there be more), or ErrNotFound.
 func instanceWithKey(tx *bolt.Tx, cluster, key string) (ContainerInstance, error) {
-	var found *ContainerInstance
-	err := forEachInstance(tx, cluster, func(rec ContainerInstance) error {
-		if found == nil && rec.Agent != nil && rec.Agent.RegistrationKey == key {
-			found = &rec
-		}
-		return nil
-	})
-	switch {
-	case err != nil:
-		return ContainerInstance{}, err
-	case found == nil:
+	prefix := regKeyPrefix(cluster, key)
+	k, _ := tx.Bucket(bucketInstanceRegKeys).Cursor().Seek(prefix)
+	if k == nil || !bytes.HasPrefix(k, prefix) {
 		return ContainerInstance{}, ErrNotFound
 	}
-	return *found, nil
+	return getInstance(tx, cluster, string(k[len(prefix):]))
 }
 
 // activeCluster checks that the cluster name is ACTIVE. The default
@@ -309,39 +303,6 @@ func activeCluster(tx *bolt.Tx, name string, now time.Time) error {
 // DefaultCluster is the cluster ECS uses when none is named, created on
 // first use by RegisterContainerInstance.
 const DefaultCluster = "default"
-
-// firstHostAddress and lastHostAddress bound the loopback addresses given
-// to instances: 127.0.0.1 is left to berth run, and addresses ending in
-// .0 or .255 are skipped, which tools read as networks and broadcasts.
-var (
-	firstHostAddress = netip.AddrFrom4([4]byte{127, 0, 0, 2})
-	lastHostAddress  = netip.AddrFrom4([4]byte{127, 0, 255, 254})
-)
-
-// freeHostAddress is the lowest loopback address no stored instance has.
-func freeHostAddress(tx *bolt.Tx) (string, error) {
-	used := map[netip.Addr]bool{}
-	err := tx.Bucket(bucketInstances).ForEach(func(k, v []byte) error {
-		rec, err := decodeInstance(k, v)
-		if err != nil {
-			return err
-		}
-		if a, err := netip.ParseAddr(rec.HostAddress); err == nil {
-			used[a] = true
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	for a := firstHostAddress; a.Compare(lastHostAddress) <= 0; a = a.Next() {
-		if last := a.As4()[3]; last == 0 || last == 255 || used[a] {
-			continue
-		}
-		return a.String(), nil
-	}
-	return "", ErrNoHostAddress
-}
 
 // ContainerInstance returns the instance id of cluster, with its load.
 func (s *Store) ContainerInstance(cluster, id string) (ContainerInstance, error) {
@@ -443,12 +404,13 @@ func (s *Store) UpdateContainerInstance(cluster, id string, update func(*Contain
 		if rec.Load, err = loadOf(tx, cluster, id); err != nil {
 			return err
 		}
+		was := indexedOf(&rec)
 		changed, err := update(&rec)
 		if err != nil || !changed {
 			return err
 		}
 		rec.Version++
-		return putInstance(tx, rec)
+		return putInstance(tx, &was, rec)
 	})
 	if err != nil {
 		return ContainerInstance{}, fmt.Errorf("update container instance %s/%s: %w", cluster, id, err)
@@ -516,10 +478,16 @@ func decodeInstance(k, v []byte) (ContainerInstance, error) {
 	return rec, nil
 }
 
-func putInstance(tx *bolt.Tx, rec ContainerInstance) error {
+// putInstance stores rec, and keeps the indexes (instanceindex.go): was is
+// what they held of the record before, nil when it is a new one.
+func putInstance(tx *bolt.Tx, was *indexed, rec ContainerInstance) error {
 	v, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	return tx.Bucket(bucketInstances).Put(instanceKey(rec.Cluster, rec.ID), v)
+	if err := tx.Bucket(bucketInstances).Put(instanceKey(rec.Cluster, rec.ID), v); err != nil {
+		return err
+	}
+	now := indexedOf(&rec)
+	return reindexInstance(tx, rec.Cluster, rec.ID, was, &now)
 }

@@ -35,3 +35,24 @@ func olderStoreTasks() []Task {
 	return append(tasks, Task{Cluster: "web", ID: "nobody", Family: "web", LaunchType: "EC2", LastStatus: "PENDING",
 		DesiredStatus: "RUNNING", CreatedAt: at, Version: 1})
 }
+
+// olderStoreInstances are the container instances testdata's
+// instances-unindexed.db holds, as berth wrote them at b6b3a81, before the
+// instance indexes: registered in this order with RegisterContainerInstance
+// at epoch (after CreateCluster of web), so that they have 127.0.0.2 to
+// 127.0.0.8, then agent-4 deregistered.
+func olderStoreInstances() []ContainerInstance {
+	agent := func(key string) *RemoteAgent {
+		return &RemoteAgent{Host: "lab", Engine: "unix:///var/run/docker.sock", EngineReachable: true, EngineAPIVersion: "1.41", RegistrationKey: key}
+	}
+	res := Resources{CPU: 2048, MemoryMiB: 3936}
+	return []ContainerInstance{
+		{Cluster: DefaultCluster, ID: "local-a", Registered: res},
+		{Cluster: DefaultCluster, ID: "agent-1", Registered: res, Agent: agent("key-1")},
+		{Cluster: DefaultCluster, ID: "agent-2", Registered: res, Agent: agent("key-2")},
+		{Cluster: DefaultCluster, ID: "agent-3", Registered: res, Agent: agent("key-3")},
+		{Cluster: DefaultCluster, ID: "agent-4", Registered: res, Agent: agent("key-4")},
+		{Cluster: "web", ID: "web-1", Registered: res, Agent: agent("key-1")},
+		{Cluster: "web", ID: "web-2", Registered: res},
+	}
+}

@@ -141,7 +141,7 @@ func open(path string) (*Store, error) {
 				return err
 			}
 		}
-		return nil
+		return openInstanceIndexes(tx)
 	})
 	if err != nil {
 		db.Close()
