@@ -175,7 +175,7 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 	if err != nil {
 		return fmt.Errorf("fill a store: %w", err)
 	}
-	srv, err := startServer(ctx, berthBinary, filepath.Join(dir, "server"), serverProfile)
+	srv, err := startServer(ctx, docker, berthBinary, filepath.Join(dir, "server"), serverProfile)
 	if err != nil {
 		return err
 	}

@@ -20,9 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/network"
 	"github.com/docker/docker/client"
 
+	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/images"
 	"github.com/berthdev/berth/scheduler/fargate"
@@ -41,11 +44,14 @@ type berthServer struct {
 	// subnet is the Fargate subnet the tasks ask for: the first zone's,
 	// where the server keeps its spare pause container.
 	subnet string
+	// docker is the engine the server runs its tasks on, where a sample
+	// waits for its task's containers to be removed.
+	docker client.APIClient
 }
 
 // startServer starts `berth server` and waits until it answers. profile,
 // when not empty, is where the server writes its CPU profile when it stops.
-func startServer(ctx context.Context, berthBinary, stateDir, profile string) (*berthServer, error) {
+func startServer(ctx context.Context, docker client.APIClient, berthBinary, stateDir, profile string) (*berthServer, error) {
 	args := []string{"server", "--listen", "127.0.0.1:0", "--state", stateDir, "--cleanup-wait", "1ms"}
 	if profile != "" {
 		args = append(args, "--cpu-profile", profile)
@@ -61,7 +67,7 @@ func startServer(ctx context.Context, berthBinary, stateDir, profile string) (*b
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &berthServer{cmd: cmd, done: make(chan struct{})}
+	s := &berthServer{cmd: cmd, done: make(chan struct{}), docker: docker}
 	lines := bufio.NewScanner(stdout)
 	for lines.Scan() {
 		if addr, ok := strings.CutPrefix(lines.Text(), "berth server: listening on "); ok {
@@ -154,6 +160,9 @@ func (s *berthServer) runToRunning(family string, launchType types.LaunchType) f
 			if werr := s.waitFor(ctx, arn, "STOPPED", 20*time.Millisecond); err == nil && werr != nil {
 				err = werr
 			}
+			if werr := s.waitRemoved(ctx, arn); err == nil && werr != nil {
+				err = werr
+			}
 		}
 		return d, err
 	}
@@ -199,6 +208,36 @@ func (s *berthServer) waitFor(ctx context.Context, arn, want string, interval ti
 	}
 }
 
+// waitRemoved waits, a minute at most, until the engine holds no
+// container of the task: the server removes a stopped task's containers
+// after its cleanup wait (1 ms here), and a sample ends once they are
+// gone, as a baseline's do, so that the removal neither overlaps the next
+// sample nor is cut short by the server's stop. A Fargate task's pause
+// container, once the agent's spare, carries no task label: any container
+// of the cluster that no longer runs is waited for too.
+func (s *berthServer) waitRemoved(ctx context.Context, arn string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		list, err := s.docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", agent.LabelCluster+"="+serverCluster))})
+		if err != nil {
+			return err
+		}
+		left := 0
+		for _, c := range list {
+			if c.Labels[agent.LabelTaskARN] == arn || c.State != "running" {
+				left++
+			}
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("task %s: %d containers still on the engine a minute after it stopped", arn, left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // healthy is true once GET /healthz answers 200.
 func healthy(url string) bool {
 	resp, err := http.Get(url + "/healthz")
@@ -226,7 +265,7 @@ func fargateSample(berthBinary, root string, docker client.APIClient) func(ctx c
 		if err := waitVPCFree(ctx, docker); err != nil {
 			return 0, fmt.Errorf("%w: %v", errSkipped, err)
 		}
-		srv, err := startServer(ctx, berthBinary, filepath.Join(root, fmt.Sprintf("fargate-%d", n)), "")
+		srv, err := startServer(ctx, docker, berthBinary, filepath.Join(root, fmt.Sprintf("fargate-%d", n)), "")
 		if err != nil {
 			return 0, err
 		}
