@@ -99,7 +99,7 @@ func BenchmarkTasksOfInstance(b *testing.B) {
 		tasks = append(tasks, Task{Cluster: "a", ID: id, Family: "web", LaunchType: "EC2", LastStatus: "RUNNING",
 			DesiredStatus: "RUNNING", Instance: instance, Group: "family:web", CreatedAt: epoch, StatusSince: epoch,
 			Holds: Resources{CPU: 256, MemoryMiB: 512, TCPPorts: []uint16{uint16(8000 + i%1000)}},
-			Body: twoContainerBody(id), Runtime: []byte(`{"cpu":256,"memory":512}`)})
+			Body:  twoContainerBody(id), Runtime: []byte(`{"cpu":256,"memory":512}`)})
 	}
 	for chunk := range slices.Chunk(tasks, 1000) {
 		if err := s.CreateTasks(chunk); err != nil {
