@@ -33,3 +33,8 @@ func (c *Controller) InstanceLoad(cluster, id string) (store.InstanceLoad, error
 	_, load, err := c.held.onInstance(c.store, cluster, id)
 	return load, err
 }
+
+// InstanceTasks are the tasks of an instance an agent's Welcome reads.
+func (c *Controller) InstanceTasks(cluster, id string) ([]store.Task, error) {
+	return c.instanceTasks(cluster, id)
+}
