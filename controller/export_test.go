@@ -26,3 +26,15 @@ func (c *Controller) IndexedTasks() (held int, built bool) {
 	defer c.index.mu.Unlock()
 	return len(c.index.tasks), c.index.built
 }
+
+// InstanceLoad is the load of instance id of cluster as a registration
+// through the controller finds it, from the placement index.
+func (c *Controller) InstanceLoad(cluster, id string) (store.InstanceLoad, error) {
+	_, load, err := c.held.onInstance(c.store, cluster, id)
+	return load, err
+}
+
+// InstanceTasks are the tasks of an instance an agent's Welcome reads.
+func (c *Controller) InstanceTasks(cluster, id string) ([]store.Task, error) {
+	return c.instanceTasks(cluster, id)
+}

@@ -85,9 +85,15 @@ func (c *Controller) registerInstance(in *api.RegisterContainerInstanceInput, re
 	if err != nil {
 		return nil, err
 	}
-	stored, err := c.store.RegisterContainerInstance(rec, c.now())
+	// The load comes from the placement index, which holds each
+	// instance's tasks, rather than from a walk over every task of the
+	// cluster: an agent's Hello then costs what its instance holds.
+	stored, err := c.store.RegisterContainerInstanceUnloaded(rec, c.now())
 	if err != nil {
 		return nil, c.registrationError(err, rec.Cluster, rec.ID)
+	}
+	if _, stored.Load, err = c.held.onInstance(c.store, stored.Cluster, stored.ID); err != nil {
+		return nil, err
 	}
 	c.instanceChanged(stored)
 	return &api.RegisterContainerInstanceOutput{ContainerInstance: c.instance(stored, true)}, nil

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 
@@ -45,6 +46,8 @@ type placeIndex struct {
 type heldTask struct {
 	group string
 	needs scheduler.Resources
+	// running: the task is RUNNING, not yet pending.
+	running bool
 }
 
 // holding says whether a task holds its instance: an EC2 task, placed,
@@ -92,7 +95,7 @@ func (ix *placeIndex) add(t store.Task) {
 		instances[t.Instance] = tasks
 	}
 	tasks[t.ID] = heldTask{group: t.Group, needs: scheduler.Resources{CPU: int(t.Holds.CPU), MemoryMiB: int(t.Holds.MemoryMiB),
-		TCPPorts: slices.Clone(t.Holds.TCPPorts), UDPPorts: slices.Clone(t.Holds.UDPPorts)}}
+		TCPPorts: slices.Clone(t.Holds.TCPPorts), UDPPorts: slices.Clone(t.Holds.UDPPorts)}, running: t.LastStatus == "RUNNING"}
 	ix.on[t.Cluster+"\x00"+t.ID] = t.Instance
 }
 
@@ -153,4 +156,43 @@ func (ix *placeIndex) tasksOf(st *store.Store, cluster string, arn func(id strin
 		out[instance] = tasks
 	}
 	return out, nil
+}
+
+// onInstance is, in ID order, the IDs of the tasks that hold instance of
+// cluster (those placed there and not STOPPED), and their load as the
+// store adds it up (store.InstanceLoad: RUNNING ones run, the others
+// wait, and the ports follow the tasks' ID order). It reads the store
+// first as tasksOf does, and then costs what the instance holds, not
+// what the cluster does: an agent's Hello so reads no other task.
+func (ix *placeIndex) onInstance(st *store.Store, cluster, instance string) ([]string, store.InstanceLoad, error) {
+	var tasks map[string]heldTask
+	for {
+		if err := ix.ensure(st); err != nil {
+			return nil, store.InstanceLoad{}, err
+		}
+		ix.mu.Lock()
+		built := ix.built
+		if built {
+			tasks = maps.Clone(ix.held[cluster][instance])
+		}
+		ix.mu.Unlock()
+		if built {
+			break
+		}
+	}
+	ids := slices.Sorted(maps.Keys(tasks))
+	var load store.InstanceLoad
+	for _, id := range ids {
+		t := tasks[id]
+		if t.running {
+			load.Running++
+		} else {
+			load.Pending++
+		}
+		load.Held.CPU += int64(t.needs.CPU)
+		load.Held.MemoryMiB += int64(t.needs.MemoryMiB)
+		load.Held.TCPPorts = append(load.Held.TCPPorts, t.needs.TCPPorts...)
+		load.Held.UDPPorts = append(load.Held.UDPPorts, t.needs.UDPPorts...)
+	}
+	return ids, load, nil
 }

@@ -222,3 +222,46 @@ func memoryEC2Cluster(t *testing.T) (*controller.Controller, *store.Store, strin
 	}
 	return ctl, st, reg.ContainerInstance.ContainerInstanceArn
 }
+
+// An instance's load at registration comes from the placement index: it
+// is what the store adds up from the instance's tasks, through writes
+// before and after the index is read.
+func TestInstanceLoadFromPlaceIndexIsTheStores(t *testing.T) {
+	w := newTaskWorld(t)
+	task := func(id, instance, status string, port uint16) store.Task {
+		return store.Task{Cluster: "class", ID: id, LaunchType: "EC2", LastStatus: status, DesiredStatus: "RUNNING", Instance: instance,
+			Holds: store.Resources{CPU: 256, MemoryMiB: 300, TCPPorts: []uint16{port}, UDPPorts: []uint16{port + 1}}, CreatedAt: w.clock()}
+	}
+	if err := w.st.CreateTasks([]store.Task{task("b", "i0", "RUNNING", 80), task("a", "i0", "PENDING", 81), task("c", "i0", "STOPPED", 82),
+		task("d", "i1", "RUNNING", 83), task("e", "", "PROVISIONING", 84)}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string) {
+		t.Helper()
+		for _, id := range []string{"i0", "i1", "i9"} {
+			got, err := w.ctl.InstanceLoad("class", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec, err := w.st.ContainerInstance("class", id)
+			var want store.InstanceLoad
+			if err == nil {
+				want = rec.Load
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s: instance %s: load %+v from the index, the store's %+v", when, id, got, want)
+			}
+		}
+	}
+	check("before the index is read")
+	if _, err := w.st.UpdateTask("class", "a", func(t *store.Task) error { t.LastStatus = "RUNNING"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.st.UpdateTask("class", "b", func(t *store.Task) error { t.LastStatus = "STOPPED"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.st.CreateTasks([]store.Task{task("f", "i0", "PENDING", 90)}); err != nil {
+		t.Fatal(err)
+	}
+	check("after writes")
+}

@@ -710,7 +710,7 @@ func (r *remote) welcome(h agentproto.Hello, heartbeat time.Duration) agentproto
 	for _, t := range h.Tasks {
 		runs[t.TaskArn] = true
 	}
-	recs, err := c.store.Tasks(r.cluster, func(t *store.Task) bool { return t.Instance == r.id && t.LastStatus != "STOPPED" })
+	recs, err := c.instanceTasks(r.cluster, r.id)
 	if err != nil {
 		c.opts.Logf("container instance %s: its tasks: %v", r.id, err)
 		return w
@@ -743,6 +743,29 @@ func (r *remote) welcome(h agentproto.Hello, heartbeat time.Duration) agentproto
 		}
 	}
 	return w
+}
+
+// instanceTasks are the tasks placed on instance id of cluster that are
+// not STOPPED, whole, in ID order. The placement index names them, so
+// that only they are read from the store, not every task of the cluster;
+// each is checked again as the store holds it, which a task changed since
+// the index was read may no longer match.
+func (c *Controller) instanceTasks(cluster, id string) ([]store.Task, error) {
+	ids, _, err := c.held.onInstance(c.store, cluster, id)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	byID, err := c.store.TasksByID(cluster, ids)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]store.Task, 0, len(ids))
+	for _, tid := range ids {
+		if t, ok := byID[tid]; ok && t.Instance == id && t.LastStatus != "STOPPED" {
+			recs = append(recs, t)
+		}
+	}
+	return recs, nil
 }
 
 // neverStarted is a task no agent has said it made a container of: one

@@ -178,11 +178,23 @@ func instanceKey(cluster, id string) []byte {
 // It answers ErrNotFound for a missing cluster, ErrClusterInactive for a
 // deleted one and ErrInstanceInactive for a deregistered instance.
 func (s *Store) RegisterContainerInstance(rec ContainerInstance, now time.Time) (ContainerInstance, error) {
+	return s.registerInstance(rec, now, true)
+}
+
+// RegisterContainerInstanceUnloaded is RegisterContainerInstance without
+// the instance's Load (zero), which takes a walk over every task of the
+// cluster: for a caller that keeps the loads itself as the tasks change
+// (WatchTasks), as a berth agent's Hello reads its instance's.
+func (s *Store) RegisterContainerInstanceUnloaded(rec ContainerInstance, now time.Time) (ContainerInstance, error) {
+	return s.registerInstance(rec, now, false)
+}
+
+func (s *Store) registerInstance(rec ContainerInstance, now time.Time, loaded bool) (ContainerInstance, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := activeCluster(tx, rec.Cluster, now); err != nil {
 			return err
 		}
-		return putRegistration(tx, &rec, now)
+		return putRegistration(tx, &rec, now, loaded)
 	})
 	if err != nil {
 		return ContainerInstance{}, fmt.Errorf("register container instance %s/%s: %w", rec.Cluster, rec.ID, err)
@@ -212,7 +224,7 @@ func (s *Store) RegisterFirstContainerInstance(rec ContainerInstance, now time.T
 			return err
 		}
 		registered = true
-		return putRegistration(tx, &rec, now)
+		return putRegistration(tx, &rec, now, true)
 	})
 	if err != nil {
 		return ContainerInstance{}, false, fmt.Errorf("register container instance %s/%s: %w", rec.Cluster, rec.ID, err)
@@ -224,8 +236,9 @@ func (s *Store) RegisterFirstContainerInstance(rec ContainerInstance, now time.T
 // is not INACTIVE.
 var errHasInstance = errors.New("the cluster has an instance")
 
-// putRegistration is the registration of RegisterContainerInstance, in tx.
-func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
+// putRegistration is the registration of RegisterContainerInstance, in tx;
+// with loaded, rec's Load is added up.
+func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time, loaded bool) error {
 	var was *indexed
 	old, err := getInstance(tx, rec.Cluster, rec.ID)
 	if errors.Is(err, ErrNotFound) && rec.Agent != nil && rec.Agent.RegistrationKey != "" {
@@ -266,7 +279,7 @@ func putRegistration(tx *bolt.Tx, rec *ContainerInstance, now time.Time) error {
 	}
 	rec.DeregisteredAt = nil
 	rec.Version++
-	if err := putInstance(tx, was, *rec); err != nil {
+	if err := putInstance(tx, was, *rec); err != nil || !loaded {
 		return err
 	}
 	rec.Load, err = loadOf(tx, rec.Cluster, rec.ID)

@@ -301,7 +301,11 @@ func (s *Store) Task(cluster, id string) (Task, error) {
 }
 
 // Tasks lists the tasks of cluster ("" for every cluster) that keep
-// accepts (nil for all), by cluster then ID, whole.
+// accepts (nil for all), by cluster then ID, whole. keep sees a task's
+// head alone (its Body is nil): a task's body is read and unpacked only
+// once keep has kept it, so a call that keeps ten tasks of ten thousand
+// unpacks ten bodies, and a body that does not decode fails the call only
+// if its task is kept.
 func (s *Store) Tasks(cluster string, keep func(*Task) bool) ([]Task, error) {
 	return s.tasks(cluster, keep, true)
 }
@@ -333,10 +337,7 @@ func (s *Store) EachTaskHead(fn func(key, head []byte)) error {
 
 func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Task, error) {
 	var out []Task
-	err := s.eachTask(cluster, bodies, func(t *Task) error {
-		if keep != nil && !keep(t) {
-			return nil
-		}
+	err := s.eachTask(cluster, bodies, keep, func(t *Task) error {
 		// The body is eachTask's buffer or the stored bytes; it
 		// outlives the call only as a copy.
 		t.Body = bytes.Clone(t.Body)
@@ -356,10 +357,13 @@ func (s *Store) tasks(cluster string, keep func(*Task) bool, bodies bool) ([]Tas
 // it. A pass over every task so holds one task in memory at a time, not
 // all of them.
 func (s *Store) EachTask(cluster string, fn func(*Task) error) error {
-	return s.eachTask(cluster, true, fn)
+	return s.eachTask(cluster, true, nil, fn)
 }
 
-func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) error {
+// eachTask calls fn with each task of cluster that keep (nil for all)
+// accepts, seen with its head alone; with bodies, the body of each task
+// kept is read for fn, and the others' never.
+func (s *Store) eachTask(cluster string, bodies bool, keep func(*Task) bool, fn func(*Task) error) error {
 	buf := borrowBodyBuffer()
 	defer buf.release()
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -376,6 +380,9 @@ func (s *Store) eachTask(cluster string, bodies bool, fn func(*Task) error) erro
 				return err
 			}
 			t := h.Task
+			if keep != nil && !keep(&t) {
+				continue
+			}
 			if bodies {
 				body, err := buf.read(k, stored.Get(bodyKey(k, h.BodySeq)))
 				if err != nil {
