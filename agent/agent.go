@@ -293,7 +293,6 @@ func newAgent(ctx context.Context, cfg Config) (*Agent, time.Time, error) {
 	})
 	a.puller = &puller{a: a, pulled: map[string]bool{}, progress: cfg.PullProgress}
 	a.metadata = newMetadataServer(a)
-	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, since, nil
 }
 

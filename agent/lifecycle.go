@@ -963,7 +963,13 @@ func (t *task) finish() {
 // cgroup. The task network stays for the agent's next awsvpc task. The
 // task is then forgotten and reported DELETED.
 func (t *task) cleanup() {
-	ctx, cancel := context.WithTimeout(t.a.ctx, time.Minute)
+	// A cleanup begun is let finish, within a grace, when the agent
+	// closes: cut short, it left some of the task's containers (its pause
+	// container, once a spare, which carries no task label) on the engine
+	// of a task the agent then forgot.
+	lctx, lcancel := lingering(t.a.ctx, createGrace)
+	defer lcancel()
+	ctx, cancel := context.WithTimeout(lctx, time.Minute)
 	defer cancel()
 	t.deleted = true
 	if err := t.a.removeTaskResources(ctx, t.arn); err != nil {
