@@ -100,7 +100,19 @@ func TestEveryStopCountsItsTransitionIntoSTOPPED(t *testing.T) {
 	}
 	waitStatus(stopped, "STOPPED")
 
-	families := gather(t, m.Registry)
+	// The metrics are fed once a change is committed, just after
+	// DescribeTasks can see it: they are read once they have caught up
+	// with the last stop (or the wait's guard ends, and the checks below
+	// say what they hold).
+	var families map[string]*dto.MetricFamily
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		families = gather(t, m.Registry)
+		stops := sumOf(families, "berth_task_stops_total")
+		transitions, observed := sumOf(families, "berth_task_transitions_total"), sumOf(families, "berth_task_status_duration_seconds")
+		if stops == 2 && transitions == observed || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, tt := range []struct {
 		name   string
 		labels []string
