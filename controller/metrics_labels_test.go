@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/berthdev/berth/agent"
 	"github.com/berthdev/berth/controller"
@@ -86,7 +87,7 @@ func TestAFreshServersCountersStartAtZero(t *testing.T) {
 	for _, op := range controller.Operations {
 		zero("berth_api_requests_total", "operation", op, "error", "none")
 	}
-	expectSeries(t, "fresh", fresh, want)
+	expectSeries(t, "fresh", func() map[string]*dto.MetricFamily { return fresh }, want)
 	for name, n := range counts {
 		if got := len(fresh[name].GetMetric()); got != n {
 			t.Errorf("fresh: %d series of %s, want %d", got, name, n)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -71,8 +72,8 @@ func TestTheMetricsOfAScriptedRunOfBothLaunchTypes(t *testing.T) {
 
 	// Midway: the sleeper holds 256 of the instance's 1024 CPU units and
 	// 64 of its 512 MiB; the Fargate task a quarter vCPU and 512 MiB.
-	mid := scrapeMetrics(t, ts.srv)
-	expectSeries(t, "midway", mid, []expected{
+	scrape := func() map[string]*dto.MetricFamily { return scrapeMetrics(t, ts.srv) }
+	expectSeries(t, "midway", scrape, []expected{
 		{"berth_tasks", []string{"cluster", cluster, "launch_type", "EC2", "status", "RUNNING"}, 1},
 		{"berth_tasks", []string{"cluster", cluster, "launch_type", "FARGATE", "status", "RUNNING"}, 1},
 		{"berth_cluster_cpu_reservation_ratio", []string{"cluster", cluster}, 0.25},
@@ -92,7 +93,7 @@ func TestTheMetricsOfAScriptedRunOfBothLaunchTypes(t *testing.T) {
 	waitTask(t, c, cluster, sleeper, "STOPPED")
 	// The sleeper's life, each step once: PENDING when placed, RUNNING,
 	// STOPPING once stopped, STOPPED; the time spent in each it left.
-	expectSeries(t, "after the sleeper stopped", scrapeMetrics(t, ts.srv), []expected{
+	expectSeries(t, "after the sleeper stopped", scrape, []expected{
 		{"berth_task_transitions_total", []string{"launch_type", "EC2", "status", "RUNNING"}, 1},
 		{"berth_task_transitions_total", []string{"launch_type", "EC2", "status", "STOPPING"}, 1},
 		{"berth_task_transitions_total", []string{"launch_type", "EC2", "status", "STOPPED"}, 1},
@@ -115,8 +116,7 @@ func TestTheMetricsOfAScriptedRunOfBothLaunchTypes(t *testing.T) {
 	if problems, err := testutil.GatherAndLint(ts.metrics.Registry); err != nil || len(problems) > 0 {
 		t.Errorf("the exposition does not lint: %v %+v", err, problems)
 	}
-	end := scrapeMetrics(t, ts.srv)
-	expectSeries(t, "at the end", end, []expected{
+	end := expectSeries(t, "at the end", scrape, []expected{
 		{"berth_tasks", []string{"cluster", cluster, "launch_type", "EC2", "status", "STOPPED"}, 2},
 		{"berth_tasks", []string{"cluster", cluster, "launch_type", "FARGATE", "status", "RUNNING"}, 1},
 		{"berth_task_stops_total", []string{"launch_type", "EC2", "stop_code", "UserInitiated"}, 1},
@@ -230,8 +230,16 @@ type expected struct {
 	value  float64
 }
 
-func expectSeries(t *testing.T, when string, families map[string]*dto.MetricFamily, want []expected) {
+func expectSeries(t *testing.T, when string, scrape func() map[string]*dto.MetricFamily, want []expected) map[string]*dto.MetricFamily {
 	t.Helper()
+	// The metrics are fed once a change is committed, just after
+	// DescribeTasks can see it: the exposition is read again until it has
+	// caught up (a minute at most, a guard against a hang).
+	families := scrape()
+	for deadline := time.Now().Add(time.Minute); !holds(families, want) && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		families = scrape()
+	}
 	for _, w := range want {
 		if len(series(families, w.name, w.labels...)) == 0 {
 			t.Errorf("%s: no %s%q", when, w.name, w.labels)
@@ -241,6 +249,17 @@ func expectSeries(t *testing.T, when string, families map[string]*dto.MetricFami
 			t.Errorf("%s: %s%q = %v, want %v", when, w.name, w.labels, got, w.value)
 		}
 	}
+	return families
+}
+
+// holds says whether families have every series of want at its value.
+func holds(families map[string]*dto.MetricFamily, want []expected) bool {
+	for _, w := range want {
+		if len(series(families, w.name, w.labels...)) == 0 || math.Abs(sumOf(families, w.name, w.labels...)-w.value) > 1e-9 {
+			return false
+		}
+	}
+	return true
 }
 
 // exposition prints the families one series a line, for a failure's log.
