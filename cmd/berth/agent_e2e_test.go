@@ -174,34 +174,8 @@ func TestBerthAgentsJoinTwoEnginesToACluster(t *testing.T) {
 	first := testenv.Docker(t)
 	// The agents' tasks outlive them, as they should: they are removed
 	// from the first engine when the test ends (the second goes whole).
-	e := &runEnv{t: t, bin: testenv.EnsureImages(t), cluster: "agents-" + api.NewID()[:8], stateDir: t.TempDir(), dir: t.TempDir()}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := testenv.RemoveLabelled(ctx, first, "com.amazonaws.ecs.cluster="+e.cluster); err != nil {
-			t.Errorf("clean up: %v", err)
-		}
-	})
-	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--agent-timeout", "3s")
-	w := e.start(srv)
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		e.ended(srv, w)
-	}()
-	w.waitFor(t, "listening on http://")
-	line := w.String()
-	endpoint := strings.Fields(line[strings.Index(line, "http://"):])[0]
-	berth := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(e.bin, append(args, "--endpoint", endpoint, "--cluster", e.cluster)...).Output()
-		if err != nil {
-			t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	if out, err := exec.Command(e.bin, "cluster", "create", e.cluster, "--endpoint", endpoint).CombinedOutput(); err != nil {
-		t.Fatalf("cluster create: %v\n%s", err, out)
-	}
+	e, endpoint, berth, stop := startAgentServer(t, first, "agents")
+	defer stop()
 	agentState := map[string]string{"us-east-1a": t.TempDir(), "us-east-1b": t.TempDir()}
 	startAgent := func(zone string) *exec.Cmd {
 		cmd := exec.Command(e.bin, "agent", "--server", endpoint, "--zone", zone, "--state", agentState[zone], "--host-ip", "127.0.0.1")
@@ -363,4 +337,45 @@ func getUntilAnswered(t *testing.T, url string) int {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// startAgentServer starts a berth server for berth agents (agent timeout
+// 3 s) on a state directory of its own, and makes a cluster named from
+// prefix with the CLI. The agents' tasks outlive them, as they should:
+// they are removed from the engine first when the test ends. It returns
+// the server's endpoint, berth run against the server and the cluster
+// (failing the test when it fails), and the server's stop, for the test
+// to defer.
+func startAgentServer(t *testing.T, first client.APIClient, prefix string) (e *runEnv, endpoint string, berth func(args ...string) string, stop func()) {
+	t.Helper()
+	e = &runEnv{t: t, bin: testenv.EnsureImages(t), cluster: prefix + "-" + api.NewID()[:8], stateDir: t.TempDir(), dir: t.TempDir()}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := testenv.RemoveLabelled(ctx, first, "com.amazonaws.ecs.cluster="+e.cluster); err != nil {
+			t.Errorf("clean up: %v", err)
+		}
+	})
+	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--agent-timeout", "3s")
+	w := e.start(srv)
+	stop = func() {
+		srv.Process.Signal(syscall.SIGTERM)
+		e.ended(srv, w)
+	}
+	w.waitFor(t, "listening on http://")
+	line := w.String()
+	endpoint = strings.Fields(line[strings.Index(line, "http://"):])[0]
+	berth = func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(e.bin, append(args, "--endpoint", endpoint, "--cluster", e.cluster)...).Output()
+		if err != nil {
+			t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	if out, err := exec.Command(e.bin, "cluster", "create", e.cluster, "--endpoint", endpoint).CombinedOutput(); err != nil {
+		stop()
+		t.Fatalf("cluster create: %v\n%s", err, out)
+	}
+	return e, endpoint, berth, stop
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -24,34 +23,8 @@ func TestBerthAgentReachesItsEngineOverSSH(t *testing.T) {
 	connections := testenv.FakeSSH(t, "-l me -p 2222 -- somehost")
 	const engineHost = "ssh://me@somehost:2222"
 	first := testenv.Docker(t)
-	e := &runEnv{t: t, bin: testenv.EnsureImages(t), cluster: "ssh-" + api.NewID()[:8], stateDir: t.TempDir(), dir: t.TempDir()}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := testenv.RemoveLabelled(ctx, first, "com.amazonaws.ecs.cluster="+e.cluster); err != nil {
-			t.Errorf("clean up: %v", err)
-		}
-	})
-	srv := exec.Command(e.bin, "server", "--listen", "127.0.0.1:0", "--state", e.stateDir, "--agent-timeout", "3s")
-	w := e.start(srv)
-	defer func() {
-		srv.Process.Signal(syscall.SIGTERM)
-		e.ended(srv, w)
-	}()
-	w.waitFor(t, "listening on http://")
-	line := w.String()
-	endpoint := strings.Fields(line[strings.Index(line, "http://"):])[0]
-	berth := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(e.bin, append(args, "--endpoint", endpoint, "--cluster", e.cluster)...).Output()
-		if err != nil {
-			t.Fatalf("berth %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	if out, err := exec.Command(e.bin, "cluster", "create", e.cluster, "--endpoint", endpoint).CombinedOutput(); err != nil {
-		t.Fatalf("cluster create: %v\n%s", err, out)
-	}
+	e, endpoint, berth, stop := startAgentServer(t, first, "ssh")
+	defer stop()
 
 	agent := exec.Command(e.bin, "agent", "--server", endpoint, "--cluster", e.cluster, "--zone", "us-east-1c", "--state", t.TempDir(), "--host-ip", "127.0.0.1")
 	agent.Env = append(os.Environ(), "DOCKER_HOST="+engineHost)
