@@ -15,7 +15,6 @@ import (
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/cost"
 	"github.com/berthdev/berth/metrics"
-	"github.com/berthdev/berth/taskdef"
 )
 
 // An EC2 instance is billed for its time, busy or idle: an m5.large
@@ -41,18 +40,7 @@ func TestAnInstanceForAnHourCostsItsHourlyPriceWhateverItRuns(t *testing.T) {
 	t.Cleanup(ctl.Close)
 	m.Watch(ctl.MetricsState())
 	ctx := context.Background()
-	if _, err := ctl.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: "class"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ctl.RegisterContainerInstance(ctx, &api.RegisterContainerInstanceInput{Cluster: "class",
-		Attributes: []api.Attribute{{Name: "ecs.instance-type", Value: "m5.large"}}}); err != nil {
-		t.Fatal(err)
-	}
-	memory := 256
-	if _, err := ctl.RegisterTaskDefinition(ctx, &api.RegisterTaskDefinitionInput{Family: "app", ContainerDefinitions: []taskdef.ContainerDefinition{
-		{Name: "app", Image: "example/app:1", CPU: 512, Memory: &memory}}}); err != nil {
-		t.Fatal(err)
-	}
+	classCluster(t, ctl, api.RegisterContainerInstanceInput{Attributes: []api.Attribute{{Name: "ecs.instance-type", Value: "m5.large"}}})
 	hourly := cost.Default().EC2Hour["m5.large"]
 	if hourly != 0.096 {
 		t.Fatalf("the default table prices an m5.large at $%v an hour; the figures below are worked out for $0.096", hourly)

@@ -18,7 +18,6 @@ import (
 	"github.com/berthdev/berth/controller/api"
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/metrics"
-	"github.com/berthdev/berth/taskdef"
 )
 
 // A stop is counted the same whoever records it: a task that failed to
@@ -52,18 +51,7 @@ func TestEveryStopCountsItsTransitionIntoSTOPPED(t *testing.T) {
 	t.Cleanup(ctl.Close)
 	m.Watch(ctl.MetricsState())
 	ctx := context.Background()
-	if _, err := ctl.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: "class"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ctl.RegisterContainerInstance(ctx, &api.RegisterContainerInstanceInput{Cluster: "class", TotalResources: []api.Resource{
-		{Name: "CPU", Type: "INTEGER", IntegerValue: 2048}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 4096}}}); err != nil {
-		t.Fatal(err)
-	}
-	memory := 256
-	if _, err := ctl.RegisterTaskDefinition(ctx, &api.RegisterTaskDefinitionInput{Family: "app", ContainerDefinitions: []taskdef.ContainerDefinition{
-		{Name: "app", Image: "example/app:1", CPU: 512, Memory: &memory}}}); err != nil {
-		t.Fatal(err)
-	}
+	classCluster(t, ctl, sizedClassInstance)
 	run := func() string {
 		t.Helper()
 		out, err := ctl.RunTask(ctx, &api.RunTaskInput{Cluster: "class", TaskDefinition: "app", LaunchType: "EC2"})

@@ -39,12 +39,25 @@ func memoryCluster(t *testing.T) (*controller.Controller, *enginetest.Engine, *c
 	}
 	ctl := controller.New(st, controller.Options{Docker: func() (engine.Engine, error) { return eng, nil }, BinaryPath: bin, UsageInterval: -1})
 	t.Cleanup(ctl.Close)
+	classCluster(t, ctl, sizedClassInstance)
+	return ctl, eng, clk
+}
+
+// sizedClassInstance is an instance of 2048 CPU units and 4096 MiB.
+var sizedClassInstance = api.RegisterContainerInstanceInput{TotalResources: []api.Resource{
+	{Name: "CPU", Type: "INTEGER", IntegerValue: 2048}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 4096}}}
+
+// classCluster makes, through ctl, the cluster "class" with the instance
+// registered as in says, and the task definition "app", whose one
+// container reserves 512 CPU units and 256 MiB.
+func classCluster(t *testing.T, ctl *controller.Controller, in api.RegisterContainerInstanceInput) {
+	t.Helper()
 	ctx := context.Background()
 	if _, err := ctl.CreateCluster(ctx, &api.CreateClusterInput{ClusterName: "class"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ctl.RegisterContainerInstance(ctx, &api.RegisterContainerInstanceInput{Cluster: "class", TotalResources: []api.Resource{
-		{Name: "CPU", Type: "INTEGER", IntegerValue: 2048}, {Name: "MEMORY", Type: "INTEGER", IntegerValue: 4096}}}); err != nil {
+	in.Cluster = "class"
+	if _, err := ctl.RegisterContainerInstance(ctx, &in); err != nil {
 		t.Fatal(err)
 	}
 	memory := 256
@@ -52,7 +65,6 @@ func memoryCluster(t *testing.T) (*controller.Controller, *enginetest.Engine, *c
 		{Name: "app", Image: "example/app:1", CPU: 512, Memory: &memory}}}); err != nil {
 		t.Fatal(err)
 	}
-	return ctl, eng, clk
 }
 
 // runningTask runs an app task on EC2 and waits until it is RUNNING.
