@@ -209,7 +209,7 @@ func (c *Controller) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// or one cluster's, as a rule on detail.clusterArn does.
 	cluster := ""
 	if ref := q.Get("cluster"); ref != "" {
-		if cluster, err = c.eventsCluster(ref); err != nil {
+		if cluster, err = c.existingCluster(ref); err != nil {
 			var ae *api.Error
 			if !errors.As(err, &ae) {
 				c.opts.Logf("events of cluster %s: %v", ref, err)
@@ -232,21 +232,6 @@ func (c *Controller) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return out.flush()
 	})
-}
-
-// eventsCluster is the name of the cluster ref names, which the server
-// has (ACTIVE or INACTIVE, whose events may still be kept).
-func (c *Controller) eventsCluster(ref string) (string, error) {
-	name, err := api.ClusterName(ref)
-	if err != nil {
-		return "", err
-	}
-	if _, err := c.store.Cluster(name); errors.Is(err, store.ErrNotFound) {
-		return "", api.ClusterNotFoundException("")
-	} else if err != nil {
-		return "", err
-	}
-	return name, nil
 }
 
 // eventCluster is the name of the cluster of the task or instance an
