@@ -18,43 +18,11 @@ import (
 // carries its task, for whoever cleans up to find.
 func TestClosingTheAgentLetsACreateUnderWayFinish(t *testing.T) {
 	f := newFakeEnv(t)
-	entered := make(chan struct{}, 1)
-	release := make(chan struct{})
-	f.engine.Inject("ContainerCreate", func(ctx context.Context, _ string) error {
-		select {
-		case entered <- struct{}{}:
-		default:
-		}
-		select {
-		case <-release:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
+	held := holdFirstCall(f, "ContainerCreate")
 	arn := f.run(`{"family":"slow","containerDefinitions":[{"name":"app","image":"` + appImage + `","memory":64}]}`)
-	select {
-	case <-entered:
-	case <-time.After(testTimeout):
-		t.Fatal("the create never came")
-	}
-	closed := make(chan error, 1)
-	go func() { closed <- f.agent.Close() }()
-	// Close has begun (and cancelled what it cancels) before the engine
-	// answers.
-	time.Sleep(200 * time.Millisecond)
-	close(release)
-	select {
-	case <-closed:
-	case <-time.After(testTimeout):
-		t.Fatal("Close never returned")
-	}
-	left, err := f.engine.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", agent.LabelTaskARN+"="+arn))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(left) != 1 {
-		t.Errorf("containers of the task after Close: %d, want the one whose create was under way", len(left))
+	closeWhileHeld(t, f, held, "the create")
+	if left := taskContainers(t, f, arn); left != 1 {
+		t.Errorf("containers of the task after Close: %d, want the one whose create was under way", left)
 	}
 }
 
@@ -72,45 +40,69 @@ func TestClosingTheAgentLetsACleanupUnderWayFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.stopped(arn)
-	entered := make(chan struct{}, 1)
-	release := make(chan struct{})
-	f.engine.Inject("ContainerRemove", func(ctx context.Context, _ string) error {
+	held := holdFirstCall(f, "ContainerRemove")
+	removed := make(chan error, 1)
+	go func() { removed <- f.agent.RemoveTask(context.Background(), arn) }()
+	closeWhileHeld(t, f, held, "the cleanup's first remove")
+	<-removed
+	if left := taskContainers(t, f, arn); left != 0 {
+		t.Errorf("containers of the task after Close: %d, want none: its cleanup had begun", left)
+	}
+}
+
+// heldCall is an engine call held until released: entered says it came.
+type heldCall struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+// holdFirstCall makes the first call of the engine's kind wait until it is
+// released (or its context ends); the calls after it go through.
+func holdFirstCall(f *fakeEnv, call string) heldCall {
+	h := heldCall{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	f.engine.Inject(call, func(ctx context.Context, _ string) error {
 		select {
-		case entered <- struct{}{}:
+		case h.entered <- struct{}{}:
 		default:
-			return nil // the removes after the first go through
+			return nil
 		}
 		select {
-		case <-release:
+		case <-h.release:
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	})
-	removed := make(chan error, 1)
-	go func() { removed <- f.agent.RemoveTask(context.Background(), arn) }()
+	return h
+}
+
+// closeWhileHeld waits for the held call (what names it), closes the
+// agent, and releases the call once Close has begun (and cancelled what it
+// cancels); it returns when Close has.
+func closeWhileHeld(t *testing.T, f *fakeEnv, h heldCall, what string) {
+	t.Helper()
 	select {
-	case <-entered:
+	case <-h.entered:
 	case <-time.After(testTimeout):
-		t.Fatal("the cleanup's first remove never came")
+		t.Fatalf("%s never came", what)
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- f.agent.Close() }()
-	// Close has begun (and cancelled what it cancels) before the engine
-	// answers the first remove.
 	time.Sleep(200 * time.Millisecond)
-	close(release)
+	close(h.release)
 	select {
 	case <-closed:
 	case <-time.After(testTimeout):
 		t.Fatal("Close never returned")
 	}
-	<-removed
+}
+
+// taskContainers counts the engine's containers of the task.
+func taskContainers(t *testing.T, f *fakeEnv, arn string) int {
+	t.Helper()
 	left, err := f.engine.ContainerList(context.Background(), container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", agent.LabelTaskARN+"="+arn))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(left) != 0 {
-		t.Errorf("containers of the task after Close: %d, want none: its cleanup had begun", len(left))
-	}
+	return len(left)
 }
