@@ -15,26 +15,30 @@ import (
 const EventHistory = 1000
 
 // eventLog keeps the latest events, as EventBridge would have delivered
-// them, for readers that come and go.
+// them, for readers that come and go. It is a ring of EventHistory slots:
+// keeping an event costs the same however many are kept.
 type eventLog struct {
-	mu      sync.Mutex
-	events  []api.Event // the latest, oldest first
-	first   uint64      // the sequence number of events[0]
+	mu   sync.Mutex
+	ring []api.Event // grows to EventHistory, then each event overwrites the oldest
+	// next is the sequence number the next event gets; the events kept
+	// are those from next-len(ring), event n in ring[n%EventHistory].
+	next    uint64
 	changed chan struct{}
 }
 
 func newEventLog() *eventLog { return &eventLog{changed: make(chan struct{})} }
 
-// add keeps e, dropping the oldest beyond EventHistory, and wakes readers.
+// add keeps e, in place of the oldest once EventHistory are kept, and
+// wakes readers.
 func (l *eventLog) add(e api.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-	if len(l.events) > EventHistory {
-		drop := len(l.events) - EventHistory
-		l.events = append(l.events[:0:0], l.events[drop:]...)
-		l.first += uint64(drop)
+	if len(l.ring) < EventHistory {
+		l.ring = append(l.ring, e)
+	} else {
+		l.ring[l.next%EventHistory] = e
 	}
+	l.next++
 	close(l.changed)
 	l.changed = make(chan struct{})
 }
@@ -44,10 +48,12 @@ func (l *eventLog) add(e api.Event) {
 func (l *eventLog) read(from uint64) ([]api.Event, uint64, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	from = max(from, l.first)
-	end := l.first + uint64(len(l.events))
-	out := append([]api.Event(nil), l.events[from-l.first:]...)
-	return out, end, l.changed
+	from = max(from, l.next-uint64(len(l.ring)))
+	out := make([]api.Event, 0, l.next-min(from, l.next))
+	for n := from; n < l.next; n++ {
+		out = append(out, l.ring[n%EventHistory])
+	}
+	return out, l.next, l.changed
 }
 
 // wait returns a channel closed at the next event.

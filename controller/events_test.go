@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -79,5 +81,47 @@ func TestLocalInstancesHaveTheServersAgentVersion(t *testing.T) {
 		if v := out.ContainerInstance.VersionInfo; v == nil || v.AgentVersion != tt.want {
 			t.Errorf("registered with %+v: versionInfo %+v, want agentVersion %s", tt.given, v, tt.want)
 		}
+	}
+}
+
+// The event log keeps the latest EventHistory events, in order, whatever
+// number came before: a reader from any point gets those it still keeps
+// from there on, as from a log that kept every event and dropped the
+// oldest.
+func TestTheEventLogKeepsTheLatestInOrder(t *testing.T) {
+	for _, added := range []int{0, 1, EventHistory - 1, EventHistory, EventHistory + 1, 2*EventHistory + 7} {
+		l := newEventLog()
+		var all []string
+		for n := range added {
+			all = append(all, strconv.Itoa(n))
+			l.add(api.Event{ID: all[n]})
+		}
+		oldest := max(0, added-EventHistory)
+		for _, from := range []int{0, 1, oldest, oldest + 1, added / 2, added - 1, added, added + 5} {
+			from = max(from, 0)
+			events, end, _ := l.read(uint64(from))
+			got := make([]string, len(events))
+			for i, e := range events {
+				got[i] = e.ID
+			}
+			want := all[min(max(from, oldest), added):]
+			if end != uint64(added) || !slices.Equal(got, want) {
+				t.Fatalf("%d added, read from %d: %d events (%v…), end %d; want %d events (%v…), end %d",
+					added, from, len(got), got[:min(3, len(got))], end, len(want), want[:min(3, len(want))], added)
+			}
+		}
+	}
+}
+
+// BenchmarkEventLogAdd is the cost of keeping one event once the log is
+// full, as it is on a server that has run a hundred tasks or so.
+func BenchmarkEventLogAdd(b *testing.B) {
+	l := newEventLog()
+	for range EventHistory {
+		l.add(api.Event{ID: "warm"})
+	}
+	e := api.Event{ID: "e", DetailType: api.DetailTypeTask, Resources: []string{"arn"}, Detail: []byte(`{}`)}
+	for b.Loop() {
+		l.add(e)
 	}
 }
