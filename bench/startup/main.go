@@ -1,7 +1,9 @@
 // Command startup measures how long a task takes from start to RUNNING
 // under berth, beside the same containers started by docker run and by
 // docker-compose, interleaved round by round so that every variant sees the
-// same machine. It prints the medians and the ratios as a Markdown table.
+// same machine. It prints the medians and the ratios as a Markdown table:
+// each row's median over its baseline's, and the median (with quartiles) of
+// the ratios of the row's sample to its baseline's in the same round.
 //
 //	go build -o /tmp/berth ./cmd/berth && go run ./bench/startup -berth /tmp/berth -rounds 15
 //
@@ -193,6 +195,7 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 		{name: "berth EC2 bridge task (1 container)", run: berthVariant(ag, ec2Task, "")},
 		{name: "berth Fargate task, agent with a spare pause container (1 container)", run: berthVariant(ag, fargateTask, taskdef.LaunchFargate)},
 		{name: "berth server RunTask to RUNNING, EC2 instance (1 container)", run: srv.runToRunning("bench-ec2", types.LaunchTypeEc2)},
+		{name: "berth server RunTask to RUNNING as startedAt records it, EC2 instance (1 container)", run: srv.recordedRunning("bench-ec2", types.LaunchTypeEc2)},
 		{name: "berth server RunTask to RUNNING, Fargate (1 container)", run: fargateSample(berthBinary, dir, docker)},
 	}
 	for _, c := range compare {
@@ -230,8 +233,11 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 	if only != nil {
 		variants = slices.DeleteFunc(variants, func(v variant) bool { return !only.MatchString(v.name) })
 	}
+	// samples[i][r] is row i's sample of round r, or skipped.
 	samples := make([][]time.Duration, len(variants))
-	skipped := make([]int, len(variants))
+	for i := range samples {
+		samples[i] = make([]time.Duration, rounds)
+	}
 	for r := 0; r < rounds; r++ {
 		// Each round starts one row further down the list, so that no row
 		// always runs right after the same one: the engine is still busy
@@ -253,37 +259,42 @@ func run(berthBinary string, rounds int, serverProfile string, only *regexp.Rege
 			settle(docker)
 			if errors.Is(err, errSkipped) {
 				fmt.Fprintf(os.Stderr, "%s: sample left out: %v\n", v.name, err)
-				skipped[i]++
+				samples[i][r] = skipped
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
-			samples[i] = append(samples[i], d)
+			samples[i][r] = d
 		}
 		fmt.Fprintf(os.Stderr, "round %d/%d done\n", r+1, rounds)
 	}
 	medians := make([]time.Duration, len(variants))
 	for i, v := range variants {
-		if len(samples[i]) == 0 {
+		taken := takenSamples(samples[i])
+		if len(taken) == 0 {
 			return fmt.Errorf("%s: no sample in %d rounds", v.name, rounds)
 		}
-		medians[i] = median(samples[i])
+		medians[i] = median(taken)
 	}
-	fmt.Printf("| variant | median to RUNNING | ratio |\n|---|---|---|\n")
+	fmt.Printf("| variant | median to RUNNING | ratio | ratio within a round, median (quartiles) |\n|---|---|---|---|\n")
 	baseline := -1
 	for i, v := range variants {
-		ratio := "baseline"
+		ratio, paired := "baseline", ""
 		if v.baseline {
 			baseline = i
 		} else if b := baseline; b >= 0 {
-			ratio = fmt.Sprintf("%.2f× %s", float64(medians[i])/float64(medians[b]), strings.Fields(variants[b].name)[0])
+			of := strings.Fields(variants[b].name)[0]
+			ratio = fmt.Sprintf("%.2f× %s", float64(medians[i])/float64(medians[b]), of)
+			if q, ok := roundRatios(samples[i], samples[b]); ok {
+				paired = fmt.Sprintf("%.2f× (%.2f–%.2f)", q[1], q[0], q[2])
+			}
 		}
 		name := v.name
-		if skipped[i] > 0 {
-			name += fmt.Sprintf(" (%d of %d samples: the others met another server's Fargate tasks on berth-vpc)", len(samples[i]), rounds)
+		if n := len(takenSamples(samples[i])); n < rounds {
+			name += fmt.Sprintf(" (%d of %d samples: the others met another server's Fargate tasks on berth-vpc)", n, rounds)
 		}
-		fmt.Printf("| %s | %s | %s |\n", name, medians[i].Round(100*time.Microsecond), ratio)
+		fmt.Printf("| %s | %s | %s | %s |\n", name, medians[i].Round(100*time.Microsecond), ratio, paired)
 	}
 	return nil
 }
@@ -421,6 +432,35 @@ func timed(f func() error) (time.Duration, error) {
 	start := time.Now()
 	err := f()
 	return time.Since(start), err
+}
+
+// skipped marks a round whose sample of a row was left out.
+const skipped time.Duration = -1
+
+// takenSamples returns a row's samples less the rounds it skipped.
+func takenSamples(row []time.Duration) []time.Duration {
+	return slices.DeleteFunc(slices.Clone(row), func(d time.Duration) bool { return d == skipped })
+}
+
+// roundRatios returns the quartiles (first, median, third) of a row's
+// samples each divided by its baseline's sample of the same round, over
+// the rounds where both have one. Two rows of one round ran seconds apart
+// on the same machine, so this ratio leaves out what changes between
+// rounds (the engine's own pace, other work on the machine), which the
+// ratio of the two medians keeps.
+func roundRatios(row, baseline []time.Duration) ([3]float64, bool) {
+	var ratios []float64
+	for r := range row {
+		if row[r] != skipped && baseline[r] != skipped && baseline[r] > 0 {
+			ratios = append(ratios, float64(row[r])/float64(baseline[r]))
+		}
+	}
+	if len(ratios) == 0 {
+		return [3]float64{}, false
+	}
+	slices.Sort(ratios)
+	at := func(q float64) float64 { return ratios[int(q*float64(len(ratios)-1)+0.5)] }
+	return [3]float64{at(0.25), at(0.5), at(0.75)}, true
 }
 
 func median(ds []time.Duration) time.Duration {
