@@ -217,7 +217,7 @@ func (c *Controller) ListAttributes(ctx context.Context, in *api.ListAttributesI
 	if in.AttributeValue != "" && in.AttributeName == "" {
 		return nil, api.InvalidParameterException("attributeValue: can only be given with attributeName")
 	}
-	recs, err := c.store.ContainerInstances(cluster)
+	recs, err := c.store.ContainerInstancesUnloaded(cluster)
 	if err != nil {
 		return nil, err
 	}

@@ -342,7 +342,7 @@ func (c *Controller) removeRetiredSlices(ctx context.Context) {
 		return
 	}
 	for _, cl := range clusters {
-		recs, err := c.store.ContainerInstances(cl.Name)
+		recs, _, err := c.shownInstances(cl.Name)
 		if err != nil {
 			c.opts.Logf("find the slices of deregistered instances: %v", err)
 			return

@@ -364,11 +364,45 @@ func (c *Controller) findInstance(cluster, ref string) (rec store.ContainerInsta
 	if err != nil || !ok {
 		return store.ContainerInstance{}, false, err
 	}
-	rec, err = c.store.ContainerInstance(cluster, id)
+	rec, err = c.shownInstance(cluster, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.ContainerInstance{}, false, nil
 	}
 	return rec, err == nil, err
+}
+
+// shownInstance reads instance id of cluster as the API shows it: the
+// record, and its load from what placement finds held (placeIndex), so
+// that the read costs what the instance holds, not what the cluster's
+// tasks, stopped ones among them, number. A check that must hold when a
+// change commits (a deregistration's) reads the load in the change's
+// transaction instead (store.DeregisterContainerInstance).
+func (c *Controller) shownInstance(cluster, id string) (store.ContainerInstance, error) {
+	rec, err := c.store.ContainerInstanceUnloaded(cluster, id)
+	if err != nil {
+		return rec, err
+	}
+	_, rec.Load, err = c.held.onInstance(c.store, cluster, id)
+	return rec, err
+}
+
+// shownInstances reads the instances of cluster as shownInstance does,
+// with the groups of the tasks each holds, by instance ID.
+func (c *Controller) shownInstances(cluster string) ([]store.ContainerInstance, map[string][]string, error) {
+	recs, err := c.store.ContainerInstancesUnloaded(cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	held, err := c.held.loads(c.store, cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	groups := make(map[string][]string, len(held))
+	for i := range recs {
+		h := held[recs[i].ID]
+		recs[i].Load, groups[recs[i].ID] = h.load, h.groups
+	}
+	return recs, groups, nil
 }
 
 // lookupInstance reads the instance ref names in cluster, which must have
@@ -420,7 +454,7 @@ func (c *Controller) DeregisterContainerInstance(ctx context.Context, in *api.De
 	case errors.Is(err, store.ErrInstanceHasTasks):
 		return nil, api.InvalidParameterException("Found running tasks on the instance. Specify force to deregister it; its tasks are then stopped.")
 	case errors.Is(err, store.ErrInstanceInactive):
-		rec, err = c.store.ContainerInstance(cluster, rec.ID)
+		rec, err = c.shownInstance(cluster, rec.ID)
 	}
 	if err != nil {
 		return nil, err
@@ -508,7 +542,7 @@ func (c *Controller) ListContainerInstances(ctx context.Context, in *api.ListCon
 			return nil, api.InvalidParameterException("filter: %v", err)
 		}
 	}
-	recs, err := c.store.ContainerInstances(cluster)
+	recs, groups, err := c.shownInstances(cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -516,7 +550,7 @@ func (c *Controller) ListContainerInstances(ctx context.Context, in *api.ListCon
 		if in.Status == "" && r.Status == store.StatusInactive || in.Status != "" && r.Status != in.Status {
 			return true
 		}
-		return filter != nil && !filter.Match(instanceTarget{r})
+		return filter != nil && !filter.Match(instanceTarget{r, groups[r.ID]})
 	})
 	page, next, err := api.Paginate(recs, func(r store.ContainerInstance) string { return r.ID }, in.NextToken, in.MaxResults)
 	if err != nil {
@@ -641,7 +675,11 @@ func attributeList(attrs map[string]string) []api.Attribute {
 }
 
 // instanceTarget shows a stored instance to the cluster query language.
-type instanceTarget struct{ rec store.ContainerInstance }
+type instanceTarget struct {
+	rec store.ContainerInstance
+	// groups are those of the tasks that hold the instance, in order.
+	groups []string
+}
 
 var _ query.Target = instanceTarget{}
 
@@ -658,7 +696,13 @@ func (t instanceTarget) Attribute(name string) (string, bool) {
 	return v, ok
 }
 
-// HasTaskGroup and AnyTaskGroup see no task: the task groups on an
-// instance come with the task bucket.
-func (t instanceTarget) HasTaskGroup(string) bool            { return false }
-func (t instanceTarget) AnyTaskGroup(func(string) bool) bool { return false }
+// HasTaskGroup and AnyTaskGroup see the groups of the tasks that hold the
+// instance: those placed there and not STOPPED, as placement sees them.
+func (t instanceTarget) HasTaskGroup(group string) bool {
+	_, found := slices.BinarySearch(t.groups, group)
+	return found
+}
+
+func (t instanceTarget) AnyTaskGroup(match func(string) bool) bool {
+	return slices.ContainsFunc(t.groups, match)
+}

@@ -4,7 +4,6 @@ import (
 	"iter"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/berthdev/berth/controller/store"
 	"github.com/berthdev/berth/scheduler"
@@ -124,36 +123,18 @@ func (ix *placeIndex) take(cluster, id string) {
 // slices are the caller's; the ports in them are shared with the index,
 // which never changes them in place.
 func (ix *placeIndex) tasksOf(st *store.Store, cluster string, arn func(id string) string) (map[string][]scheduler.Task, error) {
-	type named struct {
-		id string
-		heldTask
+	held, err := ix.cluster(st, cluster)
+	if err != nil {
+		return nil, err
 	}
-	var byInstance map[string][]named
-	for byInstance == nil {
-		if err := ix.ensure(st); err != nil {
-			return nil, err
+	out := make(map[string][]scheduler.Task, len(held))
+	for instance, tasks := range held {
+		ids := slices.Sorted(maps.Keys(tasks))
+		list := make([]scheduler.Task, len(ids))
+		for i, id := range ids {
+			list[i] = scheduler.Task{ARN: arn(id), Group: tasks[id].group, Needs: tasks[id].needs}
 		}
-		ix.mu.Lock()
-		if ix.built {
-			byInstance = make(map[string][]named, len(ix.held[cluster]))
-			for instance, tasks := range ix.held[cluster] {
-				list := make([]named, 0, len(tasks))
-				for id, h := range tasks {
-					list = append(list, named{id, h})
-				}
-				byInstance[instance] = list
-			}
-		}
-		ix.mu.Unlock()
-	}
-	out := make(map[string][]scheduler.Task, len(byInstance))
-	for instance, list := range byInstance {
-		slices.SortFunc(list, func(a, b named) int { return strings.Compare(a.id, b.id) })
-		tasks := make([]scheduler.Task, len(list))
-		for i, t := range list {
-			tasks[i] = scheduler.Task{ARN: arn(t.id), Group: t.group, Needs: t.needs}
-		}
-		out[instance] = tasks
+		out[instance] = list
 	}
 	return out, nil
 }
@@ -166,20 +147,81 @@ func (ix *placeIndex) tasksOf(st *store.Store, cluster string, arn func(id strin
 // what the cluster does: an agent's Hello so reads no other task.
 func (ix *placeIndex) onInstance(st *store.Store, cluster, instance string) ([]string, store.InstanceLoad, error) {
 	var tasks map[string]heldTask
+	err := ix.whenBuilt(st, func() { tasks = maps.Clone(ix.held[cluster][instance]) })
+	if err != nil {
+		return nil, store.InstanceLoad{}, err
+	}
+	ids, load := loadOf(tasks)
+	return ids, load, nil
+}
+
+// heldSum is what the tasks holding an instance add up to, as
+// DescribeContainerInstances and the cluster query language see it.
+type heldSum struct {
+	load store.InstanceLoad
+	// groups are the tasks' groups, each once, in order.
+	groups []string
+}
+
+// loads is, by instance ID, what the tasks holding the instances of
+// cluster add up to (onInstance's load, and their groups): what the
+// instances of a cluster are shown with, without a task read from the
+// store. An instance no task holds is not in it.
+func (ix *placeIndex) loads(st *store.Store, cluster string) (map[string]heldSum, error) {
+	held, err := ix.cluster(st, cluster)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]heldSum, len(held))
+	for instance, tasks := range held {
+		_, load := loadOf(tasks)
+		var groups []string
+		for _, t := range tasks {
+			groups = append(groups, t.group)
+		}
+		slices.Sort(groups)
+		out[instance] = heldSum{load: load, groups: slices.Compact(groups)}
+	}
+	return out, nil
+}
+
+// cluster is a copy of what the tasks of cluster hold, by instance, then
+// task ID. It reads the store first if the index does not hold it whole,
+// and again if a failed commit made it unsure meanwhile. The ports are
+// shared with the index, which never changes them in place.
+func (ix *placeIndex) cluster(st *store.Store, cluster string) (map[string]map[string]heldTask, error) {
+	var out map[string]map[string]heldTask
+	err := ix.whenBuilt(st, func() {
+		out = make(map[string]map[string]heldTask, len(ix.held[cluster]))
+		for instance, tasks := range ix.held[cluster] {
+			out[instance] = maps.Clone(tasks)
+		}
+	})
+	return out, err
+}
+
+// whenBuilt runs read under the lock once the index holds every stored
+// task, reading the store first if it does not.
+func (ix *placeIndex) whenBuilt(st *store.Store, read func()) error {
 	for {
 		if err := ix.ensure(st); err != nil {
-			return nil, store.InstanceLoad{}, err
+			return err
 		}
 		ix.mu.Lock()
 		built := ix.built
 		if built {
-			tasks = maps.Clone(ix.held[cluster][instance])
+			read()
 		}
 		ix.mu.Unlock()
 		if built {
-			break
+			return nil
 		}
 	}
+}
+
+// loadOf adds up what tasks hold as the store does (store.InstanceLoad),
+// in the order of their IDs, which it returns.
+func loadOf(tasks map[string]heldTask) ([]string, store.InstanceLoad) {
 	ids := slices.Sorted(maps.Keys(tasks))
 	var load store.InstanceLoad
 	for _, id := range ids {
@@ -194,5 +236,5 @@ func (ix *placeIndex) onInstance(st *store.Store, cluster, instance string) ([]s
 		load.Held.TCPPorts = append(load.Held.TCPPorts, t.needs.TCPPorts...)
 		load.Held.UDPPorts = append(load.Held.UDPPorts, t.needs.UDPPorts...)
 	}
-	return ids, load, nil
+	return ids, load
 }

@@ -231,7 +231,7 @@ func (c *Controller) ListTagsForResource(ctx context.Context, in *api.ListTagsFo
 		}
 		tags = t.Tags
 	case r.instance != "":
-		rec, err := c.store.ContainerInstance(r.cluster, r.instance)
+		rec, err := c.store.ContainerInstanceUnloaded(r.cluster, r.instance)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, instanceResourceNotFound(r)
 		}

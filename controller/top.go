@@ -27,7 +27,7 @@ func (c *Controller) Top(clusterRef string) (*api.Top, error) {
 		}
 	}
 	out := &api.Top{Cluster: cluster, SampledAt: sampledAt, Instances: []api.TopInstance{}, Tasks: []api.TopTask{}}
-	instances, err := c.store.ContainerInstances(cluster)
+	instances, _, err := c.shownInstances(cluster)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (c *Controller) Billing(clusterRef string) (*api.Billing, error) {
 			out.FargateTasks = append(out.FargateTasks, t)
 		}
 	}
-	instances, err := c.store.ContainerInstances(cluster)
+	instances, err := c.store.ContainerInstancesUnloaded(cluster)
 	if err != nil {
 		return nil, err
 	}
