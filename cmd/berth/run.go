@@ -146,11 +146,13 @@ func runRun(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer, targ
 	// on the first stops the task as StopTask does and the second kills it.
 	interrupts, setupCtx, stopRelay := relayInterrupts(ctx)
 	defer stopRelay()
-	// The task's image check hashes this binary; begin while the
+	// The task's image check hashes this binary, and the definition's
+	// validation needs the schema compiled: begin both while the
 	// definition is read and the engine asked.
 	if exe, err := os.Executable(); err == nil {
 		images.Prehash(exe)
 	}
+	taskdef.PrepareSchema()
 
 	if err := checkLaunchType(opts.launchType); err != nil {
 		return err
