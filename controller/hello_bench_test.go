@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/berthdev/berth/controller"
 	"github.com/berthdev/berth/controller/store"
@@ -17,16 +16,8 @@ import (
 // it read them by walking every task of the cluster (store.Tasks with a
 // filter and the store's load), and index, as it reads them now.
 func BenchmarkHelloReads(b *testing.B) {
-	st, err := store.Open(b.TempDir() + "/state.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	if _, _, err := st.CreateCluster(store.Cluster{Name: "c"}, at); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := st.RegisterContainerInstance(store.ContainerInstance{Cluster: "c", ID: "mine",
+	st, at := benchStore(b)
+	if _, err := st.RegisterContainerInstance(store.ContainerInstance{Cluster: "bench", ID: "mine",
 		Registered: store.Resources{CPU: 2048, MemoryMiB: 4000}}, at); err != nil {
 		b.Fatal(err)
 	}
@@ -38,9 +29,9 @@ func BenchmarkHelloReads(b *testing.B) {
 		if i%(n/mine) == 0 {
 			instance = "mine"
 		}
-		body := fmt.Sprintf(`{"taskArn":"arn:aws:ecs:us-east-1:000000000000:task/c/%s","lastStatus":"RUNNING","containers":[{"name":"web","runtimeId":"%s%s","note":"%s"}]}`,
+		body := fmt.Sprintf(`{"taskArn":"arn:aws:ecs:us-east-1:000000000000:task/bench/%s","lastStatus":"RUNNING","containers":[{"name":"web","runtimeId":"%s%s","note":"%s"}]}`,
 			id, id, id, strings.Repeat("x", 1800))
-		tasks = append(tasks, store.Task{Cluster: "c", ID: id, Family: "web", LaunchType: "EC2", LastStatus: "RUNNING",
+		tasks = append(tasks, store.Task{Cluster: "bench", ID: id, Family: "web", LaunchType: "EC2", LastStatus: "RUNNING",
 			DesiredStatus: "RUNNING", Instance: instance, Group: "family:web", CreatedAt: at, StatusSince: at,
 			Holds: store.Resources{CPU: 100, MemoryMiB: 128, TCPPorts: []uint16{uint16(8000 + i%1000)}},
 			Body:  []byte(body), Runtime: []byte(`{"cpu":100,"memory":128}`)})
@@ -55,11 +46,11 @@ func BenchmarkHelloReads(b *testing.B) {
 	b.Run("walk", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			rec, err := st.ContainerInstance("c", "mine")
+			rec, err := st.ContainerInstance("bench", "mine")
 			if err != nil || rec.Load.Running != mine {
 				b.Fatalf("load %+v, %v", rec.Load, err)
 			}
-			recs, err := st.Tasks("c", func(t *store.Task) bool { return t.Instance == "mine" && t.LastStatus != "STOPPED" })
+			recs, err := st.Tasks("bench", func(t *store.Task) bool { return t.Instance == "mine" && t.LastStatus != "STOPPED" })
 			if err != nil || len(recs) != mine {
 				b.Fatalf("%d tasks, %v", len(recs), err)
 			}
@@ -68,11 +59,11 @@ func BenchmarkHelloReads(b *testing.B) {
 	b.Run("index", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			load, err := ctl.InstanceLoad("c", "mine")
+			load, err := ctl.InstanceLoad("bench", "mine")
 			if err != nil || load.Running != mine {
 				b.Fatalf("load %+v, %v", load, err)
 			}
-			recs, err := ctl.InstanceTasks("c", "mine")
+			recs, err := ctl.InstanceTasks("bench", "mine")
 			if err != nil || len(recs) != mine {
 				b.Fatalf("%d tasks, %v", len(recs), err)
 			}

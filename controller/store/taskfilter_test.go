@@ -3,7 +3,6 @@ package store
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -23,11 +22,7 @@ func damageBody(t testing.TB, s *Store, cluster, id string) {
 }
 
 func TestTasksFilterSeesHeadsBeforeBodies(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(t)
 	if _, _, err := s.CreateCluster(Cluster{Name: "a"}, epoch); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +75,7 @@ func TestTasksFilterSeesHeadsBeforeBodies(t *testing.T) {
 // store: the tasks of its instance not STOPPED, with their bodies, among
 // 10,000 tasks of the cluster of which 10 are on the instance.
 func BenchmarkTasksOfInstance(b *testing.B) {
-	s, err := Open(filepath.Join(b.TempDir(), "state.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
+	s := openTemp(b)
 	if _, _, err := s.CreateCluster(Cluster{Name: "a"}, epoch); err != nil {
 		b.Fatal(err)
 	}
